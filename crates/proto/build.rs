@@ -1,0 +1,27 @@
+//! Compiles `proto/` in Rust with protox (no `protoc` needed), generates the tonic/prost code, and writes the
+//! encoded file descriptor set (imports included, so reflection can describe the well-known types).
+use prost::Message;
+use std::path::PathBuf;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../proto");
+    let files = [
+        "liaison/common/v1/changes.proto",
+        "liaison/contacts/v1/contacts.proto",
+        "liaison/scheduling/v1/scheduling.proto",
+        "liaison/mediation/v1/mediation.proto",
+        "liaison/reporting/v1/reporting.proto",
+    ];
+    let mut compiler = protox::Compiler::new([&root])?;
+    compiler.include_imports(true).include_source_info(true);
+    compiler.open_files(files)?;
+    let descriptor_set = compiler.file_descriptor_set();
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
+    std::fs::write(out_dir.join("liaison_descriptor.bin"), descriptor_set.encode_to_vec())?;
+    tonic_prost_build::configure()
+        .build_server(true)
+        .build_client(true)
+        .compile_fds(descriptor_set)?;
+    println!("cargo:rerun-if-changed={}", root.display());
+    Ok(())
+}

@@ -1,0 +1,135 @@
+//! Clients of other services: lazy channels built once, a deadline on every call, the caller's trace context
+//! forwarded, and retries with jittered exponential backoff for idempotent calls only.
+use crate::error::Error;
+use rand::Rng;
+use std::future::Future;
+use std::time::Duration;
+use tokio::time::Instant;
+use tonic::transport::{Channel, Endpoint};
+
+/// Deadlines of outbound calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallSettings {
+    /// Deadline of one call, retries included.
+    pub call_timeout: Duration,
+    /// How long to wait for a TCP connection.
+    pub connect_timeout: Duration,
+}
+
+impl Default for CallSettings {
+    fn default() -> Self {
+        Self { call_timeout: Duration::from_millis(2000), connect_timeout: Duration::from_millis(1000) }
+    }
+}
+
+/// A channel that connects on first use (so services can start in any order) and reconnects by itself.
+pub fn lazy_channel(url: &str, settings: CallSettings) -> Result<Channel, String> {
+    let endpoint = Endpoint::from_shared(url.to_owned()).map_err(|e| format!("invalid service address '{url}': {e}"))?;
+    Ok(endpoint
+        .connect_timeout(settings.connect_timeout)
+        .timeout(settings.call_timeout)
+        .tcp_nodelay(true)
+        .http2_keep_alive_interval(Duration::from_secs(30))
+        .keep_alive_while_idle(true)
+        .connect_lazy())
+}
+
+/// Wraps `message` with a deadline and the current trace context.
+pub fn request<T>(message: T, timeout: Duration) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.set_timeout(timeout);
+    let trace = crate::context::current();
+    if let Ok(value) = trace.traceparent.parse() {
+        request.metadata_mut().insert("traceparent", value);
+    }
+    if !trace.tracestate.is_empty()
+        && let Ok(value) = trace.tracestate.parse()
+    {
+        request.metadata_mut().insert("tracestate", value);
+    }
+    request
+}
+
+/// Calls an idempotent RPC, retrying UNAVAILABLE with jittered exponential backoff, all within `deadline`.
+/// `dependency` names the callee and RPC for errors, e.g. `contacts.BatchGetContacts`.
+pub async fn call_idempotent<T, F, Fut>(dependency: &str, deadline: Duration, mut call: F) -> Result<T, Error>
+where
+    F: FnMut(Duration) -> Fut,
+    Fut: Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+{
+    let started = Instant::now();
+    let mut backoff = Duration::from_millis(20);
+    loop {
+        let remaining = deadline.saturating_sub(started.elapsed());
+        if remaining.is_zero() {
+            return Err(Error::DeadlineExceeded { dependency: dependency.to_owned() });
+        }
+        let outcome = tokio::time::timeout(remaining, call(remaining)).await;
+        let status = match outcome {
+            Ok(Ok(response)) => return Ok(response.into_inner()),
+            Ok(Err(status)) => status,
+            Err(_) => return Err(Error::DeadlineExceeded { dependency: dependency.to_owned() }),
+        };
+        let error = Error::from_status(dependency, &status);
+        let pause = jitter(backoff);
+        if !error.is_retryable() || started.elapsed() + pause >= deadline {
+            tracing::warn!(dependency, code = ?status.code(), message = status.message(), "call failed");
+            return Err(match error {
+                Error::DeadlineExceeded { .. } | Error::Unavailable { .. } => error,
+                other => other,
+            });
+        }
+        tokio::time::sleep(pause).await;
+        backoff = (backoff * 2).min(Duration::from_millis(500));
+    }
+}
+
+fn jitter(base: Duration) -> Duration {
+    let millis = base.as_millis() as u64;
+    Duration::from_millis(rand::rng().random_range(millis / 2..=millis.max(1)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    #[tokio::test]
+    async fn unavailable_is_retried_until_it_succeeds() {
+        let attempts = Arc::new(AtomicU32::new(0));
+        let counter = attempts.clone();
+        let result = call_idempotent("test.Rpc", Duration::from_secs(2), move |_| {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if n < 2 { Err(tonic::Status::unavailable("down")) } else { Ok(tonic::Response::new(n)) }
+            }
+        })
+        .await;
+        assert_eq!(result.ok(), Some(2));
+        assert_eq!(attempts.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn a_dependency_that_stays_down_fails_within_the_deadline() {
+        let started = Instant::now();
+        let result: Result<(), Error> = call_idempotent("test.Rpc", Duration::from_millis(300), |_| async {
+            Err(tonic::Status::unavailable("down"))
+        })
+        .await;
+        assert!(matches!(result, Err(Error::Unavailable { .. })));
+        assert!(started.elapsed() < Duration::from_millis(600));
+    }
+
+    #[tokio::test]
+    async fn invalid_argument_is_not_retried() {
+        let attempts = Arc::new(AtomicU32::new(0));
+        let counter = attempts.clone();
+        let _: Result<(), Error> = call_idempotent("test.Rpc", Duration::from_secs(1), move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async { Err(tonic::Status::invalid_argument("bad")) }
+        })
+        .await;
+        assert_eq!(attempts.load(Ordering::SeqCst), 1);
+    }
+}

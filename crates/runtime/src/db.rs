@@ -1,0 +1,326 @@
+//! Database connection and migration for PostgreSQL and SQLite, write transactions, and the mapping of
+//! database failures onto the error vocabulary.
+//!
+//! SQLite allows one writer at a time and answers a second one with SQLITE_BUSY; instead of retrying, write
+//! transactions of one process queue on an async gate, which is exactly SQLite's own order. PostgreSQL needs no
+//! gate: its invariants are held by constraints and conditional updates.
+use crate::error::Error;
+use sea_orm::sqlx;
+use sea_orm::{ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, RuntimeErr, TransactionTrait};
+use sea_orm_migration::MigratorTrait;
+use std::fmt;
+use std::ops::Deref;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Mutex, OwnedMutexGuard, watch};
+
+/// Which database engine a URL points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// A validated `DATABASE_URL`: `postgres://user@host:port/db` or `sqlite://path/to/file.db`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl {
+    url: String,
+    backend: Backend,
+}
+
+impl DatabaseUrl {
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.url
+    }
+
+    /// The SQLite file this URL names, if it names one.
+    fn sqlite_path(&self) -> Option<&str> {
+        let rest = self.url.strip_prefix("sqlite://").or_else(|| self.url.strip_prefix("sqlite:"))?;
+        let path = rest.split('?').next().unwrap_or(rest);
+        (!path.is_empty() && path != ":memory:").then_some(path)
+    }
+}
+
+impl FromStr for DatabaseUrl {
+    type Err = String;
+
+    fn from_str(url: &str) -> Result<Self, Self::Err> {
+        let url = url.trim();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let rest = url.split_once("://").map(|(_, r)| r).unwrap_or_default();
+            let authority = rest.split('/').next().unwrap_or_default();
+            let host = authority.rsplit('@').next().unwrap_or_default();
+            let database = rest.split_once('/').map(|(_, d)| d.split('?').next().unwrap_or_default());
+            if host.is_empty() || database.is_none_or(str::is_empty) {
+                return Err(format!(
+                    "DATABASE_URL '{}' is malformed: expected postgres://user:password@host:port/database",
+                    redact(url)
+                ));
+            }
+            if let Some(port) = host.rsplit_once(':').map(|(_, p)| p)
+                && !host.ends_with(']')
+                && port.parse::<u16>().is_err()
+            {
+                return Err(format!("DATABASE_URL '{}' has an invalid port '{port}'", redact(url)));
+            }
+            Ok(Self { url: url.to_owned(), backend: Backend::Postgres })
+        } else if let Some(rest) = url.strip_prefix("sqlite:") {
+            let rest = rest.trim_start_matches("//");
+            if rest.is_empty() || rest.starts_with('?') {
+                return Err(format!("DATABASE_URL '{url}' is malformed: expected sqlite://path/to/file.db"));
+            }
+            let with_mode = if rest.contains("mode=") || rest == ":memory:" {
+                format!("sqlite://{rest}")
+            } else if rest.contains('?') {
+                format!("sqlite://{rest}&mode=rwc")
+            } else {
+                format!("sqlite://{rest}?mode=rwc")
+            };
+            Ok(Self { url: with_mode, backend: Backend::Sqlite })
+        } else {
+            Err(format!(
+                "DATABASE_URL '{}' is not supported: it must start with postgres:// or sqlite://",
+                redact(url)
+            ))
+        }
+    }
+}
+
+/// The URL with its password replaced, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..scheme_end + 3], user, &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&redact(&self.url))
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({self})")
+    }
+}
+
+/// A service's database: a connection pool plus the signal that wakes change-feed watchers after a commit.
+#[derive(Clone)]
+pub struct Db {
+    conn: DatabaseConnection,
+    backend: Backend,
+    write_gate: Option<Arc<Mutex<()>>>,
+    committed: Arc<watch::Sender<u64>>,
+}
+
+impl fmt::Debug for Db {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Db").field("backend", &self.backend).finish_non_exhaustive()
+    }
+}
+
+impl Db {
+    /// Connects (eagerly: an unreachable database is an error now, not at the first request).
+    pub async fn connect(url: &DatabaseUrl) -> Result<Self, Error> {
+        if let Some(path) = url.sqlite_path()
+            && let Some(parent) = std::path::Path::new(path).parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent).map_err(|e| Error::Unavailable {
+                dependency: "database".into(),
+                message: format!("cannot create directory {}: {e}", parent.display()),
+            })?;
+        }
+        let mut options = ConnectOptions::new(url.as_str());
+        options
+            .sqlx_logging(false)
+            .connect_timeout(Duration::from_secs(3))
+            .acquire_timeout(Duration::from_secs(3))
+            .min_connections(0);
+        match url.backend() {
+            Backend::Postgres => {
+                options.max_connections(16);
+            }
+            Backend::Sqlite => {
+                options.max_connections(8).map_sqlx_sqlite_opts(|o| {
+                    o.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+                        .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
+                        .busy_timeout(Duration::from_secs(10))
+                        .foreign_keys(true)
+                });
+            }
+        }
+        let conn = sea_orm::Database::connect(options).await.map_err(|e| Error::Unavailable {
+            dependency: "database".into(),
+            message: format!("cannot connect to {url}: {}", root_cause(&e)),
+        })?;
+        Ok(Self::from_connection(conn, url.backend()))
+    }
+
+    fn from_connection(conn: DatabaseConnection, backend: Backend) -> Self {
+        let write_gate = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        Self { conn, backend, write_gate, committed: Arc::new(watch::channel(0).0) }
+    }
+
+    /// Applies the service's migrations that have not run yet.
+    pub async fn migrate<M: MigratorTrait>(&self) -> Result<(), Error> {
+        M::up(&self.conn, None).await.map_err(|e| match db_error(e) {
+            Error::Internal(message) => Error::Internal(format!("migration failed: {message}")),
+            other => other,
+        })
+    }
+
+    pub fn conn(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Whether the database answers now.
+    pub async fn ping(&self) -> bool {
+        self.conn.ping().await.is_ok()
+    }
+
+    /// Starts a write transaction. Dropping it without [`WriteTxn::commit`] rolls it back.
+    pub async fn begin_write(&self) -> Result<WriteTxn, Error> {
+        let gate = match &self.write_gate {
+            Some(gate) => Some(gate.clone().lock_owned().await),
+            None => None,
+        };
+        let txn = self.conn.begin().await.map_err(db_error)?;
+        Ok(WriteTxn { txn, _gate: gate, committed: self.committed.clone() })
+    }
+
+    /// A receiver that changes after every commit made through this `Db` (wakes change-feed watchers).
+    pub fn subscribe_commits(&self) -> watch::Receiver<u64> {
+        self.committed.subscribe()
+    }
+
+    /// Closes the pool.
+    pub async fn close(self) {
+        let _ = self.conn.close().await;
+    }
+}
+
+/// A write transaction; see [`Db::begin_write`].
+pub struct WriteTxn {
+    txn: DatabaseTransaction,
+    _gate: Option<OwnedMutexGuard<()>>,
+    committed: Arc<watch::Sender<u64>>,
+}
+
+impl WriteTxn {
+    pub async fn commit(self) -> Result<(), Error> {
+        self.txn.commit().await.map_err(db_error)?;
+        self.committed.send_modify(|n| *n = n.wrapping_add(1));
+        Ok(())
+    }
+}
+
+impl Deref for WriteTxn {
+    type Target = DatabaseTransaction;
+    fn deref(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+}
+
+/// Maps a database failure: lost connections are UNAVAILABLE (retryable), the rest INTERNAL.
+pub fn db_error(err: DbErr) -> Error {
+    if is_connection_failure(&err) {
+        Error::Unavailable { dependency: "database".into(), message: root_cause(&err) }
+    } else {
+        Error::Internal(format!("database: {err}"))
+    }
+}
+
+/// Whether a unique constraint rejected the statement.
+pub fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
+}
+
+fn is_connection_failure(err: &DbErr) -> bool {
+    let runtime = match err {
+        DbErr::ConnectionAcquire(_) => return true,
+        DbErr::Conn(r) | DbErr::Exec(r) | DbErr::Query(r) => r,
+        _ => return false,
+    };
+    match runtime {
+        RuntimeErr::SqlxError(e) => match e.as_ref() {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => true,
+            // admin_shutdown, crash_shutdown, cannot_connect_now, database does not allow connections
+            sqlx::Error::Database(db) => {
+                matches!(db.code().as_deref(), Some("57P01" | "57P02" | "57P03" | "55000" | "3D000" | "08006" | "08001"))
+            }
+            _ => false,
+        },
+        _ => matches!(err, DbErr::Conn(_)),
+    }
+}
+
+fn root_cause(err: &DbErr) -> String {
+    let mut message = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(inner) = source {
+        message = inner.to_string();
+        source = inner.source();
+    }
+    message
+}
+
+/// Runs raw SQL that differs between the engines (feed and idempotency tables use engine-specific defaults).
+pub async fn execute_script(conn: &impl ConnectionTrait, sql: &str) -> Result<(), DbErr> {
+    for statement in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+        conn.execute_unprepared(statement).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_and_sqlite_urls_are_accepted() {
+        let pg: DatabaseUrl = "postgres://u:p@localhost:5432/db".parse().expect("pg");
+        assert_eq!(pg.backend(), Backend::Postgres);
+        let lite: DatabaseUrl = "sqlite://liaison-data/contacts.db".parse().expect("sqlite");
+        assert_eq!(lite.as_str(), "sqlite://liaison-data/contacts.db?mode=rwc");
+        assert_eq!(lite.sqlite_path(), Some("liaison-data/contacts.db"));
+    }
+
+    #[test]
+    fn malformed_urls_are_rejected_with_a_reason() {
+        assert!("mysql://x/y".parse::<DatabaseUrl>().is_err());
+        assert!("postgres://localhost".parse::<DatabaseUrl>().is_err());
+        assert!("postgres://localhost:abc/db".parse::<DatabaseUrl>().is_err());
+        assert!("sqlite://".parse::<DatabaseUrl>().is_err());
+        assert!("".parse::<DatabaseUrl>().is_err());
+    }
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        let url: DatabaseUrl = "postgres://liaison:s3cret@db:5432/contacts".parse().expect("pg");
+        assert_eq!(url.to_string(), "postgres://liaison:***@db:5432/contacts");
+        let err = "mysql://root:hunter2@x/y".parse::<DatabaseUrl>().expect_err("unsupported");
+        assert!(!err.contains("hunter2"));
+    }
+}

@@ -1,0 +1,252 @@
+//! The change feed: every mutation appends a row to `changes` in its own transaction; consumers page through it
+//! (`ListChanges`) or stream it (`WatchChanges`) after a cursor.
+//!
+//! **The feed never skips a change.** On PostgreSQL a sequence number is taken when a row is written but becomes
+//! visible when its transaction commits, so sequence 7 can be visible while 6 is still in flight. Each row
+//! therefore records its transaction id (`txid`, defaulted to `pg_current_xact_id()`), and the feed is served in
+//! `(txid, sequence)` order, restricted to transactions older than `pg_snapshot_xmin(pg_current_snapshot())` —
+//! the oldest transaction still running. Every transaction below that horizon has finished, and every row not yet
+//! visible belongs to a transaction at or above it, so what has been served is always a prefix of what will ever
+//! be served. A cursor is the sequence of the last change received; its position is looked up by that sequence.
+//! SQLite serialises writers, so its rows carry `txid = 0` and the order is simply the sequence.
+use crate::db::{Backend, Db, db_error};
+use crate::error::{Error, status_of};
+use crate::sql::statement;
+use chrono::{DateTime, Utc};
+use liaison_proto::common::v1::{Change, ChangeKind};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
+
+/// Changes per `WatchChanges` message.
+pub const WATCH_BATCH: u64 = 500;
+/// How often a watcher looks for changes made by other processes (local commits wake it at once).
+pub const WATCH_POLL: Duration = Duration::from_millis(200);
+
+const POSTGRES_TABLE: &str = "
+CREATE TABLE IF NOT EXISTS changes (
+    sequence BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    txid BIGINT NOT NULL DEFAULT (pg_current_xact_id()::text::bigint),
+    change_time TIMESTAMPTZ NOT NULL,
+    resource_name TEXT NOT NULL,
+    kind INTEGER NOT NULL,
+    type_url TEXT NOT NULL,
+    payload BYTEA NOT NULL,
+    trace_parent TEXT NOT NULL DEFAULT '',
+    trace_state TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS changes_feed_order ON changes (txid, sequence)";
+
+const SQLITE_TABLE: &str = "
+CREATE TABLE IF NOT EXISTS changes (
+    sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+    txid INTEGER NOT NULL DEFAULT 0,
+    change_time TEXT NOT NULL,
+    resource_name TEXT NOT NULL,
+    kind INTEGER NOT NULL,
+    type_url TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    trace_parent TEXT NOT NULL DEFAULT '',
+    trace_state TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS changes_feed_order ON changes (txid, sequence)";
+
+/// Creates the `changes` table (called from the shared migration).
+pub(crate) async fn create_table(conn: &impl ConnectionTrait) -> Result<(), DbErr> {
+    let script = match conn.get_database_backend() {
+        sea_orm::DbBackend::Postgres => POSTGRES_TABLE,
+        _ => SQLITE_TABLE,
+    };
+    crate::db::execute_script(conn, script).await
+}
+
+/// Appends the change of one mutation; call it inside the mutation's transaction.
+pub async fn append<M: prost::Message>(
+    txn: &impl ConnectionTrait,
+    resource_name: &str,
+    kind: ChangeKind,
+    type_name: &str,
+    resource: &M,
+) -> Result<(), Error> {
+    let trace = crate::context::current();
+    let stmt = statement(
+        txn.get_database_backend(),
+        "INSERT INTO changes (change_time, resource_name, kind, type_url, payload, trace_parent, trace_state) \
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            crate::time::now().into(),
+            resource_name.into(),
+            (kind as i32).into(),
+            format!("type.googleapis.com/{type_name}").into(),
+            resource.encode_to_vec().into(),
+            trace.traceparent.into(),
+            trace.tracestate.into(),
+        ],
+    );
+    txn.execute_raw(stmt).await.map_err(db_error)?;
+    Ok(())
+}
+
+#[derive(Debug, FromQueryResult)]
+struct ChangeRow {
+    sequence: i64,
+    change_time: DateTime<Utc>,
+    resource_name: String,
+    kind: i32,
+    type_url: String,
+    payload: Vec<u8>,
+    trace_parent: String,
+    trace_state: String,
+}
+
+impl From<ChangeRow> for Change {
+    fn from(row: ChangeRow) -> Self {
+        Change {
+            sequence: row.sequence,
+            change_time: Some(crate::time::to_timestamp(row.change_time)),
+            resource_name: row.resource_name,
+            kind: row.kind,
+            resource: Some(prost_types::Any { type_url: row.type_url, value: row.payload }),
+            trace_parent: row.trace_parent,
+            trace_state: row.trace_state,
+        }
+    }
+}
+
+#[derive(Debug, FromQueryResult)]
+struct Position {
+    txid: i64,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct Count {
+    n: i64,
+}
+
+/// One page of the feed.
+#[derive(Debug, Clone, Default)]
+pub struct FeedPage {
+    pub changes: Vec<Change>,
+    /// Changes readable after the last one of this page when it was read.
+    pub remaining: i64,
+}
+
+/// Validates `after_sequence` as a field value.
+pub fn parse_cursor(field: &str, after: i64) -> Result<i64, crate::error::FieldViolation> {
+    if after < 0 {
+        return Err(crate::error::FieldViolation::new(field, "must be 0 or the sequence of a change"));
+    }
+    Ok(after)
+}
+
+/// The changes after `after` (0 = from the beginning), at most `limit`, in feed order.
+pub async fn list(db: &Db, after: i64, limit: u64) -> Result<FeedPage, Error> {
+    let conn = db.conn();
+    let backend = conn.get_database_backend();
+    let after_txid = if after == 0 {
+        -1
+    } else {
+        let stmt = statement(backend, "SELECT txid FROM changes WHERE sequence = ?", [after.into()]);
+        match Position::find_by_statement(stmt).one(conn).await.map_err(db_error)? {
+            Some(position) => position.txid,
+            None => {
+                return Err(Error::invalid(
+                    "after_sequence",
+                    format!("{after} is not the sequence of a change in this feed; pass 0 to start from the beginning"),
+                ));
+            }
+        }
+    };
+    let horizon = match db.backend() {
+        Backend::Postgres => " AND txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+        Backend::Sqlite => "",
+    };
+    let select = format!(
+        "SELECT sequence, change_time, resource_name, kind, type_url, payload, trace_parent, trace_state \
+         FROM changes WHERE (txid, sequence) > (?, ?){horizon} ORDER BY txid, sequence LIMIT ?"
+    );
+    let rows = ChangeRow::find_by_statement(statement(
+        backend,
+        &select,
+        [after_txid.into(), after.into(), (limit as i64).into()],
+    ))
+    .all(conn)
+    .await
+    .map_err(db_error)?;
+    let remaining = if rows.len() as u64 == limit {
+        let last = rows.last().map(|r| r.sequence).unwrap_or(after);
+        let count = format!(
+            "SELECT COUNT(*) AS n FROM changes WHERE (txid, sequence) > \
+             ((SELECT txid FROM changes WHERE sequence = ?), ?){horizon}"
+        );
+        Count::find_by_statement(statement(backend, &count, [last.into(), last.into()]))
+            .one(conn)
+            .await
+            .map_err(db_error)?
+            .map(|c| c.n)
+            .unwrap_or(0)
+    } else {
+        0
+    };
+    Ok(FeedPage { changes: rows.into_iter().map(Change::from).collect(), remaining })
+}
+
+/// `ListChanges` of any service: validates the request and reads one page.
+pub async fn serve_list(db: &Db, after: i64, page_size: Option<i32>) -> Result<FeedPage, Error> {
+    use crate::Validate;
+    let (after, size) =
+        (parse_cursor("after_sequence", after), crate::paging::page_size("page_size", page_size)).validate()?;
+    list(db, after, size).await
+}
+
+/// `WatchChanges` of any service: validates the cursor, then streams (see [`watch`]).
+pub fn serve_watch<R: Send + 'static>(
+    db: &Db,
+    after: i64,
+    shutdown: &CancellationToken,
+    wrap: fn(Vec<Change>, i64) -> R,
+) -> Result<ReceiverStream<Result<R, tonic::Status>>, Error> {
+    let after = parse_cursor("after_sequence", after).map_err(|v| Error::InvalidArgument(vec![v]))?;
+    Ok(watch(db.clone(), after, shutdown.clone(), wrap))
+}
+
+/// Streams the feed after `after`: the backlog in batches, then new changes as they commit, until the client
+/// goes away or the server shuts down. `wrap` builds the service's own response message from a batch.
+pub fn watch<R: Send + 'static>(
+    db: Db,
+    after: i64,
+    shutdown: CancellationToken,
+    wrap: fn(Vec<Change>, i64) -> R,
+) -> ReceiverStream<Result<R, tonic::Status>> {
+    let (tx, rx) = mpsc::channel(2);
+    tokio::spawn(async move {
+        let mut commits = db.subscribe_commits();
+        let mut after = after;
+        loop {
+            commits.borrow_and_update();
+            match list(&db, after, WATCH_BATCH).await {
+                Ok(page) if !page.changes.is_empty() => {
+                    after = page.changes.last().map(|c| c.sequence).unwrap_or(after);
+                    if tx.send(Ok(wrap(page.changes, page.remaining))).await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    let _ = tx.send(Err(status_of(error))).await;
+                    return;
+                }
+            }
+            tokio::select! {
+                _ = commits.changed() => {}
+                _ = tokio::time::sleep(WATCH_POLL) => {}
+                _ = tx.closed() => return,
+                _ = shutdown.cancelled() => return,
+            }
+        }
+    });
+    ReceiverStream::new(rx)
+}

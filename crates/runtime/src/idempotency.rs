@@ -1,0 +1,83 @@
+//! Idempotent creates: a `request_id` is claimed by inserting it, inside the create's own transaction, into a
+//! table whose primary key is `(method, request_id)`. Of racing retries exactly one insert wins; the database
+//! makes the others wait for it and then see its row, so they return the first result and create nothing.
+use crate::db::db_error;
+use crate::error::Error;
+use crate::sql::statement;
+use crate::validate::RequestId;
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
+use sha2::{Digest, Sha256};
+
+const TABLE: &str = "
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    method TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    resource_name TEXT NOT NULL,
+    PRIMARY KEY (method, request_id)
+)";
+
+pub(crate) async fn create_table(conn: &impl ConnectionTrait) -> Result<(), DbErr> {
+    crate::db::execute_script(conn, TABLE).await
+}
+
+/// What a request is, for telling a genuine retry from a key reused for something else.
+pub fn fingerprint(request: &impl prost::Message) -> String {
+    let digest = Sha256::digest(request.encode_to_vec());
+    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+#[derive(FromQueryResult)]
+struct KeyRow {
+    fingerprint: String,
+    resource_name: String,
+}
+
+/// Looks a request id up without claiming it (a cheap early exit for retries that skips remote checks).
+pub async fn lookup(
+    conn: &impl ConnectionTrait,
+    method: &str,
+    request_id: &RequestId,
+    fingerprint: &str,
+) -> Result<Option<String>, Error> {
+    let stmt = statement(
+        conn.get_database_backend(),
+        "SELECT fingerprint, resource_name FROM idempotency_keys WHERE method = ? AND request_id = ?",
+        [method.into(), request_id.as_str().into()],
+    );
+    match KeyRow::find_by_statement(stmt).one(conn).await.map_err(db_error)? {
+        None => Ok(None),
+        Some(row) if row.fingerprint == fingerprint => Ok(Some(row.resource_name)),
+        Some(_) => Err(reused()),
+    }
+}
+
+/// Claims `request_id` (if any) for `resource_name` inside the create's transaction; `Some(name)` means an
+/// earlier request with this id created `name`, and this one must return that and write nothing.
+pub async fn claim(
+    txn: &impl ConnectionTrait,
+    method: &str,
+    request_id: Option<&RequestId>,
+    fingerprint: &str,
+    resource_name: &str,
+) -> Result<Option<String>, Error> {
+    let Some(request_id) = request_id else { return Ok(None) };
+    let insert = statement(
+        txn.get_database_backend(),
+        "INSERT INTO idempotency_keys (method, request_id, fingerprint, resource_name) VALUES (?, ?, ?, ?) \
+         ON CONFLICT (method, request_id) DO NOTHING",
+        [method.into(), request_id.as_str().into(), fingerprint.into(), resource_name.into()],
+    );
+    let inserted = txn.execute_raw(insert).await.map_err(db_error)?.rows_affected();
+    if inserted == 1 {
+        return Ok(None);
+    }
+    match lookup(txn, method, request_id, fingerprint).await? {
+        Some(resource_name) => Ok(Some(resource_name)),
+        None => Err(Error::Internal("idempotency key vanished after a conflict".into())),
+    }
+}
+
+fn reused() -> Error {
+    Error::invalid("request_id", "was already used for a different request; use a new request_id")
+}

@@ -1,0 +1,136 @@
+//! The one server builder: mounts a service with health (following its database), reflection v1 and v1alpha,
+//! the request-context layer (trace context, one span per RPC), and graceful shutdown.
+use crate::context::{self, TraceContext};
+use crate::db::Db;
+use futures::future::BoxFuture;
+use std::net::SocketAddr;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+use tonic::service::Routes;
+use tonic_health::ServingStatus;
+use tracing::Instrument;
+
+/// A service ready to be served: its fully-qualified gRPC name, its routes and its database.
+pub struct Mounted {
+    pub service_name: &'static str,
+    pub routes: Routes,
+    pub db: Db,
+}
+
+/// How often health re-checks the database.
+pub const HEALTH_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Serves `mounted` on `listener` until `shutdown` is cancelled, then lets in-flight calls finish.
+pub async fn serve(listener: TcpListener, mounted: Mounted, shutdown: CancellationToken) -> Result<(), String> {
+    let Mounted { service_name, routes, db } = mounted;
+    let (reporter, health_service) = tonic_health::server::health_reporter();
+    let serving_now = db.ping().await;
+    set_health(&reporter, service_name, serving_now).await;
+    tokio::spawn(follow_database_health(db, reporter, service_name, serving_now, shutdown.clone()));
+
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(liaison_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .with_service_name(service_name)
+            .with_service_name("grpc.health.v1.Health")
+            .with_service_name("grpc.reflection.v1.ServerReflection")
+            .with_service_name("grpc.reflection.v1alpha.ServerReflection")
+    };
+    let reflection_v1 = reflection().build_v1().map_err(|e| format!("reflection: {e}"))?;
+    let reflection_v1alpha = reflection().build_v1alpha().map_err(|e| format!("reflection: {e}"))?;
+
+    tonic::transport::Server::builder()
+        .tcp_nodelay(true)
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .layer(tower::layer::layer_fn(|inner| RequestContext { inner }))
+        .add_routes(routes)
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled_owned())
+        .await
+        .map_err(|e| format!("server failed: {e}"))
+}
+
+/// Binds `addr`, turning "address in use" and friends into one clear sentence.
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
+    TcpListener::bind(addr).await.map_err(|e| match e.kind() {
+        std::io::ErrorKind::AddrInUse => format!("cannot listen on {addr}: the address is already in use"),
+        _ => format!("cannot listen on {addr}: {e}"),
+    })
+}
+
+async fn set_health(reporter: &tonic_health::server::HealthReporter, service_name: &str, serving: bool) {
+    let status = if serving { ServingStatus::Serving } else { ServingStatus::NotServing };
+    reporter.set_service_status(service_name, status).await;
+    reporter.set_service_status("", status).await;
+}
+
+async fn follow_database_health(
+    db: Db,
+    reporter: tonic_health::server::HealthReporter,
+    service_name: &'static str,
+    mut serving: bool,
+    shutdown: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(HEALTH_INTERVAL) => {}
+            _ = shutdown.cancelled() => {
+                reporter.set_service_status("", ServingStatus::NotServing).await;
+                return;
+            }
+        }
+        let now = tokio::time::timeout(Duration::from_secs(2), db.ping()).await.unwrap_or(false);
+        if now != serving {
+            serving = now;
+            if serving {
+                tracing::info!(service = service_name, "database reachable again; serving");
+            } else {
+                tracing::warn!(service = service_name, "database unreachable; reporting NOT_SERVING");
+            }
+            set_health(&reporter, service_name, serving).await;
+        }
+    }
+}
+
+/// Extracts the W3C trace context, opens the RPC span and makes the context current for the handler.
+#[derive(Clone)]
+pub struct RequestContext<S> {
+    inner: S,
+}
+
+impl<S, B> tower::Service<http::Request<B>> for RequestContext<S>
+where
+    S: tower::Service<http::Request<B>> + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = BoxFuture<'static, Result<S::Response, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
+        let trace = TraceContext::from_incoming(header("traceparent"), header("tracestate"));
+        let path = request.uri().path();
+        let (service, method) = path.trim_start_matches('/').split_once('/').unwrap_or((path, ""));
+        let span = tracing::info_span!(
+            "rpc",
+            otel.kind = "server",
+            rpc.system = "grpc",
+            rpc.service = %service,
+            rpc.method = %method,
+            trace_id = %trace.trace_id(),
+        );
+        let future = self.inner.call(request);
+        Box::pin(context::scope(trace, future.instrument(span)))
+    }
+}

@@ -1,0 +1,182 @@
+//! Parsing request fields into domain types at the edge, collecting every bad field at once.
+//!
+//! Each parser returns `Result<T, FieldViolation>` (or `Vec<FieldViolation>` for lists); [`Validate::validate`]
+//! on a tuple of such results gives either all the values or one `INVALID_ARGUMENT` naming every bad field.
+use crate::error::{Error, FieldViolation};
+use chrono_tz::Tz;
+use std::fmt;
+
+/// A tuple of field parse results that turns into all values or one error listing every violation.
+pub trait Validate {
+    type Output;
+    fn validate(self) -> Result<Self::Output, Error>;
+}
+
+macro_rules! impl_validate {
+    ($(($t:ident, $e:ident)),+) => {
+        impl<$($t, $e: Into<Vec<FieldViolation>>),+> Validate for ($(Result<$t, $e>,)+) {
+            type Output = ($($t,)+);
+            #[allow(non_snake_case)]
+            fn validate(self) -> Result<Self::Output, Error> {
+                match self {
+                    ($(Ok($t),)+) => Ok(($($t,)+)),
+                    ($($t,)+) => {
+                        let mut violations = Vec::new();
+                        $(if let Err(e) = $t { violations.extend(e.into()); })+
+                        Err(Error::InvalidArgument(violations))
+                    }
+                }
+            }
+        }
+    };
+}
+impl_validate!((A, EA));
+impl_validate!((A, EA), (B, EB));
+impl_validate!((A, EA), (B, EB), (C, EC));
+impl_validate!((A, EA), (B, EB), (C, EC), (D, ED));
+impl_validate!((A, EA), (B, EB), (C, EC), (D, ED), (E, EE));
+impl_validate!((A, EA), (B, EB), (C, EC), (D, ED), (E, EE), (F, EF));
+impl_validate!((A, EA), (B, EB), (C, EC), (D, ED), (E, EE), (F, EF), (G, EG));
+impl_validate!((A, EA), (B, EB), (C, EC), (D, ED), (E, EE), (F, EF), (G, EG), (H, EH));
+
+/// A required single-line text: trimmed, 1..=max characters, no control characters.
+pub fn required_text(field: &str, value: &str, max: usize) -> Result<String, FieldViolation> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Err(FieldViolation::new(field, "is required and must not be blank"));
+    }
+    single_line(field, trimmed, max)
+}
+
+/// An optional single-line text: trimmed, at most `max` characters, may be empty.
+pub fn optional_text(field: &str, value: &str, max: usize) -> Result<String, FieldViolation> {
+    single_line(field, value.trim(), max)
+}
+
+fn single_line(field: &str, value: &str, max: usize) -> Result<String, FieldViolation> {
+    let length = value.chars().count();
+    if length > max {
+        return Err(FieldViolation::new(field, format!("must be at most {max} characters (got {length})")));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(FieldViolation::new(field, "must be a single line without control characters"));
+    }
+    Ok(value.to_owned())
+}
+
+/// A free multi-line text (notes, descriptions): at most `max` characters, newlines and tabs allowed.
+pub fn long_text(field: &str, value: &str, max: usize) -> Result<String, FieldViolation> {
+    let length = value.chars().count();
+    if length > max {
+        return Err(FieldViolation::new(field, format!("must be at most {max} characters (got {length})")));
+    }
+    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+        return Err(FieldViolation::new(field, "must not contain control characters other than newlines and tabs"));
+    }
+    Ok(value.to_owned())
+}
+
+/// A valid IANA time zone name, e.g. `Europe/Paris`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeZone(Tz);
+
+impl TimeZone {
+    pub fn parse(field: &str, value: &str) -> Result<Self, FieldViolation> {
+        if value.is_empty() {
+            return Err(FieldViolation::new(field, "is required: an IANA time zone such as Europe/Paris"));
+        }
+        value
+            .parse::<Tz>()
+            .map(Self)
+            .map_err(|_| FieldViolation::new(field, format!("'{value}' is not an IANA time zone (e.g. Europe/Paris)")))
+    }
+
+    /// An empty value means "unknown".
+    pub fn parse_optional(field: &str, value: &str) -> Result<Option<Self>, FieldViolation> {
+        if value.is_empty() { Ok(None) } else { Self::parse(field, value).map(Some) }
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.0.name()
+    }
+}
+
+impl fmt::Display for TimeZone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An optional idempotency key: at most 128 printable ASCII characters; empty means none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(String);
+
+impl RequestId {
+    pub const MAX_LEN: usize = 128;
+
+    pub fn parse_optional(field: &str, value: &str) -> Result<Option<Self>, FieldViolation> {
+        if value.is_empty() {
+            return Ok(None);
+        }
+        if value.len() > Self::MAX_LEN || !value.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(FieldViolation::new(
+                field,
+                format!("must be at most {} printable ASCII characters without spaces", Self::MAX_LEN),
+            ));
+        }
+        Ok(Some(Self(value.to_owned())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_of_only_whitespace_is_rejected() {
+        assert!(required_text("title", "   ", 10).is_err());
+    }
+
+    #[test]
+    fn text_is_trimmed_and_limited_in_characters_not_bytes() {
+        assert_eq!(required_text("t", "  héllo ", 5).as_deref(), Ok("héllo"));
+        assert!(required_text("t", "héllo!", 5).is_err());
+    }
+
+    #[test]
+    fn a_line_break_in_a_single_line_field_is_rejected() {
+        assert!(optional_text("t", "a\nb", 10).is_err());
+        assert!(long_text("t", "a\nb", 10).is_ok());
+    }
+
+    #[test]
+    fn time_zones_must_be_iana_names() {
+        assert_eq!(TimeZone::parse("tz", "Europe/Paris").map(|t| t.name()), Ok("Europe/Paris"));
+        assert!(TimeZone::parse("tz", "Mars/Olympus").is_err());
+        assert!(TimeZone::parse("tz", "").is_err());
+        assert_eq!(TimeZone::parse_optional("tz", ""), Ok(None));
+    }
+
+    #[test]
+    fn validation_collects_every_bad_field() {
+        let err = (required_text("a", "", 5), required_text("b", "ok", 5), TimeZone::parse("c", "nowhere"))
+            .validate()
+            .expect_err("two bad fields");
+        match err {
+            Error::InvalidArgument(v) => {
+                assert_eq!(v.iter().map(|v| v.field.as_str()).collect::<Vec<_>>(), ["a", "c"]);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn request_ids_with_spaces_are_rejected() {
+        assert!(RequestId::parse_optional("request_id", "a b").is_err());
+        assert_eq!(RequestId::parse_optional("request_id", ""), Ok(None));
+    }
+}

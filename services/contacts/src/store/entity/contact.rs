@@ -1,0 +1,22 @@
+//! `contacts`: one row per person.
+use sea_orm::entity::prelude::*;
+
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "contacts")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub display_name: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub email: String,
+    pub phone: String,
+    pub time_zone: String,
+    pub notes: String,
+    pub revision: i64,
+    pub create_time: DateTimeUtc,
+    pub update_time: DateTimeUtc,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

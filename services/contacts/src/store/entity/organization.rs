@@ -1,0 +1,19 @@
+//! `organizations`: one row per organisation.
+use sea_orm::entity::prelude::*;
+
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "organizations")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub display_name: String,
+    pub kind: i32,
+    pub website: String,
+    pub notes: String,
+    pub revision: i64,
+    pub create_time: DateTimeUtc,
+    pub update_time: DateTimeUtc,
+}
+
+impl ActiveModelBehavior for ActiveModel {}
