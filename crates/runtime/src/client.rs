@@ -36,8 +36,14 @@ pub fn lazy_channel(url: &str, settings: CallSettings) -> Result<Channel, String
 
 /// Wraps `message` with a deadline and the current trace context.
 pub fn request<T>(message: T, timeout: Duration) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
+    let mut request = with_trace(message);
     request.set_timeout(timeout);
+    request
+}
+
+/// Wraps `message` with the current trace context only (for long-lived streams).
+pub fn with_trace<T>(message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
     let trace = crate::context::current();
     if let Ok(value) = trace.traceparent.parse() {
         request.metadata_mut().insert("traceparent", value);

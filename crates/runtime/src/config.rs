@@ -85,16 +85,6 @@ pub struct Peers {
 }
 
 impl Peers {
-    /// The all-in-one's peers: every service on its default port on loopback.
-    pub fn loopback_defaults() -> Self {
-        let url = |k: ServiceKind| Some(format!("http://127.0.0.1:{}", k.default_port()));
-        Self {
-            contacts: url(ServiceKind::Contacts),
-            scheduling: url(ServiceKind::Scheduling),
-            mediation: url(ServiceKind::Mediation),
-        }
-    }
-
     pub fn get(&self, kind: ServiceKind) -> Option<&str> {
         match kind {
             ServiceKind::Contacts => self.contacts.as_deref(),

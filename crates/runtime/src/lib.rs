@@ -19,6 +19,7 @@ pub mod idempotency;
 pub mod migration;
 pub mod names;
 pub mod paging;
+pub mod peers;
 pub mod server;
 pub mod service;
 pub mod shutdown;

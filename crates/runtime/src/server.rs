@@ -28,6 +28,7 @@ pub async fn serve(listener: TcpListener, mounted: Mounted, shutdown: Cancellati
     let Mounted { service_name, routes, db } = mounted;
     let (reporter, health_service) = tonic_health::server::health_reporter();
     let serving_now = db.ping().await;
+    reporter.set_service_status("", ServingStatus::Serving).await;
     set_health(&reporter, service_name, serving_now).await;
     tokio::spawn(follow_database_health(db, reporter, service_name, serving_now, shutdown.clone()));
 
@@ -64,10 +65,11 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
     })
 }
 
+/// The service's own status follows its database; the server as a whole (`""`) is SERVING while the process
+/// runs, so that a liveness probe does not restart a pod for an outage of its database.
 async fn set_health(reporter: &tonic_health::server::HealthReporter, service_name: &str, serving: bool) {
     let status = if serving { ServingStatus::Serving } else { ServingStatus::NotServing };
     reporter.set_service_status(service_name, status).await;
-    reporter.set_service_status("", status).await;
 }
 
 async fn follow_database_health(
@@ -82,6 +84,7 @@ async fn follow_database_health(
             _ = tokio::time::sleep(HEALTH_INTERVAL) => {}
             _ = shutdown.cancelled() => {
                 reporter.set_service_status("", ServingStatus::NotServing).await;
+                set_health(&reporter, service_name, false).await;
                 return;
             }
         }

@@ -1,4 +1,4 @@
-//! Logging set-up, once per process: `RUST_LOG` filters (default `info`), `LIAISON_LOG_FORMAT=json` gives one
+//! Logging set-up, once per process: `RUST_LOG` filters (default `info`, migrations quiet), `LIAISON_LOG_FORMAT=json` gives one
 //! JSON object per line with the current spans (and so the trace id).
 use tracing_subscriber::EnvFilter;
 
@@ -23,7 +23,7 @@ impl std::str::FromStr for LogFormat {
 
 /// Installs the global subscriber; a second call (e.g. from tests) is a no-op.
 pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sea_orm_migration=warn"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => builder.with_target(false).try_init(),

@@ -7,9 +7,14 @@ use chrono_tz::Tz;
 use std::fmt;
 
 /// A tuple of field parse results that turns into all values or one error listing every violation.
-pub trait Validate {
+pub trait Validate: Sized {
     type Output;
-    fn validate(self) -> Result<Self::Output, Error>;
+    /// All values, or every violation.
+    fn collect(self) -> Result<Self::Output, Vec<FieldViolation>>;
+    /// All values, or one `INVALID_ARGUMENT` naming every bad field.
+    fn validate(self) -> Result<Self::Output, Error> {
+        self.collect().map_err(Error::InvalidArgument)
+    }
 }
 
 macro_rules! impl_validate {
@@ -17,13 +22,13 @@ macro_rules! impl_validate {
         impl<$($t, $e: Into<Vec<FieldViolation>>),+> Validate for ($(Result<$t, $e>,)+) {
             type Output = ($($t,)+);
             #[allow(non_snake_case)]
-            fn validate(self) -> Result<Self::Output, Error> {
+            fn collect(self) -> Result<Self::Output, Vec<FieldViolation>> {
                 match self {
                     ($(Ok($t),)+) => Ok(($($t,)+)),
                     ($($t,)+) => {
                         let mut violations = Vec::new();
                         $(if let Err(e) = $t { violations.extend(e.into()); })+
-                        Err(Error::InvalidArgument(violations))
+                        Err(violations)
                     }
                 }
             }

@@ -1,0 +1,162 @@
+//! Test support shared by every service's tests: a fresh database per test, on SQLite (always) and on
+//! PostgreSQL (when `LIAISON_TEST_POSTGRES_URL` is set — and under `CI=true` its absence fails the test rather
+//! than skipping it), and real servers started through the same path as the binary, on 127.0.0.1:0.
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
+
+use liaison_runtime::client::CallSettings;
+use liaison_runtime::config::{Peers, ServiceSettings};
+use liaison_runtime::db::DatabaseUrl;
+use liaison_runtime::service::{LiaisonService, Running, start};
+use sea_orm::{ConnectionTrait, Database};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// The database engine a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server for tests, if configured. Under `CI=true` a missing one panics (a failure, not a skip).
+pub fn postgres_admin_url() -> Option<String> {
+    match std::env::var("LIAISON_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("CI=true but LIAISON_TEST_POSTGRES_URL is not set: the PostgreSQL tier cannot be skipped in CI")
+        }
+        _ => None,
+    }
+}
+
+/// A database of its own for one test (or one service in a test); removed when dropped.
+pub struct TestDatabase {
+    pub engine: Engine,
+    url: DatabaseUrl,
+    raw_url: String,
+    _dir: Option<tempfile::TempDir>,
+    postgres: Option<(String, String)>,
+}
+
+impl TestDatabase {
+    /// A fresh database on `engine`, or `None` when PostgreSQL is not configured (outside CI).
+    pub async fn new(engine: Engine) -> Option<Self> {
+        match engine {
+            Engine::Sqlite => Some(Self::sqlite()),
+            Engine::Postgres => Self::postgres().await,
+        }
+    }
+
+    pub fn sqlite() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let raw_url = format!("sqlite://{}", dir.path().join("test.db").display());
+        Self { engine: Engine::Sqlite, url: raw_url.parse().unwrap(), raw_url, _dir: Some(dir), postgres: None }
+    }
+
+    pub async fn postgres() -> Option<Self> {
+        let admin = postgres_admin_url()?;
+        let name = format!("liaison_test_{}", uuid::Uuid::now_v7().simple());
+        let conn = Database::connect(&admin).await.expect("connect to LIAISON_TEST_POSTGRES_URL");
+        conn.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+        conn.close().await.ok();
+        let base = admin.split('?').next().unwrap_or(&admin);
+        let raw_url = format!("{}/{}", base.rsplit_once('/').map(|(b, _)| b).unwrap_or(base), name);
+        Some(Self { engine: Engine::Postgres, url: raw_url.parse().unwrap(), raw_url, _dir: None, postgres: Some((admin, name)) })
+    }
+
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    pub fn raw_url(&self) -> &str {
+        &self.raw_url
+    }
+
+    /// The PostgreSQL database name and admin URL (for fault tests that cut connections).
+    pub fn postgres_admin(&self) -> Option<(&str, &str)> {
+        self.postgres.as_ref().map(|(a, n)| (a.as_str(), n.as_str()))
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = self.postgres.take() {
+            // Dropping needs async I/O; do it on a thread of its own so it works from any context.
+            let _ = std::thread::spawn(move || {
+                let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+                runtime.block_on(async {
+                    if let Ok(conn) = Database::connect(&admin).await {
+                        let _ = conn.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                        let _ = conn.close().await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// Call settings for tests: short deadlines so that failure paths are quick.
+pub fn test_calls() -> CallSettings {
+    CallSettings { call_timeout: Duration::from_millis(1500), connect_timeout: Duration::from_millis(500) }
+}
+
+/// Starts service `S` on 127.0.0.1:0 with `database`, exactly as `liaison serve` would.
+pub async fn spawn<S: LiaisonService>(database: &TestDatabase, peers: Peers) -> Running {
+    spawn_with::<S>(database, peers, CancellationToken::new()).await
+}
+
+/// As [`spawn`], stopping when `shutdown` is cancelled.
+pub async fn spawn_with<S: LiaisonService>(database: &TestDatabase, peers: Peers, shutdown: CancellationToken) -> Running {
+    let settings = ServiceSettings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database_url: database.url().clone(),
+        peers,
+        calls: test_calls(),
+    };
+    start::<S>(settings, shutdown).await.unwrap_or_else(|e| panic!("cannot start service: {e}"))
+}
+
+/// A lazy channel to a running server.
+pub fn channel(running: &Running) -> tonic::transport::Channel {
+    liaison_runtime::client::lazy_channel(&running.url(), test_calls()).unwrap()
+}
+
+/// Polls `check` every 20 ms until it returns `Some`, or panics after `timeout`.
+pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Instantiates each `async fn name(engine: Engine)` as two tests, `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),+ $(,)?) => {
+        $(mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::Engine::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if $crate::postgres_admin_url().is_some() {
+                    super::$name($crate::Engine::Postgres).await
+                } else {
+                    eprintln!("skipped: LIAISON_TEST_POSTGRES_URL is not set");
+                }
+            }
+        })+
+    };
+}

@@ -119,8 +119,7 @@ impl OrganizationFields {
             website(&f("website"), &o.website),
             long_text(&f("notes"), &o.notes, NOTES_MAX),
         )
-            .validate()
-            .map_err(into_violations)?;
+            .collect()?;
         Ok(Self { display_name, kind, website, notes })
     }
 }
@@ -154,16 +153,8 @@ impl ContactFields {
             TimeZone::parse_optional(&f("time_zone"), &c.time_zone),
             long_text(&f("notes"), &c.notes, NOTES_MAX),
         )
-            .validate()
-            .map_err(into_violations)?;
+            .collect()?;
         Ok(Self { display_name, given_name, family_name, email, phone, time_zone, notes })
-    }
-}
-
-fn into_violations(error: liaison_runtime::Error) -> Vec<FieldViolation> {
-    match error {
-        liaison_runtime::Error::InvalidArgument(violations) => violations,
-        other => vec![FieldViolation::new("request", other.to_string())],
     }
 }
 

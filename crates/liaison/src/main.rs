@@ -1,0 +1,261 @@
+//! `liaison`: with no arguments, the all-in-one (the four services on their ports on 127.0.0.1, SQLite under
+//! `./liaison-data/`); `serve <service>` runs one service; `migrate <service>` applies its migrations;
+//! `healthcheck` asks a server whether it is SERVING. Configuration errors end with one line on stderr and a
+//! non-zero exit.
+use clap::{Args, Parser, Subcommand};
+use liaison_runtime::client::CallSettings;
+use liaison_runtime::config::{Peers, ServiceKind, ServiceSettings};
+use liaison_runtime::db::DatabaseUrl;
+use liaison_runtime::service::{Running, migrate, start};
+use liaison_runtime::telemetry::{self, LogFormat};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser, Debug)]
+#[command(name = "liaison", version, about = "Liaison: contacts, scheduling, mediation and reporting for liaison offices")]
+struct Cli {
+    /// Log format: `text` or `json`.
+    #[arg(long, env = "LIAISON_LOG_FORMAT", default_value = "text", global = true)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    all_in_one: AllInOneArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run one service (as in a cluster).
+    Serve(ServeArgs),
+    /// Apply one service's database migrations and exit.
+    Migrate(MigrateArgs),
+    /// Exit 0 if the server at --addr reports SERVING, 1 otherwise.
+    Healthcheck(HealthcheckArgs),
+}
+
+#[derive(Args, Debug)]
+struct AllInOneArgs {
+    /// Where the all-in-one keeps its four SQLite databases.
+    #[arg(long, env = "LIAISON_DATA_DIR", default_value = "liaison-data")]
+    data_dir: PathBuf,
+    /// Port of contacts; scheduling, mediation and reporting take the next three.
+    #[arg(long, env = "LIAISON_BASE_PORT", default_value_t = 50051, value_parser = clap::value_parser!(u16).range(1..=65532))]
+    base_port: u16,
+    #[command(flatten)]
+    calls: CallArgs,
+}
+
+#[derive(Args, Debug, Clone, Copy)]
+struct CallArgs {
+    /// Deadline of each call to another service, in milliseconds.
+    #[arg(long, env = "LIAISON_CALL_TIMEOUT_MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    call_timeout_ms: u64,
+    /// How long to wait for a connection to another service, in milliseconds.
+    #[arg(long, env = "LIAISON_CONNECT_TIMEOUT_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    connect_timeout_ms: u64,
+}
+
+impl CallArgs {
+    fn settings(self) -> CallSettings {
+        CallSettings {
+            call_timeout: Duration::from_millis(self.call_timeout_ms),
+            connect_timeout: Duration::from_millis(self.connect_timeout_ms),
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+struct ServeArgs {
+    /// contacts, scheduling, mediation or reporting.
+    service: ServiceKind,
+    /// Address to listen on [default: 127.0.0.1:<the service's port>].
+    #[arg(long, env = "LIAISON_LISTEN_ADDR")]
+    listen: Option<SocketAddr>,
+    /// postgres://user:password@host:port/database or sqlite://path/to/file.db
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: DatabaseUrl,
+    /// URL of the contacts service, e.g. http://contacts:50051 (scheduling, mediation, reporting).
+    #[arg(long, env = "LIAISON_CONTACTS_ADDR")]
+    contacts_addr: Option<String>,
+    /// URL of the scheduling service (mediation, reporting).
+    #[arg(long, env = "LIAISON_SCHEDULING_ADDR")]
+    scheduling_addr: Option<String>,
+    /// URL of the mediation service (reporting).
+    #[arg(long, env = "LIAISON_MEDIATION_ADDR")]
+    mediation_addr: Option<String>,
+    /// Allow listening on a non-loopback address although authentication is not configured.
+    #[arg(long, env = "LIAISON_INSECURE", default_value_t = false)]
+    insecure: bool,
+    #[command(flatten)]
+    calls: CallArgs,
+}
+
+#[derive(Args, Debug)]
+struct MigrateArgs {
+    /// contacts, scheduling, mediation or reporting.
+    service: ServiceKind,
+    /// postgres://… or sqlite://…
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: DatabaseUrl,
+}
+
+#[derive(Args, Debug)]
+struct HealthcheckArgs {
+    /// HOST:PORT of the server.
+    #[arg(long)]
+    addr: String,
+    /// Service to ask about (a service name such as `contacts`, or a full gRPC name); the whole server if unset.
+    #[arg(long, default_value = "")]
+    service: String,
+    /// How long to wait for an answer, in milliseconds.
+    #[arg(long, default_value_t = 3000)]
+    timeout_ms: u64,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if matches!(e.kind(), clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion) => {
+            e.exit()
+        }
+        Err(e) => {
+            let text = e.to_string();
+            let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid arguments");
+            eprintln!("liaison: {}", first.trim_start_matches("error: "));
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("liaison: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(async move {
+        match cli.command {
+            None => all_in_one(cli.all_in_one).await,
+            Some(Command::Serve(args)) => serve(args).await,
+            Some(Command::Migrate(args)) => migrate_one(args.service, &args.database_url).await,
+            Some(Command::Healthcheck(args)) => healthcheck(args).await,
+        }
+    });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("liaison: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn start_service(kind: ServiceKind, settings: ServiceSettings, shutdown: CancellationToken) -> Result<Running, String> {
+    match kind {
+        ServiceKind::Contacts => start::<liaison_contacts::Contacts>(settings, shutdown).await,
+        ServiceKind::Scheduling => start::<liaison_scheduling::Scheduling>(settings, shutdown).await,
+        ServiceKind::Mediation => start::<liaison_mediation::Mediation>(settings, shutdown).await,
+        ServiceKind::Reporting => start::<liaison_reporting::Reporting>(settings, shutdown).await,
+    }
+}
+
+async fn migrate_one(kind: ServiceKind, url: &DatabaseUrl) -> Result<(), String> {
+    match kind {
+        ServiceKind::Contacts => migrate::<liaison_contacts::Contacts>(url).await,
+        ServiceKind::Scheduling => migrate::<liaison_scheduling::Scheduling>(url).await,
+        ServiceKind::Mediation => migrate::<liaison_mediation::Mediation>(url).await,
+        ServiceKind::Reporting => migrate::<liaison_reporting::Reporting>(url).await,
+    }?;
+    tracing::info!(service = kind.name(), database = %url, "migrations applied");
+    Ok(())
+}
+
+/// Cancels `shutdown` on Ctrl-C / SIGTERM.
+fn cancel_on_signal(shutdown: CancellationToken) {
+    tokio::spawn(async move {
+        liaison_runtime::shutdown::signal().await;
+        tracing::info!("shutdown requested; finishing in-flight calls");
+        shutdown.cancel();
+    });
+}
+
+async fn serve(args: ServeArgs) -> Result<(), String> {
+    let listen = args.listen.unwrap_or_else(|| args.service.default_listen());
+    if !listen.ip().is_loopback() && !args.insecure {
+        return Err(format!(
+            "refusing to listen on {listen} without authentication; pass --insecure (LIAISON_INSECURE=true) to allow it"
+        ));
+    }
+    let settings = ServiceSettings {
+        listen,
+        database_url: args.database_url,
+        peers: Peers { contacts: args.contacts_addr, scheduling: args.scheduling_addr, mediation: args.mediation_addr },
+        calls: args.calls.settings(),
+    };
+    let shutdown = CancellationToken::new();
+    let running = start_service(args.service, settings, shutdown.clone()).await?;
+    cancel_on_signal(shutdown);
+    running.wait().await
+}
+
+async fn all_in_one(args: AllInOneArgs) -> Result<(), String> {
+    let shutdown = CancellationToken::new();
+    let mut running = Vec::new();
+    let listen = |index: u16| SocketAddr::from(([127, 0, 0, 1], args.base_port + index));
+    let url = |index: u16| Some(format!("http://{}", listen(index)));
+    let peers = Peers { contacts: url(0), scheduling: url(1), mediation: url(2) };
+    for (index, kind) in (0u16..).zip(ServiceKind::ALL) {
+        let path = args.data_dir.join(format!("{}.db", kind.name()));
+        let database_url: DatabaseUrl = format!("sqlite://{}", path.display()).parse()?;
+        let settings =
+            ServiceSettings { listen: listen(index), database_url, peers: peers.clone(), calls: args.calls.settings() };
+        match start_service(kind, settings, shutdown.clone()).await {
+            Ok(server) => running.push(server),
+            Err(e) => {
+                shutdown.cancel();
+                for server in running {
+                    let _ = server.wait().await;
+                }
+                return Err(e);
+            }
+        }
+    }
+    tracing::info!(data_dir = %args.data_dir.display(), base_port = args.base_port, "all-in-one ready");
+    cancel_on_signal(shutdown);
+    let mut first_error = None;
+    for server in running {
+        if let Err(e) = server.wait().await {
+            first_error.get_or_insert(e);
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+async fn healthcheck(args: HealthcheckArgs) -> Result<(), String> {
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_client::HealthClient;
+    let service = match args.service.parse::<ServiceKind>() {
+        Ok(kind) => kind.grpc_service().to_owned(),
+        Err(_) => args.service.clone(),
+    };
+    let timeout = Duration::from_millis(args.timeout_ms);
+    let url = if args.addr.contains("://") { args.addr.clone() } else { format!("http://{}", args.addr) };
+    let endpoint = tonic::transport::Endpoint::from_shared(url.clone())
+        .map_err(|e| format!("invalid --addr '{}': {e}", args.addr))?
+        .connect_timeout(timeout)
+        .timeout(timeout);
+    let channel = endpoint.connect().await.map_err(|e| format!("cannot reach {}: {e}", args.addr))?;
+    let response = HealthClient::new(channel)
+        .check(HealthCheckRequest { service: service.clone() })
+        .await
+        .map_err(|status| format!("{} health check failed: {}", args.addr, status.message()))?;
+    let status = response.into_inner().status();
+    if status == tonic_health::pb::health_check_response::ServingStatus::Serving {
+        Ok(())
+    } else {
+        Err(format!("{} reports {} for '{}'", args.addr, status.as_str_name(), service))
+    }
+}

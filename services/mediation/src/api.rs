@@ -1,0 +1,83 @@
+//! The tonic adapter: parse, check parties with one call to contacts, store, map back.
+use crate::domain::NewCase;
+use crate::resource;
+use crate::store::Store;
+use liaison_proto::mediation::v1::mediation_service_server::MediationService;
+use liaison_proto::mediation::v1::*;
+use liaison_runtime::names::{Cases, Name};
+use liaison_runtime::peers::{ContactsClient, missing_references};
+use liaison_runtime::service::ServiceContext;
+use liaison_runtime::validate::RequestId;
+use liaison_runtime::{Error, Validate, feed, idempotency, paging};
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
+use tonic::{Request, Response, Status};
+
+/// The `MediationService` implementation.
+pub struct MediationApi {
+    store: Store,
+    contacts: ContactsClient,
+    shutdown: CancellationToken,
+}
+
+impl MediationApi {
+    pub fn new(ctx: ServiceContext, contacts: ContactsClient) -> Self {
+        Self { store: Store::new(ctx.db), contacts, shutdown: ctx.shutdown }
+    }
+}
+
+#[tonic::async_trait]
+impl MediationService for MediationApi {
+    async fn open_case(&self, request: Request<OpenCaseRequest>) -> Result<Response<OpenCaseResponse>, Status> {
+        let request = request.into_inner();
+        let fingerprint = idempotency::fingerprint(&request);
+        let case = request.case.clone().unwrap_or_default();
+        let (new, request_id) =
+            (NewCase::parse(&case), RequestId::parse_optional("request_id", &request.request_id)).validate()?;
+        if let Some(id) = &request_id
+            && let Some(existing) = self.store.opened_by(id, &fingerprint).await?
+        {
+            return Ok(Response::new(OpenCaseResponse { case: Some(resource::case(&existing)) }));
+        }
+        let names = new.parties.iter().map(ToString::to_string).collect();
+        let resolved = self.contacts.resolve_parties(names).await?;
+        if !resolved.missing.is_empty() {
+            return Err(missing_references("PARTY_NOT_FOUND", "party", &resolved.missing).into());
+        }
+        let stored = self.store.open_case(new, request_id.as_ref(), &fingerprint).await?;
+        Ok(Response::new(OpenCaseResponse { case: Some(resource::case(&stored)) }))
+    }
+
+    async fn get_case(&self, request: Request<GetCaseRequest>) -> Result<Response<GetCaseResponse>, Status> {
+        let name = Name::<Cases>::parse("name", &request.get_ref().name).map_err(Error::from_violation)?;
+        let stored = self.store.get_case(name).await?;
+        Ok(Response::new(GetCaseResponse { case: Some(resource::case(&stored)) }))
+    }
+
+    async fn list_cases(&self, request: Request<ListCasesRequest>) -> Result<Response<ListCasesResponse>, Status> {
+        const SCOPE: &str = "ListCases";
+        let request = request.into_inner();
+        let page = paging::parse(request.page_size, &request.page_token, SCOPE).map_err(Error::InvalidArgument)?;
+        let mut cases = self.store.list_cases(page.after, page.size + 1).await?;
+        let next_page_token = paging::token_after(&mut cases, page.size, SCOPE, |c| c.case.id.clone());
+        Ok(Response::new(ListCasesResponse { cases: cases.iter().map(resource::case).collect(), next_page_token }))
+    }
+
+    async fn list_changes(&self, request: Request<ListChangesRequest>) -> Result<Response<ListChangesResponse>, Status> {
+        let request = request.into_inner();
+        let page = feed::serve_list(self.store.db(), request.after_sequence, request.page_size).await?;
+        Ok(Response::new(ListChangesResponse { changes: page.changes, remaining_count: page.remaining }))
+    }
+
+    type WatchChangesStream = ReceiverStream<Result<WatchChangesResponse, Status>>;
+
+    async fn watch_changes(
+        &self,
+        request: Request<WatchChangesRequest>,
+    ) -> Result<Response<Self::WatchChangesStream>, Status> {
+        let stream = feed::serve_watch(self.store.db(), request.get_ref().after_sequence, &self.shutdown, |changes, remaining_count| {
+            WatchChangesResponse { changes, remaining_count }
+        })?;
+        Ok(Response::new(stream))
+    }
+}

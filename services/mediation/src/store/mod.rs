@@ -1,0 +1,123 @@
+//! The mediation database: cases and their parties, each mutation with its change-feed row in one transaction.
+pub mod entity;
+pub mod migration;
+
+use crate::domain::{CaseState, NewCase};
+use crate::resource;
+use entity::{case, party};
+use liaison_proto::common::v1::ChangeKind;
+use liaison_runtime::db::{Db, db_error};
+use liaison_runtime::names::{Cases, Name};
+use liaison_runtime::validate::RequestId;
+use liaison_runtime::{Error, crud, feed, idempotency, time};
+use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
+use std::collections::HashMap;
+
+pub const OPEN_METHOD: &str = "OpenCase";
+
+/// A case with its parties, in their order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCase {
+    pub case: case::Model,
+    pub parties: Vec<String>,
+}
+
+/// The mediation service's data.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: Db,
+}
+
+impl Store {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// The case an earlier request with this id opened, if any.
+    pub async fn opened_by(&self, request_id: &RequestId, fingerprint: &str) -> Result<Option<StoredCase>, Error> {
+        match idempotency::lookup(self.db.conn(), OPEN_METHOD, request_id, fingerprint).await? {
+            Some(name) => Ok(Some(self.get_case(parse_stored(&name)?).await?)),
+            None => Ok(None),
+        }
+    }
+
+    pub async fn open_case(
+        &self,
+        new: NewCase,
+        request_id: Option<&RequestId>,
+        fingerprint: &str,
+    ) -> Result<StoredCase, Error> {
+        let name = Name::<Cases>::generate();
+        let txn = self.db.begin_write().await?;
+        if let Some(existing) = idempotency::claim(&*txn, OPEN_METHOD, request_id, fingerprint, &name.to_string()).await? {
+            drop(txn);
+            return self.get_case(parse_stored(&existing)?).await;
+        }
+        let now = time::now();
+        let model = case::Model {
+            id: name.key(),
+            title: new.title,
+            description: new.description,
+            state: CaseState::Open.wire() as i32,
+            revision: 1,
+            create_time: now,
+            update_time: now,
+        };
+        case::Entity::insert(model.clone().into_active_model()).exec(&*txn).await.map_err(db_error)?;
+        let parties: Vec<String> = new.parties.iter().map(ToString::to_string).collect();
+        let rows = parties.iter().enumerate().map(|(position, party)| {
+            party::Model { case_id: model.id.clone(), position: position as i32, party: party.clone() }.into_active_model()
+        });
+        party::Entity::insert_many(rows).exec(&*txn).await.map_err(db_error)?;
+        let stored = StoredCase { case: model, parties };
+        let wire = resource::case(&stored);
+        feed::append(&*txn, &wire.name, ChangeKind::Created, resource::CASE_TYPE, &wire).await?;
+        txn.commit().await?;
+        Ok(stored)
+    }
+
+    pub async fn get_case(&self, name: Name<Cases>) -> Result<StoredCase, Error> {
+        let case = crud::find::<case::Entity>(self.db.conn(), name.key())
+            .await?
+            .ok_or_else(|| Error::NotFound { resource: name.to_string() })?;
+        Ok(self.with_parties(vec![case]).await?.remove(0))
+    }
+
+    pub async fn list_cases(&self, after: Option<String>, limit: u64) -> Result<Vec<StoredCase>, Error> {
+        let cases = crud::page::<case::Entity>(self.db.conn(), case::Column::Id, after, limit).await?;
+        self.with_parties(cases).await
+    }
+
+    /// Attaches parties to cases with one query.
+    async fn with_parties(&self, cases: Vec<case::Model>) -> Result<Vec<StoredCase>, Error> {
+        let ids: Vec<String> = cases.iter().map(|c| c.id.clone()).collect();
+        let mut by_case: HashMap<String, Vec<String>> = HashMap::new();
+        if !ids.is_empty() {
+            let rows = party::Entity::find()
+                .filter(party::Column::CaseId.is_in(ids))
+                .order_by_asc(party::Column::CaseId)
+                .order_by_asc(party::Column::Position)
+                .all(self.db.conn())
+                .await
+                .map_err(db_error)?;
+            for row in rows {
+                by_case.entry(row.case_id).or_default().push(row.party);
+            }
+        }
+        Ok(cases
+            .into_iter()
+            .map(|case| {
+                let parties = by_case.remove(&case.id).unwrap_or_default();
+                StoredCase { case, parties }
+            })
+            .collect())
+    }
+}
+
+fn parse_stored(name: &str) -> Result<Name<Cases>, Error> {
+    Name::parse("stored name", name).map_err(|v| Error::Internal(v.description))
+}

@@ -1,0 +1,98 @@
+//! Following a source's change feed: open `WatchChanges` after the stored cursor, apply each batch (read model
+//! and cursor in one transaction), and when the source is down or the stream breaks, reconnect with jittered
+//! exponential backoff from wherever the database says ingestion got to.
+use crate::store::Store;
+use futures::StreamExt;
+use liaison_runtime::config::ServiceKind;
+use liaison_runtime::peers::FeedClient;
+use rand::Rng;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+const BACKOFF_FIRST: Duration = Duration::from_millis(100);
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
+
+/// What the followers know right now, per source (the durable part lives in the store).
+#[derive(Debug, Clone, Default)]
+pub struct IngestionState {
+    live: Arc<Mutex<HashMap<ServiceKind, Live>>>,
+}
+
+/// The live state of one follower.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Live {
+    pub connected: bool,
+    pub lag: i64,
+    pub last_error: String,
+}
+
+impl IngestionState {
+    pub fn get(&self, source: ServiceKind) -> Live {
+        self.live.lock().map(|m| m.get(&source).cloned().unwrap_or_default()).unwrap_or_default()
+    }
+
+    fn update(&self, source: ServiceKind, change: impl FnOnce(&mut Live)) {
+        if let Ok(mut map) = self.live.lock() {
+            change(map.entry(source).or_default());
+        }
+    }
+}
+
+/// Follows `feed` until `shutdown`.
+pub async fn follow(feed: FeedClient, store: Store, state: IngestionState, shutdown: CancellationToken) {
+    let source = feed.source();
+    let mut backoff = BACKOFF_FIRST;
+    while !shutdown.is_cancelled() {
+        let outcome = tokio::select! {
+            outcome = follow_once(&feed, &store, &state) => outcome,
+            _ = shutdown.cancelled() => break,
+        };
+        let connected_before = state.get(source).connected;
+        let message = match outcome {
+            Ok(()) => format!("{source} closed its change stream"),
+            Err(message) => message,
+        };
+        state.update(source, |live| {
+            live.connected = false;
+            live.last_error.clone_from(&message);
+        });
+        if connected_before {
+            tracing::warn!(source = source.name(), error = %message, "change feed lost; reconnecting");
+            backoff = BACKOFF_FIRST;
+        } else {
+            tracing::debug!(source = source.name(), error = %message, "change feed unavailable; retrying");
+        }
+        let pause = jitter(backoff);
+        backoff = (backoff * 2).min(BACKOFF_MAX);
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = shutdown.cancelled() => break,
+        }
+    }
+    state.update(source, |live| live.connected = false);
+}
+
+/// One connection: returns when the stream ends or fails.
+async fn follow_once(feed: &FeedClient, store: &Store, state: &IngestionState) -> Result<(), String> {
+    let source = feed.source();
+    let progress = store.progress(source).await.map_err(|e| e.to_string())?;
+    let mut stream = feed.watch(progress.cursor).await.map_err(|e| e.to_string())?;
+    state.update(source, |live| {
+        live.connected = true;
+        live.last_error.clear();
+    });
+    tracing::info!(source = source.name(), cursor = progress.cursor, "following change feed");
+    while let Some(batch) = stream.next().await {
+        let batch = batch.map_err(|status| format!("{source}: {}", status.message()))?;
+        store.apply(source, &batch.changes).await.map_err(|e| e.to_string())?;
+        state.update(source, |live| live.lag = batch.remaining);
+    }
+    Ok(())
+}
+
+fn jitter(base: Duration) -> Duration {
+    let millis = base.as_millis() as u64;
+    Duration::from_millis(rand::rng().random_range(millis / 2..=millis.max(1)))
+}

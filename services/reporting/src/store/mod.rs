@@ -1,0 +1,169 @@
+//! The reporting database: the read model and, per source, the cursor of the last change applied. A batch of
+//! changes and the cursor after it are written in one transaction, so a crash between the two cannot happen:
+//! after a restart ingestion resumes exactly after the last batch applied, nothing missed, nothing twice.
+pub mod entity;
+pub mod migration;
+
+use crate::domain::{Effect, effect};
+use chrono::{DateTime, Utc};
+use entity::source;
+use liaison_proto::common::v1::Change;
+use liaison_runtime::config::ServiceKind;
+use liaison_runtime::db::{Db, db_error};
+use liaison_runtime::sql::statement;
+use liaison_runtime::{Error, time};
+use sea_orm::{ConnectionTrait, EntityTrait, FromQueryResult, Value};
+use std::collections::HashMap;
+
+/// Rows per multi-row statement.
+const CHUNK: usize = 500;
+
+/// Headline counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub organizations: i64,
+    pub contacts: i64,
+    pub meetings: i64,
+    pub open_cases: i64,
+    pub update_time: Option<DateTime<Utc>>,
+}
+
+/// How far a source has been applied.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Progress {
+    pub cursor: i64,
+    pub applied_count: i64,
+    pub last_change_time: Option<DateTime<Utc>>,
+}
+
+#[derive(FromQueryResult)]
+struct CollectionCount {
+    collection: String,
+    total: i64,
+    open: i64,
+}
+
+/// The reporting service's data.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: Db,
+}
+
+impl Store {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Where ingestion of `source` stands.
+    pub async fn progress(&self, source: ServiceKind) -> Result<Progress, Error> {
+        let row = source::Entity::find_by_id(source.name().to_owned()).one(self.db.conn()).await.map_err(db_error)?;
+        Ok(row
+            .map(|r| Progress { cursor: r.cursor, applied_count: r.applied_count, last_change_time: r.last_change_time })
+            .unwrap_or_default())
+    }
+
+    /// Applies a batch of changes from `source` and advances its cursor, in one transaction.
+    pub async fn apply(&self, source: ServiceKind, changes: &[Change]) -> Result<Progress, Error> {
+        let Some(last) = changes.last() else { return self.progress(source).await };
+        let now = time::now();
+        // Later changes of a resource supersede earlier ones within the batch.
+        let mut latest: HashMap<String, Effect> = HashMap::new();
+        for change in changes {
+            match effect(change) {
+                Effect::Ignore => {}
+                e @ (Effect::Upsert { .. } | Effect::Remove { .. }) => {
+                    let name = match &e {
+                        Effect::Upsert { resource_name, .. } | Effect::Remove { resource_name } => resource_name.clone(),
+                        Effect::Ignore => continue,
+                    };
+                    latest.insert(name, e);
+                }
+            }
+        }
+        let (mut upserts, mut removals) = (Vec::new(), Vec::new());
+        for effect in latest.into_values() {
+            match effect {
+                Effect::Upsert { resource_name, collection, open } => upserts.push((resource_name, collection, open)),
+                Effect::Remove { resource_name } => removals.push(resource_name),
+                Effect::Ignore => {}
+            }
+        }
+        let txn = self.db.begin_write().await?;
+        let backend = txn.get_database_backend();
+        for chunk in upserts.chunks(CHUNK) {
+            let placeholders = vec!["(?, ?, ?, ?)"; chunk.len()].join(", ");
+            let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 4);
+            for (name, collection, open) in chunk {
+                values.extend([name.clone().into(), collection.as_str().into(), (*open).into(), now.into()]);
+            }
+            let sql = format!(
+                "INSERT INTO read_model (resource_name, collection, is_open, update_time) VALUES {placeholders} \
+                 ON CONFLICT (resource_name) DO UPDATE SET collection = excluded.collection, \
+                 is_open = excluded.is_open, update_time = excluded.update_time"
+            );
+            txn.execute_raw(statement(backend, &sql, values)).await.map_err(db_error)?;
+        }
+        for chunk in removals.chunks(CHUNK) {
+            let placeholders = vec!["?"; chunk.len()].join(", ");
+            let sql = format!("DELETE FROM read_model WHERE resource_name IN ({placeholders})");
+            let values = chunk.iter().map(|n| Value::from(n.clone()));
+            txn.execute_raw(statement(backend, &sql, values)).await.map_err(db_error)?;
+        }
+        let last_change_time = last.change_time.as_ref().and_then(|t| DateTime::from_timestamp(t.seconds, t.nanos as u32));
+        let advance = statement(
+            backend,
+            "INSERT INTO sources (source, cursor, applied_count, last_change_time, last_applied_time) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT (source) DO UPDATE SET cursor = excluded.cursor, \
+             applied_count = sources.applied_count + excluded.applied_count, \
+             last_change_time = excluded.last_change_time, last_applied_time = excluded.last_applied_time",
+            [
+                source.name().into(),
+                last.sequence.into(),
+                (changes.len() as i64).into(),
+                last_change_time.into(),
+                Some(now).into(),
+            ],
+        );
+        txn.execute_raw(advance).await.map_err(db_error)?;
+        txn.commit().await?;
+        self.progress(source).await
+    }
+
+    /// The dashboard's counts.
+    pub async fn counts(&self) -> Result<Counts, Error> {
+        let conn = self.db.conn();
+        let backend = conn.get_database_backend();
+        let rows = CollectionCount::find_by_statement(statement(
+            backend,
+            "SELECT collection, COUNT(*) AS total, \
+             COALESCE(SUM(CASE WHEN is_open THEN 1 ELSE 0 END), 0) AS open \
+             FROM read_model GROUP BY collection",
+            [],
+        ))
+        .all(conn)
+        .await
+        .map_err(db_error)?;
+        let mut counts = Counts::default();
+        for row in rows {
+            match row.collection.as_str() {
+                "organizations" => counts.organizations = row.total,
+                "contacts" => counts.contacts = row.total,
+                "meetings" => counts.meetings = row.total,
+                "cases" => counts.open_cases = row.open,
+                _ => {}
+            }
+        }
+        counts.update_time = source::Entity::find()
+            .all(conn)
+            .await
+            .map_err(db_error)?
+            .into_iter()
+            .filter_map(|s| s.last_applied_time)
+            .max();
+        Ok(counts)
+    }
+}

@@ -1,0 +1,89 @@
+//! The tonic adapter: parse, check participants with one call to contacts, store, map back.
+use crate::domain::NewMeeting;
+use crate::resource;
+use crate::store::Store;
+use liaison_proto::scheduling::v1::scheduling_service_server::SchedulingService;
+use liaison_proto::scheduling::v1::*;
+use liaison_runtime::names::{Meetings, Name};
+use liaison_runtime::peers::{ContactsClient, missing_references};
+use liaison_runtime::service::ServiceContext;
+use liaison_runtime::validate::RequestId;
+use liaison_runtime::{Error, Validate, feed, idempotency, paging};
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
+use tonic::{Request, Response, Status};
+
+/// The `SchedulingService` implementation.
+pub struct SchedulingApi {
+    store: Store,
+    contacts: ContactsClient,
+    shutdown: CancellationToken,
+}
+
+impl SchedulingApi {
+    pub fn new(ctx: ServiceContext, contacts: ContactsClient) -> Self {
+        Self { store: Store::new(ctx.db), contacts, shutdown: ctx.shutdown }
+    }
+}
+
+#[tonic::async_trait]
+impl SchedulingService for SchedulingApi {
+    async fn create_meeting(
+        &self,
+        request: Request<CreateMeetingRequest>,
+    ) -> Result<Response<CreateMeetingResponse>, Status> {
+        let request = request.into_inner();
+        let fingerprint = idempotency::fingerprint(&request);
+        let meeting = request.meeting.clone().unwrap_or_default();
+        let (new, request_id) =
+            (NewMeeting::parse(&meeting), RequestId::parse_optional("request_id", &request.request_id)).validate()?;
+        if let Some(id) = &request_id
+            && let Some(existing) = self.store.created_by(id, &fingerprint).await?
+        {
+            return Ok(Response::new(CreateMeetingResponse { meeting: Some(resource::meeting(&existing)) }));
+        }
+        let names = new.participants.iter().map(ToString::to_string).collect();
+        let resolved = self.contacts.resolve_contacts(names).await?;
+        if !resolved.missing.is_empty() {
+            return Err(missing_references("PARTICIPANT_NOT_FOUND", "participant", &resolved.missing).into());
+        }
+        let stored = self.store.create_meeting(new, request_id.as_ref(), &fingerprint).await?;
+        Ok(Response::new(CreateMeetingResponse { meeting: Some(resource::meeting(&stored)) }))
+    }
+
+    async fn get_meeting(&self, request: Request<GetMeetingRequest>) -> Result<Response<GetMeetingResponse>, Status> {
+        let name = Name::<Meetings>::parse("name", &request.get_ref().name).map_err(Error::from_violation)?;
+        let stored = self.store.get_meeting(name).await?;
+        Ok(Response::new(GetMeetingResponse { meeting: Some(resource::meeting(&stored)) }))
+    }
+
+    async fn list_meetings(
+        &self,
+        request: Request<ListMeetingsRequest>,
+    ) -> Result<Response<ListMeetingsResponse>, Status> {
+        const SCOPE: &str = "ListMeetings";
+        let request = request.into_inner();
+        let page = paging::parse(request.page_size, &request.page_token, SCOPE).map_err(Error::InvalidArgument)?;
+        let mut meetings = self.store.list_meetings(page.after, page.size + 1).await?;
+        let next_page_token = paging::token_after(&mut meetings, page.size, SCOPE, |m| m.meeting.id.clone());
+        Ok(Response::new(ListMeetingsResponse { meetings: meetings.iter().map(resource::meeting).collect(), next_page_token }))
+    }
+
+    async fn list_changes(&self, request: Request<ListChangesRequest>) -> Result<Response<ListChangesResponse>, Status> {
+        let request = request.into_inner();
+        let page = feed::serve_list(self.store.db(), request.after_sequence, request.page_size).await?;
+        Ok(Response::new(ListChangesResponse { changes: page.changes, remaining_count: page.remaining }))
+    }
+
+    type WatchChangesStream = ReceiverStream<Result<WatchChangesResponse, Status>>;
+
+    async fn watch_changes(
+        &self,
+        request: Request<WatchChangesRequest>,
+    ) -> Result<Response<Self::WatchChangesStream>, Status> {
+        let stream = feed::serve_watch(self.store.db(), request.get_ref().after_sequence, &self.shutdown, |changes, remaining_count| {
+            WatchChangesResponse { changes, remaining_count }
+        })?;
+        Ok(Response::new(stream))
+    }
+}

@@ -1,0 +1,19 @@
+//! `meetings`: one row per meeting.
+use sea_orm::entity::prelude::*;
+
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "meetings")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub title: String,
+    pub start_time: DateTimeUtc,
+    pub end_time: DateTimeUtc,
+    pub time_zone: String,
+    pub revision: i64,
+    pub create_time: DateTimeUtc,
+    pub update_time: DateTimeUtc,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,3 @@
+//! sea-orm entities of the scheduling database.
+pub mod meeting;
+pub mod participant;

@@ -1,0 +1,16 @@
+//! Migrations of the scheduling database, applied at start-up and by `liaison migrate scheduling`.
+use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_create_meetings;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(liaison_runtime::migration::CreateSharedTables),
+            Box::new(m20261123_000001_create_meetings::Migration),
+        ]
+    }
+}
