@@ -18,10 +18,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let descriptor_set = compiler.file_descriptor_set();
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
     std::fs::write(out_dir.join("liaison_descriptor.bin"), descriptor_set.encode_to_vec())?;
-    tonic_prost_build::configure()
-        .build_server(true)
-        .build_client(true)
-        .compile_fds(descriptor_set)?;
+    tonic_prost_build::configure().build_server(true).build_client(true).compile_fds(descriptor_set)?;
     println!("cargo:rerun-if-changed={}", root.display());
     Ok(())
 }

@@ -15,7 +15,11 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser, Debug)]
-#[command(name = "liaison", version, about = "Liaison: contacts, scheduling, mediation and reporting for liaison offices")]
+#[command(
+    name = "liaison",
+    version,
+    about = "Liaison: contacts, scheduling, mediation and reporting for liaison offices"
+)]
 struct Cli {
     /// Log format: `text` or `json`.
     #[arg(long, env = "LIAISON_LOG_FORMAT", default_value = "text", global = true)]
@@ -153,7 +157,11 @@ fn main() -> ExitCode {
     }
 }
 
-async fn start_service(kind: ServiceKind, settings: ServiceSettings, shutdown: CancellationToken) -> Result<Running, String> {
+async fn start_service(
+    kind: ServiceKind,
+    settings: ServiceSettings,
+    shutdown: CancellationToken,
+) -> Result<Running, String> {
     match kind {
         ServiceKind::Contacts => start::<liaison_contacts::Contacts>(settings, shutdown).await,
         ServiceKind::Scheduling => start::<liaison_scheduling::Scheduling>(settings, shutdown).await,

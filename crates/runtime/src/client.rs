@@ -24,7 +24,8 @@ impl Default for CallSettings {
 
 /// A channel that connects on first use (so services can start in any order) and reconnects by itself.
 pub fn lazy_channel(url: &str, settings: CallSettings) -> Result<Channel, String> {
-    let endpoint = Endpoint::from_shared(url.to_owned()).map_err(|e| format!("invalid service address '{url}': {e}"))?;
+    let endpoint =
+        Endpoint::from_shared(url.to_owned()).map_err(|e| format!("invalid service address '{url}': {e}"))?;
     Ok(endpoint
         .connect_timeout(settings.connect_timeout)
         .timeout(settings.call_timeout)
@@ -107,9 +108,7 @@ mod tests {
         let counter = attempts.clone();
         let result = call_idempotent("test.Rpc", Duration::from_secs(2), move |_| {
             let n = counter.fetch_add(1, Ordering::SeqCst);
-            async move {
-                if n < 2 { Err(tonic::Status::unavailable("down")) } else { Ok(tonic::Response::new(n)) }
-            }
+            async move { if n < 2 { Err(tonic::Status::unavailable("down")) } else { Ok(tonic::Response::new(n)) } }
         })
         .await;
         assert_eq!(result.ok(), Some(2));

@@ -70,9 +70,10 @@ impl fmt::Display for ServiceKind {
 impl FromStr for ServiceKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL.into_iter().find(|k| k.name() == s).ok_or_else(|| {
-            format!("unknown service '{s}': expected one of contacts, scheduling, mediation, reporting")
-        })
+        Self::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| format!("unknown service '{s}': expected one of contacts, scheduling, mediation, reporting"))
     }
 }
 

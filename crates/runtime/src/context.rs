@@ -18,7 +18,9 @@ impl TraceContext {
     /// The context received, or a fresh root when the caller sent none or a malformed one.
     pub fn from_incoming(traceparent: Option<&str>, tracestate: Option<&str>) -> Self {
         match traceparent.filter(|t| is_valid_traceparent(t)) {
-            Some(parent) => Self { traceparent: parent.to_owned(), tracestate: tracestate.unwrap_or_default().to_owned() },
+            Some(parent) => {
+                Self { traceparent: parent.to_owned(), tracestate: tracestate.unwrap_or_default().to_owned() }
+            }
             None => Self::new_root(),
         }
     }

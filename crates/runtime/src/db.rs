@@ -6,7 +6,9 @@
 //! gate: its invariants are held by constraints and conditional updates.
 use crate::error::Error;
 use sea_orm::sqlx;
-use sea_orm::{ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, RuntimeErr, TransactionTrait};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, RuntimeErr, TransactionTrait,
+};
 use sea_orm_migration::MigratorTrait;
 use std::fmt;
 use std::ops::Deref;
@@ -83,10 +85,7 @@ impl FromStr for DatabaseUrl {
             };
             Ok(Self { url: with_mode, backend: Backend::Sqlite })
         } else {
-            Err(format!(
-                "DATABASE_URL '{}' is not supported: it must start with postgres:// or sqlite://",
-                redact(url)
-            ))
+            Err(format!("DATABASE_URL '{}' is not supported: it must start with postgres:// or sqlite://", redact(url)))
         }
     }
 }
@@ -268,7 +267,10 @@ fn is_connection_failure(err: &DbErr) -> bool {
             | sqlx::Error::WorkerCrashed => true,
             // admin_shutdown, crash_shutdown, cannot_connect_now, database does not allow connections
             sqlx::Error::Database(db) => {
-                matches!(db.code().as_deref(), Some("57P01" | "57P02" | "57P03" | "55000" | "3D000" | "08006" | "08001"))
+                matches!(
+                    db.code().as_deref(),
+                    Some("57P01" | "57P02" | "57P03" | "55000" | "3D000" | "08006" | "08001")
+                )
             }
             _ => false,
         },

@@ -134,11 +134,7 @@ impl Error {
             }
             Code::DeadlineExceeded | Code::Cancelled => Self::DeadlineExceeded { dependency: dependency.to_owned() },
             Code::NotFound => Self::NotFound { resource: status.message().to_owned() },
-            _ => Self::Internal(format!(
-                "{dependency} answered {:?}: {}",
-                status.code(),
-                status.message()
-            )),
+            _ => Self::Internal(format!("{dependency} answered {:?}: {}", status.code(), status.message())),
         }
     }
 }

@@ -114,10 +114,7 @@ impl PartyName {
         } else if value.starts_with("contacts/") {
             Name::parse(field, value).map(Self::Contact)
         } else {
-            Err(FieldViolation::new(
-                field,
-                format!("'{value}' is neither contacts/{{id}} nor organizations/{{id}}"),
-            ))
+            Err(FieldViolation::new(field, format!("'{value}' is neither contacts/{{id}} nor organizations/{{id}}")))
         }
     }
 }
@@ -140,10 +137,7 @@ pub fn parse_list<T: Copy + Eq + std::hash::Hash>(
     parse: impl Fn(&str, &str) -> Result<T, FieldViolation>,
 ) -> Result<Vec<T>, Vec<FieldViolation>> {
     if values.len() < min || values.len() > max {
-        return Err(vec![FieldViolation::new(
-            field,
-            format!("must list {min} to {max} names (got {})", values.len()),
-        )]);
+        return Err(vec![FieldViolation::new(field, format!("must list {min} to {max} names (got {})", values.len()))]);
     }
     let mut seen = std::collections::HashSet::new();
     let mut parsed = Vec::with_capacity(values.len());

@@ -24,7 +24,9 @@ pub struct PageRequest {
 pub fn page_size(field: &str, requested: Option<i32>) -> Result<u64, FieldViolation> {
     match requested {
         None => Ok(DEFAULT_PAGE_SIZE),
-        Some(n) if n <= 0 => Err(FieldViolation::new(field, format!("must be positive (got {n}); omit it for {DEFAULT_PAGE_SIZE}"))),
+        Some(n) if n <= 0 => {
+            Err(FieldViolation::new(field, format!("must be positive (got {n}); omit it for {DEFAULT_PAGE_SIZE}")))
+        }
         Some(n) => Ok((n as u64).min(MAX_PAGE_SIZE)),
     }
 }
@@ -65,7 +67,8 @@ fn checksum(payload: &[u8]) -> [u8; 12] {
 }
 
 fn open_token(token: &str, scope: &str) -> Result<String, FieldViolation> {
-    let invalid = || FieldViolation::new("page_token", "is not a page token issued by this call; start again without one");
+    let invalid =
+        || FieldViolation::new("page_token", "is not a page token issued by this call; start again without one");
     let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
     if bytes.len() < 12 {
         return Err(invalid());

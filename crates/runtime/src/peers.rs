@@ -37,10 +37,7 @@ impl ContactsClient {
             async move { client.batch_get_contacts(request(message, remaining)).await }
         })
         .await?;
-        Ok(Resolved {
-            found: response.contacts.into_iter().map(|c| c.name).collect(),
-            missing: response.missing_names,
-        })
+        Ok(Resolved { found: response.contacts.into_iter().map(|c| c.name).collect(), missing: response.missing_names })
     }
 
     /// Checks party names (contacts and organisations) with one `BatchGetParties` call.
@@ -122,29 +119,45 @@ impl FeedClient {
                 ServiceKind::Contacts => {
                     use liaison_proto::contacts::v1::WatchChangesRequest;
                     let mut client = ContactsServiceClient::new(channel);
-                    let stream = client.watch_changes(with_trace(WatchChangesRequest { after_sequence: after })).await?;
-                    stream.into_inner().map(|r| r.map(|m| FeedBatch { changes: m.changes, remaining: m.remaining_count })).boxed()
+                    let stream =
+                        client.watch_changes(with_trace(WatchChangesRequest { after_sequence: after })).await?;
+                    stream
+                        .into_inner()
+                        .map(|r| r.map(|m| FeedBatch { changes: m.changes, remaining: m.remaining_count }))
+                        .boxed()
                 }
                 ServiceKind::Scheduling => {
                     use liaison_proto::scheduling::v1::WatchChangesRequest;
                     use liaison_proto::scheduling::v1::scheduling_service_client::SchedulingServiceClient;
                     let mut client = SchedulingServiceClient::new(channel);
-                    let stream = client.watch_changes(with_trace(WatchChangesRequest { after_sequence: after })).await?;
-                    stream.into_inner().map(|r| r.map(|m| FeedBatch { changes: m.changes, remaining: m.remaining_count })).boxed()
+                    let stream =
+                        client.watch_changes(with_trace(WatchChangesRequest { after_sequence: after })).await?;
+                    stream
+                        .into_inner()
+                        .map(|r| r.map(|m| FeedBatch { changes: m.changes, remaining: m.remaining_count }))
+                        .boxed()
                 }
                 ServiceKind::Mediation => {
                     use liaison_proto::mediation::v1::WatchChangesRequest;
                     use liaison_proto::mediation::v1::mediation_service_client::MediationServiceClient;
                     let mut client = MediationServiceClient::new(channel);
-                    let stream = client.watch_changes(with_trace(WatchChangesRequest { after_sequence: after })).await?;
-                    stream.into_inner().map(|r| r.map(|m| FeedBatch { changes: m.changes, remaining: m.remaining_count })).boxed()
+                    let stream =
+                        client.watch_changes(with_trace(WatchChangesRequest { after_sequence: after })).await?;
+                    stream
+                        .into_inner()
+                        .map(|r| r.map(|m| FeedBatch { changes: m.changes, remaining: m.remaining_count }))
+                        .boxed()
                 }
                 ServiceKind::Reporting => {
                     use liaison_proto::reporting::v1::WatchChangesRequest;
                     use liaison_proto::reporting::v1::reporting_service_client::ReportingServiceClient;
                     let mut client = ReportingServiceClient::new(channel);
-                    let stream = client.watch_changes(with_trace(WatchChangesRequest { after_sequence: after })).await?;
-                    stream.into_inner().map(|r| r.map(|m| FeedBatch { changes: m.changes, remaining: m.remaining_count })).boxed()
+                    let stream =
+                        client.watch_changes(with_trace(WatchChangesRequest { after_sequence: after })).await?;
+                    stream
+                        .into_inner()
+                        .map(|r| r.map(|m| FeedBatch { changes: m.changes, remaining: m.remaining_count }))
+                        .boxed()
                 }
             };
             Ok::<_, tonic::Status>(stream)

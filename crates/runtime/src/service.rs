@@ -74,7 +74,10 @@ impl Running {
 }
 
 /// Binds, connects and migrates the database, mounts the service and starts serving it.
-pub async fn start<S: LiaisonService>(settings: ServiceSettings, shutdown: CancellationToken) -> Result<Running, String> {
+pub async fn start<S: LiaisonService>(
+    settings: ServiceSettings,
+    shutdown: CancellationToken,
+) -> Result<Running, String> {
     let kind = S::KIND;
     let listener = bind(settings.listen).await.map_err(|e| format!("{kind}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| format!("{kind}: {e}"))?;

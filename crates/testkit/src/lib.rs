@@ -61,7 +61,13 @@ impl TestDatabase {
         conn.close().await.ok();
         let base = admin.split('?').next().unwrap_or(&admin);
         let raw_url = format!("{}/{}", base.rsplit_once('/').map(|(b, _)| b).unwrap_or(base), name);
-        Some(Self { engine: Engine::Postgres, url: raw_url.parse().unwrap(), raw_url, _dir: None, postgres: Some((admin, name)) })
+        Some(Self {
+            engine: Engine::Postgres,
+            url: raw_url.parse().unwrap(),
+            raw_url,
+            _dir: None,
+            postgres: Some((admin, name)),
+        })
     }
 
     pub fn url(&self) -> &DatabaseUrl {
@@ -107,7 +113,11 @@ pub async fn spawn<S: LiaisonService>(database: &TestDatabase, peers: Peers) -> 
 }
 
 /// As [`spawn`], stopping when `shutdown` is cancelled.
-pub async fn spawn_with<S: LiaisonService>(database: &TestDatabase, peers: Peers, shutdown: CancellationToken) -> Running {
+pub async fn spawn_with<S: LiaisonService>(
+    database: &TestDatabase,
+    peers: Peers,
+    shutdown: CancellationToken,
+) -> Running {
     let settings = ServiceSettings {
         listen: "127.0.0.1:0".parse().unwrap(),
         database_url: database.url().clone(),

@@ -158,11 +158,9 @@ impl ContactsService for ContactsApi {
         request: Request<DeleteOrganizationRequest>,
     ) -> Result<Response<DeleteOrganizationResponse>, Status> {
         let request = request.into_inner();
-        let (name, expected) = (
-            Name::<Organizations>::parse("name", &request.name),
-            etag::parse_expected("etag", &request.etag),
-        )
-            .validate()?;
+        let (name, expected) =
+            (Name::<Organizations>::parse("name", &request.name), etag::parse_expected("etag", &request.etag))
+                .validate()?;
         self.store.delete_organization(name, expected).await?;
         Ok(Response::new(DeleteOrganizationResponse {}))
     }
@@ -173,11 +171,9 @@ impl ContactsService for ContactsApi {
     ) -> Result<Response<CreateContactResponse>, Status> {
         let request = request.into_inner();
         let contact = request.contact.clone().unwrap_or_default();
-        let (fields, request_id) = (
-            ContactFields::parse("contact", &contact),
-            RequestId::parse_optional("request_id", &request.request_id),
-        )
-            .validate()?;
+        let (fields, request_id) =
+            (ContactFields::parse("contact", &contact), RequestId::parse_optional("request_id", &request.request_id))
+                .validate()?;
         let model = self.store.create_contact(fields, &create_key(&request, request_id)).await?;
         Ok(Response::new(CreateContactResponse { contact: Some(resource::contact(&model)) }))
     }
@@ -197,7 +193,10 @@ impl ContactsService for ContactsApi {
         let page = paging::parse(request.page_size, &request.page_token, SCOPE).map_err(Error::InvalidArgument)?;
         let mut models = self.store.list_contacts(page.after, page.size + 1).await?;
         let next_page_token = paging::token_after(&mut models, page.size, SCOPE, |m| m.id.clone());
-        Ok(Response::new(ListContactsResponse { contacts: models.iter().map(resource::contact).collect(), next_page_token }))
+        Ok(Response::new(ListContactsResponse {
+            contacts: models.iter().map(resource::contact).collect(),
+            next_page_token,
+        }))
     }
 
     async fn update_contact(
@@ -286,7 +285,10 @@ impl ContactsService for ContactsApi {
         Ok(Response::new(response))
     }
 
-    async fn list_changes(&self, request: Request<ListChangesRequest>) -> Result<Response<ListChangesResponse>, Status> {
+    async fn list_changes(
+        &self,
+        request: Request<ListChangesRequest>,
+    ) -> Result<Response<ListChangesResponse>, Status> {
         let request = request.into_inner();
         let page = feed::serve_list(self.store.db(), request.after_sequence, request.page_size).await?;
         Ok(Response::new(ListChangesResponse { changes: page.changes, remaining_count: page.remaining }))
@@ -298,9 +300,12 @@ impl ContactsService for ContactsApi {
         &self,
         request: Request<WatchChangesRequest>,
     ) -> Result<Response<Self::WatchChangesStream>, Status> {
-        let stream = feed::serve_watch(self.store.db(), request.get_ref().after_sequence, &self.shutdown, |changes, remaining_count| {
-            WatchChangesResponse { changes, remaining_count }
-        })?;
+        let stream = feed::serve_watch(
+            self.store.db(),
+            request.get_ref().after_sequence,
+            &self.shutdown,
+            |changes, remaining_count| WatchChangesResponse { changes, remaining_count },
+        )?;
         Ok(Response::new(stream))
     }
 }

@@ -1,6 +1,6 @@
 //! The rules of the contacts register, free of I/O: what a valid organisation and contact are.
-use liaison_runtime::validate::{TimeZone, long_text, optional_text, required_text};
 use liaison_runtime::FieldViolation;
+use liaison_runtime::validate::{TimeZone, long_text, optional_text, required_text};
 
 pub const DISPLAY_NAME_MAX: usize = 200;
 pub const PERSON_NAME_MAX: usize = 100;
@@ -35,9 +35,10 @@ pub fn website(field: &str, value: &str) -> Result<String, FieldViolation> {
     if value.is_empty() {
         return Ok(String::new());
     }
-    let host = value.strip_prefix("https://").or_else(|| value.strip_prefix("http://")).map(|rest| {
-        rest.split(['/', '?', '#']).next().unwrap_or_default()
-    });
+    let host = value
+        .strip_prefix("https://")
+        .or_else(|| value.strip_prefix("http://"))
+        .map(|rest| rest.split(['/', '?', '#']).next().unwrap_or_default());
     match host {
         _ if value.chars().count() > WEBSITE_MAX => {
             Err(FieldViolation::new(field, format!("must be at most {WEBSITE_MAX} characters")))

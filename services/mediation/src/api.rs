@@ -63,7 +63,10 @@ impl MediationService for MediationApi {
         Ok(Response::new(ListCasesResponse { cases: cases.iter().map(resource::case).collect(), next_page_token }))
     }
 
-    async fn list_changes(&self, request: Request<ListChangesRequest>) -> Result<Response<ListChangesResponse>, Status> {
+    async fn list_changes(
+        &self,
+        request: Request<ListChangesRequest>,
+    ) -> Result<Response<ListChangesResponse>, Status> {
         let request = request.into_inner();
         let page = feed::serve_list(self.store.db(), request.after_sequence, request.page_size).await?;
         Ok(Response::new(ListChangesResponse { changes: page.changes, remaining_count: page.remaining }))
@@ -75,9 +78,12 @@ impl MediationService for MediationApi {
         &self,
         request: Request<WatchChangesRequest>,
     ) -> Result<Response<Self::WatchChangesStream>, Status> {
-        let stream = feed::serve_watch(self.store.db(), request.get_ref().after_sequence, &self.shutdown, |changes, remaining_count| {
-            WatchChangesResponse { changes, remaining_count }
-        })?;
+        let stream = feed::serve_watch(
+            self.store.db(),
+            request.get_ref().after_sequence,
+            &self.shutdown,
+            |changes, remaining_count| WatchChangesResponse { changes, remaining_count },
+        )?;
         Ok(Response::new(stream))
     }
 }

@@ -25,6 +25,10 @@ impl LiaisonService for Mediation {
         let server = liaison_proto::mediation::v1::mediation_service_server::MediationServiceServer::new(
             api::MediationApi::new(ctx, contacts),
         );
-        Ok(Mounted { service_name: ServiceKind::Mediation.grpc_service(), routes: tonic::service::Routes::new(server), db })
+        Ok(Mounted {
+            service_name: ServiceKind::Mediation.grpc_service(),
+            routes: tonic::service::Routes::new(server),
+            db,
+        })
     }
 }

@@ -34,6 +34,10 @@ impl LiaisonService for Reporting {
         let server = liaison_proto::reporting::v1::reporting_service_server::ReportingServiceServer::new(
             api::ReportingApi::new(store, status, ctx.shutdown),
         );
-        Ok(Mounted { service_name: ServiceKind::Reporting.grpc_service(), routes: tonic::service::Routes::new(server), db })
+        Ok(Mounted {
+            service_name: ServiceKind::Reporting.grpc_service(),
+            routes: tonic::service::Routes::new(server),
+            db,
+        })
     }
 }

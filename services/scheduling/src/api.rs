@@ -66,10 +66,16 @@ impl SchedulingService for SchedulingApi {
         let page = paging::parse(request.page_size, &request.page_token, SCOPE).map_err(Error::InvalidArgument)?;
         let mut meetings = self.store.list_meetings(page.after, page.size + 1).await?;
         let next_page_token = paging::token_after(&mut meetings, page.size, SCOPE, |m| m.meeting.id.clone());
-        Ok(Response::new(ListMeetingsResponse { meetings: meetings.iter().map(resource::meeting).collect(), next_page_token }))
+        Ok(Response::new(ListMeetingsResponse {
+            meetings: meetings.iter().map(resource::meeting).collect(),
+            next_page_token,
+        }))
     }
 
-    async fn list_changes(&self, request: Request<ListChangesRequest>) -> Result<Response<ListChangesResponse>, Status> {
+    async fn list_changes(
+        &self,
+        request: Request<ListChangesRequest>,
+    ) -> Result<Response<ListChangesResponse>, Status> {
         let request = request.into_inner();
         let page = feed::serve_list(self.store.db(), request.after_sequence, request.page_size).await?;
         Ok(Response::new(ListChangesResponse { changes: page.changes, remaining_count: page.remaining }))
@@ -81,9 +87,12 @@ impl SchedulingService for SchedulingApi {
         &self,
         request: Request<WatchChangesRequest>,
     ) -> Result<Response<Self::WatchChangesStream>, Status> {
-        let stream = feed::serve_watch(self.store.db(), request.get_ref().after_sequence, &self.shutdown, |changes, remaining_count| {
-            WatchChangesResponse { changes, remaining_count }
-        })?;
+        let stream = feed::serve_watch(
+            self.store.db(),
+            request.get_ref().after_sequence,
+            &self.shutdown,
+            |changes, remaining_count| WatchChangesResponse { changes, remaining_count },
+        )?;
         Ok(Response::new(stream))
     }
 }

@@ -25,6 +25,10 @@ impl LiaisonService for Scheduling {
         let server = liaison_proto::scheduling::v1::scheduling_service_server::SchedulingServiceServer::new(
             api::SchedulingApi::new(ctx, contacts),
         );
-        Ok(Mounted { service_name: ServiceKind::Scheduling.grpc_service(), routes: tonic::service::Routes::new(server), db })
+        Ok(Mounted {
+            service_name: ServiceKind::Scheduling.grpc_service(),
+            routes: tonic::service::Routes::new(server),
+            db,
+        })
     }
 }

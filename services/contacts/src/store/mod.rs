@@ -42,9 +42,14 @@ impl Store {
     ) -> Result<organization::Model, Error> {
         let name = Name::<Organizations>::generate();
         let txn = self.db.begin_write().await?;
-        let claim =
-            idempotency::claim(&*txn, "CreateOrganization", key.request_id.as_ref(), &key.fingerprint, &name.to_string())
-                .await?;
+        let claim = idempotency::claim(
+            &*txn,
+            "CreateOrganization",
+            key.request_id.as_ref(),
+            &key.fingerprint,
+            &name.to_string(),
+        )
+        .await?;
         if let Some(existing) = claim {
             drop(txn);
             return self.get_organization(parse_stored(&existing)?).await;
@@ -72,7 +77,11 @@ impl Store {
             .ok_or_else(|| Error::NotFound { resource: name.to_string() })
     }
 
-    pub async fn list_organizations(&self, after: Option<String>, limit: u64) -> Result<Vec<organization::Model>, Error> {
+    pub async fn list_organizations(
+        &self,
+        after: Option<String>,
+        limit: u64,
+    ) -> Result<Vec<organization::Model>, Error> {
         crud::page::<organization::Entity>(self.db.conn(), organization::Column::Id, after, limit).await
     }
 
@@ -114,7 +123,11 @@ impl Store {
         Ok(updated)
     }
 
-    pub async fn delete_organization(&self, name: Name<Organizations>, expected_revision: Option<i64>) -> Result<(), Error> {
+    pub async fn delete_organization(
+        &self,
+        name: Name<Organizations>,
+        expected_revision: Option<i64>,
+    ) -> Result<(), Error> {
         let txn = self.db.begin_write().await?;
         let current = current::<organization::Entity>(&txn, name.key(), &name.to_string(), expected_revision).await?;
         let deleted = organization::Entity::delete_many()
@@ -244,7 +257,12 @@ impl Revisioned for contact::Model {
 }
 
 /// The row to change, checked against the expected revision (stale → ABORTED, absent → NOT_FOUND).
-async fn current<E>(txn: &WriteTxn, id: String, resource: &str, expected_revision: Option<i64>) -> Result<E::Model, Error>
+async fn current<E>(
+    txn: &WriteTxn,
+    id: String,
+    resource: &str,
+    expected_revision: Option<i64>,
+) -> Result<E::Model, Error>
 where
     E: EntityTrait,
     E::Model: Revisioned,

@@ -53,7 +53,9 @@ impl Store {
     ) -> Result<StoredCase, Error> {
         let name = Name::<Cases>::generate();
         let txn = self.db.begin_write().await?;
-        if let Some(existing) = idempotency::claim(&*txn, OPEN_METHOD, request_id, fingerprint, &name.to_string()).await? {
+        if let Some(existing) =
+            idempotency::claim(&*txn, OPEN_METHOD, request_id, fingerprint, &name.to_string()).await?
+        {
             drop(txn);
             return self.get_case(parse_stored(&existing)?).await;
         }
@@ -70,7 +72,8 @@ impl Store {
         case::Entity::insert(model.clone().into_active_model()).exec(&*txn).await.map_err(db_error)?;
         let parties: Vec<String> = new.parties.iter().map(ToString::to_string).collect();
         let rows = parties.iter().enumerate().map(|(position, party)| {
-            party::Model { case_id: model.id.clone(), position: position as i32, party: party.clone() }.into_active_model()
+            party::Model { case_id: model.id.clone(), position: position as i32, party: party.clone() }
+                .into_active_model()
         });
         party::Entity::insert_many(rows).exec(&*txn).await.map_err(db_error)?;
         let stored = StoredCase { case: model, parties };

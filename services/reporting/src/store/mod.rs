@@ -62,7 +62,11 @@ impl Store {
     pub async fn progress(&self, source: ServiceKind) -> Result<Progress, Error> {
         let row = source::Entity::find_by_id(source.name().to_owned()).one(self.db.conn()).await.map_err(db_error)?;
         Ok(row
-            .map(|r| Progress { cursor: r.cursor, applied_count: r.applied_count, last_change_time: r.last_change_time })
+            .map(|r| Progress {
+                cursor: r.cursor,
+                applied_count: r.applied_count,
+                last_change_time: r.last_change_time,
+            })
             .unwrap_or_default())
     }
 
@@ -77,7 +81,9 @@ impl Store {
                 Effect::Ignore => {}
                 e @ (Effect::Upsert { .. } | Effect::Remove { .. }) => {
                     let name = match &e {
-                        Effect::Upsert { resource_name, .. } | Effect::Remove { resource_name } => resource_name.clone(),
+                        Effect::Upsert { resource_name, .. } | Effect::Remove { resource_name } => {
+                            resource_name.clone()
+                        }
                         Effect::Ignore => continue,
                     };
                     latest.insert(name, e);
@@ -113,7 +119,8 @@ impl Store {
             let values = chunk.iter().map(|n| Value::from(n.clone()));
             txn.execute_raw(statement(backend, &sql, values)).await.map_err(db_error)?;
         }
-        let last_change_time = last.change_time.as_ref().and_then(|t| DateTime::from_timestamp(t.seconds, t.nanos as u32));
+        let last_change_time =
+            last.change_time.as_ref().and_then(|t| DateTime::from_timestamp(t.seconds, t.nanos as u32));
         let advance = statement(
             backend,
             "INSERT INTO sources (source, cursor, applied_count, last_change_time, last_applied_time) VALUES (?, ?, ?, ?, ?) \

@@ -54,7 +54,9 @@ impl Store {
     ) -> Result<StoredMeeting, Error> {
         let name = Name::<Meetings>::generate();
         let txn = self.db.begin_write().await?;
-        if let Some(existing) = idempotency::claim(&*txn, CREATE_METHOD, request_id, fingerprint, &name.to_string()).await? {
+        if let Some(existing) =
+            idempotency::claim(&*txn, CREATE_METHOD, request_id, fingerprint, &name.to_string()).await?
+        {
             drop(txn);
             return self.get_meeting(parse_stored(&existing)?).await;
         }

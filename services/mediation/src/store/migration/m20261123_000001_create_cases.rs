@@ -31,14 +31,22 @@ impl MigrationTrait for Migration {
                     .col(string("party"))
                     .primary_key(Index::create().col("case_id").col("position"))
                     .foreign_key(
-                        ForeignKey::create().from("case_parties", "case_id").to("cases", "id").on_delete(ForeignKeyAction::Cascade),
+                        ForeignKey::create()
+                            .from("case_parties", "case_id")
+                            .to("cases", "id")
+                            .on_delete(ForeignKeyAction::Cascade),
                     )
                     .to_owned(),
             )
             .await?;
         manager
             .create_index(
-                Index::create().name("case_parties_by_party").table("case_parties").col("party").if_not_exists().to_owned(),
+                Index::create()
+                    .name("case_parties_by_party")
+                    .table("case_parties")
+                    .col("party")
+                    .if_not_exists()
+                    .to_owned(),
             )
             .await
     }

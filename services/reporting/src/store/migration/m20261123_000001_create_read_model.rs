@@ -20,7 +20,12 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_index(
-                Index::create().name("read_model_by_collection").table("read_model").col("collection").if_not_exists().to_owned(),
+                Index::create()
+                    .name("read_model_by_collection")
+                    .table("read_model")
+                    .col("collection")
+                    .if_not_exists()
+                    .to_owned(),
             )
             .await?;
         manager

@@ -1,0 +1,356 @@
+use crate::helpers::*;
+use liaison_proto::contacts::v1::*;
+use liaison_testkit::{Engine, on_both_databases};
+use tonic::Code;
+
+on_both_databases!(
+    a_created_contact_can_be_read_back,
+    contacts_list_in_creation_order_over_three_pages,
+    a_tampered_page_token_is_invalid_argument,
+    page_size_zero_is_rejected_and_huge_is_clamped,
+    an_update_changes_only_the_masked_fields,
+    a_stale_etag_is_aborted_and_changes_nothing,
+    an_unknown_mask_path_is_named,
+    a_deleted_contact_is_gone,
+    twenty_concurrent_creates_with_one_request_id_make_one_contact,
+    a_request_id_reused_for_another_contact_is_rejected,
+    bad_input_names_every_field_and_writes_nothing,
+    over_long_fields_are_rejected_with_their_limit,
+    batch_get_returns_found_contacts_in_order_and_lists_the_missing,
+    batch_get_parties_resolves_contacts_and_organizations_in_one_call,
+    a_malformed_name_is_invalid_argument_and_an_unknown_one_not_found,
+);
+
+async fn a_created_contact_can_be_read_back(engine: Engine) {
+    let mut app = app(engine).await;
+    let created = app
+        .client
+        .create_contact(CreateContactRequest {
+            contact: Some(Contact {
+                display_name: "  Ada Lovelace ".into(),
+                email: "Ada@Example.ORG".into(),
+                phone: "+44 20 7946 0958".into(),
+                time_zone: "Europe/London".into(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .contact
+        .unwrap();
+    assert!(created.name.starts_with("contacts/"));
+    assert_eq!(created.display_name, "Ada Lovelace");
+    assert_eq!(created.email, "Ada@example.org");
+    assert_eq!(created.phone, "+442079460958");
+    assert!(!created.etag.is_empty());
+    let fetched =
+        app.client.get_contact(GetContactRequest { name: created.name.clone() }).await.unwrap().into_inner().contact;
+    assert_eq!(fetched, Some(created));
+}
+
+async fn contacts_list_in_creation_order_over_three_pages(engine: Engine) {
+    let mut app = app(engine).await;
+    let mut created = Vec::new();
+    for i in 0..7 {
+        created.push(create_contact(&mut app.client, &format!("Person {i}")).await.name);
+    }
+    let mut listed = Vec::new();
+    let mut pages = 0;
+    let mut token = String::new();
+    loop {
+        let page = app
+            .client
+            .list_contacts(ListContactsRequest { page_size: Some(3), page_token: token.clone() })
+            .await
+            .unwrap()
+            .into_inner();
+        pages += 1;
+        assert!(page.contacts.len() <= 3);
+        listed.extend(page.contacts.into_iter().map(|c| c.name));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(listed, created);
+}
+
+async fn a_tampered_page_token_is_invalid_argument(engine: Engine) {
+    let mut app = app(engine).await;
+    for i in 0..3 {
+        create_contact(&mut app.client, &format!("P{i}")).await;
+    }
+    let token = app
+        .client
+        .list_contacts(ListContactsRequest { page_size: Some(1), page_token: String::new() })
+        .await
+        .unwrap()
+        .into_inner()
+        .next_page_token;
+    let mut tampered = token.into_bytes();
+    let last = tampered.len() - 1;
+    tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+    let status = app
+        .client
+        .list_contacts(ListContactsRequest { page_size: Some(1), page_token: String::from_utf8(tampered).unwrap() })
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&status), ["page_token"]);
+    let status = app
+        .client
+        .list_organizations(ListOrganizationsRequest { page_size: Some(1), page_token: "bm90LWEtdG9rZW4".into() })
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&status), ["page_token"]);
+}
+
+async fn page_size_zero_is_rejected_and_huge_is_clamped(engine: Engine) {
+    let mut app = app(engine).await;
+    create_contact(&mut app.client, "Only").await;
+    let status = app
+        .client
+        .list_contacts(ListContactsRequest { page_size: Some(0), page_token: String::new() })
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&status), ["page_size"]);
+    let page = app
+        .client
+        .list_contacts(ListContactsRequest { page_size: Some(1_000_000), page_token: String::new() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(page.contacts.len(), 1);
+}
+
+async fn an_update_changes_only_the_masked_fields(engine: Engine) {
+    let mut app = app(engine).await;
+    let created = create_contact(&mut app.client, "Grace Hopper").await;
+    let updated = app
+        .client
+        .update_contact(UpdateContactRequest {
+            contact: Some(Contact {
+                name: created.name.clone(),
+                etag: created.etag.clone(),
+                notes: "Prefers mornings".into(),
+                display_name: "IGNORED".into(),
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask { paths: vec!["notes".into()] }),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .contact
+        .unwrap();
+    assert_eq!(updated.notes, "Prefers mornings");
+    assert_eq!(updated.display_name, "Grace Hopper");
+    assert_eq!(updated.email, created.email);
+    assert_ne!(updated.etag, created.etag);
+    assert_eq!(updated.create_time, created.create_time);
+    let changes = all_changes(&mut app.client).await;
+    assert_eq!(changes.len(), 2);
+    assert_eq!(changes[1].kind, liaison_proto::common::v1::ChangeKind::Updated as i32);
+}
+
+async fn a_stale_etag_is_aborted_and_changes_nothing(engine: Engine) {
+    let mut app = app(engine).await;
+    let created = create_contact(&mut app.client, "Alan Turing").await;
+    let update = |notes: &str, etag: &str| UpdateContactRequest {
+        contact: Some(Contact {
+            name: created.name.clone(),
+            etag: etag.into(),
+            notes: notes.into(),
+            ..Default::default()
+        }),
+        update_mask: Some(prost_types::FieldMask { paths: vec!["notes".into()] }),
+    };
+    app.client.update_contact(update("first", &created.etag)).await.unwrap();
+    let status = app.client.update_contact(update("second", &created.etag)).await.unwrap_err();
+    assert_eq!(status.code(), Code::Aborted);
+    let now = app.client.get_contact(GetContactRequest { name: created.name.clone() }).await.unwrap().into_inner();
+    assert_eq!(now.contact.unwrap().notes, "first");
+    assert_eq!(all_changes(&mut app.client).await.len(), 2);
+    let status = app
+        .client
+        .delete_contact(DeleteContactRequest { name: created.name.clone(), etag: created.etag.clone() })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Aborted);
+}
+
+async fn an_unknown_mask_path_is_named(engine: Engine) {
+    let mut app = app(engine).await;
+    let created = create_contact(&mut app.client, "Mask").await;
+    let status = app
+        .client
+        .update_contact(UpdateContactRequest {
+            contact: Some(Contact { name: created.name.clone(), ..Default::default() }),
+            update_mask: Some(prost_types::FieldMask { paths: vec!["create_time".into()] }),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&status), ["update_mask.paths[0]"]);
+    // An update that would blank a required field is rejected and writes nothing.
+    let status = app
+        .client
+        .update_contact(UpdateContactRequest {
+            contact: Some(Contact { name: created.name.clone(), ..Default::default() }),
+            update_mask: Some(prost_types::FieldMask { paths: vec!["display_name".into()] }),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&status), ["contact.display_name"]);
+    assert_eq!(all_changes(&mut app.client).await.len(), 1);
+}
+
+async fn a_deleted_contact_is_gone(engine: Engine) {
+    let mut app = app(engine).await;
+    let created = create_contact(&mut app.client, "Temp").await;
+    app.client.delete_contact(DeleteContactRequest { name: created.name.clone(), etag: created.etag }).await.unwrap();
+    let status = app.client.get_contact(GetContactRequest { name: created.name.clone() }).await.unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+    assert!(status.message().contains(&created.name));
+    let status = app
+        .client
+        .delete_contact(DeleteContactRequest { name: created.name.clone(), etag: String::new() })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+    let changes = all_changes(&mut app.client).await;
+    assert_eq!(changes.len(), 2);
+    assert_eq!(changes.last().unwrap().kind, liaison_proto::common::v1::ChangeKind::Deleted as i32);
+}
+
+async fn twenty_concurrent_creates_with_one_request_id_make_one_contact(engine: Engine) {
+    let app = app(engine).await;
+    let request = CreateContactRequest { contact: Some(contact("Idem Potent")), request_id: "retry-7f3a".into() };
+    let calls = (0..20).map(|_| {
+        let mut client = app.client.clone();
+        let request = request.clone();
+        async move { client.create_contact(request).await.map(|r| r.into_inner().contact.unwrap().name) }
+    });
+    let names: Vec<String> = futures::future::join_all(calls).await.into_iter().map(|r| r.unwrap()).collect();
+    assert!(names.iter().all(|n| n == &names[0]), "{names:?}");
+    let mut client = app.client.clone();
+    let listed = client.list_contacts(ListContactsRequest::default()).await.unwrap().into_inner().contacts;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(all_changes(&mut client).await.len(), 1);
+    let organizations = client.list_organizations(ListOrganizationsRequest::default()).await.unwrap();
+    assert_eq!(organizations.into_inner().organizations.len(), 1, "only the feed sentinel");
+}
+
+async fn a_request_id_reused_for_another_contact_is_rejected(engine: Engine) {
+    let mut app = app(engine).await;
+    let first = CreateContactRequest { contact: Some(contact("First")), request_id: "same-id".into() };
+    app.client.create_contact(first).await.unwrap();
+    let second = CreateContactRequest { contact: Some(contact("Second")), request_id: "same-id".into() };
+    let status = app.client.create_contact(second).await.unwrap_err();
+    assert_eq!(bad_fields(&status), ["request_id"]);
+}
+
+async fn bad_input_names_every_field_and_writes_nothing(engine: Engine) {
+    let mut app = app(engine).await;
+    let status = app
+        .client
+        .create_contact(CreateContactRequest {
+            contact: Some(Contact {
+                display_name: "   ".into(),
+                email: "not-an-email".into(),
+                phone: "12".into(),
+                time_zone: "Mars/Olympus_Mons".into(),
+                ..Default::default()
+            }),
+            request_id: "has space".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        bad_fields(&status),
+        ["contact.display_name", "contact.email", "contact.phone", "contact.time_zone", "request_id"]
+    );
+    let status = app
+        .client
+        .create_organization(CreateOrganizationRequest {
+            organization: Some(Organization { display_name: "Acme".into(), kind: 42, ..Default::default() }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&status), ["organization.kind"]);
+    assert!(app.client.list_contacts(ListContactsRequest::default()).await.unwrap().into_inner().contacts.is_empty());
+    assert!(all_changes(&mut app.client).await.is_empty());
+    let organizations = app.client.list_organizations(ListOrganizationsRequest::default()).await.unwrap();
+    assert_eq!(organizations.into_inner().organizations.len(), 1, "only the feed sentinel");
+}
+
+async fn over_long_fields_are_rejected_with_their_limit(engine: Engine) {
+    let mut app = app(engine).await;
+    let status = app
+        .client
+        .create_contact(CreateContactRequest {
+            contact: Some(Contact { display_name: "x".repeat(201), notes: "y".repeat(10_001), ..Default::default() }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&status), ["contact.display_name", "contact.notes"]);
+    assert!(status.message().contains("200"));
+    assert!(all_changes(&mut app.client).await.is_empty());
+}
+
+async fn batch_get_returns_found_contacts_in_order_and_lists_the_missing(engine: Engine) {
+    let mut app = app(engine).await;
+    let a = create_contact(&mut app.client, "A").await.name;
+    let b = create_contact(&mut app.client, "B").await.name;
+    let missing = "contacts/01a20000-0000-7000-8000-000000000000".to_owned();
+    let response = app
+        .client
+        .batch_get_contacts(BatchGetContactsRequest { names: vec![b.clone(), missing.clone(), a.clone(), b.clone()] })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(response.contacts.iter().map(|c| c.name.clone()).collect::<Vec<_>>(), [b, a]);
+    assert_eq!(response.missing_names, [missing]);
+    let status = app.client.batch_get_contacts(BatchGetContactsRequest { names: vec![] }).await.unwrap_err();
+    assert_eq!(bad_fields(&status), ["names"]);
+    let too_many =
+        (0..1001).map(|_| liaison_runtime::names::Name::<liaison_runtime::names::Contacts>::generate().to_string());
+    let status =
+        app.client.batch_get_contacts(BatchGetContactsRequest { names: too_many.collect() }).await.unwrap_err();
+    assert_eq!(bad_fields(&status), ["names"]);
+}
+
+async fn batch_get_parties_resolves_contacts_and_organizations_in_one_call(engine: Engine) {
+    let mut app = app(engine).await;
+    let person = create_contact(&mut app.client, "Person").await.name;
+    let org = crate::organizations::create_organization(&mut app.client, "Agency").await.name;
+    let missing = "organizations/01a20000-0000-7000-8000-000000000000".to_owned();
+    let response = app
+        .client
+        .batch_get_parties(BatchGetPartiesRequest { names: vec![org.clone(), missing.clone(), person.clone()] })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(response.parties.len(), 2);
+    assert!(matches!(response.parties[0].party, Some(party::Party::Organization(ref o)) if o.name == org));
+    assert!(matches!(response.parties[1].party, Some(party::Party::Contact(ref c)) if c.name == person));
+    assert_eq!(response.missing_names, [missing]);
+    let status =
+        app.client.batch_get_parties(BatchGetPartiesRequest { names: vec!["meetings/x".into()] }).await.unwrap_err();
+    assert_eq!(bad_fields(&status), ["names[0]"]);
+}
+
+async fn a_malformed_name_is_invalid_argument_and_an_unknown_one_not_found(engine: Engine) {
+    let mut app = app(engine).await;
+    let status = app.client.get_contact(GetContactRequest { name: "contacts/42".into() }).await.unwrap_err();
+    assert_eq!(bad_fields(&status), ["name"]);
+    let status = app
+        .client
+        .get_contact(GetContactRequest { name: "contacts/01a20000-0000-7000-8000-000000000000".into() })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+}

@@ -1,0 +1,8 @@
+//! Service tests of contacts: a real tonic client against a real server on 127.0.0.1:0, on SQLite and on
+//! PostgreSQL, each test in a database of its own.
+#![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
+
+mod changes;
+mod contacts;
+mod helpers;
+mod organizations;
