@@ -1,0 +1,195 @@
+use liaison_contacts::Contacts;
+use liaison_mediation::Mediation;
+use liaison_proto::contacts::v1::contacts_service_client::ContactsServiceClient;
+use liaison_proto::contacts::v1::*;
+use liaison_proto::mediation::v1::mediation_service_client::MediationServiceClient;
+use liaison_proto::mediation::v1::{
+    Case, CaseState, GetCaseRequest, ListCasesRequest, ListChangesRequest as CaseChangesRequest, OpenCaseRequest,
+};
+use liaison_runtime::config::Peers;
+use liaison_runtime::service::Running;
+use liaison_testkit::{Engine, TestDatabase, channel, eventually, on_both_databases, spawn};
+use std::time::{Duration, Instant};
+use tonic::Code;
+use tonic::transport::Channel;
+use tonic_types::StatusExt;
+
+struct App {
+    contacts: ContactsServiceClient<Channel>,
+    client: MediationServiceClient<Channel>,
+    contacts_server: Option<Running>,
+    _server: Running,
+    _databases: (TestDatabase, TestDatabase),
+}
+
+async fn app(engine: Engine) -> App {
+    let contacts_db = TestDatabase::new(engine).await.unwrap();
+    let mediation_db = TestDatabase::new(engine).await.unwrap();
+    let contacts_server = spawn::<Contacts>(&contacts_db, Peers::default()).await;
+    let peers = Peers { contacts: Some(contacts_server.url()), ..Default::default() };
+    let server = spawn::<Mediation>(&mediation_db, peers).await;
+    App {
+        contacts: ContactsServiceClient::new(channel(&contacts_server)),
+        client: MediationServiceClient::new(channel(&server)),
+        contacts_server: Some(contacts_server),
+        _server: server,
+        _databases: (contacts_db, mediation_db),
+    }
+}
+
+async fn parties(app: &mut App) -> (String, String) {
+    let person = app
+        .contacts
+        .create_contact(CreateContactRequest {
+            contact: Some(Contact { display_name: "Resident".into(), ..Default::default() }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .contact
+        .unwrap()
+        .name;
+    let org = app
+        .contacts
+        .create_organization(CreateOrganizationRequest {
+            organization: Some(Organization {
+                display_name: "Works Department".into(),
+                kind: OrganizationKind::Department as i32,
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .organization
+        .unwrap()
+        .name;
+    (person, org)
+}
+
+fn case(title: &str, parties: Vec<String>) -> Case {
+    Case { title: title.into(), description: "Night works".into(), parties, ..Default::default() }
+}
+
+async fn open(app: &mut App, case: Case, request_id: &str) -> Result<Case, tonic::Status> {
+    app.client
+        .open_case(OpenCaseRequest { case: Some(case), request_id: request_id.into() })
+        .await
+        .map(|r| r.into_inner().case.unwrap())
+}
+
+fn bad_fields(status: &tonic::Status) -> Vec<String> {
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    status.get_error_details().bad_request().unwrap().field_violations.iter().map(|v| v.field.clone()).collect()
+}
+
+on_both_databases!(
+    a_case_between_a_person_and_an_organization_opens,
+    cases_list_in_creation_order_over_three_pages,
+    an_unknown_party_is_refused_by_name_and_nothing_is_written,
+    a_case_needs_two_distinct_parties,
+    with_contacts_down_a_case_is_unavailable_and_not_written,
+    twenty_concurrent_opens_with_one_request_id_open_one_case,
+);
+
+async fn a_case_between_a_person_and_an_organization_opens(engine: Engine) {
+    let mut app = app(engine).await;
+    let (person, org) = parties(&mut app).await;
+    let opened = open(&mut app, case("Noise", vec![person.clone(), org.clone()]), "").await.unwrap();
+    assert!(opened.name.starts_with("cases/"));
+    assert_eq!(opened.state, CaseState::Open as i32);
+    assert_eq!(opened.parties, [person, org]);
+    let fetched = app.client.get_case(GetCaseRequest { name: opened.name.clone() }).await.unwrap().into_inner();
+    assert_eq!(fetched.case, Some(opened));
+}
+
+async fn cases_list_in_creation_order_over_three_pages(engine: Engine) {
+    let mut app = app(engine).await;
+    let (person, org) = parties(&mut app).await;
+    let mut opened = Vec::new();
+    for i in 0..3 {
+        opened.push(open(&mut app, case(&format!("C{i}"), vec![person.clone(), org.clone()]), "").await.unwrap().name);
+    }
+    let (mut listed, mut token, mut pages) = (Vec::new(), String::new(), 0);
+    loop {
+        let page = app
+            .client
+            .list_cases(ListCasesRequest { page_size: Some(1), page_token: token })
+            .await
+            .unwrap()
+            .into_inner();
+        pages += 1;
+        listed.extend(page.cases.into_iter().map(|c| c.name));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    assert_eq!((pages, listed), (3, opened));
+}
+
+async fn an_unknown_party_is_refused_by_name_and_nothing_is_written(engine: Engine) {
+    let mut app = app(engine).await;
+    let (person, _) = parties(&mut app).await;
+    let ghost = "organizations/01a20000-0000-7000-8000-00000000dead".to_owned();
+    let status = open(&mut app, case("Ghost", vec![person.clone(), ghost.clone()]), "").await.unwrap_err();
+    assert_eq!(status.code(), Code::FailedPrecondition);
+    let failure = status.get_error_details().precondition_failure().cloned().unwrap();
+    assert_eq!(failure.violations[0].subject, ghost);
+    assert!(app.client.list_cases(ListCasesRequest::default()).await.unwrap().into_inner().cases.is_empty());
+    let (other, _) = parties(&mut app).await;
+    let ok = open(&mut app, case("Real", vec![person, other]), "").await.unwrap();
+    let changes = eventually(Duration::from_secs(10), "the real case's change", || {
+        let mut client = app.client.clone();
+        let name = ok.name.clone();
+        async move {
+            let changes = client
+                .list_changes(CaseChangesRequest { after_sequence: 0, page_size: None })
+                .await
+                .unwrap()
+                .into_inner()
+                .changes;
+            changes.iter().any(|c| c.resource_name == name).then_some(changes)
+        }
+    })
+    .await;
+    assert_eq!(changes.len(), 1);
+}
+
+async fn a_case_needs_two_distinct_parties(engine: Engine) {
+    let mut app = app(engine).await;
+    let (person, _) = parties(&mut app).await;
+    let status = open(&mut app, case("Alone", vec![person.clone()]), "").await.unwrap_err();
+    assert_eq!(bad_fields(&status), ["case.parties"]);
+    let status = open(&mut app, case("Self", vec![person.clone(), person.clone()]), "").await.unwrap_err();
+    assert_eq!(bad_fields(&status), ["case.parties[1]"]);
+    let status = open(&mut app, case("", vec![person, "meetings/x".into()]), "").await.unwrap_err();
+    assert_eq!(bad_fields(&status), ["case.title", "case.parties[1]"]);
+}
+
+async fn with_contacts_down_a_case_is_unavailable_and_not_written(engine: Engine) {
+    let mut app = app(engine).await;
+    let (person, org) = parties(&mut app).await;
+    app.contacts_server.take().unwrap().stop().await.unwrap();
+    let started = Instant::now();
+    let status = open(&mut app, case("Offline", vec![person, org]), "").await.unwrap_err();
+    assert_eq!(status.code(), Code::Unavailable);
+    assert!(started.elapsed() < liaison_testkit::test_calls().call_timeout * 2);
+    assert!(app.client.list_cases(ListCasesRequest::default()).await.unwrap().into_inner().cases.is_empty());
+}
+
+async fn twenty_concurrent_opens_with_one_request_id_open_one_case(engine: Engine) {
+    let mut app = app(engine).await;
+    let (person, org) = parties(&mut app).await;
+    let request = OpenCaseRequest { case: Some(case("Once", vec![person, org])), request_id: "case-1".into() };
+    let calls = (0..20).map(|_| {
+        let mut client = app.client.clone();
+        let request = request.clone();
+        async move { client.open_case(request).await.map(|r| r.into_inner().case.unwrap().name) }
+    });
+    let names: Vec<String> = futures::future::join_all(calls).await.into_iter().map(Result::unwrap).collect();
+    assert!(names.iter().all(|n| n == &names[0]));
+    assert_eq!(app.client.list_cases(ListCasesRequest::default()).await.unwrap().into_inner().cases.len(), 1);
+}

@@ -1,0 +1,228 @@
+use liaison_contacts::Contacts;
+use liaison_proto::contacts::v1::contacts_service_client::ContactsServiceClient;
+use liaison_proto::contacts::v1::{Contact, CreateContactRequest};
+use liaison_proto::scheduling::v1::scheduling_service_client::SchedulingServiceClient;
+use liaison_proto::scheduling::v1::*;
+use liaison_runtime::config::Peers;
+use liaison_runtime::service::Running;
+use liaison_scheduling::Scheduling;
+use liaison_testkit::{Engine, TestDatabase, channel, eventually, on_both_databases, spawn};
+use std::time::{Duration, Instant};
+use tonic::Code;
+use tonic::transport::Channel;
+use tonic_types::StatusExt;
+
+struct App {
+    contacts: ContactsServiceClient<Channel>,
+    client: SchedulingServiceClient<Channel>,
+    contacts_server: Option<Running>,
+    _server: Running,
+    _databases: (TestDatabase, TestDatabase),
+}
+
+async fn app(engine: Engine) -> App {
+    let contacts_db = TestDatabase::new(engine).await.unwrap();
+    let scheduling_db = TestDatabase::new(engine).await.unwrap();
+    let contacts_server = spawn::<Contacts>(&contacts_db, Peers::default()).await;
+    let peers = Peers { contacts: Some(contacts_server.url()), ..Default::default() };
+    let server = spawn::<Scheduling>(&scheduling_db, peers).await;
+    App {
+        contacts: ContactsServiceClient::new(channel(&contacts_server)),
+        client: SchedulingServiceClient::new(channel(&server)),
+        contacts_server: Some(contacts_server),
+        _server: server,
+        _databases: (contacts_db, scheduling_db),
+    }
+}
+
+async fn person(app: &mut App, name: &str) -> String {
+    app.contacts
+        .create_contact(CreateContactRequest {
+            contact: Some(Contact { display_name: name.into(), ..Default::default() }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .contact
+        .unwrap()
+        .name
+}
+
+fn meeting(title: &str, participants: Vec<String>) -> Meeting {
+    Meeting {
+        title: title.into(),
+        start_time: Some(prost_types::Timestamp { seconds: 1_800_000_000, nanos: 0 }),
+        end_time: Some(prost_types::Timestamp { seconds: 1_800_003_600, nanos: 0 }),
+        time_zone: "Africa/Nairobi".into(),
+        participants,
+        ..Default::default()
+    }
+}
+
+async fn create(app: &mut App, meeting: Meeting) -> Result<Meeting, tonic::Status> {
+    app.client
+        .create_meeting(CreateMeetingRequest { meeting: Some(meeting), request_id: String::new() })
+        .await
+        .map(|r| r.into_inner().meeting.unwrap())
+}
+
+/// Every change of the scheduling feed, once `last` (the name of the newest meeting) is served.
+async fn changes_through(app: &App, last: &str) -> Vec<liaison_proto::common::v1::Change> {
+    eventually(Duration::from_secs(10), "the last change", || {
+        let mut client = app.client.clone();
+        async move {
+            let changes = client
+                .list_changes(ListChangesRequest { after_sequence: 0, page_size: Some(1000) })
+                .await
+                .unwrap()
+                .into_inner()
+                .changes;
+            changes.iter().any(|c| c.resource_name == last).then_some(changes)
+        }
+    })
+    .await
+}
+
+fn bad_fields(status: &tonic::Status) -> Vec<String> {
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    status.get_error_details().bad_request().unwrap().field_violations.iter().map(|v| v.field.clone()).collect()
+}
+
+on_both_databases!(
+    a_meeting_with_known_participants_is_created_and_read_back,
+    meetings_list_in_creation_order_over_three_pages,
+    an_unknown_participant_is_refused_by_name_and_nothing_is_written,
+    with_contacts_down_a_meeting_is_unavailable_within_the_deadline_and_not_written,
+    twenty_concurrent_creates_with_one_request_id_make_one_meeting,
+    bad_meetings_name_every_field,
+);
+
+async fn a_meeting_with_known_participants_is_created_and_read_back(engine: Engine) {
+    let mut app = app(engine).await;
+    let ada = person(&mut app, "Ada").await;
+    let bob = person(&mut app, "Bob").await;
+    let created = create(&mut app, meeting("Kick-off", vec![bob.clone(), ada.clone()])).await.unwrap();
+    assert!(created.name.starts_with("meetings/"));
+    assert_eq!(created.participants, [bob, ada]);
+    assert_eq!(created.time_zone, "Africa/Nairobi");
+    let fetched = app.client.get_meeting(GetMeetingRequest { name: created.name.clone() }).await.unwrap();
+    assert_eq!(fetched.into_inner().meeting, Some(created.clone()));
+    let changes = changes_through(&app, &created.name).await;
+    assert_eq!(changes.len(), 1);
+    let status = app
+        .client
+        .get_meeting(GetMeetingRequest { name: "meetings/01a20000-0000-7000-8000-000000000000".into() })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+}
+
+async fn meetings_list_in_creation_order_over_three_pages(engine: Engine) {
+    let mut app = app(engine).await;
+    let ada = person(&mut app, "Ada").await;
+    let mut created = Vec::new();
+    for i in 0..5 {
+        created.push(create(&mut app, meeting(&format!("M{i}"), vec![ada.clone()])).await.unwrap().name);
+    }
+    let (mut listed, mut token, mut pages) = (Vec::new(), String::new(), 0);
+    loop {
+        let page = app
+            .client
+            .list_meetings(ListMeetingsRequest { page_size: Some(2), page_token: token })
+            .await
+            .unwrap()
+            .into_inner();
+        pages += 1;
+        assert!(page.meetings.iter().all(|m| m.participants == [ada.clone()]));
+        listed.extend(page.meetings.into_iter().map(|m| m.name));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    assert_eq!((pages, listed), (3, created));
+    let status = app
+        .client
+        .list_meetings(ListMeetingsRequest { page_size: Some(2), page_token: "AAAA".into() })
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&status), ["page_token"]);
+}
+
+async fn an_unknown_participant_is_refused_by_name_and_nothing_is_written(engine: Engine) {
+    let mut app = app(engine).await;
+    let ada = person(&mut app, "Ada").await;
+    let ghost = "contacts/01a20000-0000-7000-8000-00000000dead".to_owned();
+    let status = create(&mut app, meeting("Ghost", vec![ada.clone(), ghost.clone()])).await.unwrap_err();
+    assert_eq!(status.code(), Code::FailedPrecondition);
+    assert!(status.message().contains(&ghost));
+    let failure = status.get_error_details().precondition_failure().cloned().unwrap();
+    assert_eq!(failure.violations.len(), 1);
+    assert_eq!(failure.violations[0].subject, ghost);
+    assert!(app.client.list_meetings(ListMeetingsRequest::default()).await.unwrap().into_inner().meetings.is_empty());
+    let ok = create(&mut app, meeting("Real", vec![ada])).await.unwrap();
+    let changes = changes_through(&app, &ok.name).await;
+    assert_eq!(changes.len(), 1, "the refused meeting left no change");
+}
+
+async fn with_contacts_down_a_meeting_is_unavailable_within_the_deadline_and_not_written(engine: Engine) {
+    let mut app = app(engine).await;
+    let ada = person(&mut app, "Ada").await;
+    app.contacts_server.take().unwrap().stop().await.unwrap();
+    let started = Instant::now();
+    let status = create(&mut app, meeting("Offline", vec![ada])).await.unwrap_err();
+    let elapsed = started.elapsed();
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    assert!(status.get_error_details().retry_info().is_some());
+    // The deadline of the contacts call is 1.5 s in tests; the answer comes within it (plus scheduling slack).
+    assert!(elapsed < liaison_testkit::test_calls().call_timeout * 2, "took {elapsed:?}");
+    assert!(app.client.list_meetings(ListMeetingsRequest::default()).await.unwrap().into_inner().meetings.is_empty());
+    let changes = app.client.list_changes(ListChangesRequest::default()).await.unwrap().into_inner();
+    assert!(changes.changes.is_empty());
+}
+
+async fn twenty_concurrent_creates_with_one_request_id_make_one_meeting(engine: Engine) {
+    let mut app = app(engine).await;
+    let ada = person(&mut app, "Ada").await;
+    let request = CreateMeetingRequest { meeting: Some(meeting("Once", vec![ada])), request_id: "meeting-42".into() };
+    let calls = (0..20).map(|_| {
+        let mut client = app.client.clone();
+        let request = request.clone();
+        async move { client.create_meeting(request).await.map(|r| r.into_inner().meeting.unwrap().name) }
+    });
+    let names: Vec<String> = futures::future::join_all(calls).await.into_iter().map(Result::unwrap).collect();
+    assert!(names.iter().all(|n| n == &names[0]));
+    let listed = app.client.list_meetings(ListMeetingsRequest::default()).await.unwrap().into_inner().meetings;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(changes_through(&app, &names[0]).await.len(), 1);
+}
+
+async fn bad_meetings_name_every_field(engine: Engine) {
+    let mut app = app(engine).await;
+    let ada = person(&mut app, "Ada").await;
+    let mut bad = meeting(" ", vec!["contacts/nope".into(), "meetings/x".into()]);
+    bad.time_zone = "Europe/Atlantis".into();
+    bad.end_time = None;
+    let status = create(&mut app, bad).await.unwrap_err();
+    assert_eq!(
+        bad_fields(&status),
+        [
+            "meeting.title",
+            "meeting.end_time",
+            "meeting.time_zone",
+            "meeting.participants[0]",
+            "meeting.participants[1]"
+        ]
+    );
+    let mut backwards = meeting("Backwards", vec![ada.clone()]);
+    backwards.end_time = Some(prost_types::Timestamp { seconds: 1_799_999_000, nanos: 0 });
+    assert_eq!(bad_fields(&create(&mut app, backwards).await.unwrap_err()), ["meeting.end_time"]);
+    let duplicated = meeting("Twice", vec![ada.clone(), ada.clone()]);
+    assert_eq!(bad_fields(&create(&mut app, duplicated).await.unwrap_err()), ["meeting.participants[1]"]);
+    let nobody = meeting("Nobody", vec![]);
+    assert_eq!(bad_fields(&create(&mut app, nobody).await.unwrap_err()), ["meeting.participants"]);
+    let long = meeting(&"x".repeat(201), vec![ada]);
+    assert_eq!(bad_fields(&create(&mut app, long).await.unwrap_err()), ["meeting.title"]);
+    assert!(app.client.list_meetings(ListMeetingsRequest::default()).await.unwrap().into_inner().meetings.is_empty());
+}
