@@ -118,8 +118,18 @@ pub async fn spawn_with<S: LiaisonService>(
     peers: Peers,
     shutdown: CancellationToken,
 ) -> Running {
+    spawn_at::<S>(database, peers, "127.0.0.1:0".parse().unwrap(), shutdown).await
+}
+
+/// As [`spawn`], on a given address (to restart a service where its clients expect it).
+pub async fn spawn_at<S: LiaisonService>(
+    database: &TestDatabase,
+    peers: Peers,
+    listen: std::net::SocketAddr,
+    shutdown: CancellationToken,
+) -> Running {
     let settings = ServiceSettings {
-        listen: "127.0.0.1:0".parse().unwrap(),
+        listen,
         database_url: database.url().clone(),
         peers,
         calls: test_calls(),

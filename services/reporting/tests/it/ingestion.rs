@@ -1,0 +1,239 @@
+use liaison_contacts::Contacts;
+use liaison_mediation::Mediation;
+use liaison_proto::contacts::v1::contacts_service_client::ContactsServiceClient;
+use liaison_proto::contacts::v1::*;
+use liaison_proto::mediation::v1::mediation_service_client::MediationServiceClient;
+use liaison_proto::mediation::v1::{Case, OpenCaseRequest};
+use liaison_proto::reporting::v1::reporting_service_client::ReportingServiceClient;
+use liaison_proto::reporting::v1::{Dashboard, GetDashboardRequest, GetIngestionStatusRequest, SourceStatus};
+use liaison_proto::scheduling::v1::scheduling_service_client::SchedulingServiceClient;
+use liaison_proto::scheduling::v1::{CreateMeetingRequest, Meeting};
+use liaison_reporting::Reporting;
+use liaison_runtime::config::Peers;
+use liaison_runtime::service::Running;
+use liaison_scheduling::Scheduling;
+use liaison_testkit::{Engine, TestDatabase, channel, eventually, on_both_databases, spawn, spawn_at};
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Channel;
+
+struct Cluster {
+    dbs: [TestDatabase; 4],
+    contacts: Option<Running>,
+    scheduling: Running,
+    mediation: Running,
+    reporting: Option<Running>,
+    contacts_client: ContactsServiceClient<Channel>,
+}
+
+impl Cluster {
+    async fn start(engine: Engine) -> Self {
+        let mut dbs = Vec::new();
+        for _ in 0..4 {
+            dbs.push(TestDatabase::new(engine).await.unwrap());
+        }
+        let dbs: [TestDatabase; 4] = dbs.try_into().ok().unwrap();
+        let contacts = spawn::<Contacts>(&dbs[0], Peers::default()).await;
+        let to_contacts = Peers { contacts: Some(contacts.url()), ..Default::default() };
+        let scheduling = spawn::<Scheduling>(&dbs[1], to_contacts.clone()).await;
+        let mediation = spawn::<Mediation>(&dbs[2], to_contacts).await;
+        let mut cluster = Self {
+            contacts_client: ContactsServiceClient::new(channel(&contacts)),
+            contacts: Some(contacts),
+            scheduling,
+            mediation,
+            reporting: None,
+            dbs,
+        };
+        cluster.start_reporting().await;
+        cluster
+    }
+
+    fn peers(&self) -> Peers {
+        Peers {
+            contacts: self.contacts.as_ref().map(Running::url),
+            scheduling: Some(self.scheduling.url()),
+            mediation: Some(self.mediation.url()),
+        }
+    }
+
+    async fn start_reporting(&mut self) {
+        let peers = self.peers();
+        self.reporting = Some(spawn::<Reporting>(&self.dbs[3], peers).await);
+    }
+
+    fn reporting(&self) -> ReportingServiceClient<Channel> {
+        ReportingServiceClient::new(channel(self.reporting.as_ref().unwrap()))
+    }
+
+    async fn dashboard(&self) -> Dashboard {
+        self.reporting().get_dashboard(GetDashboardRequest {}).await.unwrap().into_inner().dashboard.unwrap()
+    }
+
+    async fn sources(&self) -> Vec<SourceStatus> {
+        self.reporting().get_ingestion_status(GetIngestionStatusRequest {}).await.unwrap().into_inner().sources
+    }
+
+    /// Waits until the dashboard shows exactly these counts; returns how long it took.
+    async fn expect_counts(&self, organizations: i64, contacts: i64, meetings: i64, open_cases: i64) -> Duration {
+        let started = Instant::now();
+        let want = (organizations, contacts, meetings, open_cases);
+        let mut last = None;
+        let found = tokio::time::timeout(Duration::from_secs(15), async {
+            loop {
+                let d = self.dashboard().await;
+                let got = (d.organization_count, d.contact_count, d.meeting_count, d.open_case_count);
+                if got == want {
+                    return;
+                }
+                last = Some(got);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+        assert!(found.is_ok(), "dashboard never showed {want:?}; last {last:?}");
+        started.elapsed()
+    }
+
+    async fn contact(&mut self, name: &str) -> String {
+        self.contacts_client
+            .create_contact(CreateContactRequest {
+                contact: Some(Contact { display_name: name.into(), ..Default::default() }),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .contact
+            .unwrap()
+            .name
+    }
+
+    async fn organization(&mut self, name: &str) -> String {
+        self.contacts_client
+            .create_organization(CreateOrganizationRequest {
+                organization: Some(Organization {
+                    display_name: name.into(),
+                    kind: OrganizationKind::Ngo as i32,
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .organization
+            .unwrap()
+            .name
+    }
+
+    async fn meeting(&self, participants: Vec<String>) {
+        SchedulingServiceClient::new(channel(&self.scheduling))
+            .create_meeting(CreateMeetingRequest {
+                meeting: Some(Meeting {
+                    title: "Sync".into(),
+                    start_time: Some(prost_types::Timestamp { seconds: 1_800_000_000, nanos: 0 }),
+                    end_time: Some(prost_types::Timestamp { seconds: 1_800_001_800, nanos: 0 }),
+                    time_zone: "America/Toronto".into(),
+                    participants,
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap();
+    }
+
+    async fn case(&self, parties: Vec<String>) {
+        MediationServiceClient::new(channel(&self.mediation))
+            .open_case(OpenCaseRequest {
+                case: Some(Case { title: "Boundary".into(), parties, ..Default::default() }),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap();
+    }
+}
+
+on_both_databases!(
+    the_dashboard_counts_what_the_other_services_create,
+    ingestion_status_reports_each_source,
+    ingestion_catches_up_after_a_source_restarts,
+    ingestion_resumes_after_its_own_restart_without_double_counting,
+);
+
+async fn the_dashboard_counts_what_the_other_services_create(engine: Engine) {
+    let mut cluster = Cluster::start(engine).await;
+    cluster.expect_counts(0, 0, 0, 0).await;
+    let org = cluster.organization("River Trust").await;
+    let a = cluster.contact("A").await;
+    let b = cluster.contact("B").await;
+    cluster.meeting(vec![a.clone(), b.clone()]).await;
+    cluster.case(vec![a.clone(), org.clone()]).await;
+    cluster.case(vec![b, org]).await;
+    let took = cluster.expect_counts(1, 2, 1, 2).await;
+    eprintln!("dashboard caught up {took:?} after the last write");
+    cluster.contacts_client.delete_contact(DeleteContactRequest { name: a, etag: String::new() }).await.unwrap();
+    cluster.expect_counts(1, 1, 1, 2).await;
+    assert!(cluster.dashboard().await.update_time.is_some());
+}
+
+async fn ingestion_status_reports_each_source(engine: Engine) {
+    let mut cluster = Cluster::start(engine).await;
+    let a = cluster.contact("A").await;
+    cluster.meeting(vec![a]).await;
+    cluster.expect_counts(0, 1, 1, 0).await;
+    let sources = eventually(Duration::from_secs(10), "all sources connected", || async {
+        let sources = cluster.sources().await;
+        sources.iter().all(|s| s.connected).then_some(sources)
+    })
+    .await;
+    let names: Vec<&str> = sources.iter().map(|s| s.source.as_str()).collect();
+    assert_eq!(names, ["contacts", "scheduling", "mediation"]);
+    assert_eq!(sources[0].applied_count, 1);
+    assert!(sources[0].cursor > 0);
+    assert!(sources[0].last_change_time.is_some());
+    assert_eq!(sources[1].applied_count, 1);
+    assert_eq!((sources[2].applied_count, sources[2].cursor), (0, 0));
+    assert!(sources.iter().all(|s| s.last_error.is_empty() && s.lag == 0));
+}
+
+async fn ingestion_catches_up_after_a_source_restarts(engine: Engine) {
+    let mut cluster = Cluster::start(engine).await;
+    cluster.contact("Before").await;
+    cluster.expect_counts(0, 1, 0, 0).await;
+    let contacts = cluster.contacts.take().unwrap();
+    let addr = contacts.addr;
+    contacts.stop().await.unwrap();
+    let down = eventually(Duration::from_secs(10), "contacts seen as down", || async {
+        let sources = cluster.sources().await;
+        (!sources[0].connected && !sources[0].last_error.is_empty()).then_some(sources)
+    })
+    .await;
+    assert!(down[1].connected, "the other sources stay connected");
+    let restarted = spawn_at::<Contacts>(&cluster.dbs[0], Peers::default(), addr, CancellationToken::new()).await;
+    cluster.contacts_client = ContactsServiceClient::new(channel(&restarted));
+    cluster.contacts = Some(restarted);
+    cluster.contact("After").await;
+    cluster.organization("Org").await;
+    cluster.expect_counts(1, 2, 0, 0).await;
+    let sources = cluster.sources().await;
+    assert_eq!(sources[0].applied_count, 3, "each change applied exactly once");
+    assert!(sources[0].connected);
+}
+
+async fn ingestion_resumes_after_its_own_restart_without_double_counting(engine: Engine) {
+    let mut cluster = Cluster::start(engine).await;
+    let a = cluster.contact("A").await;
+    cluster.meeting(vec![a.clone()]).await;
+    cluster.expect_counts(0, 1, 1, 0).await;
+    cluster.reporting.take().unwrap().stop().await.unwrap();
+    let b = cluster.contact("B").await;
+    cluster.meeting(vec![a, b]).await;
+    cluster.organization("Org").await;
+    cluster.start_reporting().await;
+    cluster.expect_counts(1, 2, 2, 0).await;
+    let sources = cluster.sources().await;
+    assert_eq!(sources[0].applied_count, 3);
+    assert_eq!(sources[1].applied_count, 2);
+}

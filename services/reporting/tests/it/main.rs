@@ -1,0 +1,5 @@
+//! Service tests of reporting: the four real servers on 127.0.0.1:0 (SQLite and PostgreSQL), reporting
+//! following the other three's change feeds.
+#![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
+
+mod ingestion;
