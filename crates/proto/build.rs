@@ -18,6 +18,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let descriptor_set = compiler.file_descriptor_set();
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
     std::fs::write(out_dir.join("liaison_descriptor.bin"), descriptor_set.encode_to_vec())?;
+
+    // google.rpc error details (vendored from tonic-types), served by reflection only, so that grpcurl can
+    // print the BadRequest / PreconditionFailure / ErrorInfo / RetryInfo details of our errors.
+    let vendor = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("vendor");
+    let mut details = protox::Compiler::new([&vendor])?;
+    details.include_imports(true);
+    details.open_files(["google/rpc/error_details.proto"])?;
+    std::fs::write(out_dir.join("error_details_descriptor.bin"), details.file_descriptor_set().encode_to_vec())?;
+    println!("cargo:rerun-if-changed={}", vendor.display());
     tonic_prost_build::configure().build_server(true).build_client(true).compile_fds(descriptor_set)?;
     println!("cargo:rerun-if-changed={}", root.display());
     Ok(())

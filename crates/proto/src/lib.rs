@@ -5,6 +5,9 @@
 /// Encoded `FileDescriptorSet` of every Liaison proto and the files they import (well-known types included).
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/liaison_descriptor.bin"));
 
+/// Encoded `FileDescriptorSet` of `google/rpc/error_details.proto`, for reflection to describe error details.
+pub const ERROR_DETAILS_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/error_details_descriptor.bin"));
+
 pub mod common {
     pub mod v1 {
         tonic::include_proto!("liaison.common.v1");

@@ -36,6 +36,7 @@ pub async fn serve(listener: TcpListener, mounted: Mounted, shutdown: Cancellati
         tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(liaison_proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(liaison_proto::ERROR_DETAILS_DESCRIPTOR_SET)
             .with_service_name(service_name)
             .with_service_name("grpc.health.v1.Health")
             .with_service_name("grpc.reflection.v1.ServerReflection")
