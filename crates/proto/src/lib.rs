@@ -6,7 +6,8 @@
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/liaison_descriptor.bin"));
 
 /// Encoded `FileDescriptorSet` of `google/rpc/error_details.proto`, for reflection to describe error details.
-pub const ERROR_DETAILS_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/error_details_descriptor.bin"));
+pub const ERROR_DETAILS_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/error_details_descriptor.bin"));
 
 pub mod common {
     pub mod v1 {

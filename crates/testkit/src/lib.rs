@@ -128,12 +128,7 @@ pub async fn spawn_at<S: LiaisonService>(
     listen: std::net::SocketAddr,
     shutdown: CancellationToken,
 ) -> Running {
-    let settings = ServiceSettings {
-        listen,
-        database_url: database.url().clone(),
-        peers,
-        calls: test_calls(),
-    };
+    let settings = ServiceSettings { listen, database_url: database.url().clone(), peers, calls: test_calls() };
     start::<S>(settings, shutdown).await.unwrap_or_else(|e| panic!("cannot start service: {e}"))
 }
 
