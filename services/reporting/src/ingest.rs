@@ -77,8 +77,10 @@ pub async fn follow(feed: FeedClient, store: Store, state: IngestionState, shutd
 /// One connection: returns when the stream ends or fails.
 async fn follow_once(feed: &FeedClient, store: &Store, state: &IngestionState) -> Result<(), String> {
     let source = feed.source();
+    store.register_source(source).await.map_err(|e| e.to_string())?;
     let progress = store.progress(source).await.map_err(|e| e.to_string())?;
-    let mut stream = feed.watch(progress.cursor).await.map_err(|e| e.to_string())?;
+    let mut cursor = progress.cursor;
+    let mut stream = feed.watch(cursor).await.map_err(|e| e.to_string())?;
     state.update(source, |live| {
         live.connected = true;
         live.last_error.clear();
@@ -86,7 +88,7 @@ async fn follow_once(feed: &FeedClient, store: &Store, state: &IngestionState) -
     tracing::info!(source = source.name(), cursor = progress.cursor, "following change feed");
     while let Some(batch) = stream.next().await {
         let batch = batch.map_err(|status| format!("{source}: {}", status.message()))?;
-        store.apply(source, &batch.changes).await.map_err(|e| e.to_string())?;
+        cursor = store.apply(source, cursor, &batch.changes).await.map_err(|e| e.to_string())?.cursor;
         state.update(source, |live| live.lag = batch.remaining);
     }
     Ok(())

@@ -70,8 +70,21 @@ impl Store {
             .unwrap_or_default())
     }
 
-    /// Applies a batch of changes from `source` and advances its cursor, in one transaction.
-    pub async fn apply(&self, source: ServiceKind, changes: &[Change]) -> Result<Progress, Error> {
+    /// Makes sure `source` has a cursor row (at 0 the first time).
+    pub async fn register_source(&self, source: ServiceKind) -> Result<(), Error> {
+        let txn = self.db.begin_write().await?;
+        let stmt = statement(
+            txn.get_database_backend(),
+            "INSERT INTO sources (source, cursor, applied_count) VALUES (?, 0, 0) ON CONFLICT (source) DO NOTHING",
+            [source.name().into()],
+        );
+        txn.execute_raw(stmt).await.map_err(db_error)?;
+        txn.commit().await
+    }
+
+    /// Applies a batch of changes from `source` that follows `from_cursor`, and advances the cursor, in one
+    /// transaction. ABORTED (and nothing applied) if the stored cursor is no longer `from_cursor`.
+    pub async fn apply(&self, source: ServiceKind, from_cursor: i64, changes: &[Change]) -> Result<Progress, Error> {
         let Some(last) = changes.last() else { return self.progress(source).await };
         let now = time::now();
         // Later changes of a resource supersede earlier ones within the batch.
@@ -121,21 +134,24 @@ impl Store {
         }
         let last_change_time =
             last.change_time.as_ref().and_then(|t| DateTime::from_timestamp(t.seconds, t.nanos as u32));
+        // Fencing: the cursor moves only from where this batch starts. If another follower (a second replica)
+        // applied these changes first, nothing here is kept.
         let advance = statement(
             backend,
-            "INSERT INTO sources (source, cursor, applied_count, last_change_time, last_applied_time) VALUES (?, ?, ?, ?, ?) \
-             ON CONFLICT (source) DO UPDATE SET cursor = excluded.cursor, \
-             applied_count = sources.applied_count + excluded.applied_count, \
-             last_change_time = excluded.last_change_time, last_applied_time = excluded.last_applied_time",
+            "UPDATE sources SET cursor = ?, applied_count = applied_count + ?, last_change_time = ?, \
+             last_applied_time = ? WHERE source = ? AND cursor = ?",
             [
-                source.name().into(),
                 last.sequence.into(),
                 (changes.len() as i64).into(),
                 last_change_time.into(),
                 Some(now).into(),
+                source.name().into(),
+                from_cursor.into(),
             ],
         );
-        txn.execute_raw(advance).await.map_err(db_error)?;
+        if txn.execute_raw(advance).await.map_err(db_error)?.rows_affected() != 1 {
+            return Err(Error::Aborted { resource: format!("ingestion cursor of {source}") });
+        }
         txn.commit().await?;
         self.progress(source).await
     }

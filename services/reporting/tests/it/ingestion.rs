@@ -237,3 +237,33 @@ async fn ingestion_resumes_after_its_own_restart_without_double_counting(engine:
     assert_eq!(sources[0].applied_count, 3);
     assert_eq!(sources[1].applied_count, 2);
 }
+
+on_both_databases!(a_batch_applied_by_two_followers_is_counted_once);
+
+/// Two followers (e.g. two replicas) racing to apply the same batch: the cursor moves only from where the batch
+/// starts, so exactly one of them applies it.
+async fn a_batch_applied_by_two_followers_is_counted_once(engine: Engine) {
+    use liaison_proto::common::v1::{Change, ChangeKind};
+    use liaison_reporting::store::Store;
+    use liaison_runtime::config::ServiceKind;
+    use liaison_runtime::db::Db;
+    let database = TestDatabase::new(engine).await.unwrap();
+    let db = Db::connect(database.url()).await.unwrap();
+    db.migrate::<liaison_reporting::store::migration::Migrator>().await.unwrap();
+    let store = Store::new(db);
+    store.register_source(ServiceKind::Contacts).await.unwrap();
+    let batch: Vec<Change> = (1..=3)
+        .map(|n| Change {
+            sequence: n,
+            resource_name: format!("contacts/{n}"),
+            kind: ChangeKind::Created as i32,
+            ..Default::default()
+        })
+        .collect();
+    let (first, second) =
+        tokio::join!(store.apply(ServiceKind::Contacts, 0, &batch), store.apply(ServiceKind::Contacts, 0, &batch));
+    assert!(first.is_ok() != second.is_ok(), "exactly one applies: {first:?} {second:?}");
+    let progress = store.progress(ServiceKind::Contacts).await.unwrap();
+    assert_eq!((progress.cursor, progress.applied_count), (3, 3));
+    assert_eq!(store.counts().await.unwrap().contacts, 3);
+}
