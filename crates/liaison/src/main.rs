@@ -24,6 +24,9 @@ struct Cli {
     /// Log format: `text` or `json`.
     #[arg(long, env = "LIAISON_LOG_FORMAT", default_value = "text", global = true)]
     log_format: LogFormat,
+    /// Serve Prometheus metrics on http://ADDR/metrics (e.g. 0.0.0.0:9464).
+    #[arg(long, env = "LIAISON_METRICS_ADDR", global = true)]
+    metrics_addr: Option<SocketAddr>,
     #[command(subcommand)]
     command: Option<Command>,
     #[command(flatten)]
@@ -132,7 +135,6 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    telemetry::init(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -140,7 +142,30 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let service_name = match &cli.command {
+        Some(Command::Serve(args)) => format!("liaison-{}", args.service),
+        Some(Command::Migrate(args)) => format!("liaison-{}", args.service),
+        _ => "liaison".to_owned(),
+    };
+    let telemetry = {
+        let _runtime = runtime.enter();
+        telemetry::init(cli.log_format, &service_name)
+    };
+    let telemetry = match telemetry {
+        Ok(telemetry) => telemetry,
+        Err(message) => {
+            eprintln!("liaison: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let metrics_addr = cli.metrics_addr;
     let outcome = runtime.block_on(async move {
+        if let Some(addr) = metrics_addr
+            && !matches!(cli.command, Some(Command::Healthcheck(_) | Command::Migrate(_)))
+        {
+            liaison_runtime::metrics::serve(addr)?;
+            tracing::info!(%addr, "metrics on /metrics");
+        }
         match cli.command {
             None => all_in_one(cli.all_in_one).await,
             Some(Command::Serve(args)) => serve(args).await,
@@ -148,6 +173,10 @@ fn main() -> ExitCode {
             Some(Command::Healthcheck(args)) => healthcheck(args).await,
         }
     });
+    {
+        let _runtime = runtime.enter();
+        telemetry.shutdown();
+    }
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {

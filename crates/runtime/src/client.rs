@@ -45,7 +45,7 @@ pub fn request<T>(message: T, timeout: Duration) -> tonic::Request<T> {
 /// Wraps `message` with the current trace context only (for long-lived streams).
 pub fn with_trace<T>(message: T) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
-    let trace = crate::context::current();
+    let trace = crate::context::outgoing();
     if let Ok(value) = trace.traceparent.parse() {
         request.metadata_mut().insert("traceparent", value);
     }
@@ -60,6 +60,24 @@ pub fn with_trace<T>(message: T) -> tonic::Request<T> {
 /// Calls an idempotent RPC, retrying UNAVAILABLE with jittered exponential backoff, all within `deadline`.
 /// `dependency` names the callee and RPC for errors, e.g. `contacts.BatchGetContacts`.
 pub async fn call_idempotent<T, F, Fut>(dependency: &str, deadline: Duration, mut call: F) -> Result<T, Error>
+where
+    F: FnMut(Duration) -> Fut,
+    Fut: Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+{
+    use tracing::Instrument;
+    let (service, method) = dependency.split_once('.').unwrap_or((dependency, ""));
+    let span = tracing::info_span!(
+        "rpc.client",
+        otel.name = %dependency,
+        otel.kind = "client",
+        rpc.system = "grpc",
+        rpc.service = %service,
+        rpc.method = %method,
+    );
+    retry_within(dependency, deadline, &mut call).instrument(span).await
+}
+
+async fn retry_within<T, F, Fut>(dependency: &str, deadline: Duration, call: &mut F) -> Result<T, Error>
 where
     F: FnMut(Duration) -> Fut,
     Fut: Future<Output = Result<tonic::Response<T>, tonic::Status>>,

@@ -56,6 +56,62 @@ pub fn current() -> TraceContext {
     CURRENT.try_with(Clone::clone).unwrap_or_default()
 }
 
+/// The context to hand on (to a call or a change row): the current OpenTelemetry span when traces are exported,
+/// otherwise the request's own context.
+pub fn outgoing() -> TraceContext {
+    use opentelemetry::trace::TraceContextExt;
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let otel = tracing::Span::current().context();
+    let span = otel.span();
+    let span_context = span.span_context();
+    if span_context.is_valid() {
+        TraceContext {
+            traceparent: format!(
+                "00-{}-{}-{:02x}",
+                span_context.trace_id(),
+                span_context.span_id(),
+                span_context.trace_flags().to_u8()
+            ),
+            tracestate: span_context.trace_state().header(),
+        }
+    } else {
+        current()
+    }
+}
+
+/// The remote span context a traceparent names, for links (reporting links its work to the writes it ingests).
+pub fn remote_span_context(traceparent: &str, tracestate: &str) -> Option<opentelemetry::trace::SpanContext> {
+    use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+    if !is_valid_traceparent(traceparent) {
+        return None;
+    }
+    let parts: Vec<&str> = traceparent.split('-').collect();
+    let trace_id = TraceId::from_hex(parts[1]).ok()?;
+    let span_id = SpanId::from_hex(parts[2]).ok()?;
+    let flags = TraceFlags::new(u8::from_str_radix(parts[3], 16).ok()?);
+    let state = tracestate.parse::<TraceState>().unwrap_or_default();
+    Some(SpanContext::new(trace_id, span_id, flags, true, state))
+}
+
+impl TraceContext {
+    /// This context as seen by a server that continues it: same trace, a new span id of its own.
+    pub fn child(&self) -> Self {
+        let span_id: u64 = rand::rng().random_range(1..=u64::MAX);
+        match self.traceparent.get(..36) {
+            Some(prefix) if is_valid_traceparent(&self.traceparent) => Self {
+                traceparent: format!("{}{span_id:016x}{}", prefix, self.traceparent.get(52..).unwrap_or("-01")),
+                tracestate: self.tracestate.clone(),
+            },
+            _ => Self::new_root(),
+        }
+    }
+
+    /// The span id (16 hex digits).
+    pub fn span_id(&self) -> &str {
+        self.traceparent.get(36..52).unwrap_or_default()
+    }
+}
+
 /// Runs `future` with `context` as the current trace context.
 pub async fn scope<F: Future>(context: TraceContext, future: F) -> F::Output {
     CURRENT.scope(context, future).await
@@ -72,6 +128,16 @@ mod tests {
         let fresh = TraceContext::from_incoming(Some("garbage"), None);
         assert!(is_valid_traceparent(&fresh.traceparent));
         assert_eq!(fresh.trace_id().len(), 32);
+    }
+
+    #[test]
+    fn a_child_keeps_the_trace_and_gets_its_own_span() {
+        let parent = TraceContext::from_incoming(Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"), None);
+        let child = parent.child();
+        assert_eq!(child.trace_id(), parent.trace_id());
+        assert_ne!(child.span_id(), parent.span_id());
+        assert!(is_valid_traceparent(&child.traceparent), "{}", child.traceparent);
+        assert!(remote_span_context(&child.traceparent, "").is_some());
     }
 
     #[tokio::test]

@@ -190,6 +190,20 @@ impl Db {
         self.backend
     }
 
+    /// Connections in the pool, and how many of them are idle.
+    pub fn pool_usage(&self) -> (u32, usize) {
+        match self.backend {
+            Backend::Postgres => {
+                let pool = self.conn.get_postgres_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+            Backend::Sqlite => {
+                let pool = self.conn.get_sqlite_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+        }
+    }
+
     /// Whether the database answers now.
     pub async fn ping(&self) -> bool {
         self.conn.ping().await.is_ok()

@@ -70,7 +70,7 @@ pub async fn append<M: prost::Message>(
     type_name: &str,
     resource: &M,
 ) -> Result<(), Error> {
-    let trace = crate::context::current();
+    let trace = crate::context::outgoing();
     let stmt = statement(
         txn.get_database_backend(),
         "INSERT INTO changes (change_time, resource_name, kind, type_url, payload, trace_parent, trace_state) \

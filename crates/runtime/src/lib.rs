@@ -16,6 +16,7 @@ pub mod etag;
 pub mod feed;
 pub mod fieldmask;
 pub mod idempotency;
+pub mod metrics;
 pub mod migration;
 pub mod names;
 pub mod paging;

@@ -90,6 +90,8 @@ async fn follow_database_health(
             }
         }
         let now = tokio::time::timeout(Duration::from_secs(2), db.ping()).await.unwrap_or(false);
+        let (size, idle) = db.pool_usage();
+        crate::metrics::record_pool(service_name, size, idle);
         if now != serving {
             serving = now;
             if serving {
@@ -108,10 +110,36 @@ pub struct RequestContext<S> {
     inner: S,
 }
 
-impl<S, B> tower::Service<http::Request<B>> for RequestContext<S>
+/// Reads W3C trace context from HTTP/2 headers.
+struct HeaderExtractor<'a>(&'a http::HeaderMap);
+
+impl opentelemetry::propagation::Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(http::HeaderName::as_str).collect()
+    }
+}
+
+/// The gRPC status of a response whose status travels in its headers (trailers-only responses: errors of unary
+/// calls); otherwise 0 (OK), the trailers being sent later.
+fn grpc_status<R>(response: &http::Response<R>) -> i64 {
+    response
+        .headers()
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+impl<S, B, R> tower::Service<http::Request<B>> for RequestContext<S>
 where
-    S: tower::Service<http::Request<B>> + Send + 'static,
+    S: tower::Service<http::Request<B>, Response = http::Response<R>> + Send + 'static,
     S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    R: Send + 'static,
 {
     type Response = S::Response;
     type Error = S::Error;
@@ -122,19 +150,55 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        use tracing_opentelemetry::OpenTelemetrySpanExt;
         let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
-        let trace = TraceContext::from_incoming(header("traceparent"), header("tracestate"));
+        let incoming = header("traceparent");
         let path = request.uri().path();
         let (service, method) = path.trim_start_matches('/').split_once('/').unwrap_or((path, ""));
         let span = tracing::info_span!(
             "rpc",
+            otel.name = %path.trim_start_matches('/'),
             otel.kind = "server",
             rpc.system = "grpc",
             rpc.service = %service,
             rpc.method = %method,
-            trace_id = %trace.trace_id(),
+            rpc.grpc.status_code = tracing::field::Empty,
+            trace_id = tracing::field::Empty,
+            span_id = tracing::field::Empty,
         );
+        if incoming.is_some() {
+            let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
+                propagator.extract(&HeaderExtractor(request.headers()))
+            });
+            let _ = span.set_parent(parent);
+        }
+        // With OpenTelemetry the span's own ids are the request's; without, the request continues the caller's
+        // trace (or starts one) under a span id of its own.
+        let trace = span.in_scope(context::outgoing);
+        let trace = if trace == context::current() {
+            TraceContext::from_incoming(incoming, header("tracestate")).child()
+        } else {
+            trace
+        };
+        span.record("trace_id", trace.trace_id());
+        span.record("span_id", trace.span_id());
+        let metrics = crate::metrics::RpcTimer::start(service, method);
         let future = self.inner.call(request);
-        Box::pin(context::scope(trace, future.instrument(span)))
+        let recorded = span.clone();
+        Box::pin(context::scope(
+            trace,
+            async move {
+                let response = future.await;
+                let code = match &response {
+                    Ok(response) => grpc_status(response),
+                    Err(_) => 13,
+                };
+                recorded.record("rpc.grpc.status_code", code);
+                tracing::debug!(code, "rpc finished");
+                metrics.finish(code);
+                response
+            }
+            .instrument(span),
+        ))
     }
 }

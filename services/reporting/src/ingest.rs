@@ -3,6 +3,7 @@
 //! exponential backoff from wherever the database says ingestion got to.
 use crate::store::Store;
 use futures::StreamExt;
+use tracing::Instrument;
 use liaison_runtime::config::ServiceKind;
 use liaison_runtime::peers::FeedClient;
 use rand::Rng;
@@ -88,10 +89,24 @@ async fn follow_once(feed: &FeedClient, store: &Store, state: &IngestionState) -
     tracing::info!(source = source.name(), cursor = progress.cursor, "following change feed");
     while let Some(batch) = stream.next().await {
         let batch = batch.map_err(|status| format!("{source}: {}", status.message()))?;
-        cursor = store.apply(source, cursor, &batch.changes).await.map_err(|e| e.to_string())?.cursor;
+        let span = ingestion_span(source, &batch.changes);
+        cursor = store.apply(source, cursor, &batch.changes).instrument(span).await.map_err(|e| e.to_string())?.cursor;
         state.update(source, |live| live.lag = batch.remaining);
+        liaison_runtime::metrics::record_feed(source.name(), batch.remaining, batch.changes.len() as u64);
     }
     Ok(())
+}
+
+/// Links a batch's span to the requests that made its changes, so each write's trace leads to its ingestion.
+fn ingestion_span(source: ServiceKind, changes: &[liaison_proto::common::v1::Change]) -> tracing::Span {
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let span = tracing::info_span!("reporting.ingest", source = source.name(), changes = changes.len());
+    for change in changes.iter().take(128) {
+        if let Some(context) = liaison_runtime::context::remote_span_context(&change.trace_parent, &change.trace_state) {
+            span.add_link(context);
+        }
+    }
+    span
 }
 
 fn jitter(base: Duration) -> Duration {

@@ -96,7 +96,10 @@ async fn a_change_carries_the_trace_context_of_its_request(engine: Engine) {
     request.metadata_mut().insert("traceparent", traceparent.parse().unwrap());
     app.client.create_contact(request).await.unwrap();
     let changes = all_changes(&mut app.client).await;
-    assert_eq!(changes[0].trace_parent, traceparent);
+    // Same trace as the caller; the span is the server's own (a child of the caller's).
+    let recorded = &changes[0].trace_parent;
+    assert_eq!(recorded[..36], traceparent[..36], "{recorded}");
+    assert_ne!(recorded[36..52], traceparent[36..52]);
 }
 
 /// The PostgreSQL gap: a transaction that took a lower sequence commits after one with a higher sequence. A
