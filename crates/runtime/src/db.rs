@@ -120,6 +120,7 @@ impl fmt::Debug for DatabaseUrl {
 #[derive(Clone)]
 pub struct Db {
     conn: DatabaseConnection,
+    url: DatabaseUrl,
     backend: Backend,
     write_gate: Option<Arc<Mutex<()>>>,
     committed: Arc<watch::Sender<u64>>,
@@ -166,12 +167,35 @@ impl Db {
             dependency: "database".into(),
             message: format!("cannot connect to {url}: {}", root_cause(&e)),
         })?;
-        Ok(Self::from_connection(conn, url.backend()))
+        let backend = url.backend();
+        let write_gate = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        Ok(Self { conn, url: url.clone(), backend, write_gate, committed: Arc::new(watch::channel(0).0) })
     }
 
-    fn from_connection(conn: DatabaseConnection, backend: Backend) -> Self {
-        let write_gate = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
-        Self { conn, backend, write_gate, committed: Arc::new(watch::channel(0).0) }
+    /// Tries to take the lock named `key`, held until the returned guard is dropped or its connection dies.
+    /// On PostgreSQL it is a session advisory lock on a connection of its own, so it is shared by every process
+    /// on the database; on SQLite (one process per file) it is always granted.
+    pub async fn try_lock(&self, key: &str) -> Result<Option<SessionLock>, Error> {
+        use sqlx::Connection;
+        match self.backend {
+            Backend::Sqlite => Ok(Some(SessionLock { conn: None })),
+            Backend::Postgres => {
+                let unavailable =
+                    |e: sqlx::Error| Error::Unavailable { dependency: "database".into(), message: e.to_string() };
+                let mut conn = sqlx::postgres::PgConnection::connect(self.url.as_str()).await.map_err(unavailable)?;
+                let granted: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext($1))")
+                    .bind(key)
+                    .fetch_one(&mut conn)
+                    .await
+                    .map_err(unavailable)?;
+                if granted {
+                    Ok(Some(SessionLock { conn: Some(conn) }))
+                } else {
+                    let _ = conn.close().await;
+                    Ok(None)
+                }
+            }
+        }
     }
 
     /// Applies the service's migrations that have not run yet.
@@ -227,6 +251,22 @@ impl Db {
     /// Closes the pool.
     pub async fn close(self) {
         let _ = self.conn.close().await;
+    }
+}
+
+/// A lock taken with [`Db::try_lock`].
+pub struct SessionLock {
+    conn: Option<sqlx::postgres::PgConnection>,
+}
+
+impl SessionLock {
+    /// Whether the lock is still held (its connection still answers).
+    pub async fn held(&mut self) -> bool {
+        use sqlx::Connection;
+        match &mut self.conn {
+            None => true,
+            Some(conn) => conn.ping().await.is_ok(),
+        }
     }
 }
 

@@ -3,7 +3,6 @@
 //! exponential backoff from wherever the database says ingestion got to.
 use crate::store::Store;
 use futures::StreamExt;
-use tracing::Instrument;
 use liaison_runtime::config::ServiceKind;
 use liaison_runtime::peers::FeedClient;
 use rand::Rng;
@@ -11,6 +10,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 const BACKOFF_FIRST: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
@@ -41,13 +41,52 @@ impl IngestionState {
     }
 }
 
-/// Follows `feed` until `shutdown`.
+/// How often a standby replica tries to take over a feed, and a leader checks it still holds it.
+const LEADERSHIP_CHECK: Duration = Duration::from_secs(1);
+
+/// Follows `feed` until `shutdown`. With several replicas on one database, only the one holding the feed's lock
+/// follows it; the others stand by and take over when it goes away.
 pub async fn follow(feed: FeedClient, store: Store, state: IngestionState, shutdown: CancellationToken) {
     let source = feed.source();
     let mut backoff = BACKOFF_FIRST;
+    let lock_key = format!("liaison.reporting.follow.{source}");
     while !shutdown.is_cancelled() {
+        let mut lock = match store.db().try_lock(&lock_key).await {
+            Ok(Some(lock)) => lock,
+            Ok(None) => {
+                state.update(source, |live| {
+                    live.connected = false;
+                    live.last_error = "standing by: another replica follows this feed".into();
+                });
+                tokio::select! {
+                    _ = tokio::time::sleep(LEADERSHIP_CHECK) => continue,
+                    _ = shutdown.cancelled() => break,
+                }
+            }
+            Err(e) => {
+                state.update(source, |live| {
+                    live.connected = false;
+                    live.last_error = format!("cannot take the feed lock: {e}");
+                });
+                tokio::select! {
+                    _ = tokio::time::sleep(jitter(backoff)) => {}
+                    _ = shutdown.cancelled() => break,
+                }
+                backoff = (backoff * 2).min(BACKOFF_MAX);
+                continue;
+            }
+        };
+        let lost_lock = async {
+            loop {
+                tokio::time::sleep(LEADERSHIP_CHECK).await;
+                if !lock.held().await {
+                    return;
+                }
+            }
+        };
         let outcome = tokio::select! {
             outcome = follow_once(&feed, &store, &state) => outcome,
+            _ = lost_lock => Err(format!("lost the lock on the {source} feed")),
             _ = shutdown.cancelled() => break,
         };
         let connected_before = state.get(source).connected;
@@ -102,7 +141,8 @@ fn ingestion_span(source: ServiceKind, changes: &[liaison_proto::common::v1::Cha
     use tracing_opentelemetry::OpenTelemetrySpanExt;
     let span = tracing::info_span!("reporting.ingest", source = source.name(), changes = changes.len());
     for change in changes.iter().take(128) {
-        if let Some(context) = liaison_runtime::context::remote_span_context(&change.trace_parent, &change.trace_state) {
+        if let Some(context) = liaison_runtime::context::remote_span_context(&change.trace_parent, &change.trace_state)
+        {
             span.add_link(context);
         }
     }

@@ -267,3 +267,42 @@ async fn a_batch_applied_by_two_followers_is_counted_once(engine: Engine) {
     assert_eq!((progress.cursor, progress.applied_count), (3, 3));
     assert_eq!(store.counts().await.unwrap().contacts, 3);
 }
+
+on_both_databases!(two_reporting_replicas_on_one_database_apply_each_change_once);
+
+async fn two_reporting_replicas_on_one_database_apply_each_change_once(engine: Engine) {
+    let mut cluster = Cluster::start(engine).await;
+    let second = spawn::<Reporting>(&cluster.dbs[3], cluster.peers()).await;
+    let second_client = ReportingServiceClient::new(channel(&second));
+    let mut people = Vec::new();
+    for i in 0..10 {
+        people.push(cluster.contact(&format!("P{i}")).await);
+    }
+    cluster.meeting(people[..3].to_vec()).await;
+    cluster.expect_counts(0, 10, 1, 0).await;
+    // Both replicas read the same read model.
+    let other = second_client.clone().get_dashboard(GetDashboardRequest {}).await.unwrap().into_inner();
+    assert_eq!(other.dashboard.map(|d| d.contact_count), Some(10));
+    let sources = cluster.sources().await;
+    assert_eq!((sources[0].applied_count, sources[1].applied_count), (10, 1), "no change applied twice");
+    if engine == Engine::Postgres {
+        // Exactly one replica follows each feed; the other stands by.
+        let theirs = second_client.clone().get_ingestion_status(GetIngestionStatusRequest {}).await.unwrap();
+        for (mine, theirs) in sources.iter().zip(theirs.into_inner().sources) {
+            assert!(mine.connected != theirs.connected, "{mine:?} / {theirs:?}");
+        }
+    }
+    // The follower going away hands the feeds to the other replica.
+    cluster.reporting.take().unwrap().stop().await.unwrap();
+    cluster.contact("After failover").await;
+    eventually(Duration::from_secs(15), "the standby to take over", || {
+        let mut client = second_client.clone();
+        async move {
+            let d = client.get_dashboard(GetDashboardRequest {}).await.ok()?.into_inner().dashboard?;
+            (d.contact_count == 11).then_some(())
+        }
+    })
+    .await;
+    let sources = second_client.clone().get_ingestion_status(GetIngestionStatusRequest {}).await.unwrap();
+    assert_eq!(sources.into_inner().sources[0].applied_count, 11);
+}
