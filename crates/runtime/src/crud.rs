@@ -38,3 +38,96 @@ pub async fn find_many<E: EntityTrait>(
     }
     E::find().filter(id_column.is_in(ids)).all(conn).await.map_err(db_error)
 }
+
+/// The children of many parents in one query (e.g. the participants of a page of meetings), grouped by parent
+/// in `order_column` order: `parent_of` and `value_of` read a child row.
+pub async fn children_of<E: EntityTrait, V>(
+    conn: &impl ConnectionTrait,
+    parent_column: E::Column,
+    order_column: E::Column,
+    parent_ids: Vec<String>,
+    parent_of: impl Fn(&E::Model) -> String,
+    value_of: impl Fn(E::Model) -> V,
+) -> Result<std::collections::HashMap<String, Vec<V>>, Error> {
+    let mut grouped: std::collections::HashMap<String, Vec<V>> = std::collections::HashMap::new();
+    if parent_ids.is_empty() {
+        return Ok(grouped);
+    }
+    let rows = E::find()
+        .filter(parent_column.is_in(parent_ids))
+        .order_by_asc(parent_column)
+        .order_by_asc(order_column)
+        .all(conn)
+        .await
+        .map_err(db_error)?;
+    for row in rows {
+        grouped.entry(parent_of(&row)).or_default().push(value_of(row));
+    }
+    Ok(grouped)
+}
+
+/// An entity whose rows carry a revision (their etag): updates and deletes happen only if the row is still at
+/// the revision that was read, so a concurrent writer is detected by the database.
+pub trait Revisioned: EntityTrait {
+    fn id_column() -> Self::Column;
+    fn revision_column() -> Self::Column;
+    fn id_of(model: &Self::Model) -> String;
+    fn revision_of(model: &Self::Model) -> i64;
+}
+
+/// The row `id` (named `resource` in errors) to change: NOT_FOUND if absent, ABORTED if `expected_revision` is
+/// set and stale.
+pub async fn current_for_update<E>(
+    conn: &impl ConnectionTrait,
+    resource: &str,
+    id: String,
+    expected_revision: Option<i64>,
+) -> Result<E::Model, Error>
+where
+    E: Revisioned,
+    <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<String>,
+{
+    let row = find::<E>(conn, id).await?.ok_or_else(|| Error::NotFound { resource: resource.to_owned() })?;
+    match expected_revision {
+        Some(expected) if expected != E::revision_of(&row) => Err(Error::Aborted { resource: resource.to_owned() }),
+        _ => Ok(row),
+    }
+}
+
+/// Writes `updated` over the row if it is still at `read_revision`; ABORTED otherwise.
+pub async fn replace_if_unchanged<E>(
+    conn: &impl ConnectionTrait,
+    resource: &str,
+    read_revision: i64,
+    updated: E::Model,
+) -> Result<(), Error>
+where
+    E: Revisioned,
+    E::Model: sea_orm::IntoActiveModel<E::ActiveModel>,
+{
+    use sea_orm::{ActiveModelTrait, IntoActiveModel};
+    let id = E::id_of(&updated);
+    let changed = E::update_many()
+        .set(updated.into_active_model().reset_all())
+        .filter(E::id_column().eq(id))
+        .filter(E::revision_column().eq(read_revision))
+        .exec(conn)
+        .await
+        .map_err(db_error)?;
+    if changed.rows_affected == 1 { Ok(()) } else { Err(Error::Aborted { resource: resource.to_owned() }) }
+}
+
+/// Deletes the row if it is still at the revision of `current`; ABORTED otherwise.
+pub async fn delete_if_unchanged<E: Revisioned>(
+    conn: &impl ConnectionTrait,
+    resource: &str,
+    current: &E::Model,
+) -> Result<(), Error> {
+    let deleted = E::delete_many()
+        .filter(E::id_column().eq(E::id_of(current)))
+        .filter(E::revision_column().eq(E::revision_of(current)))
+        .exec(conn)
+        .await
+        .map_err(db_error)?;
+    if deleted.rows_affected == 1 { Ok(()) } else { Err(Error::Aborted { resource: resource.to_owned() }) }
+}

@@ -126,12 +126,7 @@ impl opentelemetry::propagation::Extractor for HeaderExtractor<'_> {
 /// The gRPC status of a response whose status travels in its headers (trailers-only responses: errors of unary
 /// calls); otherwise 0 (OK), the trailers being sent later.
 fn grpc_status<R>(response: &http::Response<R>) -> i64 {
-    response
-        .headers()
-        .get("grpc-status")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
+    response.headers().get("grpc-status").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(0)
 }
 
 impl<S, B, R> tower::Service<http::Request<B>> for RequestContext<S>

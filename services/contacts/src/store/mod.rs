@@ -11,7 +11,7 @@ use liaison_runtime::db::{Db, WriteTxn, db_error};
 use liaison_runtime::names::{Contacts, Name, Organizations};
 use liaison_runtime::validate::RequestId;
 use liaison_runtime::{Error, crud, feed, idempotency, time};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter};
+use sea_orm::{EntityTrait, IntoActiveModel};
 
 /// The idempotency key of a create and the fingerprint of its request.
 #[derive(Debug, Clone)]
@@ -96,8 +96,10 @@ impl Store {
         expected_revision: Option<i64>,
         apply: impl FnOnce(&Organization) -> Result<OrganizationFields, Error>,
     ) -> Result<organization::Model, Error> {
+        let resource = name.to_string();
         let txn = self.db.begin_write().await?;
-        let current = current::<organization::Entity>(&txn, name.key(), &name.to_string(), expected_revision).await?;
+        let current =
+            crud::current_for_update::<organization::Entity>(&*txn, &resource, name.key(), expected_revision).await?;
         let fields = apply(&resource::organization(&current))?;
         let updated = organization::Model {
             display_name: fields.display_name,
@@ -108,16 +110,7 @@ impl Store {
             update_time: time::now(),
             ..current.clone()
         };
-        let changed = organization::Entity::update_many()
-            .set(updated.clone().into_active_model().reset_all())
-            .filter(organization::Column::Id.eq(current.id.clone()))
-            .filter(organization::Column::Revision.eq(current.revision))
-            .exec(&*txn)
-            .await
-            .map_err(db_error)?;
-        if changed.rows_affected != 1 {
-            return Err(Error::Aborted { resource: name.to_string() });
-        }
+        crud::replace_if_unchanged::<organization::Entity>(&*txn, &resource, current.revision, updated.clone()).await?;
         append_organization(&txn, &updated, ChangeKind::Updated).await?;
         txn.commit().await?;
         Ok(updated)
@@ -128,17 +121,11 @@ impl Store {
         name: Name<Organizations>,
         expected_revision: Option<i64>,
     ) -> Result<(), Error> {
+        let resource = name.to_string();
         let txn = self.db.begin_write().await?;
-        let current = current::<organization::Entity>(&txn, name.key(), &name.to_string(), expected_revision).await?;
-        let deleted = organization::Entity::delete_many()
-            .filter(organization::Column::Id.eq(current.id.clone()))
-            .filter(organization::Column::Revision.eq(current.revision))
-            .exec(&*txn)
-            .await
-            .map_err(db_error)?;
-        if deleted.rows_affected != 1 {
-            return Err(Error::Aborted { resource: name.to_string() });
-        }
+        let current =
+            crud::current_for_update::<organization::Entity>(&*txn, &resource, name.key(), expected_revision).await?;
+        crud::delete_if_unchanged::<organization::Entity>(&*txn, &resource, &current).await?;
         append_organization(&txn, &current, ChangeKind::Deleted).await?;
         txn.commit().await
     }
@@ -194,8 +181,10 @@ impl Store {
         expected_revision: Option<i64>,
         apply: impl FnOnce(&Contact) -> Result<ContactFields, Error>,
     ) -> Result<contact::Model, Error> {
+        let resource = name.to_string();
         let txn = self.db.begin_write().await?;
-        let current = current::<contact::Entity>(&txn, name.key(), &name.to_string(), expected_revision).await?;
+        let current =
+            crud::current_for_update::<contact::Entity>(&*txn, &resource, name.key(), expected_revision).await?;
         let fields = apply(&resource::contact(&current))?;
         let updated = contact::Model {
             display_name: fields.display_name,
@@ -209,71 +198,42 @@ impl Store {
             update_time: time::now(),
             ..current.clone()
         };
-        let changed = contact::Entity::update_many()
-            .set(updated.clone().into_active_model().reset_all())
-            .filter(contact::Column::Id.eq(current.id.clone()))
-            .filter(contact::Column::Revision.eq(current.revision))
-            .exec(&*txn)
-            .await
-            .map_err(db_error)?;
-        if changed.rows_affected != 1 {
-            return Err(Error::Aborted { resource: name.to_string() });
-        }
+        crud::replace_if_unchanged::<contact::Entity>(&*txn, &resource, current.revision, updated.clone()).await?;
         append_contact(&txn, &updated, ChangeKind::Updated).await?;
         txn.commit().await?;
         Ok(updated)
     }
 
     pub async fn delete_contact(&self, name: Name<Contacts>, expected_revision: Option<i64>) -> Result<(), Error> {
+        let resource = name.to_string();
         let txn = self.db.begin_write().await?;
-        let current = current::<contact::Entity>(&txn, name.key(), &name.to_string(), expected_revision).await?;
-        let deleted = contact::Entity::delete_many()
-            .filter(contact::Column::Id.eq(current.id.clone()))
-            .filter(contact::Column::Revision.eq(current.revision))
-            .exec(&*txn)
-            .await
-            .map_err(db_error)?;
-        if deleted.rows_affected != 1 {
-            return Err(Error::Aborted { resource: name.to_string() });
-        }
+        let current =
+            crud::current_for_update::<contact::Entity>(&*txn, &resource, name.key(), expected_revision).await?;
+        crud::delete_if_unchanged::<contact::Entity>(&*txn, &resource, &current).await?;
         append_contact(&txn, &current, ChangeKind::Deleted).await?;
         txn.commit().await
     }
 }
 
-/// Rows that carry a revision (for etag checks).
-trait Revisioned {
-    fn revision(&self) -> i64;
+macro_rules! revisioned {
+    ($($entity:ident),+) => {$(
+        impl crud::Revisioned for $entity::Entity {
+            fn id_column() -> Self::Column {
+                $entity::Column::Id
+            }
+            fn revision_column() -> Self::Column {
+                $entity::Column::Revision
+            }
+            fn id_of(model: &Self::Model) -> String {
+                model.id.clone()
+            }
+            fn revision_of(model: &Self::Model) -> i64 {
+                model.revision
+            }
+        }
+    )+};
 }
-impl Revisioned for organization::Model {
-    fn revision(&self) -> i64 {
-        self.revision
-    }
-}
-impl Revisioned for contact::Model {
-    fn revision(&self) -> i64 {
-        self.revision
-    }
-}
-
-/// The row to change, checked against the expected revision (stale → ABORTED, absent → NOT_FOUND).
-async fn current<E>(
-    txn: &WriteTxn,
-    id: String,
-    resource: &str,
-    expected_revision: Option<i64>,
-) -> Result<E::Model, Error>
-where
-    E: EntityTrait,
-    E::Model: Revisioned,
-    <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<String>,
-{
-    let row = crud::find::<E>(&**txn, id).await?.ok_or_else(|| Error::NotFound { resource: resource.to_owned() })?;
-    match expected_revision {
-        Some(expected) if expected != row.revision() => Err(Error::Aborted { resource: resource.to_owned() }),
-        _ => Ok(row),
-    }
-}
+revisioned!(organization, contact);
 
 async fn append_organization(txn: &WriteTxn, model: &organization::Model, kind: ChangeKind) -> Result<(), Error> {
     let wire = resource::organization(model);

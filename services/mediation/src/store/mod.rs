@@ -10,8 +10,7 @@ use liaison_runtime::db::{Db, db_error};
 use liaison_runtime::names::{Cases, Name};
 use liaison_runtime::validate::RequestId;
 use liaison_runtime::{Error, crud, feed, idempotency, time};
-use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
-use std::collections::HashMap;
+use sea_orm::{EntityTrait, IntoActiveModel};
 
 pub const OPEN_METHOD: &str = "OpenCase";
 
@@ -97,20 +96,16 @@ impl Store {
 
     /// Attaches parties to cases with one query.
     async fn with_parties(&self, cases: Vec<case::Model>) -> Result<Vec<StoredCase>, Error> {
-        let ids: Vec<String> = cases.iter().map(|c| c.id.clone()).collect();
-        let mut by_case: HashMap<String, Vec<String>> = HashMap::new();
-        if !ids.is_empty() {
-            let rows = party::Entity::find()
-                .filter(party::Column::CaseId.is_in(ids))
-                .order_by_asc(party::Column::CaseId)
-                .order_by_asc(party::Column::Position)
-                .all(self.db.conn())
-                .await
-                .map_err(db_error)?;
-            for row in rows {
-                by_case.entry(row.case_id).or_default().push(row.party);
-            }
-        }
+        let ids = cases.iter().map(|c| c.id.clone()).collect();
+        let mut by_case = crud::children_of::<party::Entity, _>(
+            self.db.conn(),
+            party::Column::CaseId,
+            party::Column::Position,
+            ids,
+            |row| row.case_id.clone(),
+            |row| row.party,
+        )
+        .await?;
         Ok(cases
             .into_iter()
             .map(|case| {

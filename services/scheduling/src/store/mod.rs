@@ -11,8 +11,7 @@ use liaison_runtime::db::{Db, db_error};
 use liaison_runtime::names::{Meetings, Name};
 use liaison_runtime::validate::RequestId;
 use liaison_runtime::{Error, crud, feed, idempotency, time};
-use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
-use std::collections::HashMap;
+use sea_orm::{EntityTrait, IntoActiveModel};
 
 pub const CREATE_METHOD: &str = "CreateMeeting";
 
@@ -99,20 +98,16 @@ impl Store {
 
     /// Attaches participants to meetings with one query.
     async fn with_participants(&self, meetings: Vec<meeting::Model>) -> Result<Vec<StoredMeeting>, Error> {
-        let ids: Vec<String> = meetings.iter().map(|m| m.id.clone()).collect();
-        let mut by_meeting: HashMap<String, Vec<String>> = HashMap::new();
-        if !ids.is_empty() {
-            let rows = participant::Entity::find()
-                .filter(participant::Column::MeetingId.is_in(ids))
-                .order_by_asc(participant::Column::MeetingId)
-                .order_by_asc(participant::Column::Position)
-                .all(self.db.conn())
-                .await
-                .map_err(db_error)?;
-            for row in rows {
-                by_meeting.entry(row.meeting_id).or_default().push(row.contact);
-            }
-        }
+        let ids = meetings.iter().map(|m| m.id.clone()).collect();
+        let mut by_meeting = crud::children_of::<participant::Entity, _>(
+            self.db.conn(),
+            participant::Column::MeetingId,
+            participant::Column::Position,
+            ids,
+            |row| row.meeting_id.clone(),
+            |row| row.contact,
+        )
+        .await?;
         Ok(meetings
             .into_iter()
             .map(|meeting| {
