@@ -129,9 +129,7 @@ fn main() -> ExitCode {
             e.exit()
         }
         Err(e) => {
-            let text = e.to_string();
-            let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid arguments");
-            eprintln!("liaison: {}", first.trim_start_matches("error: "));
+            eprintln!("liaison: {}", one_line(&e.to_string()));
             return ExitCode::from(2);
         }
     };
@@ -184,6 +182,56 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// An error with its causes, e.g. "transport error: tcp connect error: Connection refused (os error 111)".
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// A clap error as one line: the message and what it lists, without the usage, with passwords hidden.
+fn one_line(error: &str) -> String {
+    let text = error
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.starts_with("Usage:"))
+        .filter(|l| !l.is_empty() && !l.starts_with("For more information"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    redact_passwords(text.trim_start_matches("error: "))
+}
+
+/// Replaces the password of every `scheme://user:password@` in `text`.
+fn redact_passwords(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("://") {
+        let (before, after) = rest.split_at(start + 3);
+        out.push_str(before);
+        let end = after.find(|c: char| c.is_whitespace() || c == '\'' || c == '"').unwrap_or(after.len());
+        let (authority, tail) = after.split_at(end);
+        match (authority.find(':'), authority.rfind('@')) {
+            (Some(colon), Some(at)) if colon < at => {
+                out.push_str(&authority[..=colon]);
+                out.push_str("***");
+                out.push_str(&authority[at..]);
+            }
+            _ => out.push_str(authority),
+        }
+        rest = tail;
+    }
+    out.push_str(rest);
+    out
 }
 
 async fn start_service(
@@ -284,7 +332,7 @@ async fn healthcheck(args: HealthcheckArgs) -> Result<(), String> {
         .map_err(|e| format!("invalid --addr '{}': {e}", args.addr))?
         .connect_timeout(timeout)
         .timeout(timeout);
-    let channel = endpoint.connect().await.map_err(|e| format!("cannot reach {}: {e}", args.addr))?;
+    let channel = endpoint.connect().await.map_err(|e| format!("cannot reach {}: {}", args.addr, error_chain(&e)))?;
     let response = HealthClient::new(channel)
         .check(HealthCheckRequest { service: service.clone() })
         .await
@@ -294,5 +342,27 @@ async fn healthcheck(args: HealthcheckArgs) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("{} reports {} for '{}'", args.addr, status.as_str_name(), service))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_hidden_in_any_message() {
+        let message = "invalid value 'mysql://app:s3cret@db/x' for '--database-url': postgres://u:p@h:5/d";
+        let redacted = redact_passwords(message);
+        assert!(!redacted.contains("s3cret") && !redacted.contains(":p@"), "{redacted}");
+        assert!(redacted.contains("mysql://app:***@db/x"));
+        assert_eq!(redact_passwords("http://contacts:50051"), "http://contacts:50051");
+    }
+
+    #[test]
+    fn a_missing_argument_is_named_on_the_one_line() {
+        let error = Cli::try_parse_from(["liaison", "serve", "contacts"]).expect_err("no database url");
+        let line = one_line(&error.to_string());
+        assert!(line.contains("--database-url"), "{line}");
+        assert!(!line.contains('\n'));
     }
 }

@@ -25,20 +25,20 @@ pub struct ServiceContext {
 impl ServiceContext {
     /// A lazy channel to a service this one calls.
     pub fn channel(&self, peer: ServiceKind) -> Result<Channel, String> {
-        let url = self.peers.get(peer).ok_or_else(|| {
-            format!(
-                "{} needs the address of {peer}: set --{peer}-addr or LIAISON_{}_ADDR",
-                self.kind,
-                peer.name().to_uppercase()
-            )
-        })?;
+        let url = self.peers.get(peer).ok_or_else(|| missing_peer(peer))?;
         lazy_channel(url, self.calls)
     }
+}
+
+fn missing_peer(peer: ServiceKind) -> String {
+    format!("needs the address of {peer}: set --{peer}-addr or LIAISON_{}_ADDR", peer.name().to_uppercase())
 }
 
 /// A Liaison service: its kind, its migrations and how to mount it.
 pub trait LiaisonService {
     const KIND: ServiceKind;
+    /// The services it calls (their addresses are required at start).
+    const PEERS: &'static [ServiceKind];
     type Migrator: MigratorTrait;
     fn mount(ctx: ServiceContext) -> impl Future<Output = Result<Mounted, String>> + Send;
 }
@@ -79,6 +79,10 @@ pub async fn start<S: LiaisonService>(
     shutdown: CancellationToken,
 ) -> Result<Running, String> {
     let kind = S::KIND;
+    for peer in S::PEERS {
+        let url = settings.peers.get(*peer).ok_or_else(|| format!("{kind}: {}", missing_peer(*peer)))?;
+        lazy_channel(url, settings.calls).map_err(|e| format!("{kind}: {e}"))?;
+    }
     let listener = bind(settings.listen).await.map_err(|e| format!("{kind}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| format!("{kind}: {e}"))?;
     let db = connect_and_migrate::<S>(&settings.database_url).await?;

@@ -59,7 +59,12 @@ type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync>;
 pub fn init(format: LogFormat, default_service_name: &str) -> Result<Telemetry, String> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sea_orm_migration=warn"));
     let fmt: BoxedLayer = match format {
-        LogFormat::Text => Box::new(tracing_subscriber::fmt::layer().with_target(false).with_writer(std::io::stderr)),
+        LogFormat::Text => Box::new(
+            tracing_subscriber::fmt::layer()
+                .with_target(false)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                .with_writer(std::io::stderr),
+        ),
         LogFormat::Json => Box::new(
             tracing_subscriber::fmt::layer()
                 .json()

@@ -3,6 +3,8 @@
 //! than skipping it), and real servers started through the same path as the binary, on 127.0.0.1:0.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
+pub mod otlp;
+
 use liaison_runtime::client::CallSettings;
 use liaison_runtime::config::{Peers, ServiceSettings};
 use liaison_runtime::db::DatabaseUrl;

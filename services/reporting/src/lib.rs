@@ -21,6 +21,7 @@ pub struct Reporting;
 
 impl LiaisonService for Reporting {
     const KIND: ServiceKind = ServiceKind::Reporting;
+    const PEERS: &'static [ServiceKind] = &[ServiceKind::Contacts, ServiceKind::Scheduling, ServiceKind::Mediation];
     type Migrator = store::migration::Migrator;
 
     async fn mount(ctx: ServiceContext) -> Result<Mounted, String> {
