@@ -121,6 +121,35 @@ mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
     #[tokio::test]
+    async fn a_host_name_is_balanced_over_its_addresses_and_calls_go_through() {
+        use tonic_health::pb::HealthCheckRequest;
+        use tonic_health::pb::health_client::HealthClient;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let (_reporter, health) = tonic_health::server::health_reporter();
+        tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(health)
+                .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+        );
+        let channel = lazy_channel(&format!("http://localhost:{port}"), CallSettings::default()).expect("channel");
+        let status = tokio::time::timeout(
+            Duration::from_secs(5),
+            HealthClient::new(channel).check(HealthCheckRequest { service: String::new() }),
+        )
+        .await
+        .expect("answered in time")
+        .expect("health answers");
+        assert_eq!(status.into_inner().status, 1);
+    }
+
+    #[test]
+    fn an_address_without_a_host_is_rejected() {
+        assert!(lazy_channel("not a url", CallSettings::default()).is_err());
+        assert!(lazy_channel("http://", CallSettings::default()).is_err());
+    }
+
+    #[tokio::test]
     async fn unavailable_is_retried_until_it_succeeds() {
         let attempts = Arc::new(AtomicU32::new(0));
         let counter = attempts.clone();

@@ -176,20 +176,36 @@ impl Db {
     /// On PostgreSQL it is a session advisory lock on a connection of its own, so it is shared by every process
     /// on the database; on SQLite (one process per file) it is always granted.
     pub async fn try_lock(&self, key: &str) -> Result<Option<SessionLock>, Error> {
+        self.advisory_lock(key, false).await
+    }
+
+    /// Takes the lock named `key`, waiting for it (see [`Db::try_lock`]).
+    pub async fn lock(&self, key: &str) -> Result<SessionLock, Error> {
+        self.advisory_lock(key, true).await?.ok_or_else(|| Error::Internal(format!("the lock {key} was not granted")))
+    }
+
+    async fn advisory_lock(&self, key: &str, wait: bool) -> Result<Option<SessionLock>, Error> {
         use sqlx::Connection;
         match self.backend {
-            Backend::Sqlite => Ok(Some(SessionLock { conn: None })),
+            // One process per SQLite file: a lock of this process is the lock.
+            Backend::Sqlite => {
+                let lock = local_lock(&format!("{}#{key}", self.url.as_str()));
+                let guard = if wait { Some(lock.lock_owned().await) } else { lock.try_lock_owned().ok() };
+                Ok(guard.map(|guard| SessionLock { conn: None, _local: Some(guard) }))
+            }
             Backend::Postgres => {
                 let unavailable =
                     |e: sqlx::Error| Error::Unavailable { dependency: "database".into(), message: e.to_string() };
                 let mut conn = sqlx::postgres::PgConnection::connect(self.url.as_str()).await.map_err(unavailable)?;
-                let granted: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext($1))")
-                    .bind(key)
-                    .fetch_one(&mut conn)
-                    .await
-                    .map_err(unavailable)?;
+                let sql = if wait {
+                    "SELECT pg_advisory_lock(hashtext($1)) IS NOT NULL"
+                } else {
+                    "SELECT pg_try_advisory_lock(hashtext($1))"
+                };
+                let granted: bool =
+                    sqlx::query_scalar(sql).bind(key).fetch_one(&mut conn).await.map_err(unavailable)?;
                 if granted {
-                    Ok(Some(SessionLock { conn: Some(conn) }))
+                    Ok(Some(SessionLock { conn: Some(conn), _local: None }))
                 } else {
                     let _ = conn.close().await;
                     Ok(None)
@@ -198,8 +214,10 @@ impl Db {
         }
     }
 
-    /// Applies the service's migrations that have not run yet.
+    /// Applies the service's migrations that have not run yet. Several processes may do it at once (replicas
+    /// starting together): they take turns under an advisory lock, and the later ones find nothing to do.
     pub async fn migrate<M: MigratorTrait>(&self) -> Result<(), Error> {
+        let _turn = self.lock("liaison.migrate").await?;
         M::up(&self.conn, None).await.map_err(|e| match db_error(e) {
             Error::Internal(message) => Error::Internal(format!("migration failed: {message}")),
             other => other,
@@ -254,9 +272,19 @@ impl Db {
     }
 }
 
-/// A lock taken with [`Db::try_lock`].
+/// A lock taken with [`Db::try_lock`] or [`Db::lock`].
 pub struct SessionLock {
     conn: Option<sqlx::postgres::PgConnection>,
+    _local: Option<OwnedMutexGuard<()>>,
+}
+
+/// The process-wide lock named `name`.
+fn local_lock(name: &str) -> Arc<Mutex<()>> {
+    static LOCKS: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<String, Arc<Mutex<()>>>>> =
+        std::sync::OnceLock::new();
+    let locks = LOCKS.get_or_init(Default::default);
+    let mut locks = locks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    locks.entry(name.to_owned()).or_default().clone()
 }
 
 impl SessionLock {

@@ -48,6 +48,8 @@ pub async fn serve(listener: TcpListener, mounted: Mounted, shutdown: Cancellati
     tonic::transport::Server::builder()
         .tcp_nodelay(true)
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        // Clients that resolved a service name once are rebalanced over new replicas within minutes.
+        .max_connection_age(Duration::from_secs(300))
         .layer(tower::layer::layer_fn(|inner| RequestContext { inner }))
         .add_routes(routes)
         .add_service(health_service)

@@ -212,3 +212,23 @@ async fn health_follows_the_database() {
     .await;
     create_contact(&mut client, "After the outage").await;
 }
+
+on_both_databases!(replicas_migrating_at_once_all_succeed);
+
+/// Replicas start together and each applies migrations: they take turns, and all start.
+async fn replicas_migrating_at_once_all_succeed(engine: Engine) {
+    let database = TestDatabase::new(engine).await.unwrap();
+    let migrations = (0..4).map(|_| {
+        let url = database.url().clone();
+        async move {
+            let db = Db::connect(&url).await?;
+            db.migrate::<liaison_contacts::store::migration::Migrator>().await
+        }
+    });
+    for outcome in futures::future::join_all(migrations).await {
+        outcome.expect("every replica migrates");
+    }
+    let server = liaison_testkit::spawn::<liaison_contacts::Contacts>(&database, Default::default()).await;
+    let mut client = Client::new(liaison_testkit::channel(&server));
+    create_contact(&mut client, "Migrated").await;
+}
