@@ -131,3 +131,18 @@ pub async fn delete_if_unchanged<E: Revisioned>(
         .map_err(db_error)?;
     if deleted.rows_affected == 1 { Ok(()) } else { Err(Error::Aborted { resource: resource.to_owned() }) }
 }
+
+/// The row `id`, locked until the transaction ends (PostgreSQL `FOR UPDATE`; SQLite transactions of a process
+/// are serialised already), so that a concurrent delete or insert that depends on it waits.
+pub async fn lock_row<E>(conn: &impl ConnectionTrait, id: String) -> Result<Option<E::Model>, Error>
+where
+    E: EntityTrait,
+    <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<String>,
+{
+    let query = E::find_by_id(id);
+    let query = match conn.get_database_backend() {
+        sea_orm::DbBackend::Postgres => query.lock_exclusive(),
+        _ => query,
+    };
+    query.one(conn).await.map_err(db_error)
+}

@@ -320,6 +320,21 @@ impl Deref for WriteTxn {
     }
 }
 
+/// Serialises, until the end of `txn`, the transactions that take the same `key` (PostgreSQL transaction-level
+/// advisory lock; SQLite write transactions of a process are serialised already). For invariants that span
+/// rows, such as "no cycle of parent organisations".
+pub async fn xact_lock(txn: &impl ConnectionTrait, key: &str) -> Result<(), Error> {
+    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        let stmt = crate::sql::statement(
+            sea_orm::DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock(hashtext(?))",
+            [key.into()],
+        );
+        txn.execute_raw(stmt).await.map_err(db_error)?;
+    }
+    Ok(())
+}
+
 /// Maps a database failure: lost connections are UNAVAILABLE (retryable), the rest INTERNAL.
 pub fn db_error(err: DbErr) -> Error {
     if is_connection_failure(&err) {

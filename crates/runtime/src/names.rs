@@ -27,6 +27,10 @@ collection! {
     Meetings => "meetings",
     /// `cases/{id}`
     Cases => "cases",
+    /// `affiliations/{id}`
+    Affiliations => "affiliations",
+    /// `relationships/{id}`
+    Relationships => "relationships",
 }
 
 /// The name of one resource of collection `C`. Ids are UUIDv7, so names sort by creation time.

@@ -1,16 +1,17 @@
 //! The contacts database: organisations and contacts, each mutation with its change-feed row in one transaction.
 pub mod entity;
+mod graph;
 pub mod migration;
 
 use crate::domain::{ContactFields, OrganizationFields};
 use crate::resource;
-use entity::{contact, organization};
+use entity::{affiliation, contact, organization, relationship};
 use liaison_proto::common::v1::ChangeKind;
 use liaison_proto::contacts::v1::{Contact, Organization};
 use liaison_runtime::db::{Db, WriteTxn, db_error};
 use liaison_runtime::names::{Contacts, Name, Organizations};
 use liaison_runtime::validate::RequestId;
-use liaison_runtime::{Error, crud, feed, idempotency, time};
+use liaison_runtime::{Error, PreconditionViolation, crud, feed, idempotency, time};
 use sea_orm::{EntityTrait, IntoActiveModel};
 
 /// The idempotency key of a create and the fingerprint of its request.
@@ -54,6 +55,7 @@ impl Store {
             drop(txn);
             return self.get_organization(parse_stored(&existing)?).await;
         }
+        check_parent(&txn, &name, fields.parent).await?;
         let now = time::now();
         let model = organization::Model {
             id: name.key(),
@@ -61,6 +63,7 @@ impl Store {
             kind: fields.kind.value(),
             website: fields.website,
             notes: fields.notes,
+            parent_id: fields.parent.map(|p| p.key()),
             revision: 1,
             create_time: now,
             update_time: now,
@@ -101,11 +104,15 @@ impl Store {
         let current =
             crud::current_for_update::<organization::Entity>(&*txn, &resource, name.key(), expected_revision).await?;
         let fields = apply(&resource::organization(&current))?;
+        if fields.parent.map(|p| p.key()) != current.parent_id {
+            check_parent(&txn, &name, fields.parent).await?;
+        }
         let updated = organization::Model {
             display_name: fields.display_name,
             kind: fields.kind.value(),
             website: fields.website,
             notes: fields.notes,
+            parent_id: fields.parent.map(|p| p.key()),
             revision: current.revision + 1,
             update_time: time::now(),
             ..current.clone()
@@ -116,15 +123,20 @@ impl Store {
         Ok(updated)
     }
 
+    /// Deletes an organisation; one with affiliations only with `force` (which deletes them too), one with
+    /// member organisations or relationships never.
     pub async fn delete_organization(
         &self,
         name: Name<Organizations>,
         expected_revision: Option<i64>,
+        force: bool,
     ) -> Result<(), Error> {
         let resource = name.to_string();
         let txn = self.db.begin_write().await?;
+        crud::lock_row::<organization::Entity>(&*txn, name.key()).await?;
         let current =
             crud::current_for_update::<organization::Entity>(&*txn, &resource, name.key(), expected_revision).await?;
+        graph::release_organization(&txn, &name, force).await?;
         crud::delete_if_unchanged::<organization::Entity>(&*txn, &resource, &current).await?;
         append_organization(&txn, &current, ChangeKind::Deleted).await?;
         txn.commit().await
@@ -204,9 +216,12 @@ impl Store {
         Ok(updated)
     }
 
+    /// Deletes a contact that has no affiliation or relationship left.
     pub async fn delete_contact(&self, name: Name<Contacts>, expected_revision: Option<i64>) -> Result<(), Error> {
         let resource = name.to_string();
         let txn = self.db.begin_write().await?;
+        crud::lock_row::<contact::Entity>(&*txn, name.key()).await?;
+        graph::ensure_unlinked_contact(&txn, &name).await?;
         let current =
             crud::current_for_update::<contact::Entity>(&*txn, &resource, name.key(), expected_revision).await?;
         crud::delete_if_unchanged::<contact::Entity>(&*txn, &resource, &current).await?;
@@ -233,7 +248,7 @@ macro_rules! revisioned {
         }
     )+};
 }
-revisioned!(organization, contact);
+revisioned!(organization, contact, affiliation, relationship);
 
 async fn append_organization(txn: &WriteTxn, model: &organization::Model, kind: ChangeKind) -> Result<(), Error> {
     let wire = resource::organization(model);
@@ -243,6 +258,45 @@ async fn append_organization(txn: &WriteTxn, model: &organization::Model, kind: 
 async fn append_contact(txn: &WriteTxn, model: &contact::Model, kind: ChangeKind) -> Result<(), Error> {
     let wire = resource::contact(model);
     feed::append(&**txn, &wire.name, kind, resource::CONTACT_TYPE, &wire).await
+}
+
+/// The parent of an organisation must exist and must not have the organisation among its ancestors. Changes to
+/// the hierarchy are serialised so that two of them cannot make a cycle together.
+async fn check_parent(
+    txn: &WriteTxn,
+    organization: &Name<Organizations>,
+    parent: Option<Name<Organizations>>,
+) -> Result<(), Error> {
+    let Some(parent) = parent else { return Ok(()) };
+    liaison_runtime::db::xact_lock(&**txn, "contacts.organization-hierarchy").await?;
+    let cycle = || Error::FailedPrecondition {
+        reason: "PARENT_CYCLE",
+        violations: vec![PreconditionViolation {
+            kind: "PARENT_CYCLE".into(),
+            subject: parent.to_string(),
+            description: format!("{organization} would become its own ancestor through {parent}"),
+        }],
+    };
+    let mut ancestor = Some(parent.key());
+    let mut steps = 0;
+    while let Some(id) = ancestor {
+        if id == organization.key() {
+            return Err(cycle());
+        }
+        let Some(row) = crud::lock_row::<organization::Entity>(&**txn, id.clone()).await? else {
+            return Err(liaison_runtime::peers::missing_references(
+                "PARENT_NOT_FOUND",
+                "parent organization",
+                &[resource::organization_name(&id)],
+            ));
+        };
+        steps += 1;
+        if steps > 10_000 {
+            return Err(cycle());
+        }
+        ancestor = row.parent_id;
+    }
+    Ok(())
 }
 
 fn parse_stored<C: liaison_runtime::names::Collection>(name: &str) -> Result<Name<C>, Error> {

@@ -4,5 +4,6 @@
 
 mod changes;
 mod contacts;
+mod graph;
 mod helpers;
 mod organizations;

@@ -68,7 +68,7 @@ async fn organizations_have_every_standard_method(engine: Engine) {
         .unwrap_err();
     assert_eq!(bad_fields(&status), ["organization.website"]);
     app.client
-        .delete_organization(DeleteOrganizationRequest { name: created.name.clone(), etag: updated.etag })
+        .delete_organization(DeleteOrganizationRequest { name: created.name.clone(), etag: updated.etag, force: false })
         .await
         .unwrap();
     let status = app.client.get_organization(GetOrganizationRequest { name: created.name.clone() }).await.unwrap_err();

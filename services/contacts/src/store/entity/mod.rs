@@ -1,3 +1,5 @@
 //! sea-orm entities of the contacts database.
+pub mod affiliation;
 pub mod contact;
 pub mod organization;
+pub mod relationship;

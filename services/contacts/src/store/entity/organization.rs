@@ -11,6 +11,7 @@ pub struct Model {
     pub kind: i32,
     pub website: String,
     pub notes: String,
+    pub parent_id: Option<String>,
     pub revision: i64,
     pub create_time: DateTimeUtc,
     pub update_time: DateTimeUtc,

@@ -2,6 +2,7 @@
 use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_create_organizations_and_contacts;
+mod m20261123_000002_create_affiliations_and_relationships;
 
 pub struct Migrator;
 
@@ -11,6 +12,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(liaison_runtime::migration::CreateSharedTables),
             Box::new(m20261123_000001_create_organizations_and_contacts::Migration),
+            Box::new(m20261123_000002_create_affiliations_and_relationships::Migration),
         ]
     }
 }

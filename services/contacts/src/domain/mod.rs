@@ -1,4 +1,8 @@
-//! The rules of the contacts register, free of I/O: what a valid organisation and contact are.
+//! The rules of the contacts register, free of I/O: what a valid organisation, contact, affiliation and
+//! relationship are, and how conflicts of interest are found.
+
+pub mod conflicts;
+pub mod graph;
 use liaison_runtime::FieldViolation;
 use liaison_runtime::validate::{TimeZone, long_text, optional_text, required_text};
 
@@ -104,24 +108,29 @@ pub struct OrganizationFields {
     pub kind: OrganizationKind,
     pub website: String,
     pub notes: String,
+    pub parent: Option<liaison_runtime::names::Name<liaison_runtime::names::Organizations>>,
 }
 
 /// Organisation fields an update may name.
-pub const ORGANIZATION_UPDATABLE: &[&str] = &["display_name", "kind", "website", "notes"];
+pub const ORGANIZATION_UPDATABLE: &[&str] = &["display_name", "kind", "website", "notes", "parent"];
 
 impl OrganizationFields {
     /// Parses every field, prefixing violations with `prefix` (e.g. `organization`).
     pub fn parse(prefix: &str, o: &liaison_proto::contacts::v1::Organization) -> Result<Self, Vec<FieldViolation>> {
         use liaison_runtime::Validate;
         let f = |name: &str| format!("{prefix}.{name}");
-        let (display_name, kind, website, notes) = (
+        let parent = |field: &str, value: &str| {
+            if value.is_empty() { Ok(None) } else { liaison_runtime::names::Name::parse(field, value).map(Some) }
+        };
+        let (display_name, kind, website, notes, parent) = (
             required_text(&f("display_name"), &o.display_name, DISPLAY_NAME_MAX),
             OrganizationKind::parse(&f("kind"), o.kind),
             website(&f("website"), &o.website),
             long_text(&f("notes"), &o.notes, NOTES_MAX),
+            parent(&f("parent"), &o.parent),
         )
             .collect()?;
-        Ok(Self { display_name, kind, website, notes })
+        Ok(Self { display_name, kind, website, notes, parent })
     }
 }
 
