@@ -145,10 +145,14 @@ pub fn find(candidate: &str, parties: &[String], graph: &Graph) -> Vec<Finding> 
                 .iter()
                 .filter(|a| candidate_path.contains(&a.name) || party_path.contains(&a.name))
                 .any(|a| a.ended);
-            let reason = format!(
-                "the candidate and the party both belong to {organization}{}",
-                if ended { " (through an affiliation that has ended)" } else { "" }
-            );
+            let how = if organization.as_str() == party {
+                format!("the candidate belongs to {party}")
+            } else if organization.as_str() == candidate {
+                format!("the party belongs to {candidate}")
+            } else {
+                format!("the candidate and the party both belong to {organization}")
+            };
+            let reason = format!("{how}{}", if ended { " (through an affiliation that has ended)" } else { "" });
             push(Finding { party: party.clone(), path: join(candidate_path, party_path), reason }, &mut findings);
         }
     }
