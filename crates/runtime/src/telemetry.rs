@@ -57,7 +57,8 @@ type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync>;
 /// Installs the global subscriber (a second call, e.g. from tests, changes nothing). Must run inside a Tokio
 /// runtime when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (the exporter's gRPC channel lives on it).
 pub fn init(format: LogFormat, default_service_name: &str) -> Result<Telemetry, String> {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sea_orm_migration=warn"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sea_orm_migration=warn,sqlx=warn"));
     let fmt: BoxedLayer = match format {
         LogFormat::Text => Box::new(
             tracing_subscriber::fmt::layer()
@@ -93,16 +94,13 @@ pub fn init(format: LogFormat, default_service_name: &str) -> Result<Telemetry, 
                 opentelemetry_sdk::propagation::TraceContextPropagator::new(),
             );
             let layer: BoxedLayer = Box::new(
-                tracing_opentelemetry::layer()
-                    .with_tracer(provider.tracer("liaison"))
-                    .with_tracked_inactivity(false)
-                    .with_filter(tracing_subscriber::filter::LevelFilter::INFO),
+                tracing_opentelemetry::layer().with_tracer(provider.tracer("liaison")).with_tracked_inactivity(false),
             );
             (Some(provider), Some(layer))
         }
     };
-    let mut layers: Vec<BoxedLayer> = vec![Box::new(fmt.with_filter(filter))];
+    let mut layers: Vec<BoxedLayer> = vec![fmt];
     layers.extend(otel);
-    let _ = tracing_subscriber::registry().with(layers).try_init();
+    let _ = tracing_subscriber::registry().with(layers).with(filter).try_init();
     Ok(Telemetry { provider })
 }

@@ -71,7 +71,22 @@ fn find_or_build_binary() -> Result<PathBuf, String> {
     let cargo = std::env::var_os("CARGO").map_or_else(|| PathBuf::from(env!("CARGO")), PathBuf::from);
     let root = workspace_root();
     let started = Instant::now();
-    let output = Command::new(&cargo)
+    let mut command = Command::new(&cargo);
+    // Cargo gives a test the variables of its own package (CARGO_MANIFEST_DIR, CARGO_PKG_NAME, OUT_DIR, …).
+    // Build scripts such as ring's rerun when those change in cargo's environment, so passing them on would
+    // rebuild ring, rustls, sqlx, … here, and again at the next `cargo test`. The user's cargo configuration
+    // (CARGO_HOME, CARGO_TARGET_DIR, CARGO_BUILD_*, CARGO_PROFILE_*, …) is kept.
+    for (key, _) in std::env::vars_os() {
+        if let Some(name) = key.to_str()
+            && (name.starts_with("CARGO_PKG_")
+                || name.starts_with("CARGO_BIN_")
+                || name.starts_with("CARGO_MANIFEST_")
+                || matches!(name, "CARGO_CRATE_NAME" | "CARGO_PRIMARY_PACKAGE" | "CARGO_TARGET_TMPDIR" | "OUT_DIR"))
+        {
+            command.env_remove(&key);
+        }
+    }
+    let output = command
         .args(["build", "-p", "liaison", "--bin", "liaison"])
         .current_dir(&root)
         .stdin(Stdio::null())

@@ -1,0 +1,1199 @@
+//! The deployment as shipped: the compose file's four services run as `liaison serve` processes with exactly the
+//! environment the compose file gives them (only what one machine forces is remapped), on databases and roles
+//! made by the real PostgreSQL init script; their traces reach an OTLP receiver, their metrics are scraped from
+//! `/metrics`; and JSON logs carry the ids of the trace they belong to.
+mod support;
+
+use liaison_proto::contacts::v1::contacts_service_client::ContactsServiceClient;
+use liaison_proto::contacts::v1::{Contact, CreateContactRequest, GetContactRequest};
+use liaison_testkit::otlp::{OtlpReceiver, ReceivedSpan};
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
+use support::{
+    GRPC_SERVICES, NotReady, Proc, READY_TIMEOUT, SERVICES, assert_all_serving, cross_service_flow, free_port,
+    free_ports, liaison, run_to_end, url, wait_ready, workspace_root,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const COMPOSE_FILE: &str = "deploy/compose/docker-compose.yml";
+const ENV_EXAMPLE: &str = "deploy/compose/.env.example";
+const INIT_SCRIPT: &str = "deploy/compose/postgres-init/01-databases.sh";
+const COLLECTOR_CONFIG: &str = "deploy/otel-collector.yaml";
+
+/// How long spans may take to reach the receiver once the processes have stopped (they flush at shutdown).
+const SPANS_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the metrics may take to show what the flow did (the pool gauge is sampled every 500 ms).
+const METRICS_TIMEOUT: Duration = Duration::from_secs(5);
+/// Deadline of one external command (psql, bash, the health check).
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+/// Attempts at starting the cluster when a port picked as free was taken meanwhile.
+const START_ATTEMPTS: u32 = 5;
+
+/// Variables the binary reads although they are no command-line option: the log filter and OpenTelemetry's.
+const READ_OUTSIDE_CLAP: [&str; 3] = ["RUST_LOG", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME"];
+
+// ---------------------------------------------------------------------------------------------------------------
+// The compose file.
+
+/// One Liaison service of the compose file, as written.
+struct ComposeService {
+    name: String,
+    /// `command:`.
+    command: Vec<String>,
+    /// `environment:`, in file order, before interpolation.
+    environment: Vec<(String, String)>,
+    /// `depends_on:`.
+    depends_on: Vec<String>,
+    /// `healthcheck.test`.
+    healthcheck: Vec<String>,
+}
+
+fn read_workspace_file(path: &str) -> String {
+    let full = workspace_root().join(path);
+    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("cannot read {}: {e}", full.display()))
+}
+
+fn compose_document() -> serde_yaml::Value {
+    serde_yaml::from_str(&read_workspace_file(COMPOSE_FILE)).unwrap_or_else(|e| panic!("{COMPOSE_FILE}: {e}"))
+}
+
+/// A scalar as compose turns it into an environment value (strings, numbers and booleans; null is empty).
+fn scalar(value: &serde_yaml::Value, what: &str) -> String {
+    match value {
+        serde_yaml::Value::String(s) => s.clone(),
+        serde_yaml::Value::Number(n) => n.to_string(),
+        serde_yaml::Value::Bool(b) => b.to_string(),
+        serde_yaml::Value::Null => String::new(),
+        other => panic!("{COMPOSE_FILE}: {what} is not a scalar: {other:?}"),
+    }
+}
+
+fn string_list(value: &serde_yaml::Value, what: &str) -> Vec<String> {
+    value
+        .as_sequence()
+        .unwrap_or_else(|| panic!("{COMPOSE_FILE}: {what} is not a list: {value:?}"))
+        .iter()
+        .map(|item| scalar(item, what))
+        .collect()
+}
+
+/// The four Liaison services of the compose file, in [`SERVICES`] order.
+fn compose_services(document: &serde_yaml::Value) -> Vec<ComposeService> {
+    let services = document
+        .get("services")
+        .and_then(serde_yaml::Value::as_mapping)
+        .unwrap_or_else(|| panic!("{COMPOSE_FILE} has no `services:` mapping"));
+    SERVICES
+        .iter()
+        .map(|&name| {
+            let service = services.get(name).unwrap_or_else(|| panic!("{COMPOSE_FILE} has no service {name}"));
+            let environment = service
+                .get("environment")
+                .and_then(serde_yaml::Value::as_mapping)
+                .unwrap_or_else(|| panic!("{COMPOSE_FILE}: {name}.environment is not a KEY: value mapping"))
+                .iter()
+                .map(|(key, value)| {
+                    let key = scalar(key, &format!("a key of {name}.environment"));
+                    let value = scalar(value, &format!("{name}.environment.{key}"));
+                    (key, value)
+                })
+                .collect();
+            let depends_on = match service.get("depends_on") {
+                None => Vec::new(),
+                Some(serde_yaml::Value::Mapping(map)) => {
+                    map.keys().map(|key| scalar(key, &format!("{name}.depends_on"))).collect()
+                }
+                Some(list) => string_list(list, &format!("{name}.depends_on")),
+            };
+            let healthcheck = service
+                .get("healthcheck")
+                .and_then(|h| h.get("test"))
+                .map(|test| string_list(test, &format!("{name}.healthcheck.test")))
+                .unwrap_or_else(|| panic!("{COMPOSE_FILE}: {name} has no healthcheck.test"));
+            let command = service
+                .get("command")
+                .map(|c| string_list(c, &format!("{name}.command")))
+                .unwrap_or_else(|| panic!("{COMPOSE_FILE}: {name} has no command"));
+            ComposeService { name: name.to_owned(), command, environment, depends_on, healthcheck }
+        })
+        .collect()
+}
+
+/// Compose interpolation of `text` with the variables of an operator's `.env` (`vars`): `${VAR:-default}`,
+/// `${VAR-default}`, `${VAR:?message}`, `${VAR?message}`, `${VAR}`, `$VAR` and `$$`. A variable that is unset
+/// and has no default panics (compose would substitute an empty string with a warning). Returns the result and
+/// the names referenced.
+fn interpolate(text: &str, vars: &BTreeMap<String, String>) -> (String, Vec<String>) {
+    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut out = String::with_capacity(text.len());
+    let mut names = Vec::new();
+    let mut rest = text;
+    while let Some(dollar) = rest.find('$') {
+        out.push_str(&rest[..dollar]);
+        let after = &rest[dollar + 1..];
+        if let Some(tail) = after.strip_prefix('$') {
+            out.push('$');
+            rest = tail;
+            continue;
+        }
+        let (expression, tail) = if let Some(braced) = after.strip_prefix('{') {
+            let end = braced.find('}').unwrap_or_else(|| panic!("unclosed ${{ in {text:?}"));
+            (&braced[..end], &braced[end + 1..])
+        } else {
+            let end = after.find(|c: char| !is_name(c)).unwrap_or(after.len());
+            (&after[..end], &after[end..])
+        };
+        let name_end = expression.find(|c: char| !is_name(c)).unwrap_or(expression.len());
+        let (name, modifier) = expression.split_at(name_end);
+        assert!(!name.is_empty(), "a `$` names no variable in {text:?}");
+        names.push(name.to_owned());
+        let value = vars.get(name);
+        let substituted = if modifier.is_empty() {
+            value.cloned().unwrap_or_else(|| panic!("{text:?} needs {name}, which is unset and has no default"))
+        } else if let Some(default) = modifier.strip_prefix(":-") {
+            value.filter(|v| !v.is_empty()).cloned().unwrap_or_else(|| default.to_owned())
+        } else if let Some(default) = modifier.strip_prefix('-') {
+            value.cloned().unwrap_or_else(|| default.to_owned())
+        } else if let Some(message) = modifier.strip_prefix(":?").or_else(|| modifier.strip_prefix('?')) {
+            value.filter(|v| !v.is_empty()).cloned().unwrap_or_else(|| panic!("{name} is required: {message}"))
+        } else {
+            panic!("unsupported interpolation ${{{expression}}} in {text:?}")
+        };
+        out.push_str(&substituted);
+        rest = tail;
+    }
+    out.push_str(rest);
+    (out, names)
+}
+
+/// Every `${VAR:-default}` in the values of `document` (comments are not values), as (VAR, default).
+fn defaults_in(document: &serde_yaml::Value) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    let mut pending = vec![document];
+    while let Some(value) = pending.pop() {
+        match value {
+            serde_yaml::Value::String(text) => {
+                let mut rest = text.as_str();
+                while let Some(start) = rest.find("${") {
+                    let inner = &rest[start + 2..];
+                    let Some(end) = inner.find('}') else { break };
+                    if let Some((name, default)) = inner[..end].split_once(":-") {
+                        found.push((name.to_owned(), default.to_owned()));
+                    }
+                    rest = &inner[end + 1..];
+                }
+            }
+            serde_yaml::Value::Sequence(items) => pending.extend(items),
+            serde_yaml::Value::Mapping(map) => pending.extend(map.values()),
+            serde_yaml::Value::Tagged(tagged) => pending.push(&tagged.value),
+            _ => {}
+        }
+    }
+    found.sort();
+    found.dedup();
+    found
+}
+
+/// `KEY=value` lines of `.env.example` (comments and blank lines skipped).
+fn env_example() -> BTreeMap<String, String> {
+    read_workspace_file(ENV_EXAMPLE)
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(|line| {
+            let (key, value) = line.split_once('=').unwrap_or_else(|| panic!("{ENV_EXAMPLE}: not KEY=value: {line}"));
+            (key.trim().to_owned(), value.trim().to_owned())
+        })
+        .collect()
+}
+
+/// The port of a `host:port` or `scheme://host:port` value, with its host.
+fn host_and_port(value: &str) -> Option<(&str, u16)> {
+    let authority = value.split_once("://").map_or(value, |(_, rest)| rest);
+    let authority = authority.split('/').next().unwrap_or(authority);
+    let (host, port) = authority.rsplit_once(':')?;
+    Some((host, port.parse().ok()?))
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// PostgreSQL through its own tools (psql), as an operator works with it.
+
+/// The test server, from `LIAISON_TEST_POSTGRES_URL` (`postgres://user[:password]@host[:port][/database]`).
+#[derive(Debug, Clone)]
+struct PgServer {
+    host: String,
+    port: u16,
+    user: String,
+    password: Option<String>,
+    database: String,
+}
+
+impl PgServer {
+    fn parse(url: &str) -> Self {
+        let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+        let rest = rest.split('?').next().unwrap_or(rest);
+        let (authority, database) = rest.split_once('/').unwrap_or((rest, ""));
+        let (userinfo, hostport) = authority.rsplit_once('@').unwrap_or(("", authority));
+        let (user, password) = match userinfo.split_once(':') {
+            Some((user, password)) => (user, Some(password.to_owned())),
+            None => (userinfo, None),
+        };
+        let (host, port) = match hostport.rsplit_once(':') {
+            Some((host, port)) => {
+                (host, port.parse().unwrap_or_else(|_| panic!("LIAISON_TEST_POSTGRES_URL: bad port in {hostport}")))
+            }
+            None => (hostport, 5432),
+        };
+        let or = |value: &str, default: &str| if value.is_empty() { default.to_owned() } else { value.to_owned() };
+        Self {
+            host: or(host, "localhost"),
+            port,
+            user: or(user, "postgres"),
+            password,
+            database: or(database, "postgres"),
+        }
+    }
+
+    /// The libpq variables of the admin connection (as the init script's header documents).
+    fn libpq_env(&self) -> Vec<(&'static str, String)> {
+        let mut env = vec![
+            ("PGHOST", self.host.clone()),
+            ("PGPORT", self.port.to_string()),
+            ("PGUSER", self.user.clone()),
+            ("PGDATABASE", self.database.clone()),
+        ];
+        if let Some(password) = &self.password {
+            env.push(("PGPASSWORD", password.clone()));
+        }
+        env
+    }
+
+    /// `postgres://role:password@host:port/database`.
+    fn url_as(&self, role: &str, password: &str, database: &str) -> String {
+        format!("postgres://{role}:{password}@{}:{}/{database}", self.host, self.port)
+    }
+}
+
+/// A command with nothing of the test's environment but PATH (no PG*, no proxies, no Liaison settings).
+fn clean_command(program: &str) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(program);
+    command.env_clear().stdin(Stdio::null()).kill_on_drop(true);
+    if let Some(path) = std::env::var_os("PATH") {
+        command.env("PATH", path);
+    }
+    command
+}
+
+/// Runs `command` to its end (within [`COMMAND_TIMEOUT`]); its output whatever the status.
+async fn output(what: &str, mut command: tokio::process::Command) -> Output {
+    tokio::time::timeout(COMMAND_TIMEOUT, command.output())
+        .await
+        .unwrap_or_else(|_| panic!("{what} did not finish within {COMMAND_TIMEOUT:?}"))
+        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"))
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// psql as the admin of the test server, running `sql`; must succeed; its unaligned, tuples-only stdout.
+async fn psql_admin(server: &PgServer, sql: &str) -> String {
+    let mut command = clean_command("psql");
+    command.envs(server.libpq_env()).args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql]);
+    let out = output(&format!("psql -c {sql:?}"), command).await;
+    assert!(out.status.success(), "psql -c {sql:?} failed ({}):\n{}", out.status, text(&out.stderr));
+    text(&out.stdout)
+}
+
+/// psql connecting with `url` (a role's own credentials), running `sql`; the output whatever the status.
+async fn psql_as(url: &str, sql: &str) -> Output {
+    let mut command = clean_command("psql");
+    command.args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql]);
+    output(&format!("psql -d {url} -c {sql:?}"), command).await
+}
+
+/// Drops the four service databases (and whatever is connected to them) when the test ends, pass or fail. The
+/// roles stay: the init script re-uses them and resets their passwords.
+struct DropServiceDatabases(PgServer);
+
+impl Drop for DropServiceDatabases {
+    fn drop(&mut self) {
+        for service in SERVICES {
+            let _ = std::process::Command::new("psql")
+                .envs(self.0.libpq_env())
+                .args(["-X", "-q", "-c", &format!("DROP DATABASE IF EXISTS liaison_{service} WITH (FORCE)")])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Metrics over plain HTTP/1.1.
+
+/// `GET http://<addr><path>`: the status code and the body (a chunked body is decoded).
+async fn http_get(addr: &str, path: &str) -> Result<(u16, String), String> {
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.map_err(|e| format!("connect {addr}: {e}"))?;
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/plain\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.map_err(|e| format!("send to {addr}: {e}"))?;
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).await.map_err(|e| format!("read from {addr}: {e}"))?;
+        Ok::<_, String>(raw)
+    };
+    let raw = tokio::time::timeout(Duration::from_secs(5), exchange)
+        .await
+        .map_err(|_| format!("GET http://{addr}{path} took more than 5 s"))??;
+    let raw = String::from_utf8(raw).map_err(|e| format!("GET http://{addr}{path}: not UTF-8: {e}"))?;
+    let (head, body) = raw.split_once("\r\n\r\n").ok_or_else(|| format!("no end of headers in {raw:?}"))?;
+    let status = head
+        .lines()
+        .next()
+        .and_then(|line| line.split_whitespace().nth(1))
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| format!("no status line in {head:?}"))?;
+    let chunked = head.lines().any(|line| {
+        line.to_ascii_lowercase().replace(' ', "").starts_with("transfer-encoding:")
+            && line.to_ascii_lowercase().contains("chunked")
+    });
+    let body = if chunked { dechunk(body)? } else { body.to_owned() };
+    Ok((status, body))
+}
+
+fn dechunk(mut body: &str) -> Result<String, String> {
+    let mut out = String::new();
+    loop {
+        let (size, rest) = body.split_once("\r\n").ok_or("truncated chunk size")?;
+        let size = usize::from_str_radix(size.split(';').next().unwrap_or(size).trim(), 16)
+            .map_err(|e| format!("bad chunk size {size:?}: {e}"))?;
+        if size == 0 {
+            return Ok(out);
+        }
+        let chunk = rest.get(..size).ok_or("truncated chunk")?;
+        out.push_str(chunk);
+        body = rest.get(size..).and_then(|r| r.strip_prefix("\r\n")).ok_or("chunk not followed by CRLF")?;
+    }
+}
+
+/// Scrapes `http://<addr>/metrics` and parses it as the Prometheus text format.
+async fn scrape(addr: &str) -> Result<(prometheus_parse::Scrape, String), String> {
+    let (status, body) = http_get(addr, "/metrics").await?;
+    if status != 200 {
+        return Err(format!("GET http://{addr}/metrics answered {status}:\n{body}"));
+    }
+    let scrape = prometheus_parse::Scrape::parse(body.lines().map(|line| Ok(line.to_owned())))
+        .map_err(|e| format!("http://{addr}/metrics is not the Prometheus text format: {e}\n{body}"))?;
+    Ok((scrape, body))
+}
+
+fn sample_value(value: &prometheus_parse::Value) -> Option<f64> {
+    match value {
+        prometheus_parse::Value::Counter(v)
+        | prometheus_parse::Value::Gauge(v)
+        | prometheus_parse::Value::Untyped(v) => Some(*v),
+        _ => None,
+    }
+}
+
+/// The value of the first sample of `metric` whose labels include all of `labels`.
+fn metric_value(scrape: &prometheus_parse::Scrape, metric: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == metric && labels.iter().all(|(k, v)| s.labels.get(k) == Some(v)))
+        .find_map(|s| sample_value(&s.value))
+}
+
+/// What contacts' `/metrics` must show after the flow; `Err` names what is missing.
+fn check_contacts_metrics(scrape: &prometheus_parse::Scrape) -> Result<(), String> {
+    let created = metric_value(
+        scrape,
+        "liaison_rpc_requests_total",
+        &[("service", GRPC_SERVICES[0]), ("method", "CreateContact"), ("code", "0")],
+    );
+    if !created.is_some_and(|v| v >= 1.0) {
+        return Err(format!(
+            "liaison_rpc_requests_total{{service=\"{}\",method=\"CreateContact\",code=\"0\"}} ≥ 1, found {created:?}",
+            GRPC_SERVICES[0]
+        ));
+    }
+    let histogram = scrape.samples.iter().find(|s| {
+        s.metric == "liaison_rpc_duration_seconds"
+            && s.labels.get("method") == Some("CreateContact")
+            && matches!(&s.value, prometheus_parse::Value::Histogram(buckets) if !buckets.is_empty())
+    });
+    let Some(histogram) = histogram else {
+        return Err("a liaison_rpc_duration_seconds histogram for method=\"CreateContact\" with buckets".into());
+    };
+    if let prometheus_parse::Value::Histogram(buckets) = &histogram.value {
+        let total = buckets.iter().find(|b| b.less_than.is_infinite()).map(|b| b.count);
+        if !total.is_some_and(|count| count >= 1.0) {
+            return Err(format!("liaison_rpc_duration_seconds{{method=\"CreateContact\"}} le=+Inf ≥ 1: {buckets:?}"));
+        }
+    }
+    for state in ["idle", "in_use"] {
+        if metric_value(scrape, "liaison_db_pool_connections", &[("service", GRPC_SERVICES[0]), ("state", state)])
+            .is_none()
+        {
+            return Err(format!("liaison_db_pool_connections{{service=\"{}\",state=\"{state}\"}}", GRPC_SERVICES[0]));
+        }
+    }
+    Ok(())
+}
+
+/// What reporting's `/metrics` must show after the flow.
+fn check_reporting_metrics(scrape: &prometheus_parse::Scrape) -> Result<(), String> {
+    for source in ["contacts", "scheduling", "mediation"] {
+        let applied = metric_value(scrape, "liaison_feed_applied_total", &[("source", source)]);
+        if !applied.is_some_and(|v| v >= 1.0) {
+            return Err(format!("liaison_feed_applied_total{{source=\"{source}\"}} ≥ 1, found {applied:?}"));
+        }
+        if metric_value(scrape, "liaison_feed_lag", &[("source", source)]).is_none() {
+            return Err(format!("liaison_feed_lag{{source=\"{source}\"}}"));
+        }
+    }
+    if metric_value(scrape, "liaison_db_pool_connections", &[("service", GRPC_SERVICES[3])]).is_none() {
+        return Err(format!("liaison_db_pool_connections{{service=\"{}\"}}", GRPC_SERVICES[3]));
+    }
+    Ok(())
+}
+
+/// Scrapes `addr` until `check` passes; panics after [`METRICS_TIMEOUT`] with what is missing and the scrape.
+async fn assert_metrics(what: &str, addr: &str, check: fn(&prometheus_parse::Scrape) -> Result<(), String>) {
+    let started = Instant::now();
+    loop {
+        let outcome = scrape(addr).await.and_then(|(scrape, body)| check(&scrape).map_err(|e| format!("{e}\n{body}")));
+        match outcome {
+            Ok(()) => {
+                eprintln!("{what} metrics on http://{addr}/metrics as expected after {:?}", started.elapsed());
+                return;
+            }
+            Err(e) if started.elapsed() >= METRICS_TIMEOUT => {
+                panic!("{what}'s /metrics (http://{addr}/metrics) lacks, after {METRICS_TIMEOUT:?}: {e}")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Traces.
+
+fn describe_spans(spans: &[ReceivedSpan]) -> String {
+    spans
+        .iter()
+        .map(|s| {
+            format!(
+                "  {} {:?} kind={} trace={} span={} parent={} links={:?}\n",
+                s.service, s.name, s.kind, s.trace_id, s.span_id, s.parent_span_id, s.links
+            )
+        })
+        .collect()
+}
+
+const SERVER: i32 = 2;
+const CLIENT: i32 = 3;
+
+/// The traces the flow must leave, given each service's `OTEL_SERVICE_NAME` (contacts, scheduling, mediation,
+/// reporting); `Err` says what is missing.
+fn check_traces(spans: &[ReceivedSpan], names: &[String; 4]) -> Result<String, String> {
+    let [contacts, scheduling, _, reporting] = names;
+    let create_meeting = spans
+        .iter()
+        .find(|s| {
+            &s.service == scheduling
+                && s.name == "liaison.scheduling.v1.SchedulingService/CreateMeeting"
+                && s.kind == SERVER
+        })
+        .ok_or_else(|| {
+            format!("no server span of {scheduling} named liaison.scheduling.v1.SchedulingService/CreateMeeting")
+        })?;
+    let client = spans
+        .iter()
+        .find(|s| {
+            &s.service == scheduling
+                && s.kind == CLIENT
+                && s.trace_id == create_meeting.trace_id
+                && s.parent_span_id == create_meeting.span_id
+                && s.name == "contacts.BatchGetContacts"
+        })
+        .ok_or_else(|| {
+            format!(
+                "no client span contacts.BatchGetContacts of {scheduling} under CreateMeeting ({})",
+                create_meeting.span_id
+            )
+        })?;
+    let batch_get = spans
+        .iter()
+        .find(|s| {
+            &s.service == contacts
+                && s.name == "liaison.contacts.v1.ContactsService/BatchGetContacts"
+                && s.kind == SERVER
+                && s.trace_id == create_meeting.trace_id
+                && s.parent_span_id == client.span_id
+        })
+        .ok_or_else(|| {
+            format!(
+                "no server span of {contacts} for BatchGetContacts in trace {} whose parent is scheduling's client \
+                 span {}",
+                create_meeting.trace_id, client.span_id
+            )
+        })?;
+    let create_contact = spans
+        .iter()
+        .find(|s| {
+            &s.service == contacts && s.name == "liaison.contacts.v1.ContactsService/CreateContact" && s.kind == SERVER
+        })
+        .ok_or_else(|| format!("no server span of {contacts} for CreateContact"))?;
+    let link = format!("{}:{}", create_contact.trace_id, create_contact.span_id);
+    let ingest = spans
+        .iter()
+        .find(|s| &s.service == reporting && s.name == "reporting.ingest" && s.links.contains(&link))
+        .ok_or_else(|| format!("no reporting.ingest span of {reporting} linking to CreateContact's span {link}"))?;
+    Ok(format!(
+        "CreateMeeting {} → client {} → contacts BatchGetContacts {} (trace {}); reporting.ingest {} links to \
+         CreateContact {link}",
+        create_meeting.span_id, client.span_id, batch_get.span_id, create_meeting.trace_id, ingest.span_id
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The processes.
+
+/// The names of the environment variables process `pid` was started with (Linux: `/proc/<pid>/environ`).
+fn process_env_names(pid: u32) -> Option<BTreeSet<String>> {
+    let raw = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+    Some(
+        raw.split(|&b| b == 0)
+            .filter(|entry| !entry.is_empty())
+            .map(|entry| {
+                let entry = String::from_utf8_lossy(entry);
+                entry.split_once('=').map_or(entry.to_string(), |(name, _)| name.to_owned())
+            })
+            .collect(),
+    )
+}
+
+/// The compose environment of every service after interpolation, and the one-machine remapping.
+struct Remap<'a> {
+    /// Listen port in the compose file → local port, by service name.
+    ports: BTreeMap<String, (u16, u16)>,
+    metrics: BTreeMap<String, u16>,
+    server: &'a PgServer,
+    otlp_endpoint: String,
+}
+
+impl Remap<'_> {
+    /// The value a process on this machine gets for `key`, which the compose file sets to `value` for `service`.
+    fn value(&self, service: &str, key: &str, value: &str) -> String {
+        match key {
+            "LIAISON_LISTEN_ADDR" => {
+                let (host, port) = host_and_port(value).unwrap_or_else(|| panic!("{service}: {key}={value}"));
+                assert_eq!(host, "0.0.0.0", "{service}: the compose file listens on all interfaces in the container");
+                assert_eq!(port, self.ports[service].0, "{service}: {key}={value}");
+                format!("127.0.0.1:{}", self.ports[service].1)
+            }
+            "DATABASE_URL" => {
+                let marker = "@postgres:5432/";
+                assert!(value.contains(marker), "{service}: DATABASE_URL {value} does not name postgres:5432");
+                value.replace(marker, &format!("@{}:{}/", self.server.host, self.server.port))
+            }
+            "LIAISON_METRICS_ADDR" => format!("127.0.0.1:{}", self.metrics[service]),
+            "OTEL_EXPORTER_OTLP_ENDPOINT" => {
+                assert_eq!(host_and_port(value).map(|(h, _)| h), Some("otel-collector"), "{service}: {key}={value}");
+                self.otlp_endpoint.clone()
+            }
+            _ if key.starts_with("LIAISON_") && key.ends_with("_ADDR") => {
+                let (host, port) = host_and_port(value).unwrap_or_else(|| panic!("{service}: {key}={value}"));
+                let peer = key.trim_start_matches("LIAISON_").trim_end_matches("_ADDR").to_lowercase();
+                assert_eq!(host, peer, "{service}: {key}={value} must name the {peer} service");
+                let (compose_port, local) = self.ports.get(host).unwrap_or_else(|| panic!("{service}: {key}={value}"));
+                assert_eq!(port, *compose_port, "{service}: {key}={value}, but {host} listens on {compose_port}");
+                assert!(value.starts_with("http://"), "{service}: {key}={value}");
+                url(*local)
+            }
+            _ => value.to_owned(),
+        }
+    }
+}
+
+/// `liaison <command>` of `service` with exactly `env`.
+fn serve_command(service: &ComposeService, env: &BTreeMap<String, String>) -> std::process::Command {
+    let mut command = liaison();
+    command.env_clear().args(&service.command).envs(env);
+    command
+}
+
+/// Runs `service`'s compose health check (the binary's own `healthcheck`) against `port`; must exit 0.
+async fn compose_healthcheck(service: &ComposeService, port: u16) {
+    let test = &service.healthcheck;
+    assert_eq!(test.first().map(String::as_str), Some("CMD"), "{}: healthcheck.test {test:?}", service.name);
+    assert_eq!(test.get(1).map(String::as_str), Some("liaison"), "{}: healthcheck.test {test:?}", service.name);
+    let args: Vec<String> = test[2..]
+        .iter()
+        .map(|arg| match host_and_port(arg) {
+            Some(("127.0.0.1", _)) => format!("127.0.0.1:{port}"),
+            _ => arg.clone(),
+        })
+        .collect();
+    let mut command = liaison();
+    command.args(&args);
+    let done = run_to_end(&format!("{} healthcheck", service.name), command, COMMAND_TIMEOUT).await;
+    assert!(
+        done.status.success(),
+        "{}: compose health check {args:?} failed ({}):\n{}",
+        service.name,
+        done.status,
+        done.stderr
+    );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Tests.
+
+/// The compose file against the binary and `.env.example`, without running anything but `--help`: every
+/// variable a service gets is one the binary reads, every `${VAR:-default}` is documented in `.env.example` with
+/// the same default, each service's health check asks for its own gRPC service, and its dependencies start
+/// before it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_compose_file_speaks_the_binarys_language() {
+    let document = compose_document();
+    let services = compose_services(&document);
+    for (index, service) in services.iter().enumerate() {
+        assert_eq!(service.command, ["serve", service.name.as_str()], "{}: command", service.name);
+        let mut command = clean_command(&support::binary().display().to_string());
+        command.args(["serve", &service.name, "--help"]);
+        let out = output(&format!("liaison serve {} --help", service.name), command).await;
+        assert!(out.status.success(), "liaison serve {} --help: {}", service.name, out.status);
+        let help = text(&out.stdout);
+        for (key, _) in &service.environment {
+            assert!(
+                READ_OUTSIDE_CLAP.contains(&key.as_str()) || help.contains(&format!("[env: {key}=")),
+                "{}: the compose file sets {key}, which `liaison serve {} --help` does not list as read:\n{help}",
+                service.name,
+                service.name
+            );
+        }
+        let grpc = GRPC_SERVICES[index];
+        assert!(
+            service.healthcheck.iter().any(|arg| arg == grpc),
+            "{}: healthcheck {:?}",
+            service.name,
+            service.healthcheck
+        );
+        for dependency in service.depends_on.iter().filter(|d| SERVICES.contains(&d.as_str())) {
+            let position = SERVICES.iter().position(|s| s == dependency).unwrap_or(usize::MAX);
+            assert!(position < index, "{} depends on {dependency}, which starts after it", service.name);
+        }
+    }
+
+    let documented = env_example();
+    let defaults = defaults_in(&document);
+    assert!(!defaults.is_empty(), "{COMPOSE_FILE} has no ${{VAR:-default}}");
+    for (name, default) in &defaults {
+        assert_eq!(
+            documented.get(name),
+            Some(default),
+            "{COMPOSE_FILE} defaults {name} to {default:?}; {ENV_EXAMPLE} must set the same value"
+        );
+    }
+    eprintln!("{} compose defaults match {ENV_EXAMPLE}", defaults.len());
+
+    // The collector the services export to and that scrapes them: OTLP/gRPC where OTEL_EXPORTER_OTLP_ENDPOINT
+    // points, and a scrape target per service at its LIAISON_METRICS_ADDR port.
+    let collector: serde_yaml::Value = serde_yaml::from_str(&read_workspace_file(COLLECTOR_CONFIG))
+        .unwrap_or_else(|e| panic!("{COLLECTOR_CONFIG}: {e}"));
+    let otlp_grpc = collector
+        .get("receivers")
+        .and_then(|r| r.get("otlp"))
+        .and_then(|r| r.get("protocols"))
+        .and_then(|p| p.get("grpc"))
+        .and_then(|g| g.get("endpoint"))
+        .map(|e| scalar(e, "receivers.otlp.protocols.grpc.endpoint"))
+        .unwrap_or_else(|| panic!("{COLLECTOR_CONFIG} has no OTLP/gRPC receiver"));
+    let targets: BTreeSet<String> = collector
+        .get("receivers")
+        .and_then(|r| r.get("prometheus"))
+        .and_then(|p| p.get("config"))
+        .and_then(|c| c.get("scrape_configs"))
+        .and_then(serde_yaml::Value::as_sequence)
+        .into_iter()
+        .flatten()
+        .filter_map(|job| job.get("static_configs").and_then(serde_yaml::Value::as_sequence))
+        .flatten()
+        .filter_map(|config| config.get("targets"))
+        .flat_map(|targets| string_list(targets, "scrape targets"))
+        .collect();
+    for service in &services {
+        let env = |key: &str| {
+            service
+                .environment
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_else(|| panic!("{}: the compose file does not set {key}", service.name))
+        };
+        let endpoint = env("OTEL_EXPORTER_OTLP_ENDPOINT");
+        let (host, port) = host_and_port(&endpoint).unwrap_or_else(|| panic!("{}: {endpoint}", service.name));
+        assert_eq!(host, "otel-collector", "{}: OTEL_EXPORTER_OTLP_ENDPOINT={endpoint}", service.name);
+        assert_eq!(
+            host_and_port(&otlp_grpc).map(|(_, p)| p),
+            Some(port),
+            "{}: OTEL_EXPORTER_OTLP_ENDPOINT={endpoint}, but the collector takes OTLP/gRPC on {otlp_grpc}",
+            service.name
+        );
+        let metrics = env("LIAISON_METRICS_ADDR");
+        let (_, port) = host_and_port(&metrics).unwrap_or_else(|| panic!("{}: {metrics}", service.name));
+        let target = format!("{}:{port}", service.name);
+        assert!(targets.contains(&target), "{COLLECTOR_CONFIG} does not scrape {target}; it scrapes {targets:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_compose_topology_runs_as_four_processes_on_postgres() {
+    // Under CI=true a missing LIAISON_TEST_POSTGRES_URL panics here: a failure, never a silent skip.
+    let Some(admin_url) = liaison_testkit::postgres_admin_url() else {
+        eprintln!("skipped: LIAISON_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    support::binary();
+    let started = Instant::now();
+    let server = PgServer::parse(&admin_url);
+    let document = compose_document();
+    let services = compose_services(&document);
+
+    // An operator's .env: the passwords chosen for this deployment, everything else left to the defaults.
+    let passwords: BTreeMap<&str, String> = SERVICES
+        .iter()
+        .map(|&s| (s, format!("{s}-e2e-{}-{}", std::process::id(), started.elapsed().as_nanos())))
+        .collect();
+    let dot_env: BTreeMap<String, String> =
+        SERVICES.iter().map(|&s| (format!("LIAISON_{}_DB_PASSWORD", s.to_uppercase()), passwords[s].clone())).collect();
+    let environments: Vec<Vec<(String, String)>> = services
+        .iter()
+        .map(|service| {
+            service
+                .environment
+                .iter()
+                .map(|(key, raw)| {
+                    let (value, referenced) = interpolate(raw, &dot_env);
+                    for name in referenced {
+                        assert!(
+                            dot_env.contains_key(&name) || raw.contains(&format!("${{{name}:-")),
+                            "{}: {key} uses {name} without a default",
+                            service.name
+                        );
+                    }
+                    (key.clone(), value)
+                })
+                .collect()
+        })
+        .collect();
+    for (service, env) in services.iter().zip(&environments) {
+        let password = &passwords[service.name.as_str()];
+        let database_url = &env.iter().find(|(k, _)| k == "DATABASE_URL").expect("DATABASE_URL is set").1;
+        let expected = format!("postgres://liaison_{0}:{password}@postgres:5432/liaison_{0}", service.name);
+        assert_eq!(database_url, &expected, "{}: DATABASE_URL after interpolation", service.name);
+    }
+
+    // The databases and roles, made by the real init script on the test server (its maintenance databases left
+    // alone: LIAISON_LOCK_MAINTENANCE_DBS=false).
+    let _cleanup = DropServiceDatabases(server.clone());
+    for service in SERVICES {
+        psql_admin(&server, &format!("DROP DATABASE IF EXISTS liaison_{service} WITH (FORCE)")).await;
+    }
+    let maintenance_acl = "SELECT datname || ' ' || coalesce(datacl::text, 'default') FROM pg_database WHERE datname IN ('postgres', \
+         'template1') ORDER BY datname";
+    let acl_before = psql_admin(&server, maintenance_acl).await;
+    let script = workspace_root().join(INIT_SCRIPT);
+    for run in ["first run", "re-run"] {
+        let mut command = clean_command("bash");
+        command.arg(&script).envs(server.libpq_env()).envs(&dot_env).env("LIAISON_LOCK_MAINTENANCE_DBS", "false");
+        let out = output(&format!("bash {INIT_SCRIPT}"), command).await;
+        let stdout = text(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{INIT_SCRIPT} ({run}) failed ({}):\nstdout:\n{stdout}\nstderr:\n{}",
+            out.status,
+            text(&out.stderr)
+        );
+        for service in SERVICES {
+            let line = format!("liaison: database liaison_{service} owned by role liaison_{service}");
+            assert!(stdout.contains(&line), "{INIT_SCRIPT} ({run}) did not report {line:?}:\n{stdout}");
+        }
+        assert!(!stdout.contains("CONNECT revoked"), "{INIT_SCRIPT} ({run}) touched the maintenance databases");
+    }
+    assert_eq!(psql_admin(&server, maintenance_acl).await, acl_before, "the maintenance databases' privileges changed");
+    let owners = psql_admin(
+        &server,
+        "SELECT d.datname || '=' || r.rolname FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba WHERE d.datname \
+         IN ('liaison_contacts', 'liaison_scheduling', 'liaison_mediation', 'liaison_reporting') ORDER BY 1",
+    )
+    .await;
+    let expected_owners: Vec<String> = {
+        let mut sorted = SERVICES.to_vec();
+        sorted.sort_unstable();
+        sorted.iter().map(|s| format!("liaison_{s}=liaison_{s}")).collect()
+    };
+    assert_eq!(owners.lines().collect::<Vec<_>>(), expected_owners, "each database is owned by its role");
+    eprintln!("init script ran twice in {:?}", started.elapsed());
+
+    // The four processes, each with its compose environment: only addresses are remapped to this machine.
+    let receiver = OtlpReceiver::start().await;
+    let mut procs: Vec<Proc> = Vec::new();
+    let mut grpc_ports = [0u16; 4];
+    let mut metrics_ports = [0u16; 4];
+    'attempt: for attempt in 1..=START_ATTEMPTS {
+        procs.clear();
+        let ports = free_ports::<8>();
+        grpc_ports.copy_from_slice(&ports[..4]);
+        metrics_ports.copy_from_slice(&ports[4..]);
+        let remap = Remap {
+            ports: services
+                .iter()
+                .zip(&environments)
+                .zip(grpc_ports)
+                .map(|((service, env), local)| {
+                    let listen = &env.iter().find(|(k, _)| k == "LIAISON_LISTEN_ADDR").expect("LIAISON_LISTEN_ADDR").1;
+                    let compose_port = host_and_port(listen).expect("a host:port listen address").1;
+                    (service.name.clone(), (compose_port, local))
+                })
+                .collect(),
+            metrics: SERVICES.iter().map(|s| s.to_string()).zip(metrics_ports).collect(),
+            server: &server,
+            otlp_endpoint: receiver.endpoint(),
+        };
+        for (index, (service, env)) in services.iter().zip(&environments).enumerate() {
+            let local: BTreeMap<String, String> =
+                env.iter().map(|(key, value)| (key.clone(), remap.value(&service.name, key, value))).collect();
+            let compose_names: BTreeSet<&String> = env.iter().map(|(key, _)| key).collect();
+            assert_eq!(local.keys().collect::<BTreeSet<_>>(), compose_names, "{}: variable names", service.name);
+            if attempt == 1 {
+                let changed: Vec<&str> = env.iter().filter(|(k, v)| &local[k] != v).map(|(k, _)| k.as_str()).collect();
+                eprintln!("{}: {} compose variables, remapped {changed:?}", service.name, env.len());
+            }
+            let mut proc = Proc::spawn(&service.name, serve_command(service, &local));
+            match wait_ready(&mut proc, grpc_ports[index], GRPC_SERVICES[index]).await {
+                Ok(()) => {
+                    // Read once the binary runs (right after spawn it may not have exec'd yet).
+                    let names = process_env_names(proc.pid());
+                    if let Some(names) = names {
+                        let names: BTreeSet<&String> = names.iter().collect();
+                        assert_eq!(
+                            names, compose_names,
+                            "{}: the process's environment is exactly the compose file's",
+                            service.name
+                        );
+                    }
+                    procs.push(proc);
+                }
+                Err(NotReady::Exited(status)) => {
+                    let stderr = proc.finish_stderr();
+                    if stderr.contains("in use") && attempt < START_ATTEMPTS {
+                        eprintln!("attempt {attempt}: a port of {ports:?} was taken; retrying");
+                        continue 'attempt;
+                    }
+                    panic!(
+                        "`liaison {}` exited ({status}) before it was ready; stderr:\n{stderr}",
+                        service.command.join(" ")
+                    );
+                }
+                Err(NotReady::TimedOut(last)) => panic!(
+                    "`liaison {}` was not ready within {READY_TIMEOUT:?}: {last}; stderr:\n{}",
+                    service.command.join(" "),
+                    proc.stderr()
+                ),
+            }
+            compose_healthcheck(service, grpc_ports[index]).await;
+        }
+        break;
+    }
+    assert_eq!(procs.len(), 4, "the four services started");
+    eprintln!("compose topology on {grpc_ports:?} (metrics {metrics_ports:?}) ready in {:?}", started.elapsed());
+    assert_all_serving(grpc_ports).await;
+
+    cross_service_flow(grpc_ports).await;
+
+    // Isolation: each role reaches its own database, and no other service's.
+    for (service, password) in &passwords {
+        let role = format!("liaison_{service}");
+        let own = psql_as(
+            &server.url_as(&role, password, &role),
+            "SELECT current_user || ' ' || (SELECT count(*) FROM pg_tables WHERE schemaname = 'public') || ' ' || \
+             (SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tableowner <> current_user)",
+        )
+        .await;
+        let stdout = text(&own.stdout);
+        assert!(own.status.success(), "{role} cannot use its own database: {}", text(&own.stderr));
+        let fields: Vec<&str> = stdout.split_whitespace().collect();
+        assert_eq!(fields.first(), Some(&role.as_str()), "{role} on its database: {stdout}");
+        assert!(
+            fields.get(1).and_then(|n| n.parse::<u32>().ok()).is_some_and(|n| n > 0),
+            "{role} has tables: {stdout}"
+        );
+        assert_eq!(fields.get(2), Some(&"0"), "every table of {role}'s database is owned by {role}: {stdout}");
+        for other in SERVICES.iter().filter(|other| *other != service) {
+            let database = format!("liaison_{other}");
+            let refused = psql_as(&server.url_as(&role, password, &database), "SELECT 1").await;
+            let stderr = text(&refused.stderr);
+            assert!(!refused.status.success(), "{role} connected to {database}");
+            assert!(
+                stderr.contains("permission denied") || stderr.contains("privilege"),
+                "{role} → {database} failed, but not for lack of privilege:\n{stderr}"
+            );
+        }
+    }
+    eprintln!("each role reaches its own database only");
+
+    // Metrics, while the processes run.
+    assert_metrics("contacts", &format!("127.0.0.1:{}", metrics_ports[0]), check_contacts_metrics).await;
+    assert_metrics("reporting", &format!("127.0.0.1:{}", metrics_ports[3]), check_reporting_metrics).await;
+    for (service, port) in SERVICES.iter().zip(metrics_ports) {
+        let (scrape, body) = scrape(&format!("127.0.0.1:{port}")).await.unwrap_or_else(|e| panic!("{service}: {e}"));
+        assert!(
+            scrape.samples.iter().any(|s| s.metric == "liaison_rpc_requests_total"),
+            "{service}'s /metrics has no liaison_rpc_requests_total:\n{body}"
+        );
+    }
+
+    // Stop (dependants first): each must exit 0 on SIGTERM, flushing its spans on the way out.
+    for proc in procs.iter_mut().rev() {
+        proc.stop_gracefully().await;
+    }
+
+    let names: [String; 4] = std::array::from_fn(|index| {
+        environments[index]
+            .iter()
+            .find(|(k, _)| k == "OTEL_SERVICE_NAME")
+            .map_or_else(|| format!("liaison-{}", SERVICES[index]), |(_, v)| v.clone())
+    });
+    let deadline = Instant::now() + SPANS_TIMEOUT;
+    let summary = loop {
+        let spans = receiver.spans();
+        match check_traces(&spans, &names) {
+            Ok(summary) => break summary,
+            Err(e) if Instant::now() >= deadline => {
+                panic!("traces: {e}; {} spans received:\n{}", spans.len(), describe_spans(&spans))
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    };
+    let spans = receiver.spans();
+    let strangers: BTreeSet<&str> =
+        spans.iter().map(|s| s.service.as_str()).filter(|s| !names.iter().any(|n| n == s)).collect();
+    assert!(strangers.is_empty(), "spans from services not named by OTEL_SERVICE_NAME: {strangers:?}");
+    eprintln!("traces: {summary} ({} spans)", spans.len());
+    eprintln!("compose topology test took {:?}", started.elapsed());
+}
+
+/// A `traceparent` of our own, unlike any other run's.
+fn traceparent() -> (String, String) {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos());
+    let low = nanos as u64 ^ u64::from(std::process::id()).rotate_left(40);
+    let trace_id = format!("{:016x}{:016x}", low.rotate_left(29) ^ 0x9e37_79b9_7f4a_7c15, low | 1);
+    let span_id = format!("{:016x}", low.rotate_left(17) ^ 0xc2b2_ae3d_27d4_eb4f | 1);
+    (trace_id, span_id)
+}
+
+fn is_hex(value: &str, len: usize) -> bool {
+    value.len() == len && value.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// `serve contacts` on SQLite with JSON logs at debug level, plus `extra` environment.
+async fn contacts_with_json_logs(dir: &tempfile::TempDir, extra: &[(&str, String)]) -> (Proc, u16) {
+    let database = format!("sqlite://{}", dir.path().join("contacts.db").display());
+    for attempt in 1..=START_ATTEMPTS {
+        let port = free_port();
+        let mut command = liaison();
+        command
+            .args(["serve", "contacts"])
+            .env("LIAISON_LISTEN_ADDR", format!("127.0.0.1:{port}"))
+            .env("DATABASE_URL", &database)
+            .env("LIAISON_LOG_FORMAT", "json")
+            .env("RUST_LOG", "debug,h2=info,tower=info,hyper=info,sqlx=warn");
+        for (key, value) in extra {
+            command.env(key, value);
+        }
+        let mut proc = Proc::spawn("contacts", command);
+        match wait_ready(&mut proc, port, GRPC_SERVICES[0]).await {
+            Ok(()) => return (proc, port),
+            Err(NotReady::Exited(status)) => {
+                let stderr = proc.finish_stderr();
+                if stderr.contains("in use") && attempt < START_ATTEMPTS {
+                    continue;
+                }
+                panic!("`liaison serve contacts` exited ({status}) before it was ready; stderr:\n{stderr}");
+            }
+            Err(NotReady::TimedOut(last)) => {
+                panic!("`liaison serve contacts` was not ready: {last}; stderr:\n{}", proc.stderr())
+            }
+        }
+    }
+    unreachable!("the loop returns or panics")
+}
+
+/// CreateContact sent with `traceparent` `00-<trace_id>-<span_id>-01`, then GetContact of a contact that does
+/// not exist with the same traceparent (NOT_FOUND).
+async fn create_contact_in_trace(port: u16, trace_id: &str, span_id: &str) {
+    let mut client = ContactsServiceClient::connect(url(port)).await.expect("connect a client to contacts");
+    let header: tonic::metadata::MetadataValue<_> =
+        format!("00-{trace_id}-{span_id}-01").parse().expect("a traceparent is valid metadata");
+    let mut request = tonic::Request::new(CreateContactRequest {
+        contact: Some(Contact { display_name: "Traced Person".into(), ..Default::default() }),
+        request_id: String::new(),
+    });
+    request.metadata_mut().insert("traceparent", header.clone());
+    client.create_contact(request).await.expect("CreateContact with a traceparent");
+    let mut request =
+        tonic::Request::new(GetContactRequest { name: "contacts/00000000-0000-7000-8000-000000000000".into() });
+    request.metadata_mut().insert("traceparent", header);
+    let status = client.get_contact(request).await.expect_err("GetContact of a missing contact fails");
+    assert_eq!(status.code(), tonic::Code::NotFound, "GetContact of a missing contact: {status:?}");
+}
+
+/// One `rpc finished` event, as logged.
+#[derive(Debug)]
+struct RpcFinished {
+    method: String,
+    code: i64,
+    trace_id: String,
+    span_id: String,
+}
+
+/// Parses every non-empty stderr line as a JSON object (panicking on any other) and returns the `rpc finished`
+/// events that carry a span with `trace_id`.
+fn rpc_finished_events(stderr: &str) -> (usize, Vec<RpcFinished>) {
+    let mut lines = 0;
+    let mut events = Vec::new();
+    for line in stderr.lines().filter(|line| !line.trim().is_empty()) {
+        lines += 1;
+        let event: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("a stderr line is not JSON ({e}): {line}"));
+        assert!(event.is_object(), "a stderr line is JSON but not an object: {line}");
+        if event.pointer("/fields/message").and_then(serde_json::Value::as_str) != Some("rpc finished") {
+            continue;
+        }
+        let spans = event.get("spans").and_then(serde_json::Value::as_array);
+        let rpc = spans.and_then(|spans| spans.iter().find(|span| span.get("trace_id").is_some()));
+        let rpc = rpc.unwrap_or_else(|| panic!("an `rpc finished` event without a span carrying trace_id: {line}"));
+        let field = |name: &str| rpc.get(name).and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
+        events.push(RpcFinished {
+            method: field("rpc.method"),
+            code: event.pointer("/fields/code").and_then(serde_json::Value::as_i64).unwrap_or(-1),
+            trace_id: field("trace_id"),
+            span_id: field("span_id"),
+        });
+    }
+    (lines, events)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_carry_trace_and_span_ids() {
+    let started = Instant::now();
+    let dir = tempfile::tempdir().expect("create a temporary directory");
+    let (mut proc, port) = contacts_with_json_logs(&dir, &[]).await;
+    let (trace_id, span_id) = traceparent();
+    create_contact_in_trace(port, &trace_id, &span_id).await;
+    proc.stop_gracefully().await;
+
+    let raw = proc.raw_stderr();
+    assert!(!raw.contains('\u{1b}'), "JSON logs carry ANSI escape codes");
+    let (lines, events) = rpc_finished_events(&raw);
+    let ours: Vec<&RpcFinished> = events.iter().filter(|e| e.trace_id == trace_id).collect();
+    let create = ours
+        .iter()
+        .find(|e| e.method == "CreateContact")
+        .unwrap_or_else(|| panic!("no `rpc finished` event of CreateContact in trace {trace_id}: {events:?}\n{raw}"));
+    assert_eq!(create.code, 0, "CreateContact finished OK: {create:?}");
+    assert!(is_hex(&create.span_id, 16), "the rpc span's span_id is 16 hex digits: {create:?}");
+    assert_ne!(create.span_id, span_id, "the server's span is its own, not the caller's");
+    let missing = ours
+        .iter()
+        .find(|e| e.method == "GetContact")
+        .unwrap_or_else(|| panic!("no `rpc finished` event of GetContact in trace {trace_id}: {events:?}"));
+    assert_eq!(missing.code, tonic::Code::NotFound as i64, "GetContact of a missing contact: {missing:?}");
+    assert_ne!(missing.span_id, create.span_id, "each RPC has a span of its own");
+    // Health checks carry no traceparent: each one starts a trace of its own.
+    assert!(
+        events.iter().any(|e| e.trace_id != trace_id && is_hex(&e.trace_id, 32)),
+        "the health checks' RPCs are logged in traces of their own: {events:?}"
+    );
+    eprintln!("{lines} JSON lines, {} rpc events; json log test took {:?}", events.len(), started.elapsed());
+}
+
+/// With traces exported, the ids in the logs are those of the exported spans: a log line leads to its trace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_log_ids_are_the_exported_span_ids() {
+    let started = Instant::now();
+    let receiver = OtlpReceiver::start().await;
+    let dir = tempfile::tempdir().expect("create a temporary directory");
+    let extra = [("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint()), ("OTEL_SERVICE_NAME", "e2e-contacts".into())];
+    let (mut proc, port) = contacts_with_json_logs(&dir, &extra).await;
+    let (trace_id, span_id) = traceparent();
+    create_contact_in_trace(port, &trace_id, &span_id).await;
+    proc.stop_gracefully().await;
+
+    let (_, events) = rpc_finished_events(&proc.raw_stderr());
+    let logged = events
+        .iter()
+        .find(|e| e.trace_id == trace_id && e.method == "CreateContact")
+        .unwrap_or_else(|| panic!("no `rpc finished` event of CreateContact in trace {trace_id}: {events:?}"));
+    let deadline = Instant::now() + SPANS_TIMEOUT;
+    let exported = loop {
+        let spans = receiver.spans();
+        if let Some(span) = spans.iter().find(|s| {
+            s.trace_id == trace_id && s.name == "liaison.contacts.v1.ContactsService/CreateContact" && s.kind == SERVER
+        }) {
+            break span.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no CreateContact server span in trace {trace_id} reached the receiver:\n{}",
+            describe_spans(&spans)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(exported.service, "e2e-contacts", "OTEL_SERVICE_NAME names the exported spans' service");
+    assert_eq!(exported.parent_span_id, span_id, "the server span is a child of the caller's span");
+    assert_eq!(logged.span_id, exported.span_id, "the log's span_id is the exported span's");
+    eprintln!("log ↔ span ids agree; test took {:?}", started.elapsed());
+}
+
+/// The compose file listens on 0.0.0.0 with `LIAISON_INSECURE: "true"`: the binary must accept that value from
+/// the environment (configuration.rs covers the refusal without it, with `--listen`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_non_loopback_listen_address_needs_insecure() {
+    let document = compose_document();
+    let insecure = compose_services(&document)[0]
+        .environment
+        .iter()
+        .find(|(key, _)| key == "LIAISON_INSECURE")
+        .map(|(_, value)| value.clone())
+        .expect("contacts sets LIAISON_INSECURE in the compose file");
+    let dir = tempfile::tempdir().expect("create a temporary directory");
+    let database = format!("sqlite://{}", dir.path().join("contacts.db").display());
+
+    let port = free_port();
+    let mut command = liaison();
+    command.args(["serve", "contacts"]).env("LIAISON_LISTEN_ADDR", format!("0.0.0.0:{port}"));
+    command.env("DATABASE_URL", &database).env("LIAISON_INSECURE", "false");
+    let refused = run_to_end("LIAISON_INSECURE=false", command, COMMAND_TIMEOUT).await;
+    assert!(!refused.status.success(), "0.0.0.0 with LIAISON_INSECURE=false must be refused:\n{}", refused.stderr);
+    let last = refused.stderr.lines().rfind(|l| !l.trim().is_empty()).unwrap_or_default();
+    assert!(last.starts_with("liaison: ") && last.contains("0.0.0.0") && last.contains("insecure"), "{last}");
+
+    let mut command = liaison();
+    command.args(["serve", "contacts"]).env("LIAISON_LISTEN_ADDR", format!("0.0.0.0:{port}"));
+    command.env("DATABASE_URL", &database).env("LIAISON_INSECURE", &insecure);
+    let mut proc = Proc::spawn("contacts on 0.0.0.0", command);
+    if let Err(e) = wait_ready(&mut proc, port, GRPC_SERVICES[0]).await {
+        panic!(
+            "0.0.0.0 with LIAISON_INSECURE={insecure:?} (the compose value) did not serve: {e:?}\n{}",
+            proc.stderr()
+        );
+    }
+    proc.stop_gracefully().await;
+}
