@@ -163,10 +163,24 @@ impl Db {
                 });
             }
         }
-        let conn = sea_orm::Database::connect(options).await.map_err(|e| Error::Unavailable {
-            dependency: "database".into(),
-            message: format!("cannot connect to {url}: {}", root_cause(&e)),
-        })?;
+        // Several processes opening a new SQLite file at once contend for the switch to WAL, which SQLite
+        // answers with "database is locked" at once rather than waiting; a few short retries settle it.
+        let mut attempt = 0;
+        let conn = loop {
+            match sea_orm::Database::connect(options.clone()).await {
+                Ok(conn) => break conn,
+                Err(e) if url.backend() == Backend::Sqlite && attempt < 10 && root_cause(&e).contains("locked") => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(20 * attempt)).await;
+                }
+                Err(e) => {
+                    return Err(Error::Unavailable {
+                        dependency: "database".into(),
+                        message: format!("cannot connect to {url}: {}", root_cause(&e)),
+                    });
+                }
+            }
+        };
         let backend = url.backend();
         let write_gate = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
         Ok(Self { conn, url: url.clone(), backend, write_gate, committed: Arc::new(watch::channel(0).0) })
