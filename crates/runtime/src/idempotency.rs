@@ -78,6 +78,30 @@ pub async fn claim(
     }
 }
 
+/// How a create begins: a fresh transaction in which `request_id` is claimed, or the name of what an earlier
+/// request with the same id created (return that, write nothing).
+pub enum Begun<C> {
+    Fresh(crate::db::WriteTxn),
+    Replay(crate::names::Name<C>),
+}
+
+/// Starts the transaction of a create of `name` and claims its `request_id` in it.
+pub async fn begin_create<C: crate::names::Collection>(
+    db: &crate::db::Db,
+    method: &str,
+    request_id: Option<&RequestId>,
+    fingerprint: &str,
+    name: &crate::names::Name<C>,
+) -> Result<Begun<C>, Error> {
+    let txn = db.begin_write().await?;
+    match claim(&*txn, method, request_id, fingerprint, &name.to_string()).await? {
+        None => Ok(Begun::Fresh(txn)),
+        Some(existing) => crate::names::Name::parse("stored name", &existing)
+            .map(Begun::Replay)
+            .map_err(|v| Error::Internal(format!("stored idempotency key names '{existing}': {}", v.description))),
+    }
+}
+
 fn reused() -> Error {
     Error::invalid("request_id", "was already used for a different request; use a new request_id")
 }

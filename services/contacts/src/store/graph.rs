@@ -11,6 +11,7 @@ use chrono::NaiveDate;
 use liaison_proto::common::v1::ChangeKind;
 use liaison_proto::contacts::v1::{Affiliation, Relationship};
 use liaison_runtime::db::{WriteTxn, db_error, is_unique_violation};
+use liaison_runtime::idempotency::Begun;
 use liaison_runtime::names::{Affiliations, Contacts, Name, Organizations, PartyName, Relationships};
 use liaison_runtime::peers::missing_references;
 use liaison_runtime::{Error, PreconditionViolation, crud, feed, idempotency, time};
@@ -149,19 +150,18 @@ pub(super) async fn ensure_unlinked_contact(txn: &WriteTxn, name: &Name<Contacts
 impl Store {
     pub async fn create_affiliation(&self, new: NewAffiliation, key: &CreateKey) -> Result<affiliation::Model, Error> {
         let name = Name::<Affiliations>::generate();
-        let txn = self.db.begin_write().await?;
-        let claim = idempotency::claim(
-            &*txn,
+        let txn = match idempotency::begin_create(
+            &self.db,
             "CreateAffiliation",
             key.request_id.as_ref(),
             &key.fingerprint,
-            &name.to_string(),
+            &name,
         )
-        .await?;
-        if let Some(existing) = claim {
-            drop(txn);
-            return self.get_affiliation(super::parse_stored(&existing)?).await;
-        }
+        .await?
+        {
+            Begun::Fresh(txn) => txn,
+            Begun::Replay(existing) => return self.get_affiliation(existing).await,
+        };
         lock_party(&txn, PartyName::Contact(new.contact), "contact").await?;
         lock_party(&txn, PartyName::Organization(new.organization), "organization").await?;
         let now = time::now();
@@ -343,19 +343,18 @@ impl Store {
         key: &CreateKey,
     ) -> Result<relationship::Model, Error> {
         let name = Name::<Relationships>::generate();
-        let txn = self.db.begin_write().await?;
-        let claim = idempotency::claim(
-            &*txn,
+        let txn = match idempotency::begin_create(
+            &self.db,
             "CreateRelationship",
             key.request_id.as_ref(),
             &key.fingerprint,
-            &name.to_string(),
+            &name,
         )
-        .await?;
-        if let Some(existing) = claim {
-            drop(txn);
-            return self.get_relationship(super::parse_stored(&existing)?).await;
-        }
+        .await?
+        {
+            Begun::Fresh(txn) => txn,
+            Begun::Replay(existing) => return self.get_relationship(existing).await,
+        };
         lock_party(&txn, new.party, "party").await?;
         lock_party(&txn, new.related_party, "related party").await?;
         let now = time::now();

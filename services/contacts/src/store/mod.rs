@@ -9,6 +9,7 @@ use entity::{affiliation, contact, organization, relationship};
 use liaison_proto::common::v1::ChangeKind;
 use liaison_proto::contacts::v1::{Contact, Organization};
 use liaison_runtime::db::{Db, WriteTxn, db_error};
+use liaison_runtime::idempotency::Begun;
 use liaison_runtime::names::{Contacts, Name, Organizations};
 use liaison_runtime::validate::RequestId;
 use liaison_runtime::{Error, PreconditionViolation, crud, feed, idempotency, time};
@@ -42,19 +43,18 @@ impl Store {
         key: &CreateKey,
     ) -> Result<organization::Model, Error> {
         let name = Name::<Organizations>::generate();
-        let txn = self.db.begin_write().await?;
-        let claim = idempotency::claim(
-            &*txn,
+        let txn = match idempotency::begin_create(
+            &self.db,
             "CreateOrganization",
             key.request_id.as_ref(),
             &key.fingerprint,
-            &name.to_string(),
+            &name,
         )
-        .await?;
-        if let Some(existing) = claim {
-            drop(txn);
-            return self.get_organization(parse_stored(&existing)?).await;
-        }
+        .await?
+        {
+            Begun::Fresh(txn) => txn,
+            Begun::Replay(existing) => return self.get_organization(existing).await,
+        };
         check_parent(&txn, &name, fields.parent).await?;
         let now = time::now();
         let model = organization::Model {
@@ -144,14 +144,18 @@ impl Store {
 
     pub async fn create_contact(&self, fields: ContactFields, key: &CreateKey) -> Result<contact::Model, Error> {
         let name = Name::<Contacts>::generate();
-        let txn = self.db.begin_write().await?;
-        let claim =
-            idempotency::claim(&*txn, "CreateContact", key.request_id.as_ref(), &key.fingerprint, &name.to_string())
-                .await?;
-        if let Some(existing) = claim {
-            drop(txn);
-            return self.get_contact(parse_stored(&existing)?).await;
-        }
+        let txn = match idempotency::begin_create(
+            &self.db,
+            "CreateContact",
+            key.request_id.as_ref(),
+            &key.fingerprint,
+            &name,
+        )
+        .await?
+        {
+            Begun::Fresh(txn) => txn,
+            Begun::Replay(existing) => return self.get_contact(existing).await,
+        };
         let now = time::now();
         let model = contact::Model {
             id: name.key(),
@@ -297,8 +301,4 @@ async fn check_parent(
         ancestor = row.parent_id;
     }
     Ok(())
-}
-
-fn parse_stored<C: liaison_runtime::names::Collection>(name: &str) -> Result<Name<C>, Error> {
-    Name::parse("stored name", name).map_err(|v| Error::Internal(v.description))
 }

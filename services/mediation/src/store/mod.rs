@@ -7,6 +7,7 @@ use crate::resource;
 use entity::{case, party};
 use liaison_proto::common::v1::ChangeKind;
 use liaison_runtime::db::{Db, db_error};
+use liaison_runtime::idempotency::Begun;
 use liaison_runtime::names::{Cases, Name};
 use liaison_runtime::validate::RequestId;
 use liaison_runtime::{Error, crud, feed, idempotency, time};
@@ -51,13 +52,10 @@ impl Store {
         fingerprint: &str,
     ) -> Result<StoredCase, Error> {
         let name = Name::<Cases>::generate();
-        let txn = self.db.begin_write().await?;
-        if let Some(existing) =
-            idempotency::claim(&*txn, OPEN_METHOD, request_id, fingerprint, &name.to_string()).await?
-        {
-            drop(txn);
-            return self.get_case(parse_stored(&existing)?).await;
-        }
+        let txn = match idempotency::begin_create(&self.db, OPEN_METHOD, request_id, fingerprint, &name).await? {
+            Begun::Fresh(txn) => txn,
+            Begun::Replay(existing) => return self.get_case(existing).await,
+        };
         let now = time::now();
         let model = case::Model {
             id: name.key(),

@@ -8,6 +8,7 @@ use crate::resource;
 use entity::{meeting, participant};
 use liaison_proto::common::v1::ChangeKind;
 use liaison_runtime::db::{Db, db_error};
+use liaison_runtime::idempotency::Begun;
 use liaison_runtime::names::{Meetings, Name};
 use liaison_runtime::validate::RequestId;
 use liaison_runtime::{Error, crud, feed, idempotency, time};
@@ -52,13 +53,10 @@ impl Store {
         fingerprint: &str,
     ) -> Result<StoredMeeting, Error> {
         let name = Name::<Meetings>::generate();
-        let txn = self.db.begin_write().await?;
-        if let Some(existing) =
-            idempotency::claim(&*txn, CREATE_METHOD, request_id, fingerprint, &name.to_string()).await?
-        {
-            drop(txn);
-            return self.get_meeting(parse_stored(&existing)?).await;
-        }
+        let txn = match idempotency::begin_create(&self.db, CREATE_METHOD, request_id, fingerprint, &name).await? {
+            Begun::Fresh(txn) => txn,
+            Begun::Replay(existing) => return self.get_meeting(existing).await,
+        };
         let now = time::now();
         let model = meeting::Model {
             id: name.key(),
