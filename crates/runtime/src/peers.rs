@@ -115,50 +115,23 @@ impl FeedClient {
         let deadline = self.calls.call_timeout;
         let opening = async {
             let channel = self.channel.clone();
+            // The four services' feeds differ only in their generated types.
+            macro_rules! watch_with {
+                ($package:ident, $module:ident, $client:ident) => {{
+                    use liaison_proto::$package::v1::{WatchChangesRequest, $module::$client};
+                    let request = with_trace(WatchChangesRequest { after_sequence: after });
+                    let stream = $client::new(channel).watch_changes(request).await?;
+                    stream
+                        .into_inner()
+                        .map(|r| r.map(|m| FeedBatch { changes: m.changes, remaining: m.remaining_count }))
+                        .boxed()
+                }};
+            }
             let stream: FeedStream = match self.source {
-                ServiceKind::Contacts => {
-                    use liaison_proto::contacts::v1::WatchChangesRequest;
-                    let mut client = ContactsServiceClient::new(channel);
-                    let stream =
-                        client.watch_changes(with_trace(WatchChangesRequest { after_sequence: after })).await?;
-                    stream
-                        .into_inner()
-                        .map(|r| r.map(|m| FeedBatch { changes: m.changes, remaining: m.remaining_count }))
-                        .boxed()
-                }
-                ServiceKind::Scheduling => {
-                    use liaison_proto::scheduling::v1::WatchChangesRequest;
-                    use liaison_proto::scheduling::v1::scheduling_service_client::SchedulingServiceClient;
-                    let mut client = SchedulingServiceClient::new(channel);
-                    let stream =
-                        client.watch_changes(with_trace(WatchChangesRequest { after_sequence: after })).await?;
-                    stream
-                        .into_inner()
-                        .map(|r| r.map(|m| FeedBatch { changes: m.changes, remaining: m.remaining_count }))
-                        .boxed()
-                }
-                ServiceKind::Mediation => {
-                    use liaison_proto::mediation::v1::WatchChangesRequest;
-                    use liaison_proto::mediation::v1::mediation_service_client::MediationServiceClient;
-                    let mut client = MediationServiceClient::new(channel);
-                    let stream =
-                        client.watch_changes(with_trace(WatchChangesRequest { after_sequence: after })).await?;
-                    stream
-                        .into_inner()
-                        .map(|r| r.map(|m| FeedBatch { changes: m.changes, remaining: m.remaining_count }))
-                        .boxed()
-                }
-                ServiceKind::Reporting => {
-                    use liaison_proto::reporting::v1::WatchChangesRequest;
-                    use liaison_proto::reporting::v1::reporting_service_client::ReportingServiceClient;
-                    let mut client = ReportingServiceClient::new(channel);
-                    let stream =
-                        client.watch_changes(with_trace(WatchChangesRequest { after_sequence: after })).await?;
-                    stream
-                        .into_inner()
-                        .map(|r| r.map(|m| FeedBatch { changes: m.changes, remaining: m.remaining_count }))
-                        .boxed()
-                }
+                ServiceKind::Contacts => watch_with!(contacts, contacts_service_client, ContactsServiceClient),
+                ServiceKind::Scheduling => watch_with!(scheduling, scheduling_service_client, SchedulingServiceClient),
+                ServiceKind::Mediation => watch_with!(mediation, mediation_service_client, MediationServiceClient),
+                ServiceKind::Reporting => watch_with!(reporting, reporting_service_client, ReportingServiceClient),
             };
             Ok::<_, tonic::Status>(stream)
         };
