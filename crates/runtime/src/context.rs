@@ -5,6 +5,46 @@ use std::future::Future;
 
 tokio::task_local! {
     static CURRENT: TraceContext;
+    static ACTOR: Actor;
+}
+
+/// Who a request acts for, as recorded on the change rows it writes. Until authentication lands this is what the
+/// caller asserts in the `liaison-actor` metadata (1 to 200 printable characters), else `anonymous`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor(String);
+
+/// The metadata key callers use to say who they act for.
+pub const ACTOR_HEADER: &str = "liaison-actor";
+const ACTOR_MAX: usize = 200;
+
+impl Actor {
+    pub fn anonymous() -> Self {
+        Self("anonymous".to_owned())
+    }
+
+    /// The actor a request names, or `anonymous` when it names none or something unprintable or over-long.
+    pub fn from_header(value: Option<&str>) -> Self {
+        match value.map(str::trim) {
+            Some(v) if !v.is_empty() && v.chars().count() <= ACTOR_MAX && !v.chars().any(char::is_control) => {
+                Self(v.to_owned())
+            }
+            _ => Self::anonymous(),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The actor of the request being served (`anonymous` outside a request).
+pub fn actor() -> Actor {
+    ACTOR.try_with(Clone::clone).unwrap_or_else(|_| Actor::anonymous())
+}
+
+/// Runs `future` on behalf of `actor`.
+pub async fn with_actor<F: Future>(actor: Actor, future: F) -> F::Output {
+    ACTOR.scope(actor, future).await
 }
 
 /// W3C `traceparent` / `tracestate` of one request.
@@ -120,6 +160,15 @@ pub async fn scope<F: Future>(context: TraceContext, future: F) -> F::Output {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_actor_is_taken_from_metadata_unless_missing_or_unprintable() {
+        assert_eq!(Actor::from_header(Some(" ada@office ")).as_str(), "ada@office");
+        assert_eq!(Actor::from_header(None), Actor::anonymous());
+        assert_eq!(Actor::from_header(Some("")), Actor::anonymous());
+        assert_eq!(Actor::from_header(Some("a\u{7}b")), Actor::anonymous());
+        assert_eq!(Actor::from_header(Some(&"x".repeat(201))), Actor::anonymous());
+    }
 
     #[test]
     fn a_valid_traceparent_is_kept_and_a_bad_one_replaced() {

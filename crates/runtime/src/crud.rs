@@ -20,7 +20,18 @@ pub async fn page<E: EntityTrait>(
     after: Option<String>,
     limit: u64,
 ) -> Result<Vec<E::Model>, Error> {
-    let mut query = E::find().order_by_asc(id_column).limit(limit);
+    page_where::<E>(conn, id_column, sea_orm::Condition::all(), after, limit).await
+}
+
+/// Like [`page`], among the rows that satisfy `condition` (a list's filters).
+pub async fn page_where<E: EntityTrait>(
+    conn: &impl ConnectionTrait,
+    id_column: E::Column,
+    condition: sea_orm::Condition,
+    after: Option<String>,
+    limit: u64,
+) -> Result<Vec<E::Model>, Error> {
+    let mut query = E::find().filter(condition).order_by_asc(id_column).limit(limit);
     if let Some(after) = after {
         query = query.filter(id_column.gt(after));
     }

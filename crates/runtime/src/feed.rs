@@ -53,6 +53,11 @@ CREATE TABLE IF NOT EXISTS changes (
 );
 CREATE INDEX IF NOT EXISTS changes_feed_order ON changes (txid, sequence)";
 
+/// Adds `changes.actor`: who made each change (called from the shared migration `AddChangeActor`).
+pub(crate) async fn add_actor_column(conn: &impl ConnectionTrait) -> Result<(), DbErr> {
+    conn.execute_unprepared("ALTER TABLE changes ADD COLUMN actor TEXT NOT NULL DEFAULT ''").await.map(|_| ())
+}
+
 /// Creates the `changes` table (called from the shared migration).
 pub(crate) async fn create_table(conn: &impl ConnectionTrait) -> Result<(), DbErr> {
     let script = match conn.get_database_backend() {
@@ -71,10 +76,11 @@ pub async fn append<M: prost::Message>(
     resource: &M,
 ) -> Result<(), Error> {
     let trace = crate::context::outgoing();
+    let actor = crate::context::actor();
     let stmt = statement(
         txn.get_database_backend(),
-        "INSERT INTO changes (change_time, resource_name, kind, type_url, payload, trace_parent, trace_state) \
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO changes (change_time, resource_name, kind, type_url, payload, trace_parent, trace_state, actor) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [
             crate::time::now().into(),
             resource_name.into(),
@@ -83,6 +89,7 @@ pub async fn append<M: prost::Message>(
             resource.encode_to_vec().into(),
             trace.traceparent.into(),
             trace.tracestate.into(),
+            actor.as_str().into(),
         ],
     );
     txn.execute_raw(stmt).await.map_err(db_error)?;
@@ -99,6 +106,7 @@ struct ChangeRow {
     payload: Vec<u8>,
     trace_parent: String,
     trace_state: String,
+    actor: String,
 }
 
 impl From<ChangeRow> for Change {
@@ -111,6 +119,7 @@ impl From<ChangeRow> for Change {
             resource: Some(prost_types::Any { type_url: row.type_url, value: row.payload }),
             trace_parent: row.trace_parent,
             trace_state: row.trace_state,
+            actor: row.actor,
         }
     }
 }
@@ -164,7 +173,7 @@ pub async fn list(db: &Db, after: i64, limit: u64) -> Result<FeedPage, Error> {
         Backend::Sqlite => "",
     };
     let select = format!(
-        "SELECT sequence, change_time, resource_name, kind, type_url, payload, trace_parent, trace_state \
+        "SELECT sequence, change_time, resource_name, kind, type_url, payload, trace_parent, trace_state, actor \
          FROM changes WHERE (txid, sequence) > (?, ?){horizon} ORDER BY txid, sequence LIMIT ?"
     );
     let rows = ChangeRow::find_by_statement(statement(

@@ -24,3 +24,23 @@ impl MigrationTrait for CreateSharedTables {
         manager.drop_table(Table::drop().table("changes").to_owned()).await
     }
 }
+
+/// Adds `changes.actor` (who made each change), read by field-level histories.
+pub struct AddChangeActor;
+
+impl MigrationName for AddChangeActor {
+    fn name(&self) -> &str {
+        "m20261124_000000_add_change_actor"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AddChangeActor {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        crate::feed::add_actor_column(manager.get_connection()).await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager.alter_table(Table::alter().table("changes").drop_column("actor").to_owned()).await
+    }
+}

@@ -180,11 +180,12 @@ where
         span.record("trace_id", trace.trace_id());
         span.record("span_id", trace.span_id());
         let metrics = crate::metrics::RpcTimer::start(service, method);
+        let actor = context::Actor::from_header(header(context::ACTOR_HEADER));
         let future = self.inner.call(request);
         let recorded = span.clone();
         Box::pin(context::scope(
             trace,
-            async move {
+            context::with_actor(actor, async move {
                 let response = future.await;
                 let code = match &response {
                     Ok(response) => grpc_status(response),
@@ -194,7 +195,7 @@ where
                 tracing::debug!(code, "rpc finished");
                 metrics.finish(code);
                 response
-            }
+            })
             .instrument(span),
         ))
     }

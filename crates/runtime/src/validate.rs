@@ -43,6 +43,89 @@ impl_validate!((A, EA), (B, EB), (C, EC), (D, ED), (E, EE));
 impl_validate!((A, EA), (B, EB), (C, EC), (D, ED), (E, EE), (F, EF));
 impl_validate!((A, EA), (B, EB), (C, EC), (D, ED), (E, EE), (F, EF), (G, EG));
 impl_validate!((A, EA), (B, EB), (C, EC), (D, ED), (E, EE), (F, EF), (G, EG), (H, EH));
+impl_validate!((A, EA), (B, EB), (C, EC), (D, ED), (E, EE), (F, EF), (G, EG), (H, EH), (I, EI));
+impl_validate!((A, EA), (B, EB), (C, EC), (D, ED), (E, EE), (F, EF), (G, EG), (H, EH), (I, EI), (J, EJ));
+impl_validate!((A, EA), (B, EB), (C, EC), (D, ED), (E, EE), (F, EF), (G, EG), (H, EH), (I, EI), (J, EJ), (K, EK));
+impl_validate!(
+    (A, EA),
+    (B, EB),
+    (C, EC),
+    (D, ED),
+    (E, EE),
+    (F, EF),
+    (G, EG),
+    (H, EH),
+    (I, EI),
+    (J, EJ),
+    (K, EK),
+    (L, EL)
+);
+impl_validate!(
+    (A, EA),
+    (B, EB),
+    (C, EC),
+    (D, ED),
+    (E, EE),
+    (F, EF),
+    (G, EG),
+    (H, EH),
+    (I, EI),
+    (J, EJ),
+    (K, EK),
+    (L, EL),
+    (M, EM)
+);
+impl_validate!(
+    (A, EA),
+    (B, EB),
+    (C, EC),
+    (D, ED),
+    (E, EE),
+    (F, EF),
+    (G, EG),
+    (H, EH),
+    (I, EI),
+    (J, EJ),
+    (K, EK),
+    (L, EL),
+    (M, EM),
+    (N, EN)
+);
+impl_validate!(
+    (A, EA),
+    (B, EB),
+    (C, EC),
+    (D, ED),
+    (E, EE),
+    (F, EF),
+    (G, EG),
+    (H, EH),
+    (I, EI),
+    (J, EJ),
+    (K, EK),
+    (L, EL),
+    (M, EM),
+    (N, EN),
+    (O, EO)
+);
+impl_validate!(
+    (A, EA),
+    (B, EB),
+    (C, EC),
+    (D, ED),
+    (E, EE),
+    (F, EF),
+    (G, EG),
+    (H, EH),
+    (I, EI),
+    (J, EJ),
+    (K, EK),
+    (L, EL),
+    (M, EM),
+    (N, EN),
+    (O, EO),
+    (P, EP)
+);
 
 /// A required single-line text: trimmed, 1..=max characters, no control characters.
 pub fn required_text(field: &str, value: &str, max: usize) -> Result<String, FieldViolation> {

@@ -1,6 +1,7 @@
 //! How stored organisations and contacts look on the wire and in the change feed.
+use crate::domain::channels::{Channels, ConsentRecord, PostalAddress, WorkingInterval, labels_from_column};
 use crate::store::entity::{affiliation, contact, organization, relationship};
-use liaison_proto::contacts::v1::{Affiliation, Contact, Date, Organization, Relationship};
+use liaison_proto::contacts::v1::{Affiliation, Contact, Date, FieldProvenance, Organization, Relationship};
 use liaison_runtime::etag;
 use liaison_runtime::time::to_timestamp;
 
@@ -8,6 +9,14 @@ pub const ORGANIZATION_TYPE: &str = "liaison.contacts.v1.Organization";
 pub const CONTACT_TYPE: &str = "liaison.contacts.v1.Contact";
 pub const AFFILIATION_TYPE: &str = "liaison.contacts.v1.Affiliation";
 pub const RELATIONSHIP_TYPE: &str = "liaison.contacts.v1.Relationship";
+
+/// How long a deleted contact can be restored, and a merge undone.
+pub const UNDELETE_WINDOW: chrono::TimeDelta = chrono::TimeDelta::days(30);
+
+/// A JSON column; a row written before the column existed (or damaged) reads as the default.
+pub(crate) fn from_json<T: serde::de::DeserializeOwned + Default>(column: &str) -> T {
+    serde_json::from_str(column).unwrap_or_default()
+}
 
 pub fn organization_name(id: &str) -> String {
     format!("organizations/{id}")
@@ -28,6 +37,8 @@ pub fn organization(model: &organization::Model) -> Organization {
         create_time: Some(to_timestamp(model.create_time)),
         update_time: Some(to_timestamp(model.update_time)),
         parent: model.parent_id.as_deref().map(organization_name).unwrap_or_default(),
+        postal_address: serde_json::from_str::<PostalAddress>(&model.postal_address).ok().map(|a| a.to_wire()),
+        labels: labels_from_column(&model.labels),
     }
 }
 
@@ -44,6 +55,25 @@ pub fn contact(model: &contact::Model) -> Contact {
         etag: etag::render(model.revision),
         create_time: Some(to_timestamp(model.create_time)),
         update_time: Some(to_timestamp(model.update_time)),
+        emails: from_json::<Channels>(&model.emails).to_emails(),
+        phones: from_json::<Channels>(&model.phones).to_phones(),
+        preferred_channel: model.preferred_channel,
+        languages: from_json(&model.languages),
+        working_hours: from_json::<Vec<WorkingInterval>>(&model.working_hours)
+            .into_iter()
+            .map(|w| w.to_wire())
+            .collect(),
+        labels: labels_from_column(&model.labels),
+        consent: from_json::<ConsentRecord>(&model.consent).to_wire(),
+        do_not_contact: model.do_not_contact,
+        uid: model.uid.clone(),
+        delete_time: model.delete_time.map(to_timestamp),
+        purge_time: model.delete_time.map(|t| to_timestamp(t + UNDELETE_WINDOW)),
+        merged_names: from_json(&model.merged_names),
+        provenance: from_json::<Vec<(String, Vec<String>)>>(&model.provenance)
+            .into_iter()
+            .map(|(field, sources)| FieldProvenance { field, sources })
+            .collect(),
     }
 }
 

@@ -1,8 +1,10 @@
 //! The rules of the contacts register, free of I/O: what a valid organisation, contact, affiliation and
 //! relationship are, and how conflicts of interest are found.
 
+pub mod channels;
 pub mod conflicts;
 pub mod graph;
+use channels::{Channels, ConsentRecord, ContactChannel, PostalAddress, WorkingInterval};
 use liaison_runtime::FieldViolation;
 use liaison_runtime::validate::{TimeZone, long_text, optional_text, required_text};
 
@@ -109,10 +111,13 @@ pub struct OrganizationFields {
     pub website: String,
     pub notes: String,
     pub parent: Option<liaison_runtime::names::Name<liaison_runtime::names::Organizations>>,
+    pub postal_address: Option<PostalAddress>,
+    pub labels: Vec<String>,
 }
 
 /// Organisation fields an update may name.
-pub const ORGANIZATION_UPDATABLE: &[&str] = &["display_name", "kind", "website", "notes", "parent"];
+pub const ORGANIZATION_UPDATABLE: &[&str] =
+    &["display_name", "kind", "website", "notes", "parent", "postal_address", "labels"];
 
 impl OrganizationFields {
     /// Parses every field, prefixing violations with `prefix` (e.g. `organization`).
@@ -122,15 +127,17 @@ impl OrganizationFields {
         let parent = |field: &str, value: &str| {
             if value.is_empty() { Ok(None) } else { liaison_runtime::names::Name::parse(field, value).map(Some) }
         };
-        let (display_name, kind, website, notes, parent) = (
+        let (display_name, kind, website, notes, parent, postal_address, labels) = (
             required_text(&f("display_name"), &o.display_name, DISPLAY_NAME_MAX),
             OrganizationKind::parse(&f("kind"), o.kind),
             website(&f("website"), &o.website),
             long_text(&f("notes"), &o.notes, NOTES_MAX),
             parent(&f("parent"), &o.parent),
+            PostalAddress::parse(&f("postal_address"), o.postal_address.as_ref()),
+            channels::labels(&f("labels"), &o.labels),
         )
             .collect()?;
-        Ok(Self { display_name, kind, website, notes, parent })
+        Ok(Self { display_name, kind, website, notes, parent, postal_address, labels })
     }
 }
 
@@ -140,31 +147,88 @@ pub struct ContactFields {
     pub display_name: String,
     pub given_name: String,
     pub family_name: String,
-    pub email: String,
-    pub phone: String,
+    pub emails: Channels,
+    pub phones: Channels,
+    pub preferred_channel: Option<ContactChannel>,
+    pub languages: Vec<String>,
     pub time_zone: Option<TimeZone>,
+    pub working_hours: Vec<WorkingInterval>,
+    pub labels: Vec<String>,
+    pub consent: ConsentRecord,
     pub notes: String,
 }
 
-/// Contact fields an update may name.
-pub const CONTACT_UPDATABLE: &[&str] =
-    &["display_name", "given_name", "family_name", "email", "phone", "time_zone", "notes"];
+/// Contact fields an update may name (`email` and `phone` replace the lists by one entry).
+pub const CONTACT_UPDATABLE: &[&str] = &[
+    "display_name",
+    "given_name",
+    "family_name",
+    "emails",
+    "phones",
+    "email",
+    "phone",
+    "preferred_channel",
+    "languages",
+    "time_zone",
+    "working_hours",
+    "labels",
+    "consent",
+    "notes",
+];
 
 impl ContactFields {
     pub fn parse(prefix: &str, c: &liaison_proto::contacts::v1::Contact) -> Result<Self, Vec<FieldViolation>> {
         use liaison_runtime::Validate;
         let f = |name: &str| format!("{prefix}.{name}");
-        let (display_name, given_name, family_name, email, phone, time_zone, notes) = (
-            required_text(&f("display_name"), &c.display_name, DISPLAY_NAME_MAX),
-            optional_text(&f("given_name"), &c.given_name, PERSON_NAME_MAX),
-            optional_text(&f("family_name"), &c.family_name, PERSON_NAME_MAX),
-            email(&f("email"), &c.email),
-            phone(&f("phone"), &c.phone),
-            TimeZone::parse_optional(&f("time_zone"), &c.time_zone),
-            long_text(&f("notes"), &c.notes, NOTES_MAX),
+        let today = liaison_runtime::time::now().date_naive();
+        let (
+            (display_name, given_name, family_name, emails, phones, preferred_channel),
+            (languages, time_zone, working_hours, labels, consent, notes),
+        ) = (
+            (
+                required_text(&f("display_name"), &c.display_name, DISPLAY_NAME_MAX),
+                optional_text(&f("given_name"), &c.given_name, PERSON_NAME_MAX),
+                optional_text(&f("family_name"), &c.family_name, PERSON_NAME_MAX),
+                Channels::emails(prefix, &c.emails, &c.email),
+                Channels::phones(prefix, &c.phones, &c.phone),
+                ContactChannel::parse(&f("preferred_channel"), c.preferred_channel, true),
+            )
+                .collect(),
+            (
+                channels::languages(&f("languages"), &c.languages),
+                TimeZone::parse_optional(&f("time_zone"), &c.time_zone),
+                channels::working_hours(&f("working_hours"), &c.working_hours),
+                channels::labels(&f("labels"), &c.labels),
+                ConsentRecord::parse(&f("consent"), c.consent.as_ref(), today),
+                long_text(&f("notes"), &c.notes, NOTES_MAX),
+            )
+                .collect(),
         )
             .collect()?;
-        Ok(Self { display_name, given_name, family_name, email, phone, time_zone, notes })
+        if !working_hours.is_empty() && time_zone.is_none() {
+            return Err(vec![FieldViolation::new(f("time_zone"), "is required when working_hours are given")]);
+        }
+        Ok(Self {
+            display_name,
+            given_name,
+            family_name,
+            emails,
+            phones,
+            preferred_channel,
+            languages,
+            time_zone,
+            working_hours,
+            labels,
+            consent,
+            notes,
+        })
+    }
+
+    /// Text that search and duplicate detection match against: names and email addresses, folded.
+    pub fn search_text(&self) -> String {
+        let mut parts = vec![self.display_name.as_str(), self.given_name.as_str(), self.family_name.as_str()];
+        parts.extend(self.emails.values());
+        channels::fold(&parts.join(" "))
     }
 }
 

@@ -1,10 +1,12 @@
 //! The contacts database: organisations and contacts, each mutation with its change-feed row in one transaction.
 pub mod entity;
 mod graph;
+pub mod keys;
 pub mod migration;
 
+use crate::domain::channels::{PostalAddress, labels_column};
 use crate::domain::{ContactFields, OrganizationFields};
-use crate::resource;
+use crate::resource::{self, UNDELETE_WINDOW};
 use entity::{affiliation, contact, organization, relationship};
 use liaison_proto::common::v1::ChangeKind;
 use liaison_proto::contacts::v1::{Contact, Organization};
@@ -64,6 +66,8 @@ impl Store {
             website: fields.website,
             notes: fields.notes,
             parent_id: fields.parent.map(|p| p.key()),
+            postal_address: postal_address_column(fields.postal_address.as_ref()),
+            labels: labels_column(&fields.labels),
             revision: 1,
             create_time: now,
             update_time: now,
@@ -82,10 +86,23 @@ impl Store {
 
     pub async fn list_organizations(
         &self,
+        filter: &OrganizationFilter,
         after: Option<String>,
         limit: u64,
     ) -> Result<Vec<organization::Model>, Error> {
-        crud::page::<organization::Entity>(self.db.conn(), organization::Column::Id, after, limit).await
+        use sea_orm::{ColumnTrait, Condition};
+        let mut condition = Condition::all();
+        if let Some(kind) = filter.kind {
+            condition = condition.add(organization::Column::Kind.eq(kind.value()));
+        }
+        if let Some(label) = &filter.label {
+            condition = condition.add(organization::Column::Labels.like(format!("%,{label},%")));
+        }
+        if let Some(parent) = &filter.parent {
+            condition = condition.add(organization::Column::ParentId.eq(parent.key()));
+        }
+        crud::page_where::<organization::Entity>(self.db.conn(), organization::Column::Id, condition, after, limit)
+            .await
     }
 
     pub async fn organizations_by_id(&self, ids: Vec<String>) -> Result<Vec<organization::Model>, Error> {
@@ -113,6 +130,8 @@ impl Store {
             website: fields.website,
             notes: fields.notes,
             parent_id: fields.parent.map(|p| p.key()),
+            postal_address: postal_address_column(fields.postal_address.as_ref()),
+            labels: labels_column(&fields.labels),
             revision: current.revision + 1,
             update_time: time::now(),
             ..current.clone()
@@ -157,37 +176,102 @@ impl Store {
             Begun::Replay(existing) => return self.get_contact(existing).await,
         };
         let now = time::now();
-        let model = contact::Model {
+        let mut model = contact::Model {
             id: name.key(),
-            display_name: fields.display_name,
-            given_name: fields.given_name,
-            family_name: fields.family_name,
-            email: fields.email,
-            phone: fields.phone,
-            time_zone: fields.time_zone.map(|tz| tz.name().to_owned()).unwrap_or_default(),
-            notes: fields.notes,
+            uid: format!("urn:uuid:{}", name.key()),
             revision: 1,
             create_time: now,
             update_time: now,
+            ..contact::Model::default()
         };
+        apply_contact_fields(&mut model, fields);
         contact::Entity::insert(model.clone().into_active_model()).exec(&*txn).await.map_err(db_error)?;
+        keys::replace(&*txn, &model).await?;
         append_contact(&txn, &model, ChangeKind::Created).await?;
         txn.commit().await?;
         Ok(model)
     }
 
+    /// A contact by name; a merged contact's name gives its survivor, a deleted contact is returned as such.
     pub async fn get_contact(&self, name: Name<Contacts>) -> Result<contact::Model, Error> {
+        let mut model = self.get_contact_row(name).await?;
+        // Merges chain (a survivor can itself be merged later); follow to the end, bounded against damage.
+        for _ in 0..MERGE_CHAIN_MAX {
+            let Some(survivor) = model.merged_into.clone() else { break };
+            model = crud::find::<contact::Entity>(self.db.conn(), survivor)
+                .await?
+                .ok_or_else(|| Error::NotFound { resource: name.to_string() })?;
+        }
+        Ok(model)
+    }
+
+    /// The stored row of a contact, merged or not.
+    pub async fn get_contact_row(&self, name: Name<Contacts>) -> Result<contact::Model, Error> {
         crud::find::<contact::Entity>(self.db.conn(), name.key())
             .await?
             .ok_or_else(|| Error::NotFound { resource: name.to_string() })
     }
 
-    pub async fn list_contacts(&self, after: Option<String>, limit: u64) -> Result<Vec<contact::Model>, Error> {
-        crud::page::<contact::Entity>(self.db.conn(), contact::Column::Id, after, limit).await
+    pub async fn list_contacts(
+        &self,
+        filter: &ContactFilter,
+        after: Option<String>,
+        limit: u64,
+    ) -> Result<Vec<contact::Model>, Error> {
+        use sea_orm::sea_query::Query;
+        use sea_orm::{ColumnTrait, Condition};
+        let mut condition = Condition::all().add(contact::Column::MergedInto.is_null());
+        if !filter.show_deleted {
+            condition = condition.add(contact::Column::DeleteTime.is_null());
+        }
+        if let Some(label) = &filter.label {
+            condition = condition.add(contact::Column::Labels.like(format!("%,{label},%")));
+        }
+        if let Some(organization) = &filter.organization {
+            condition = condition.add(
+                contact::Column::Id.in_subquery(
+                    Query::select()
+                        .column(affiliation::Column::ContactId)
+                        .from(affiliation::Entity)
+                        .and_where(affiliation::Column::OrganizationId.eq(organization.key()))
+                        .to_owned(),
+                ),
+            );
+        }
+        crud::page_where::<contact::Entity>(self.db.conn(), contact::Column::Id, condition, after, limit).await
     }
 
+    /// Contacts by id, each merged one replaced by its survivor: `(requested id, contact)`.
     pub async fn contacts_by_id(&self, ids: Vec<String>) -> Result<Vec<contact::Model>, Error> {
-        crud::find_many::<contact::Entity>(self.db.conn(), contact::Column::Id, ids).await
+        Ok(self.resolve_contacts(ids).await?.into_iter().map(|(_, model)| model).collect())
+    }
+
+    /// Like `contacts_by_id`, keeping which id was asked for (a merged id maps to its survivor).
+    pub async fn resolve_contacts(&self, ids: Vec<String>) -> Result<Vec<(String, contact::Model)>, Error> {
+        let mut resolved: Vec<(String, contact::Model)> =
+            crud::find_many::<contact::Entity>(self.db.conn(), contact::Column::Id, ids)
+                .await?
+                .into_iter()
+                .map(|m| (m.id.clone(), m))
+                .collect();
+        for _ in 0..MERGE_CHAIN_MAX {
+            let pending: Vec<String> = resolved.iter().filter_map(|(_, m)| m.merged_into.clone()).collect();
+            if pending.is_empty() {
+                break;
+            }
+            let survivors: std::collections::HashMap<String, contact::Model> =
+                crud::find_many::<contact::Entity>(self.db.conn(), contact::Column::Id, pending)
+                    .await?
+                    .into_iter()
+                    .map(|m| (m.id.clone(), m))
+                    .collect();
+            for (_, model) in &mut resolved {
+                if let Some(survivor) = model.merged_into.as_ref().and_then(|id| survivors.get(id)) {
+                    *model = survivor.clone();
+                }
+            }
+        }
+        Ok(resolved)
     }
 
     /// Changes a contact: `apply` turns the current state into the new fields (merge + validation).
@@ -201,37 +285,117 @@ impl Store {
         let txn = self.db.begin_write().await?;
         let current =
             crud::current_for_update::<contact::Entity>(&*txn, &resource, name.key(), expected_revision).await?;
+        ensure_live(&current)?;
         let fields = apply(&resource::contact(&current))?;
-        let updated = contact::Model {
-            display_name: fields.display_name,
-            given_name: fields.given_name,
-            family_name: fields.family_name,
-            email: fields.email,
-            phone: fields.phone,
-            time_zone: fields.time_zone.map(|tz| tz.name().to_owned()).unwrap_or_default(),
-            notes: fields.notes,
-            revision: current.revision + 1,
-            update_time: time::now(),
-            ..current.clone()
-        };
+        let mut updated =
+            contact::Model { revision: current.revision + 1, update_time: time::now(), ..current.clone() };
+        apply_contact_fields(&mut updated, fields);
         crud::replace_if_unchanged::<contact::Entity>(&*txn, &resource, current.revision, updated.clone()).await?;
+        keys::replace(&*txn, &updated).await?;
         append_contact(&txn, &updated, ChangeKind::Updated).await?;
         txn.commit().await?;
         Ok(updated)
     }
 
-    /// Deletes a contact that has no affiliation or relationship left.
-    pub async fn delete_contact(&self, name: Name<Contacts>, expected_revision: Option<i64>) -> Result<(), Error> {
+    /// Soft-deletes a contact that has no affiliation or relationship left: it stays readable by name, leaves
+    /// lists, search and `contact_keys`, and can be restored for [`UNDELETE_WINDOW`].
+    pub async fn delete_contact(
+        &self,
+        name: Name<Contacts>,
+        expected_revision: Option<i64>,
+    ) -> Result<contact::Model, Error> {
         let resource = name.to_string();
         let txn = self.db.begin_write().await?;
         crud::lock_row::<contact::Entity>(&*txn, name.key()).await?;
-        graph::ensure_unlinked_contact(&txn, &name).await?;
         let current =
             crud::current_for_update::<contact::Entity>(&*txn, &resource, name.key(), expected_revision).await?;
-        crud::delete_if_unchanged::<contact::Entity>(&*txn, &resource, &current).await?;
-        append_contact(&txn, &current, ChangeKind::Deleted).await?;
-        txn.commit().await
+        if current.delete_time.is_some() || current.merged_into.is_some() {
+            return Err(Error::NotFound { resource });
+        }
+        graph::ensure_unlinked_contact(&txn, &name).await?;
+        let now = time::now();
+        let deleted = contact::Model {
+            delete_time: Some(now),
+            revision: current.revision + 1,
+            update_time: now,
+            ..current.clone()
+        };
+        crud::replace_if_unchanged::<contact::Entity>(&*txn, &resource, current.revision, deleted.clone()).await?;
+        keys::replace(&*txn, &deleted).await?;
+        append_contact(&txn, &deleted, ChangeKind::Deleted).await?;
+        txn.commit().await?;
+        Ok(deleted)
     }
+
+    /// Restores a contact deleted less than [`UNDELETE_WINDOW`] ago.
+    pub async fn undelete_contact(
+        &self,
+        name: Name<Contacts>,
+        expected_revision: Option<i64>,
+    ) -> Result<contact::Model, Error> {
+        let resource = name.to_string();
+        let txn = self.db.begin_write().await?;
+        crud::lock_row::<contact::Entity>(&*txn, name.key()).await?;
+        let current =
+            crud::current_for_update::<contact::Entity>(&*txn, &resource, name.key(), expected_revision).await?;
+        let now = time::now();
+        let precondition = |reason: &'static str, description: String| Error::FailedPrecondition {
+            reason,
+            violations: vec![PreconditionViolation { kind: reason.into(), subject: resource.clone(), description }],
+        };
+        match current.delete_time {
+            None => return Err(precondition("NOT_DELETED", format!("{resource} is not deleted"))),
+            Some(deleted) if now - deleted > UNDELETE_WINDOW => {
+                return Err(precondition(
+                    "UNDELETE_EXPIRED",
+                    format!("{resource} was deleted on {}, more than 30 days ago", deleted.format("%Y-%m-%d")),
+                ));
+            }
+            Some(_) => {}
+        }
+        let restored =
+            contact::Model { delete_time: None, revision: current.revision + 1, update_time: now, ..current.clone() };
+        crud::replace_if_unchanged::<contact::Entity>(&*txn, &resource, current.revision, restored.clone()).await?;
+        keys::replace(&*txn, &restored).await?;
+        append_contact(&txn, &restored, ChangeKind::Updated).await?;
+        txn.commit().await?;
+        Ok(restored)
+    }
+}
+
+/// Refuses to change a contact that is deleted (restore it first) or merged (change its survivor).
+pub(crate) fn ensure_live(contact: &contact::Model) -> Result<(), Error> {
+    let name = resource::contact_name(&contact.id);
+    let (reason, description) = match (&contact.delete_time, &contact.merged_into) {
+        (_, Some(survivor)) => {
+            ("CONTACT_MERGED", format!("{name} was merged into {}", resource::contact_name(survivor)))
+        }
+        (Some(_), None) => ("CONTACT_DELETED", format!("{name} is deleted; UndeleteContact restores it")),
+        (None, None) => return Ok(()),
+    };
+    Err(Error::FailedPrecondition {
+        reason,
+        violations: vec![PreconditionViolation { kind: reason.into(), subject: name, description }],
+    })
+}
+
+/// How far `merged_into` links are followed.
+const MERGE_CHAIN_MAX: usize = 16;
+
+/// The filters of ListOrganizations, validated.
+#[derive(Debug, Clone, Default)]
+pub struct OrganizationFilter {
+    pub kind: Option<crate::domain::OrganizationKind>,
+    pub label: Option<String>,
+    pub parent: Option<Name<Organizations>>,
+}
+
+/// The filters of ListContacts, validated.
+#[derive(Debug, Clone, Default)]
+pub struct ContactFilter {
+    pub label: Option<String>,
+    pub organization: Option<Name<Organizations>>,
+    pub show_deleted: bool,
 }
 
 macro_rules! revisioned {
@@ -254,12 +418,42 @@ macro_rules! revisioned {
 }
 revisioned!(organization, contact, affiliation, relationship);
 
+/// Sets the client-settable columns of a contact (and those derived from them) from validated fields.
+pub(crate) fn apply_contact_fields(model: &mut contact::Model, fields: ContactFields) {
+    model.search_text = fields.search_text();
+    model.email = fields.emails.primary().unwrap_or_default().to_owned();
+    model.phone = fields.phones.primary().unwrap_or_default().to_owned();
+    model.emails = json(&fields.emails);
+    model.phones = json(&fields.phones);
+    model.display_name = fields.display_name;
+    model.given_name = fields.given_name;
+    model.family_name = fields.family_name;
+    model.preferred_channel = fields.preferred_channel.map(|c| c.value()).unwrap_or_default();
+    model.languages = json(&fields.languages);
+    model.time_zone = fields.time_zone.map(|tz| tz.name().to_owned()).unwrap_or_default();
+    model.working_hours = json(&fields.working_hours);
+    model.labels = labels_column(&fields.labels);
+    model.do_not_contact = fields.consent.do_not_contact;
+    model.consent = json(&fields.consent);
+    model.notes = fields.notes;
+}
+
+/// A value as stored in a JSON column. Serialising these plain structs cannot fail; an empty string would be
+/// read back as the default.
+pub(crate) fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+fn postal_address_column(address: Option<&PostalAddress>) -> String {
+    address.map(json).unwrap_or_default()
+}
+
 async fn append_organization(txn: &WriteTxn, model: &organization::Model, kind: ChangeKind) -> Result<(), Error> {
     let wire = resource::organization(model);
     feed::append(&**txn, &wire.name, kind, resource::ORGANIZATION_TYPE, &wire).await
 }
 
-async fn append_contact(txn: &WriteTxn, model: &contact::Model, kind: ChangeKind) -> Result<(), Error> {
+pub(crate) async fn append_contact(txn: &WriteTxn, model: &contact::Model, kind: ChangeKind) -> Result<(), Error> {
     let wire = resource::contact(model);
     feed::append(&**txn, &wire.name, kind, resource::CONTACT_TYPE, &wire).await
 }

@@ -11,7 +11,7 @@ on_both_databases!(
     an_update_changes_only_the_masked_fields,
     a_stale_etag_is_aborted_and_changes_nothing,
     an_unknown_mask_path_is_named,
-    a_deleted_contact_is_gone,
+    a_deleted_contact_stays_readable_by_name_but_leaves_lists,
     twenty_concurrent_creates_with_one_request_id_make_one_contact,
     a_request_id_reused_for_another_contact_is_rejected,
     bad_input_names_every_field_and_writes_nothing,
@@ -62,7 +62,7 @@ async fn contacts_list_in_creation_order_over_three_pages(engine: Engine) {
     loop {
         let page = app
             .client
-            .list_contacts(ListContactsRequest { page_size: Some(3), page_token: token.clone() })
+            .list_contacts(ListContactsRequest { page_size: Some(3), page_token: token.clone(), ..Default::default() })
             .await
             .unwrap()
             .into_inner();
@@ -85,7 +85,7 @@ async fn a_tampered_page_token_is_invalid_argument(engine: Engine) {
     }
     let token = app
         .client
-        .list_contacts(ListContactsRequest { page_size: Some(1), page_token: String::new() })
+        .list_contacts(ListContactsRequest { page_size: Some(1), page_token: String::new(), ..Default::default() })
         .await
         .unwrap()
         .into_inner()
@@ -95,13 +95,21 @@ async fn a_tampered_page_token_is_invalid_argument(engine: Engine) {
     tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
     let status = app
         .client
-        .list_contacts(ListContactsRequest { page_size: Some(1), page_token: String::from_utf8(tampered).unwrap() })
+        .list_contacts(ListContactsRequest {
+            page_size: Some(1),
+            page_token: String::from_utf8(tampered).unwrap(),
+            ..Default::default()
+        })
         .await
         .unwrap_err();
     assert_eq!(bad_fields(&status), ["page_token"]);
     let status = app
         .client
-        .list_organizations(ListOrganizationsRequest { page_size: Some(1), page_token: "bm90LWEtdG9rZW4".into() })
+        .list_organizations(ListOrganizationsRequest {
+            page_size: Some(1),
+            page_token: "bm90LWEtdG9rZW4".into(),
+            ..Default::default()
+        })
         .await
         .unwrap_err();
     assert_eq!(bad_fields(&status), ["page_token"]);
@@ -112,13 +120,17 @@ async fn page_size_zero_is_rejected_and_huge_is_clamped(engine: Engine) {
     create_contact(&mut app.client, "Only").await;
     let status = app
         .client
-        .list_contacts(ListContactsRequest { page_size: Some(0), page_token: String::new() })
+        .list_contacts(ListContactsRequest { page_size: Some(0), page_token: String::new(), ..Default::default() })
         .await
         .unwrap_err();
     assert_eq!(bad_fields(&status), ["page_size"]);
     let page = app
         .client
-        .list_contacts(ListContactsRequest { page_size: Some(1_000_000), page_token: String::new() })
+        .list_contacts(ListContactsRequest {
+            page_size: Some(1_000_000),
+            page_token: String::new(),
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();
@@ -206,19 +218,47 @@ async fn an_unknown_mask_path_is_named(engine: Engine) {
     assert_eq!(all_changes(&mut app.client).await.len(), 1);
 }
 
-async fn a_deleted_contact_is_gone(engine: Engine) {
+async fn a_deleted_contact_stays_readable_by_name_but_leaves_lists(engine: Engine) {
     let mut app = app(engine).await;
     let created = create_contact(&mut app.client, "Temp").await;
-    app.client.delete_contact(DeleteContactRequest { name: created.name.clone(), etag: created.etag }).await.unwrap();
-    let status = app.client.get_contact(GetContactRequest { name: created.name.clone() }).await.unwrap_err();
-    assert_eq!(status.code(), Code::NotFound);
-    assert!(status.message().contains(&created.name));
+    let deleted = app
+        .client
+        .delete_contact(DeleteContactRequest { name: created.name.clone(), etag: created.etag })
+        .await
+        .unwrap()
+        .into_inner()
+        .contact
+        .unwrap();
+    let (delete_time, purge_time) = (deleted.delete_time.unwrap(), deleted.purge_time.unwrap());
+    assert_eq!(purge_time.seconds - delete_time.seconds, 30 * 86_400);
+    let read = app.client.get_contact(GetContactRequest { name: created.name.clone() }).await.unwrap().into_inner();
+    assert_eq!(read.contact.unwrap().delete_time, Some(delete_time));
+    let listed = app.client.list_contacts(ListContactsRequest::default()).await.unwrap().into_inner().contacts;
+    assert!(listed.is_empty());
+    let listed = app
+        .client
+        .list_contacts(ListContactsRequest { show_deleted: true, ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner()
+        .contacts;
+    assert_eq!(listed.len(), 1);
     let status = app
         .client
         .delete_contact(DeleteContactRequest { name: created.name.clone(), etag: String::new() })
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::NotFound);
+    // A deleted contact cannot be changed until it is restored.
+    let status = app
+        .client
+        .update_contact(UpdateContactRequest {
+            contact: Some(Contact { name: created.name.clone(), display_name: "X".into(), ..Default::default() }),
+            update_mask: Some(prost_types::FieldMask { paths: vec!["display_name".into()] }),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::FailedPrecondition);
     let changes = all_changes(&mut app.client).await;
     assert_eq!(changes.len(), 2);
     assert_eq!(changes.last().unwrap().kind, liaison_proto::common::v1::ChangeKind::Deleted as i32);

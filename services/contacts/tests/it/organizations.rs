@@ -88,7 +88,11 @@ async fn organizations_list_over_three_pages(engine: Engine) {
     loop {
         let page = app
             .client
-            .list_organizations(ListOrganizationsRequest { page_size: Some(2), page_token: token })
+            .list_organizations(ListOrganizationsRequest {
+                page_size: Some(2),
+                page_token: token,
+                ..Default::default()
+            })
             .await
             .unwrap()
             .into_inner();

@@ -12,6 +12,10 @@ pub struct Model {
     pub website: String,
     pub notes: String,
     pub parent_id: Option<String>,
+    /// JSON `domain::channels::PostalAddress`, or empty.
+    pub postal_address: String,
+    /// `,a,b,` (see `domain::channels::labels_column`).
+    pub labels: String,
     pub revision: i64,
     pub create_time: DateTimeUtc,
     pub update_time: DateTimeUtc,

@@ -11,6 +11,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(liaison_runtime::migration::CreateSharedTables),
             Box::new(m20261123_000001_create_meetings::Migration),
+            Box::new(liaison_runtime::migration::AddChangeActor),
         ]
     }
 }

@@ -1,12 +1,21 @@
-//! The tonic adapter: parse each request into domain values, call the store, map the result back.
+//! The tonic adapter: parse each request into domain values, call the store, map the result back. The larger
+//! capabilities live in submodules; the trait impl here only delegates to them.
+mod engagement;
+mod lifecycle;
+mod merge;
+mod transfer;
+
+use crate::domain::channels;
 use crate::domain::conflicts;
 use crate::domain::graph::{
     AFFILIATION_UPDATABLE, AffiliationFields, NewAffiliation, NewRelationship, RELATIONSHIP_UPDATABLE,
     RelationshipFields,
 };
-use crate::domain::{BATCH_MAX, CONTACT_UPDATABLE, ContactFields, ORGANIZATION_UPDATABLE, OrganizationFields};
+use crate::domain::{
+    BATCH_MAX, CONTACT_UPDATABLE, ContactFields, ORGANIZATION_UPDATABLE, OrganizationFields, OrganizationKind,
+};
 use crate::resource;
-use crate::store::{CreateKey, Store};
+use crate::store::{ContactFilter, CreateKey, OrganizationFilter, Store};
 use liaison_proto::contacts::v1::contacts_service_server::ContactsService;
 use liaison_proto::contacts::v1::*;
 use liaison_runtime::fieldmask::UpdateMask;
@@ -52,24 +61,59 @@ fn merge_organization(current: &Organization, new: &Organization, mask: &UpdateM
     if mask.contains("parent") {
         merged.parent.clone_from(&new.parent);
     }
+    if mask.contains("postal_address") {
+        merged.postal_address.clone_from(&new.postal_address);
+    }
+    if mask.contains("labels") {
+        merged.labels.clone_from(&new.labels);
+    }
     merged
 }
 
+/// The contact an update asks for. `emails` is authoritative when named (the single `email` is then ignored);
+/// `email` alone replaces the list by that one address. Likewise for phones.
 fn merge_contact(current: &Contact, new: &Contact, mask: &UpdateMask) -> Contact {
     let mut merged = current.clone();
-    let fields: [(&str, &mut String, &String); 7] = [
+    let texts: [(&str, &mut String, &String); 5] = [
         ("display_name", &mut merged.display_name, &new.display_name),
         ("given_name", &mut merged.given_name, &new.given_name),
         ("family_name", &mut merged.family_name, &new.family_name),
-        ("email", &mut merged.email, &new.email),
-        ("phone", &mut merged.phone, &new.phone),
         ("time_zone", &mut merged.time_zone, &new.time_zone),
         ("notes", &mut merged.notes, &new.notes),
     ];
-    for (path, target, value) in fields {
+    for (path, target, value) in texts {
         if mask.contains(path) {
             target.clone_from(value);
         }
+    }
+    if mask.contains("emails") {
+        merged.emails.clone_from(&new.emails);
+        merged.email.clear();
+    } else if mask.contains("email") {
+        merged.emails.clear();
+        merged.email.clone_from(&new.email);
+    }
+    if mask.contains("phones") {
+        merged.phones.clone_from(&new.phones);
+        merged.phone.clear();
+    } else if mask.contains("phone") {
+        merged.phones.clear();
+        merged.phone.clone_from(&new.phone);
+    }
+    if mask.contains("preferred_channel") {
+        merged.preferred_channel = new.preferred_channel;
+    }
+    if mask.contains("languages") {
+        merged.languages.clone_from(&new.languages);
+    }
+    if mask.contains("working_hours") {
+        merged.working_hours.clone_from(&new.working_hours);
+    }
+    if mask.contains("labels") {
+        merged.labels.clone_from(&new.labels);
+    }
+    if mask.contains("consent") {
+        merged.consent.clone_from(&new.consent);
     }
     merged
 }
@@ -93,6 +137,11 @@ impl ContactsApi {
             .collect();
         Ok(parties.iter().map(ToString::to_string).filter(|n| !found.contains(n)).collect())
     }
+}
+
+/// A filter field: parsed when `present`, `None` otherwise.
+fn optional<T>(present: bool, parse: impl FnOnce() -> Result<T, FieldViolation>) -> Result<Option<T>, FieldViolation> {
+    if present { parse().map(Some) } else { Ok(None) }
 }
 
 /// Parses batch names: 1 to 1000, each valid; duplicates collapse to their first occurrence.
@@ -149,11 +198,19 @@ impl ContactsService for ContactsApi {
         &self,
         request: Request<ListOrganizationsRequest>,
     ) -> Result<Response<ListOrganizationsResponse>, Status> {
-        const SCOPE: &str = "ListOrganizations";
         let request = request.into_inner();
-        let page = paging::parse(request.page_size, &request.page_token, SCOPE).map_err(Error::InvalidArgument)?;
-        let mut models = self.store.list_organizations(page.after, page.size + 1).await?;
-        let next_page_token = paging::token_after(&mut models, page.size, SCOPE, |m| m.id.clone());
+        let scope =
+            format!("ListOrganizations?kind={}&label={}&parent={}", request.kind, request.label, request.parent);
+        let (page, kind, label, parent) = (
+            paging::parse(request.page_size, &request.page_token, &scope),
+            optional(request.kind != 0, || OrganizationKind::parse("kind", request.kind)),
+            optional(!request.label.is_empty(), || channels::label("label", &request.label)),
+            optional(!request.parent.is_empty(), || Name::<Organizations>::parse("parent", &request.parent)),
+        )
+            .validate()?;
+        let filter = OrganizationFilter { kind, label, parent };
+        let mut models = self.store.list_organizations(&filter, page.after, page.size + 1).await?;
+        let next_page_token = paging::token_after(&mut models, page.size, &scope, |m| m.id.clone());
         Ok(Response::new(ListOrganizationsResponse {
             organizations: models.iter().map(resource::organization).collect(),
             next_page_token,
@@ -217,11 +274,22 @@ impl ContactsService for ContactsApi {
         &self,
         request: Request<ListContactsRequest>,
     ) -> Result<Response<ListContactsResponse>, Status> {
-        const SCOPE: &str = "ListContacts";
         let request = request.into_inner();
-        let page = paging::parse(request.page_size, &request.page_token, SCOPE).map_err(Error::InvalidArgument)?;
-        let mut models = self.store.list_contacts(page.after, page.size + 1).await?;
-        let next_page_token = paging::token_after(&mut models, page.size, SCOPE, |m| m.id.clone());
+        let scope = format!(
+            "ListContacts?label={}&organization={}&deleted={}",
+            request.label, request.organization, request.show_deleted
+        );
+        let (page, label, organization) = (
+            paging::parse(request.page_size, &request.page_token, &scope),
+            optional(!request.label.is_empty(), || channels::label("label", &request.label)),
+            optional(!request.organization.is_empty(), || {
+                Name::<Organizations>::parse("organization", &request.organization)
+            }),
+        )
+            .validate()?;
+        let filter = ContactFilter { label, organization, show_deleted: request.show_deleted };
+        let mut models = self.store.list_contacts(&filter, page.after, page.size + 1).await?;
+        let next_page_token = paging::token_after(&mut models, page.size, &scope, |m| m.id.clone());
         Ok(Response::new(ListContactsResponse {
             contacts: models.iter().map(resource::contact).collect(),
             next_page_token,
@@ -256,8 +324,8 @@ impl ContactsService for ContactsApi {
         let request = request.into_inner();
         let (name, expected) =
             (Name::<Contacts>::parse("name", &request.name), etag::parse_expected("etag", &request.etag)).validate()?;
-        self.store.delete_contact(name, expected).await?;
-        Ok(Response::new(DeleteContactResponse {}))
+        let model = self.store.delete_contact(name, expected).await?;
+        Ok(Response::new(DeleteContactResponse { contact: Some(resource::contact(&model)) }))
     }
 
     async fn batch_get_contacts(
@@ -265,13 +333,8 @@ impl ContactsService for ContactsApi {
         request: Request<BatchGetContactsRequest>,
     ) -> Result<Response<BatchGetContactsResponse>, Status> {
         let names = parse_batch(&request.get_ref().names, Name::<Contacts>::parse)?;
-        let found: HashMap<String, _> = self
-            .store
-            .contacts_by_id(names.iter().map(Name::key).collect())
-            .await?
-            .into_iter()
-            .map(|m| (m.id.clone(), m))
-            .collect();
+        let found: HashMap<String, _> =
+            self.store.resolve_contacts(names.iter().map(Name::key).collect()).await?.into_iter().collect();
         let mut response = BatchGetContactsResponse::default();
         for name in names {
             match found.get(&name.key()) {
@@ -294,9 +357,11 @@ impl ContactsService for ContactsApi {
                 PartyName::Organization(n) => organization_ids.push(n.key()),
             }
         }
-        let (contacts, organizations) =
-            tokio::try_join!(self.store.contacts_by_id(contact_ids), self.store.organizations_by_id(organization_ids))?;
-        let contacts: HashMap<String, _> = contacts.into_iter().map(|m| (m.id.clone(), m)).collect();
+        let (contacts, organizations) = tokio::try_join!(
+            self.store.resolve_contacts(contact_ids),
+            self.store.organizations_by_id(organization_ids)
+        )?;
+        let contacts: HashMap<String, _> = contacts.into_iter().collect();
         let organizations: HashMap<String, _> = organizations.into_iter().map(|m| (m.id.clone(), m)).collect();
         let mut response = BatchGetPartiesResponse::default();
         for name in names {
@@ -546,5 +611,128 @@ impl ContactsService for ContactsApi {
             |changes, remaining_count| WatchChangesResponse { changes, remaining_count },
         )?;
         Ok(Response::new(stream))
+    }
+
+    async fn create_assessment(
+        &self,
+        request: Request<CreateAssessmentRequest>,
+    ) -> Result<Response<CreateAssessmentResponse>, Status> {
+        engagement::create_assessment(self, request).await
+    }
+
+    async fn list_assessments(
+        &self,
+        request: Request<ListAssessmentsRequest>,
+    ) -> Result<Response<ListAssessmentsResponse>, Status> {
+        engagement::list_assessments(self, request).await
+    }
+
+    async fn list_stakeholders(
+        &self,
+        request: Request<ListStakeholdersRequest>,
+    ) -> Result<Response<ListStakeholdersResponse>, Status> {
+        engagement::list_stakeholders(self, request).await
+    }
+
+    async fn create_interaction(
+        &self,
+        request: Request<CreateInteractionRequest>,
+    ) -> Result<Response<CreateInteractionResponse>, Status> {
+        engagement::create_interaction(self, request).await
+    }
+
+    async fn get_interaction(
+        &self,
+        request: Request<GetInteractionRequest>,
+    ) -> Result<Response<GetInteractionResponse>, Status> {
+        engagement::get_interaction(self, request).await
+    }
+
+    async fn list_interactions(
+        &self,
+        request: Request<ListInteractionsRequest>,
+    ) -> Result<Response<ListInteractionsResponse>, Status> {
+        engagement::list_interactions(self, request).await
+    }
+
+    async fn update_interaction(
+        &self,
+        request: Request<UpdateInteractionRequest>,
+    ) -> Result<Response<UpdateInteractionResponse>, Status> {
+        engagement::update_interaction(self, request).await
+    }
+
+    async fn delete_interaction(
+        &self,
+        request: Request<DeleteInteractionRequest>,
+    ) -> Result<Response<DeleteInteractionResponse>, Status> {
+        engagement::delete_interaction(self, request).await
+    }
+
+    async fn get_engagement_summary(
+        &self,
+        request: Request<GetEngagementSummaryRequest>,
+    ) -> Result<Response<GetEngagementSummaryResponse>, Status> {
+        engagement::get_engagement_summary(self, request).await
+    }
+
+    async fn find_duplicate_contacts(
+        &self,
+        request: Request<FindDuplicateContactsRequest>,
+    ) -> Result<Response<FindDuplicateContactsResponse>, Status> {
+        merge::find_duplicate_contacts(self, request).await
+    }
+
+    async fn merge_contacts(
+        &self,
+        request: Request<MergeContactsRequest>,
+    ) -> Result<Response<MergeContactsResponse>, Status> {
+        merge::merge_contacts(self, request).await
+    }
+
+    async fn unmerge_contacts(
+        &self,
+        request: Request<UnmergeContactsRequest>,
+    ) -> Result<Response<UnmergeContactsResponse>, Status> {
+        merge::unmerge_contacts(self, request).await
+    }
+
+    async fn undelete_contact(
+        &self,
+        request: Request<UndeleteContactRequest>,
+    ) -> Result<Response<UndeleteContactResponse>, Status> {
+        lifecycle::undelete_contact(self, request).await
+    }
+
+    async fn search_contacts(
+        &self,
+        request: Request<SearchContactsRequest>,
+    ) -> Result<Response<SearchContactsResponse>, Status> {
+        lifecycle::search_contacts(self, request).await
+    }
+
+    async fn list_contact_history(
+        &self,
+        request: Request<ListContactHistoryRequest>,
+    ) -> Result<Response<ListContactHistoryResponse>, Status> {
+        lifecycle::list_contact_history(self, request).await
+    }
+
+    type ImportContactsStream = transfer::ImportStream;
+
+    async fn import_contacts(
+        &self,
+        request: Request<tonic::Streaming<ImportContactsRequest>>,
+    ) -> Result<Response<Self::ImportContactsStream>, Status> {
+        transfer::import_contacts(self, request).await
+    }
+
+    type ExportContactsStream = transfer::ExportStream;
+
+    async fn export_contacts(
+        &self,
+        request: Request<ExportContactsRequest>,
+    ) -> Result<Response<Self::ExportContactsStream>, Status> {
+        transfer::export_contacts(self, request).await
     }
 }

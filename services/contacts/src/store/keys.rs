@@ -1,0 +1,90 @@
+//! `contact_keys`: every email address, phone number and vCard UID of every contact that is neither deleted nor
+//! merged, so that import matching and duplicate detection find contacts sharing one with an index lookup.
+//! Rewritten in the same transaction as every change to a contact.
+use super::entity::contact;
+use crate::domain::channels::Channels;
+use liaison_runtime::Error;
+use liaison_runtime::db::db_error;
+use liaison_runtime::sql::statement;
+use sea_orm::{ConnectionTrait, FromQueryResult};
+
+/// The keys of a contact: `email:{address}`, `phone:{e164}`, `uid:{uid}`.
+pub fn of(model: &contact::Model) -> Vec<String> {
+    if model.delete_time.is_some() || model.merged_into.is_some() {
+        return Vec::new();
+    }
+    let emails: Channels = serde_json::from_str(&model.emails).unwrap_or_default();
+    let phones: Channels = serde_json::from_str(&model.phones).unwrap_or_default();
+    let mut keys: Vec<String> = emails
+        .values()
+        .map(|e| format!("email:{}", e.to_lowercase()))
+        .chain(phones.values().map(|p| format!("phone:{p}")))
+        .collect();
+    if !model.uid.is_empty() {
+        keys.push(format!("uid:{}", model.uid));
+    }
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// Replaces the stored keys of `model` with its current ones.
+pub async fn replace(conn: &impl ConnectionTrait, model: &contact::Model) -> Result<(), Error> {
+    let backend = conn.get_database_backend();
+    conn.execute_raw(statement(backend, "DELETE FROM contact_keys WHERE contact_id = ?", [model.id.clone().into()]))
+        .await
+        .map_err(db_error)?;
+    let keys = of(model);
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let placeholders = vec!["(?, ?)"; keys.len()].join(", ");
+    let values = keys.into_iter().flat_map(|k| [model.id.clone().into(), k.into()]);
+    conn.execute_raw(statement(
+        backend,
+        &format!("INSERT INTO contact_keys (contact_id, key) VALUES {placeholders}"),
+        values,
+    ))
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
+#[derive(Debug, FromQueryResult)]
+struct KeyRow {
+    contact_id: String,
+    key: String,
+}
+
+/// `(key, contact id)` for every live contact holding one of `keys`, in key then id order.
+pub async fn holders(conn: &impl ConnectionTrait, keys: &[String]) -> Result<Vec<(String, String)>, Error> {
+    let mut found = Vec::new();
+    for chunk in keys.chunks(500) {
+        let placeholders = vec!["?"; chunk.len()].join(", ");
+        let rows = KeyRow::find_by_statement(statement(
+            conn.get_database_backend(),
+            &format!("SELECT contact_id, key FROM contact_keys WHERE key IN ({placeholders}) ORDER BY key, contact_id"),
+            chunk.iter().map(|k| k.clone().into()),
+        ))
+        .all(conn)
+        .await
+        .map_err(db_error)?;
+        found.extend(rows.into_iter().map(|r| (r.key, r.contact_id)));
+    }
+    Ok(found)
+}
+
+/// Keys held by more than one live contact, with their holders: the candidates of duplicate detection.
+pub async fn shared(conn: &impl ConnectionTrait) -> Result<Vec<(String, String)>, Error> {
+    let rows = KeyRow::find_by_statement(statement(
+        conn.get_database_backend(),
+        "SELECT contact_id, key FROM contact_keys WHERE key IN \
+         (SELECT key FROM contact_keys WHERE key NOT LIKE 'uid:%' GROUP BY key HAVING COUNT(*) > 1) \
+         ORDER BY key, contact_id",
+        std::iter::empty::<sea_orm::Value>(),
+    ))
+    .all(conn)
+    .await
+    .map_err(db_error)?;
+    Ok(rows.into_iter().map(|r| (r.key, r.contact_id)).collect())
+}
