@@ -53,9 +53,33 @@ CREATE TABLE IF NOT EXISTS changes (
 );
 CREATE INDEX IF NOT EXISTS changes_feed_order ON changes (txid, sequence)";
 
-/// Adds `changes.actor`: who made each change (called from the shared migration `AddChangeActor`).
+/// Adds `changes.actor` (who made each change) and an index of each resource's changes, for histories
+/// (called from the shared migration `AddChangeActor`).
 pub(crate) async fn add_actor_column(conn: &impl ConnectionTrait) -> Result<(), DbErr> {
-    conn.execute_unprepared("ALTER TABLE changes ADD COLUMN actor TEXT NOT NULL DEFAULT ''").await.map(|_| ())
+    conn.execute_unprepared("ALTER TABLE changes ADD COLUMN actor TEXT NOT NULL DEFAULT ''").await?;
+    conn.execute_unprepared("CREATE INDEX IF NOT EXISTS changes_by_resource ON changes (resource_name, sequence)")
+        .await
+        .map(|_| ())
+}
+
+/// The changes of one resource after sequence `after`, oldest first, at most `limit` — its history. Unlike
+/// [`list`] this is not a cursor over the whole feed, so it reads every committed change without a horizon.
+pub async fn of_resource(
+    conn: &impl ConnectionTrait,
+    resource_name: &str,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<Change>, Error> {
+    let rows = ChangeRow::find_by_statement(statement(
+        conn.get_database_backend(),
+        "SELECT sequence, change_time, resource_name, kind, type_url, payload, trace_parent, trace_state, actor \
+         FROM changes WHERE resource_name = ? AND sequence > ? ORDER BY sequence LIMIT ?",
+        [resource_name.into(), after.into(), (limit as i64).into()],
+    ))
+    .all(conn)
+    .await
+    .map_err(db_error)?;
+    Ok(rows.into_iter().map(Change::from).collect())
 }
 
 /// Creates the `changes` table (called from the shared migration).

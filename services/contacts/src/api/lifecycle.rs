@@ -1,28 +1,90 @@
 //! Undelete, search and field-level history of contacts.
 use super::ContactsApi;
+use crate::domain::history;
+use crate::domain::search::Query;
+use crate::resource;
 use liaison_proto::contacts::v1::*;
+use liaison_runtime::names::{Contacts, Name};
+use liaison_runtime::{Error, Validate, etag, paging};
+use prost::Message;
 use tonic::{Request, Response, Status};
 
 pub(super) async fn undelete_contact(
     api: &ContactsApi,
     request: Request<UndeleteContactRequest>,
 ) -> Result<Response<UndeleteContactResponse>, Status> {
-    let _ = (api, request);
-    Err(Status::unimplemented("UndeleteContact is not built yet"))
+    let request = request.into_inner();
+    let (name, expected) =
+        (Name::<Contacts>::parse("name", &request.name), etag::parse_expected("etag", &request.etag)).validate()?;
+    let model = api.store.undelete_contact(name, expected).await?;
+    Ok(Response::new(UndeleteContactResponse { contact: Some(resource::contact(&model)) }))
 }
 
 pub(super) async fn search_contacts(
     api: &ContactsApi,
     request: Request<SearchContactsRequest>,
 ) -> Result<Response<SearchContactsResponse>, Status> {
-    let _ = (api, request);
-    Err(Status::unimplemented("SearchContacts is not built yet"))
+    let request = request.into_inner();
+    let scope = format!("SearchContacts?q={}", request.query);
+    let (query, page) =
+        (Query::parse("query", &request.query), paging::parse(request.page_size, &request.page_token, &scope))
+            .validate()?;
+    // Ranked results page by position: the token holds the offset of the next result.
+    let offset: usize = match page.after.as_deref().map(str::parse) {
+        None => 0,
+        Some(Ok(offset)) => offset,
+        Some(Err(_)) => return Err(Error::invalid("page_token", "is not a token of this search").into()),
+    };
+    let hits = api.store.search_contacts(&query).await?;
+    let size = usize::try_from(page.size).unwrap_or(usize::MAX);
+    let end = offset.saturating_add(size).min(hits.len());
+    let results = hits
+        .get(offset..end)
+        .unwrap_or_default()
+        .iter()
+        .map(|(model, hit)| SearchContactsResult {
+            contact: Some(resource::contact(model)),
+            score: hit.score,
+            matched_fields: hit.matched_fields.iter().map(|f| (*f).to_owned()).collect(),
+        })
+        .collect();
+    let next_page_token = if end < hits.len() { paging::next_token(&scope, &end.to_string()) } else { String::new() };
+    Ok(Response::new(SearchContactsResponse { results, next_page_token }))
 }
 
 pub(super) async fn list_contact_history(
     api: &ContactsApi,
     request: Request<ListContactHistoryRequest>,
 ) -> Result<Response<ListContactHistoryResponse>, Status> {
-    let _ = (api, request);
-    Err(Status::unimplemented("ListContactHistory is not built yet"))
+    let request = request.into_inner();
+    let scope = format!("ListContactHistory/{}", request.name);
+    let (name, page) =
+        (Name::<Contacts>::parse("name", &request.name), paging::parse(request.page_size, &request.page_token, &scope))
+            .validate()?;
+    let after: i64 = match page.after.as_deref().map(str::parse) {
+        None => 0,
+        Some(Ok(after)) => after,
+        Some(Err(_)) => return Err(Error::invalid("page_token", "is not a token of this history").into()),
+    };
+    // The change before the page is read too, so that the first entry of the page can be diffed against it.
+    let previous = if after == 0 { Vec::new() } else { api.store.contact_changes(name, after - 1, 1).await? };
+    let mut changes = api.store.contact_changes(name, after, page.size + 1).await?;
+    let next_page_token = paging::token_after(&mut changes, page.size, &scope, |c| c.sequence.to_string());
+    let decode = |change: &liaison_proto::common::v1::Change| {
+        change.resource.as_ref().and_then(|any| Contact::decode(any.value.as_slice()).ok())
+    };
+    let mut before = previous.iter().filter(|c| c.sequence == after).find_map(decode);
+    let mut entries = Vec::with_capacity(changes.len());
+    for change in &changes {
+        let Some(state) = decode(change) else { continue };
+        entries.push(ContactHistoryEntry {
+            sequence: change.sequence,
+            change_time: change.change_time,
+            actor: if change.actor.is_empty() { "anonymous".to_owned() } else { change.actor.clone() },
+            kind: change.kind,
+            field_changes: history::diff(before.as_ref(), &state),
+        });
+        before = Some(state);
+    }
+    Ok(Response::new(ListContactHistoryResponse { entries, next_page_token }))
 }

@@ -4,6 +4,8 @@
 pub mod channels;
 pub mod conflicts;
 pub mod graph;
+pub mod history;
+pub mod search;
 use channels::{Channels, ConsentRecord, ContactChannel, PostalAddress, WorkingInterval};
 use liaison_runtime::FieldViolation;
 use liaison_runtime::validate::{TimeZone, long_text, optional_text, required_text};

@@ -3,6 +3,7 @@ pub mod entity;
 mod graph;
 pub mod keys;
 pub mod migration;
+pub mod search;
 
 use crate::domain::channels::{PostalAddress, labels_column};
 use crate::domain::{ContactFields, OrganizationFields};
@@ -59,6 +60,7 @@ impl Store {
         };
         check_parent(&txn, &name, fields.parent).await?;
         let now = time::now();
+        let search_text = crate::domain::channels::fold(&fields.display_name);
         let model = organization::Model {
             id: name.key(),
             display_name: fields.display_name,
@@ -68,6 +70,7 @@ impl Store {
             parent_id: fields.parent.map(|p| p.key()),
             postal_address: postal_address_column(fields.postal_address.as_ref()),
             labels: labels_column(&fields.labels),
+            search_text,
             revision: 1,
             create_time: now,
             update_time: now,
@@ -124,6 +127,7 @@ impl Store {
         if fields.parent.map(|p| p.key()) != current.parent_id {
             check_parent(&txn, &name, fields.parent).await?;
         }
+        let search_text = crate::domain::channels::fold(&fields.display_name);
         let updated = organization::Model {
             display_name: fields.display_name,
             kind: fields.kind.value(),
@@ -132,6 +136,7 @@ impl Store {
             parent_id: fields.parent.map(|p| p.key()),
             postal_address: postal_address_column(fields.postal_address.as_ref()),
             labels: labels_column(&fields.labels),
+            search_text,
             revision: current.revision + 1,
             update_time: time::now(),
             ..current.clone()

@@ -4,6 +4,8 @@
 
 mod changes;
 mod contacts;
+mod details;
 mod graph;
 mod helpers;
+mod lifecycle;
 mod organizations;

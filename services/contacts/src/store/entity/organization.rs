@@ -16,6 +16,8 @@ pub struct Model {
     pub postal_address: String,
     /// `,a,b,` (see `domain::channels::labels_column`).
     pub labels: String,
+    /// The folded display name, for contact search.
+    pub search_text: String,
     pub revision: i64,
     pub create_time: DateTimeUtc,
     pub update_time: DateTimeUtc,

@@ -33,7 +33,11 @@ impl MigrationTrait for Migration {
         ] {
             add(manager, "contacts", column).await?;
         }
-        for column in [text("postal_address").default("").to_owned(), text("labels").default("").to_owned()] {
+        for column in [
+            text("postal_address").default("").to_owned(),
+            text("labels").default("").to_owned(),
+            text("search_text").default("").to_owned(),
+        ] {
             add(manager, "organizations", column).await?;
         }
         manager
@@ -67,6 +71,7 @@ impl MigrationTrait for Migration {
              || family_name || ' ' || email)",
         )
         .await?;
+        conn.execute_unprepared("UPDATE organizations SET search_text = lower(display_name)").await?;
         conn.execute_unprepared(
             "INSERT INTO contact_keys (contact_id, key) SELECT id, 'email:' || email FROM contacts WHERE email <> ''",
         )
@@ -82,7 +87,7 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager.drop_table(Table::drop().table("contact_keys").to_owned()).await?;
-        for column in ["postal_address", "labels"] {
+        for column in ["postal_address", "labels", "search_text"] {
             manager.alter_table(Table::alter().table("organizations").drop_column(column).to_owned()).await?;
         }
         for column in [

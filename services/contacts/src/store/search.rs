@@ -1,0 +1,98 @@
+//! Reads for contact search and history: candidates found by the database, ranked by `domain::search`.
+use super::Store;
+use super::entity::{affiliation, contact, organization};
+use crate::domain::channels::Channels;
+use crate::domain::search::{Candidate, Hit, Query};
+use liaison_proto::common::v1::Change;
+use liaison_runtime::names::{Contacts, Name};
+use liaison_runtime::{Error, crud, feed};
+use sea_orm::sea_query::Query as Sql;
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use std::collections::HashMap;
+
+/// At most this many matching contacts are ranked; a query matching more should be narrowed.
+pub const SEARCH_CANDIDATES_MAX: u64 = 5000;
+
+impl Store {
+    /// Live contacts matching every word of `query`, best first (ties: oldest first).
+    pub async fn search_contacts(&self, query: &Query) -> Result<Vec<(contact::Model, Hit)>, Error> {
+        let conn = self.db().conn();
+        let mut condition =
+            Condition::all().add(contact::Column::DeleteTime.is_null()).add(contact::Column::MergedInto.is_null());
+        for word in query.words() {
+            let pattern = format!("%{word}%");
+            condition = condition.add(
+                Condition::any().add(contact::Column::SearchText.like(pattern.clone())).add(
+                    contact::Column::Id.in_subquery(
+                        Sql::select()
+                            .column(affiliation::Column::ContactId)
+                            .from(affiliation::Entity)
+                            .and_where(
+                                affiliation::Column::OrganizationId.in_subquery(
+                                    Sql::select()
+                                        .column(organization::Column::Id)
+                                        .from(organization::Entity)
+                                        .and_where(organization::Column::SearchText.like(pattern))
+                                        .to_owned(),
+                                ),
+                            )
+                            .to_owned(),
+                    ),
+                ),
+            );
+        }
+        let candidates = contact::Entity::find()
+            .filter(condition)
+            .order_by_asc(contact::Column::Id)
+            .limit(SEARCH_CANDIDATES_MAX)
+            .all(conn)
+            .await
+            .map_err(liaison_runtime::db::db_error)?;
+        let organizations = self.organization_names_of(candidates.iter().map(|c| c.id.clone()).collect()).await?;
+        let mut hits: Vec<(contact::Model, Hit)> = candidates
+            .into_iter()
+            .filter_map(|model| {
+                let emails: Channels = serde_json::from_str(&model.emails).unwrap_or_default();
+                let orgs =
+                    organizations.get(&model.id).map(|v| v.iter().map(String::as_str).collect()).unwrap_or_default();
+                let candidate = Candidate {
+                    names: [&model.display_name, &model.given_name, &model.family_name],
+                    emails: emails.values().collect(),
+                    organizations: orgs,
+                };
+                let hit = query.score(&candidate);
+                hit.map(|hit| (model, hit))
+            })
+            .collect();
+        hits.sort_by(|(a, x), (b, y)| y.score.total_cmp(&x.score).then_with(|| a.id.cmp(&b.id)));
+        Ok(hits)
+    }
+
+    /// The display names of the organisations each contact is affiliated with.
+    async fn organization_names_of(&self, contact_ids: Vec<String>) -> Result<HashMap<String, Vec<String>>, Error> {
+        let mut names: HashMap<String, Vec<String>> = HashMap::new();
+        for chunk in contact_ids.chunks(500) {
+            let affiliations = crud::find_many::<affiliation::Entity>(
+                self.db().conn(),
+                affiliation::Column::ContactId,
+                chunk.to_vec(),
+            )
+            .await?;
+            let organization_ids = affiliations.iter().map(|a| a.organization_id.clone()).collect();
+            let organizations: HashMap<String, String> =
+                self.organizations_by_id(organization_ids).await?.into_iter().map(|o| (o.id, o.display_name)).collect();
+            for affiliation in affiliations {
+                if let Some(name) = organizations.get(&affiliation.organization_id) {
+                    names.entry(affiliation.contact_id).or_default().push(name.clone());
+                }
+            }
+        }
+        Ok(names)
+    }
+
+    /// The changes of a contact after sequence `after`, oldest first; NOT_FOUND if it never existed.
+    pub async fn contact_changes(&self, name: Name<Contacts>, after: i64, limit: u64) -> Result<Vec<Change>, Error> {
+        self.get_contact_row(name).await?;
+        feed::of_resource(self.db().conn(), &name.to_string(), after, limit).await
+    }
+}
