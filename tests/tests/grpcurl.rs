@@ -9,7 +9,7 @@ use std::time::Duration;
 use support::{AllInOne, GRPC_SERVICES, workspace_root};
 
 const GRPCURL_TIMEOUT: Duration = Duration::from_secs(30);
-const WALKTHROUGH_TIMEOUT: Duration = Duration::from_secs(120);
+const WALKTHROUGH_TIMEOUT: Duration = Duration::from_secs(300);
 const WALKTHROUGH_START: &str = "<!-- walkthrough:start -->";
 const WALKTHROUGH_END: &str = "<!-- walkthrough:end -->";
 
@@ -130,39 +130,43 @@ async fn grpcurl_lists_describes_and_calls_the_running_all_in_one() {
     assert!(stderr.contains("contact.display_name"), "the error names contact.display_name:\n{stderr}");
 }
 
-/// The fenced code between the walkthrough markers of `readme` (all fenced blocks there, in order).
+/// The fenced code between every pair of walkthrough markers of `readme` (all fenced blocks there, in order), as
+/// one script: later sections use the names earlier ones created.
 fn walkthrough(readme: &str, path: &std::path::Path) -> String {
     let lines: Vec<&str> = readme.lines().collect();
-    let start = lines.iter().position(|line| line.trim() == WALKTHROUGH_START);
-    let end = lines.iter().position(|line| line.trim() == WALKTHROUGH_END);
-    let (Some(start), Some(end)) = (start, end) else {
-        panic!(
-            "{} must contain a walkthrough: a ```bash block between the lines `{WALKTHROUGH_START}` and \
-             `{WALKTHROUGH_END}` (found start: {}, end: {})",
-            path.display(),
-            start.is_some(),
-            end.is_some()
-        )
-    };
-    assert!(start < end, "{}: `{WALKTHROUGH_START}` must come before `{WALKTHROUGH_END}`", path.display());
     let mut script = String::new();
-    let mut in_fence = false;
-    let mut fences = 0;
-    for line in &lines[start + 1..end] {
-        if line.trim_start().starts_with("```") {
-            in_fence = !in_fence;
-            fences += 1;
-        } else if in_fence {
-            script.push_str(line);
-            script.push('\n');
+    let mut sections = 0;
+    let mut at = 0;
+    while let Some(start) = lines[at..].iter().position(|line| line.trim() == WALKTHROUGH_START).map(|i| i + at) {
+        let Some(end) = lines[start..].iter().position(|line| line.trim() == WALKTHROUGH_END).map(|i| i + start) else {
+            panic!("{}: a `{WALKTHROUGH_START}` (line {}) has no `{WALKTHROUGH_END}` after it", path.display(), start + 1)
+        };
+        let mut in_fence = false;
+        let mut fences = 0;
+        for line in &lines[start + 1..end] {
+            if line.trim_start().starts_with("```") {
+                in_fence = !in_fence;
+                fences += 1;
+            } else if in_fence {
+                script.push_str(line);
+                script.push('\n');
+            }
         }
+        assert!(
+            fences > 0 && fences % 2 == 0,
+            "{}: the walkthrough markers at line {} must enclose closed ``` fences",
+            path.display(),
+            start + 1
+        );
+        sections += 1;
+        at = end + 1;
     }
     assert!(
-        fences > 0 && fences % 2 == 0,
-        "{}: the walkthrough markers must enclose closed ``` fences",
+        sections > 0,
+        "{} must contain a walkthrough: ```bash blocks between the lines `{WALKTHROUGH_START}` and `{WALKTHROUGH_END}`",
         path.display()
     );
-    assert!(!script.trim().is_empty(), "{}: the walkthrough block is empty", path.display());
+    assert!(!script.trim().is_empty(), "{}: the walkthrough blocks are empty", path.display());
     script
 }
 
