@@ -139,7 +139,11 @@ fn walkthrough(readme: &str, path: &std::path::Path) -> String {
     let mut at = 0;
     while let Some(start) = lines[at..].iter().position(|line| line.trim() == WALKTHROUGH_START).map(|i| i + at) {
         let Some(end) = lines[start..].iter().position(|line| line.trim() == WALKTHROUGH_END).map(|i| i + start) else {
-            panic!("{}: a `{WALKTHROUGH_START}` (line {}) has no `{WALKTHROUGH_END}` after it", path.display(), start + 1)
+            panic!(
+                "{}: a `{WALKTHROUGH_START}` (line {}) has no `{WALKTHROUGH_END}` after it",
+                path.display(),
+                start + 1
+            )
         };
         let mut in_fence = false;
         let mut fences = 0;

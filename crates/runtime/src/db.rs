@@ -275,6 +275,11 @@ impl Db {
         Ok(WriteTxn { txn, _gate: gate, committed: self.committed.clone() })
     }
 
+    /// Tells change-feed watchers that a write committed outside a [`WriteTxn`] (a one-statement create).
+    pub fn notify_commit(&self) {
+        self.committed.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
     /// A receiver that changes after every commit made through this `Db` (wakes change-feed watchers).
     pub fn subscribe_commits(&self) -> watch::Receiver<u64> {
         self.committed.subscribe()

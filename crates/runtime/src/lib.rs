@@ -19,6 +19,7 @@ pub mod idempotency;
 pub mod metrics;
 pub mod migration;
 pub mod names;
+pub mod oneshot;
 pub mod paging;
 pub mod peers;
 pub mod server;

@@ -28,6 +28,20 @@ pub fn of(model: &contact::Model) -> Vec<String> {
     keys
 }
 
+/// The insert of the keys of a new contact (none if it has none).
+pub fn insert(model: &contact::Model) -> Option<liaison_runtime::oneshot::Insert> {
+    let keys = of(model);
+    if keys.is_empty() {
+        return None;
+    }
+    let placeholders = vec!["(?, ?)"; keys.len()].join(", ");
+    let values = keys.into_iter().flat_map(|k| [model.id.clone().into(), k.into()]).collect();
+    Some(liaison_runtime::oneshot::Insert::new(
+        format!("INSERT INTO contact_keys (contact_id, key) VALUES {placeholders}"),
+        values,
+    ))
+}
+
 /// Replaces the stored keys of `model` with its current ones.
 pub async fn replace(conn: &impl ConnectionTrait, model: &contact::Model) -> Result<(), Error> {
     let backend = conn.get_database_backend();

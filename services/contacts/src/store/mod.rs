@@ -14,6 +14,7 @@ use liaison_proto::contacts::v1::{Contact, Organization};
 use liaison_runtime::db::{Db, WriteTxn, db_error};
 use liaison_runtime::idempotency::Begun;
 use liaison_runtime::names::{Contacts, Name, Organizations};
+use liaison_runtime::oneshot::{self, Claim, Created, Insert};
 use liaison_runtime::validate::RequestId;
 use liaison_runtime::{Error, PreconditionViolation, crud, feed, idempotency, time};
 use sea_orm::{EntityTrait, IntoActiveModel};
@@ -166,20 +167,10 @@ impl Store {
         txn.commit().await
     }
 
+    /// Creates a contact. Its row, its keys, its change and its idempotency key are written in one round trip
+    /// (see `liaison_runtime::oneshot`): creates are the hot write path.
     pub async fn create_contact(&self, fields: ContactFields, key: &CreateKey) -> Result<contact::Model, Error> {
         let name = Name::<Contacts>::generate();
-        let txn = match idempotency::begin_create(
-            &self.db,
-            "CreateContact",
-            key.request_id.as_ref(),
-            &key.fingerprint,
-            &name,
-        )
-        .await?
-        {
-            Begun::Fresh(txn) => txn,
-            Begun::Replay(existing) => return self.get_contact(existing).await,
-        };
         let now = time::now();
         let mut model = contact::Model {
             id: name.key(),
@@ -190,11 +181,30 @@ impl Store {
             ..contact::Model::default()
         };
         apply_contact_fields(&mut model, fields);
-        contact::Entity::insert(model.clone().into_active_model()).exec(&*txn).await.map_err(db_error)?;
-        keys::replace(&*txn, &model).await?;
-        append_contact(&txn, &model, ChangeKind::Created).await?;
-        txn.commit().await?;
-        Ok(model)
+        let resource_name = name.to_string();
+        let mut inserts = vec![Insert::model(model.clone().into_active_model())];
+        inserts.extend(keys::insert(&model));
+        inserts.push(Insert::change(
+            &resource_name,
+            ChangeKind::Created,
+            resource::CONTACT_TYPE,
+            &resource::contact(&model),
+        ));
+        let claim = key.request_id.as_ref().map(|request_id| Claim {
+            method: "CreateContact",
+            request_id,
+            fingerprint: &key.fingerprint,
+            resource_name: &resource_name,
+        });
+        match oneshot::create(&self.db, claim, inserts).await? {
+            Created::Fresh => Ok(model),
+            Created::Replay(existing) => {
+                let existing = Name::<Contacts>::parse("stored name", &existing).map_err(|v| {
+                    Error::Internal(format!("stored idempotency key names '{existing}': {}", v.description))
+                })?;
+                self.get_contact(existing).await
+            }
+        }
     }
 
     /// A contact by name; a merged contact's name gives its survivor, a deleted contact is returned as such.
