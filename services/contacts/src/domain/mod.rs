@@ -3,7 +3,9 @@
 
 pub mod channels;
 pub mod conflicts;
+pub mod duplicates;
 pub mod graph;
+pub mod merge;
 use channels::{Channels, ConsentRecord, ContactChannel, PostalAddress, WorkingInterval};
 use liaison_runtime::FieldViolation;
 use liaison_runtime::validate::{TimeZone, long_text, optional_text, required_text};
