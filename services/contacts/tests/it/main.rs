@@ -6,4 +6,5 @@ mod changes;
 mod contacts;
 mod graph;
 mod helpers;
+mod merge;
 mod organizations;
