@@ -260,7 +260,8 @@ fn jaro(a: &[char], b: &[char]) -> f64 {
 /// Every probable pair among `people` (live contacts), given the keys they share (`(key, contact id)` rows with
 /// keys `email:…` / `phone:…`, as `contact_keys` stores them). Pairs come out best first.
 pub fn find(people: &[Person], shared_keys: &[(String, String)]) -> Vec<Pair> {
-    let keys: HashMap<&str, (String, &str)> =
+    // id → (name key, display name)
+    let name_keys: HashMap<&str, (String, &str)> =
         people.iter().map(|p| (p.id.as_str(), (name_key(&p.display_name), p.display_name.as_str()))).collect();
     // (older id, newer id) → key evidence found so far.
     let mut pairs: HashMap<(&str, &str), Vec<Evidence>> = HashMap::new();
@@ -268,7 +269,7 @@ pub fn find(people: &[Person], shared_keys: &[(String, String)]) -> Vec<Pair> {
     // Shared addresses and numbers, grouped by key; only live people count.
     let mut holders: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (key, id) in shared_keys {
-        if let Some((id, _)) = keys.get_key_value(id.as_str()) {
+        if let Some((id, _)) = name_keys.get_key_value(id.as_str()) {
             holders.entry(key.as_str()).or_default().push(id);
         }
     }
@@ -289,7 +290,7 @@ pub fn find(people: &[Person], shared_keys: &[(String, String)]) -> Vec<Pair> {
 
     // Names: the people of each distinct key, then neighbouring keys in two sort orders.
     let mut by_key: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for (id, (key, _)) in &keys {
+    for (id, (key, _)) in &name_keys {
         if !key.is_empty() {
             by_key.entry(key.as_str()).or_default().push(id);
         }
@@ -327,7 +328,7 @@ pub fn find(people: &[Person], shared_keys: &[(String, String)]) -> Vec<Pair> {
     let mut found: Vec<Pair> = pairs
         .into_iter()
         .filter_map(|((a, b), mut evidence)| {
-            let ((a_key, a_name), (b_key, b_name)) = (keys.get(a)?, keys.get(b)?);
+            let ((a_key, a_name), (b_key, b_name)) = (name_keys.get(a)?, name_keys.get(b)?);
             evidence.extend(compare_names(a_name, a_key, b_name, b_key));
             if evidence.is_empty() {
                 return None;

@@ -66,7 +66,9 @@ pub fn combine(survivor: Side<'_>, merged: Side<'_>) -> Result<(ContactFields, P
             too_large.push(PreconditionViolation {
                 kind: "MERGE_EXCEEDS_LIMITS".into(),
                 subject: merged.name.to_owned(),
-                description: format!("the merged {field} would number {count}, more than {max}; remove some first"),
+                description: format!(
+                    "the merge would give {count} {field}, more than the {max} allowed; remove some first"
+                ),
             });
         }
     };
@@ -129,7 +131,7 @@ pub fn combine(survivor: Side<'_>, merged: Side<'_>) -> Result<(ContactFields, P
         Origin::Merged => m.notes.clone(),
         Origin::Survivor => s.notes.clone(),
     };
-    check("notes characters", notes.chars().count(), super::NOTES_MAX);
+    check("characters of notes", notes.chars().count(), super::NOTES_MAX);
     origins.push(("notes", notes_from));
 
     if !too_large.is_empty() {

@@ -96,6 +96,24 @@ pub enum LinkMove {
 }
 
 impl LinkMove {
+    /// Ids of the organisations this move involves.
+    fn organizations(&self) -> Vec<String> {
+        match self {
+            Self::AffiliationMoved { organization_id, .. } | Self::AffiliationPromoted { organization_id, .. } => {
+                vec![organization_id.clone()]
+            }
+            Self::AffiliationRemoved { row, .. } => vec![row.organization_id.clone()],
+            Self::RelationshipMoved { before, after, .. } => [&before.0, &before.1, &after.0, &after.1]
+                .into_iter()
+                .filter_map(|party| party.strip_prefix("organizations/").map(str::to_owned))
+                .collect(),
+            Self::RelationshipRemoved { row, .. } => [&row.party, &row.related_party]
+                .into_iter()
+                .filter_map(|party| party.strip_prefix("organizations/").map(str::to_owned))
+                .collect(),
+        }
+    }
+
     fn mover(&self) -> Mover {
         match self {
             Self::AffiliationMoved { .. } | Self::AffiliationRemoved { .. } | Self::AffiliationPromoted { .. } => {
@@ -147,8 +165,10 @@ impl LinkMove {
     }
 }
 
-/// Undoes `moves` backwards, one mover's run at a time.
+/// Undoes `moves` backwards, one mover's run at a time, after locking every organisation they touch (in id
+/// order, before any affiliation or relationship row, as merges and SetPointOfContact do).
 async fn restore_links(txn: &WriteTxn, moves: &[LinkMove]) -> Result<(), Error> {
+    lock_organizations(txn, moves.iter().flat_map(LinkMove::organizations).collect()).await?;
     let runs: Vec<&[LinkMove]> = moves.chunk_by(|a, b| a.mover() == b.mover()).collect();
     for run in runs.into_iter().rev() {
         if let Some(first) = run.first() {
@@ -476,17 +496,8 @@ async fn repoint_affiliations(
     Ok(moves)
 }
 
+/// Undoes affiliation moves; the organisations are locked already (see [`restore_links`]).
 async fn restore_affiliations(txn: &WriteTxn, moves: &[LinkMove]) -> Result<(), Error> {
-    let organizations = moves
-        .iter()
-        .filter_map(|m| match m {
-            LinkMove::AffiliationMoved { organization_id, .. }
-            | LinkMove::AffiliationPromoted { organization_id, .. } => Some(organization_id.clone()),
-            LinkMove::AffiliationRemoved { row, .. } => Some(row.organization_id.clone()),
-            _ => None,
-        })
-        .collect();
-    lock_organizations(txn, organizations).await?;
     let now = time::now();
     for undo in moves.iter().rev() {
         match undo {
@@ -636,15 +647,16 @@ async fn repoint_relationships(
     Ok(moves)
 }
 
-/// Whether the organisation a party name refers to still exists (locking it so it cannot go while we link it);
-/// contacts are never removed, only marked.
+/// Whether the organisation a party name refers to still exists (it is locked, see [`restore_links`]); contacts
+/// are never removed, only marked.
 async fn party_exists(txn: &WriteTxn, party: &str) -> Result<bool, Error> {
     match party.strip_prefix("organizations/") {
-        Some(id) => Ok(crud::lock_row::<organization::Entity>(&**txn, id.to_owned()).await?.is_some()),
+        Some(id) => Ok(crud::find::<organization::Entity>(&**txn, id.to_owned()).await?.is_some()),
         None => Ok(true),
     }
 }
 
+/// Undoes relationship moves; the organisations are locked already (see [`restore_links`]).
 async fn restore_relationships(txn: &WriteTxn, moves: &[LinkMove]) -> Result<(), Error> {
     let now = time::now();
     for undo in moves.iter().rev() {
