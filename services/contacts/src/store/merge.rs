@@ -48,10 +48,11 @@ enum Mover {
     Affiliations,
     Relationships,
     // ENGAGEMENT LINKS (assessments, interactions) — the extension point. Add `Engagement` here and to `MOVERS`,
-    // a `LinkMove::Engagement(engagement::EngagementMove)` variant, and the two arms marked below:
+    // a variant `LinkMove::Engagement { moved: engagement::EngagementMove }` (its arms in `mover`, `describe` and
+    // `organizations`), and the two arms marked below:
     //   repoint: `engagement::repoint_party(txn, from, to).await?` mapped into `LinkMove::Engagement`;
-    //   restore: `engagement::restore_party(txn, &moves).await?` with the chunk's `EngagementMove`s.
-    // `EngagementMove` must be `Serialize + Deserialize` (it is stored in `merges.link_moves`) and say which
+    //   restore: `engagement::restore_party(txn, &moves).await?` with the run's `EngagementMove`s.
+    // `EngagementMove` must be `Clone + Serialize + Deserialize` (it is stored in `merges.link_moves`) and say which
     // resource it moved and how (for `MovedLink`).
 }
 
@@ -64,7 +65,7 @@ impl Mover {
             Self::Affiliations => repoint_affiliations(txn, from, to).await,
             Self::Relationships => repoint_relationships(txn, from, to).await,
             // ENGAGEMENT LINKS: Self::Engagement => Ok(engagement::repoint_party(txn, from, to)
-            //     .await?.into_iter().map(LinkMove::Engagement).collect()),
+            //     .await?.into_iter().map(|moved| LinkMove::Engagement { moved }).collect()),
         }
     }
 
@@ -74,7 +75,8 @@ impl Mover {
             Self::Affiliations => restore_affiliations(txn, moves).await,
             Self::Relationships => restore_relationships(txn, moves).await,
             // ENGAGEMENT LINKS: Self::Engagement => engagement::restore_party(txn, &moves.iter()
-            //     .filter_map(LinkMove::engagement).cloned().collect::<Vec<_>>()).await,
+            //     .filter_map(|m| match m { LinkMove::Engagement { moved } => Some(moved.clone()), _ => None })
+            //     .collect::<Vec<_>>()).await,
         }
     }
 }
