@@ -3,8 +3,10 @@
 
 pub mod channels;
 pub mod conflicts;
+pub mod duplicates;
 pub mod graph;
 pub mod history;
+pub mod merge;
 pub mod search;
 use channels::{Channels, ConsentRecord, ContactChannel, PostalAddress, WorkingInterval};
 use liaison_runtime::FieldViolation;

@@ -2,6 +2,7 @@
 pub mod entity;
 mod graph;
 pub mod keys;
+pub mod merge;
 pub mod migration;
 pub mod search;
 

@@ -8,4 +8,5 @@ mod details;
 mod graph;
 mod helpers;
 mod lifecycle;
+mod merge;
 mod organizations;
