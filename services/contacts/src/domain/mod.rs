@@ -3,6 +3,7 @@
 
 pub mod channels;
 pub mod conflicts;
+pub mod engagement;
 pub mod graph;
 use channels::{Channels, ConsentRecord, ContactChannel, PostalAddress, WorkingInterval};
 use liaison_runtime::FieldViolation;

@@ -1,5 +1,8 @@
 //! sea-orm entities of the contacts database.
 pub mod affiliation;
+pub mod assessment;
 pub mod contact;
+pub mod interaction;
+pub mod interaction_party;
 pub mod organization;
 pub mod relationship;

@@ -4,6 +4,7 @@ use sea_orm_migration::prelude::*;
 mod m20261123_000001_create_organizations_and_contacts;
 mod m20261123_000002_create_affiliations_and_relationships;
 mod m20261124_000003_contact_details;
+mod m20261124_000010_engagement;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_create_affiliations_and_relationships::Migration),
             Box::new(liaison_runtime::migration::AddChangeActor),
             Box::new(m20261124_000003_contact_details::Migration),
+            Box::new(m20261124_000010_engagement::Migration),
         ]
     }
 }
