@@ -202,7 +202,7 @@ pub fn link(field: &str, value: &str) -> Result<String, FieldViolation> {
         |s: &str| s.starts_with(|c: char| c.is_ascii_lowercase()) && s.chars().all(|c| c.is_ascii_alphanumeric());
     let id_ok = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c));
     let segments: Vec<&str> = value.split('/').collect();
-    let shaped = segments.len() % 2 == 0
+    let shaped = segments.len().is_multiple_of(2)
         && segments.chunks(2).all(|pair| match pair {
             [collection, id] => collection_ok(collection) && id_ok(id),
             _ => false,

@@ -4,6 +4,7 @@
 
 mod changes;
 mod contacts;
+mod engagement;
 mod graph;
 mod helpers;
 mod organizations;
