@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 use super::*;
 use crate::domain::{ContactFields, OrganizationFields};
+use crate::resource::engagement::{assessment_name, interaction_name};
 use liaison_proto::contacts::v1 as wire;
 use liaison_runtime::db::Db;
 use liaison_testkit::{Engine, TestDatabase, on_both_databases};
