@@ -1,4 +1,6 @@
 //! How stored organisations and contacts look on the wire and in the change feed.
+pub mod engagement;
+
 use crate::domain::channels::{Channels, ConsentRecord, PostalAddress, WorkingInterval, labels_from_column};
 use crate::store::entity::{affiliation, contact, organization, relationship};
 use liaison_proto::contacts::v1::{Affiliation, Contact, Date, FieldProvenance, Organization, Relationship};

@@ -4,6 +4,7 @@
 pub mod channels;
 pub mod conflicts;
 pub mod duplicates;
+pub mod engagement;
 pub mod graph;
 pub mod history;
 pub mod merge;

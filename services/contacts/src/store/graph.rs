@@ -38,8 +38,12 @@ async fn append_relationship(txn: &WriteTxn, model: &relationship::Model, kind: 
 
 /// Locks a party's row for the rest of the transaction; FAILED_PRECONDITION naming it if it does not exist.
 async fn lock_party(txn: &WriteTxn, party: PartyName, what: &str) -> Result<(), Error> {
+    // A deleted or merged contact takes no new links (restore it, or link its survivor).
     let found = match party {
-        PartyName::Contact(name) => crud::lock_row::<contact::Entity>(&**txn, name.key()).await?.is_some(),
+        PartyName::Contact(name) => match crud::lock_row::<contact::Entity>(&**txn, name.key()).await? {
+            Some(contact) => super::ensure_live(&contact).map(|()| true)?,
+            None => false,
+        },
         PartyName::Organization(name) => crud::lock_row::<organization::Entity>(&**txn, name.key()).await?.is_some(),
     };
     if found { Ok(()) } else { Err(missing_references("PARTY_NOT_FOUND", what, &[party.to_string()])) }

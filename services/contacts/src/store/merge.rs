@@ -7,7 +7,7 @@
 //! snapshots of both contacts in a `merges` row, which is what UnmergeContacts replays backwards. A dry run
 //! (`validate_only`) runs the very same code and rolls the transaction back, so the preview cannot differ from
 //! the merge.
-use super::{Store, append_contact, apply_contact_fields, ensure_live, json, keys};
+use super::{Store, append_contact, apply_contact_fields, engagement, ensure_live, json, keys};
 use crate::domain::ContactFields;
 use crate::domain::duplicates::Person;
 use crate::domain::graph::RelationshipKind;
@@ -47,16 +47,11 @@ pub struct MergeOutcome {
 enum Mover {
     Affiliations,
     Relationships,
-    // ENGAGEMENT LINKS (assessments, interactions) — the extension point. Add `Engagement` here and to `MOVERS`,
-    // a variant `LinkMove::Engagement { moved: engagement::EngagementMove }` (its arms in `mover`, `describe` and
-    // `organizations`), and the two arms marked below:
-    //   repoint: `engagement::repoint_party(txn, from, to).await?` mapped into `LinkMove::Engagement`;
-    //   restore: `engagement::restore_party(txn, &moves).await?` with the run's `EngagementMove`s.
-    // `EngagementMove` must be `Clone + Serialize + Deserialize` (it is stored in `merges.link_moves`) and say which
-    // resource it moved and how (for `MovedLink`).
+    /// Assessments and interaction participations (see `store::engagement::repoint_party`).
+    Engagement,
 }
 
-const MOVERS: [Mover; 2] = [Mover::Affiliations, Mover::Relationships];
+const MOVERS: [Mover; 3] = [Mover::Affiliations, Mover::Relationships, Mover::Engagement];
 
 impl Mover {
     /// Moves this kind of link from `from` to `to`, appending the change-feed row of every link it changes.
@@ -64,8 +59,11 @@ impl Mover {
         match self {
             Self::Affiliations => repoint_affiliations(txn, from, to).await,
             Self::Relationships => repoint_relationships(txn, from, to).await,
-            // ENGAGEMENT LINKS: Self::Engagement => Ok(engagement::repoint_party(txn, from, to)
-            //     .await?.into_iter().map(|moved| LinkMove::Engagement { moved }).collect()),
+            Self::Engagement => Ok(engagement::repoint_party(txn, &from.to_string(), &to.to_string())
+                .await?
+                .into_iter()
+                .map(|moved| LinkMove::Engagement { moved })
+                .collect()),
         }
     }
 
@@ -74,9 +72,16 @@ impl Mover {
         match self {
             Self::Affiliations => restore_affiliations(txn, moves).await,
             Self::Relationships => restore_relationships(txn, moves).await,
-            // ENGAGEMENT LINKS: Self::Engagement => engagement::restore_party(txn, &moves.iter()
-            //     .filter_map(|m| match m { LinkMove::Engagement { moved } => Some(moved.clone()), _ => None })
-            //     .collect::<Vec<_>>()).await,
+            Self::Engagement => {
+                let moved: Vec<engagement::EngagementMove> = moves
+                    .iter()
+                    .filter_map(|m| match m {
+                        LinkMove::Engagement { moved } => Some(moved.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                engagement::restore_party(txn, &moved).await
+            }
         }
     }
 }
@@ -95,6 +100,8 @@ pub enum LinkMove {
     RelationshipMoved { id: String, kind: i32, before: (String, String), after: (String, String) },
     /// Deleted: it would have related the survivor to itself (`duplicate_of` empty) or duplicated another.
     RelationshipRemoved { row: RelationshipRow, duplicate_of: Option<String> },
+    /// An assessment or interaction participation moved to the survivor (or removed as a duplicate).
+    Engagement { moved: engagement::EngagementMove },
 }
 
 impl LinkMove {
@@ -113,6 +120,7 @@ impl LinkMove {
                 .into_iter()
                 .filter_map(|party| party.strip_prefix("organizations/").map(str::to_owned))
                 .collect(),
+            Self::Engagement { .. } => Vec::new(),
         }
     }
 
@@ -122,6 +130,7 @@ impl LinkMove {
                 Mover::Affiliations
             }
             Self::RelationshipMoved { .. } | Self::RelationshipRemoved { .. } => Mover::Relationships,
+            Self::Engagement { .. } => Mover::Engagement,
         }
     }
 
@@ -162,6 +171,7 @@ impl LinkMove {
             Self::RelationshipRemoved { row, duplicate_of: None } => {
                 (format!("relationships/{}", row.id), "removed: it would relate the survivor to itself".to_owned())
             }
+            Self::Engagement { moved } => (moved.resource.clone(), moved.description.clone()),
         };
         MovedLink { resource, description }
     }

@@ -1,4 +1,5 @@
 //! The contacts database: organisations and contacts, each mutation with its change-feed row in one transaction.
+pub mod engagement;
 pub mod entity;
 mod graph;
 pub mod keys;

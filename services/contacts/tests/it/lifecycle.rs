@@ -15,6 +15,7 @@ on_both_databases!(
     a_bad_search_is_invalid_argument,
     history_lists_who_changed_which_field_and_when,
     history_of_an_unknown_contact_is_not_found,
+    a_deleted_contact_takes_no_new_links,
 );
 
 async fn delete(client: &mut Client, name: &str) -> Contact {
@@ -230,4 +231,41 @@ async fn history_of_an_unknown_contact_is_not_found(engine: Engine) {
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::NotFound);
+}
+
+async fn a_deleted_contact_takes_no_new_links(engine: Engine) {
+    let mut app = app(engine).await;
+    let gone = create_contact(&mut app.client, "Gone Away").await;
+    let other = create_contact(&mut app.client, "Still Here").await;
+    let organization = create_organization(&mut app.client, "Port Office").await;
+    delete(&mut app.client, &gone.name).await;
+    let status = app
+        .client
+        .create_affiliation(CreateAffiliationRequest {
+            affiliation: Some(Affiliation {
+                contact: gone.name.clone(),
+                organization: organization.name,
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::FailedPrecondition);
+    assert_eq!(status.get_error_details().precondition_failure().unwrap().violations[0].r#type, "CONTACT_DELETED");
+    let status = app
+        .client
+        .create_relationship(CreateRelationshipRequest {
+            relationship: Some(Relationship {
+                party: other.name,
+                related_party: gone.name,
+                r#type: RelationshipType::Partner as i32,
+                strength: 3,
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::FailedPrecondition);
 }

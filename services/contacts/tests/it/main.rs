@@ -5,6 +5,7 @@
 mod changes;
 mod contacts;
 mod details;
+mod engagement;
 mod graph;
 mod helpers;
 mod lifecycle;

@@ -17,6 +17,7 @@ on_both_databases!(
     racing_merges_of_one_contact_let_exactly_one_win,
     unmerge_restores_both_contacts_and_every_link_field_by_field,
     unmerge_is_refused_when_not_merged_expired_superseded_or_the_survivor_is_gone,
+    a_merge_moves_assessments_and_interactions_and_unmerge_puts_them_back,
 );
 
 const GHOST: &str = "contacts/01a20000-0000-7000-8000-00000000dead";
@@ -704,4 +705,109 @@ async fn unmerge_is_refused_when_not_merged_expired_superseded_or_the_survivor_i
     let c = &mut app.client;
     assert_eq!(precondition_reason(&unmerge(c, &third).await.unwrap_err()), "UNMERGE_EXPIRED");
     assert_eq!(get(c, &third).await.name, second, "still merged");
+}
+
+async fn assess(client: &mut Client, party: &str, date: chrono::NaiveDate, influence: Level) -> Assessment {
+    use chrono::Datelike;
+    client
+        .create_assessment(CreateAssessmentRequest {
+            assessment: Some(Assessment {
+                party: party.into(),
+                assessment_date: Some(Date { year: date.year(), month: date.month() as i32, day: date.day() as i32 }),
+                influence: influence as i32,
+                interest: Level::High as i32,
+                impact: Level::Low as i32,
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .assessment
+        .unwrap()
+}
+
+async fn log_call(client: &mut Client, participants: &[&str]) -> Interaction {
+    client
+        .create_interaction(CreateInteractionRequest {
+            interaction: Some(Interaction {
+                channel: InteractionChannel::PhoneCall as i32,
+                direction: InteractionDirection::Inbound as i32,
+                occur_time: Some(prost_types::Timestamp { seconds: chrono::Utc::now().timestamp() - 3600, nanos: 0 }),
+                participants: participants.iter().map(|p| (*p).to_owned()).collect(),
+                subject: "Call".into(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .interaction
+        .unwrap()
+}
+
+async fn assessments_of(client: &mut Client, party: &str) -> Vec<String> {
+    let mut names: Vec<String> = client
+        .list_assessments(ListAssessmentsRequest { party: party.into(), ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner()
+        .assessments
+        .into_iter()
+        .map(|a| a.name)
+        .collect();
+    names.sort();
+    names
+}
+
+async fn a_merge_moves_assessments_and_interactions_and_unmerge_puts_them_back(engine: Engine) {
+    let mut app = app(engine).await;
+    let c = &mut app.client;
+    let survivor = person(c, named("Kept Person", "kept@example.org", "")).await.name;
+    let merged = person(c, named("Gone Person", "gone@example.org", "")).await.name;
+    let today = chrono::Utc::now().date_naive();
+    let yesterday = today - chrono::TimeDelta::days(1);
+    let kept_today = assess(c, &survivor, today, Level::High).await.name;
+    let gone_today = assess(c, &merged, today, Level::Low).await.name;
+    let gone_yesterday = assess(c, &merged, yesterday, Level::Medium).await.name;
+    let both = log_call(c, &[&survivor, &merged]).await.name;
+    let only_gone = log_call(c, &[&merged]).await.name;
+    let (survivor_assessments, merged_assessments) =
+        (assessments_of(c, &survivor).await, assessments_of(c, &merged).await);
+
+    let preview = merge(c, &survivor, &merged, true).await.unwrap();
+    let moved: Vec<&str> = preview.moved_links.iter().map(|l| l.resource.as_str()).collect();
+    for resource in [&gone_today, &gone_yesterday, &both, &only_gone] {
+        assert!(moved.contains(&resource.as_str()), "{resource} in {moved:?}");
+    }
+    merge(c, &survivor, &merged, false).await.unwrap();
+    // The survivor keeps its own assessment of today; the merged contact's assessment of the same day goes.
+    let mut expected = vec![kept_today.clone(), gone_yesterday.clone()];
+    expected.sort();
+    assert_eq!(assessments_of(c, &survivor).await, expected);
+    let reader = c.clone();
+    let participants = |interaction: &str| {
+        let mut client = reader.clone();
+        let name = interaction.to_owned();
+        async move {
+            client
+                .get_interaction(GetInteractionRequest { name })
+                .await
+                .unwrap()
+                .into_inner()
+                .interaction
+                .unwrap()
+                .participants
+        }
+    };
+    assert_eq!(participants(&both).await, std::slice::from_ref(&survivor));
+    assert_eq!(participants(&only_gone).await, std::slice::from_ref(&survivor));
+
+    unmerge(c, &merged).await.unwrap();
+    assert_eq!(assessments_of(c, &survivor).await, survivor_assessments);
+    assert_eq!(assessments_of(c, &merged).await, merged_assessments);
+    assert_eq!(participants(&both).await, [survivor.clone(), merged.clone()]);
+    assert_eq!(participants(&only_gone).await, std::slice::from_ref(&merged));
 }

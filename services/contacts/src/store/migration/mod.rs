@@ -4,6 +4,7 @@ use sea_orm_migration::prelude::*;
 mod m20261123_000001_create_organizations_and_contacts;
 mod m20261123_000002_create_affiliations_and_relationships;
 mod m20261124_000003_contact_details;
+mod m20261124_000010_engagement;
 mod m20261124_000020_merges;
 
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_create_affiliations_and_relationships::Migration),
             Box::new(liaison_runtime::migration::AddChangeActor),
             Box::new(m20261124_000003_contact_details::Migration),
+            Box::new(m20261124_000010_engagement::Migration),
             Box::new(m20261124_000020_merges::Migration),
         ]
     }
