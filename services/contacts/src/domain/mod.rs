@@ -3,7 +3,10 @@
 
 pub mod channels;
 pub mod conflicts;
+pub mod csv_format;
 pub mod graph;
+pub mod transfer;
+pub mod vcard;
 use channels::{Channels, ConsentRecord, ContactChannel, PostalAddress, WorkingInterval};
 use liaison_runtime::FieldViolation;
 use liaison_runtime::validate::{TimeZone, long_text, optional_text, required_text};
