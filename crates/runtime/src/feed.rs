@@ -96,6 +96,47 @@ pub async fn append<M: prost::Message>(
     Ok(())
 }
 
+/// Rows per statement of [`append_many`] (8 values each, well under either engine's limit on parameters).
+const APPEND_BATCH: usize = 500;
+
+/// Appends the changes of a batch mutation (e.g. an import) with multi-row inserts, in the order given; call it
+/// inside the mutation's transaction. Each entry is `(resource name, kind, resource)`; all of type `type_name`.
+pub async fn append_many<M: prost::Message>(
+    txn: &impl ConnectionTrait,
+    type_name: &str,
+    changes: &[(String, ChangeKind, M)],
+) -> Result<(), Error> {
+    let trace = crate::context::outgoing();
+    let actor = crate::context::actor();
+    let now = crate::time::now();
+    let type_url = format!("type.googleapis.com/{type_name}");
+    for chunk in changes.chunks(APPEND_BATCH) {
+        let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+        let values = chunk.iter().flat_map(|(name, kind, resource)| {
+            [
+                now.into(),
+                name.as_str().into(),
+                (*kind as i32).into(),
+                type_url.as_str().into(),
+                resource.encode_to_vec().into(),
+                trace.traceparent.as_str().into(),
+                trace.tracestate.as_str().into(),
+                actor.as_str().into(),
+            ]
+        });
+        let stmt = statement(
+            txn.get_database_backend(),
+            &format!(
+                "INSERT INTO changes (change_time, resource_name, kind, type_url, payload, trace_parent, \
+                 trace_state, actor) VALUES {rows}"
+            ),
+            values,
+        );
+        txn.execute_raw(stmt).await.map_err(db_error)?;
+    }
+    Ok(())
+}
+
 #[derive(Debug, FromQueryResult)]
 struct ChangeRow {
     sequence: i64,

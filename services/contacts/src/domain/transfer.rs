@@ -10,6 +10,57 @@ pub const IMPORT_MAX_BYTES: usize = 64 * 1024 * 1024;
 /// The longest vCard UID (its `uid:` key must fit the `contact_keys` index).
 pub const UID_MAX: usize = 200;
 
+/// A file format of import and export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Vcard,
+    Csv,
+}
+
+impl Format {
+    pub fn parse(field: &str, value: i32) -> Result<Self, FieldViolation> {
+        match wire::ContactFormat::try_from(value) {
+            Ok(wire::ContactFormat::Vcard) => Ok(Self::Vcard),
+            Ok(wire::ContactFormat::Csv) => Ok(Self::Csv),
+            Ok(wire::ContactFormat::Unspecified) => {
+                Err(FieldViolation::new(field, "is required (CONTACT_FORMAT_VCARD or CONTACT_FORMAT_CSV)"))
+            }
+            Err(_) => Err(FieldViolation::new(field, format!("{value} is not a ContactFormat"))),
+        }
+    }
+
+    /// A reader of this format.
+    pub fn reader(self) -> Box<dyn RecordReader> {
+        match self {
+            Self::Vcard => Box::new(super::vcard::VcardReader::default()),
+            Self::Csv => Box::new(super::csv_format::CsvReader::default()),
+        }
+    }
+}
+
+/// What an import does with a record that matches a contact (by UID, then by email).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DuplicatePolicy {
+    /// Leave the contact as it is (the default).
+    Skip,
+    /// Write the record's fields over the contact's, when they differ.
+    Update,
+    /// Create a new contact anyway.
+    Create,
+}
+
+impl DuplicatePolicy {
+    pub fn parse(field: &str, value: i32) -> Result<Self, FieldViolation> {
+        use wire::DuplicatePolicy as W;
+        match W::try_from(value) {
+            Ok(W::Unspecified | W::Skip) => Ok(Self::Skip),
+            Ok(W::Update) => Ok(Self::Update),
+            Ok(W::Create) => Ok(Self::Create),
+            Err(_) => Err(FieldViolation::new(field, format!("{value} is not a DuplicatePolicy"))),
+        }
+    }
+}
+
 /// One record of an import file, as a format read it, before validation.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SourceRecord {

@@ -3,6 +3,7 @@ pub mod entity;
 mod graph;
 pub mod keys;
 pub mod migration;
+pub mod transfer;
 
 use crate::domain::channels::{PostalAddress, labels_column};
 use crate::domain::{ContactFields, OrganizationFields};

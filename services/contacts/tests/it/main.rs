@@ -7,3 +7,4 @@ mod contacts;
 mod graph;
 mod helpers;
 mod organizations;
+mod transfer;
