@@ -438,6 +438,21 @@ fn mark_primary<T>(entries: Vec<(Option<u32>, T)>) -> Vec<(bool, T)> {
     entries.into_iter().enumerate().map(|(i, (_, v))| (Some(i) == best, v)).collect()
 }
 
+/// The components of a structured value (N): split at `;`, each a `,` list joined with spaces, unescaped.
+fn name_components(value: &str) -> Vec<String> {
+    split_unescaped(value, ';')
+        .into_iter()
+        .map(|part| {
+            let words: Vec<String> = split_unescaped(part, ',')
+                .into_iter()
+                .map(|w| unescape(w).trim().to_owned())
+                .filter(|w| !w.is_empty())
+                .collect();
+            words.join(" ")
+        })
+        .collect()
+}
+
 /// The contact a card describes.
 fn card_record(line: u32, properties: &[ContentLine], mut violations: Vec<FieldViolation>) -> SourceRecord {
     let mut contact = wire::Contact::default();
@@ -482,22 +497,7 @@ fn card_record(line: u32, properties: &[ContentLine], mut violations: Vec<FieldV
         let text = || unescape(property.value.trim());
         match name {
             "FN" => full_names.push((preference, text())),
-            "N" => {
-                if name_parts.is_none() {
-                    let parts = split_unescaped(&property.value, ';')
-                        .into_iter()
-                        .map(|part| {
-                            let words: Vec<String> = split_unescaped(part, ',')
-                                .into_iter()
-                                .map(|w| unescape(w).trim().to_owned())
-                                .filter(|w| !w.is_empty())
-                                .collect();
-                            words.join(" ")
-                        })
-                        .collect();
-                    name_parts = Some(parts);
-                }
-            }
+            "N" if name_parts.is_none() => name_parts = Some(name_components(&property.value)),
             "EMAIL" => emails.push((preference, (channel_type(&property.types()), text()))),
             "TEL" => {
                 let value = text();
@@ -516,11 +516,7 @@ fn card_record(line: u32, properties: &[ContentLine], mut violations: Vec<FieldV
                     .filter(|l| !l.is_empty()),
             ),
             "NOTE" => notes.push(unescape(&property.value)),
-            "UID" => {
-                if contact.uid.is_empty() {
-                    contact.uid = text();
-                }
-            }
+            "UID" if contact.uid.is_empty() => contact.uid = text(),
             "KIND" => {
                 let kind = text().to_ascii_lowercase();
                 if kind != "individual" {

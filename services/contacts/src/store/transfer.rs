@@ -85,7 +85,27 @@ impl Writes {
     }
 }
 
-/// The fields a client sets, as the API shows them: what UPDATE compares.
+/// Whether two states of a contact differ in a field a client sets. The stored columns decide when they are
+/// equal or a plain one differs; JSON columns that differ only in their text (a row written by an older version)
+/// are compared as the API shows them.
+fn fields_differ(a: &contact::Model, b: &contact::Model) -> bool {
+    type Plain<'a> = ((&'a str, &'a str, &'a str, &'a str, &'a str, &'a str), (&'a str, i32, &'a str, bool));
+    fn plain(m: &contact::Model) -> Plain<'_> {
+        (
+            (&m.display_name, &m.given_name, &m.family_name, &m.email, &m.phone, &m.time_zone),
+            (&m.notes, m.preferred_channel, &m.labels, m.do_not_contact),
+        )
+    }
+    fn json(m: &contact::Model) -> [&str; 5] {
+        [&m.emails, &m.phones, &m.languages, &m.working_hours, &m.consent]
+    }
+    if plain(a) != plain(b) {
+        return true;
+    }
+    json(a) != json(b) && settable(a) != settable(b)
+}
+
+/// The fields a client sets, as the API shows them.
 fn settable(model: &contact::Model) -> Contact {
     let c = resource::contact(model);
     Contact {
@@ -204,7 +224,7 @@ impl Importer {
                     let warnings = record.warnings;
                     let mut after = before.clone();
                     apply_contact_fields(&mut after, record.fields);
-                    if settable(&after) == settable(&before) {
+                    if !fields_differ(&before, &after) {
                         Decision {
                             action: Action::Skipped,
                             contact: self.visible_name(&id),
