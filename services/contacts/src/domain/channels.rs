@@ -155,10 +155,10 @@ impl Channels {
         if !violations.is_empty() {
             return Err(violations);
         }
-        if !channels_have_primary(&channels) {
-            if let Some(first) = channels.first_mut() {
-                first.primary = true;
-            }
+        if !channels_have_primary(&channels)
+            && let Some(first) = channels.first_mut()
+        {
+            first.primary = true;
         }
         Ok(Self(channels))
     }
@@ -171,10 +171,10 @@ impl Channels {
                 merged.push(Channel { primary: false, ..channel.clone() });
             }
         }
-        if !merged.iter().any(|c| c.primary) {
-            if let Some(first) = merged.first_mut() {
-                first.primary = true;
-            }
+        if !merged.iter().any(|c| c.primary)
+            && let Some(first) = merged.first_mut()
+        {
+            first.primary = true;
         }
         merged.truncate(CHANNELS_MAX);
         Channels(merged)

@@ -454,7 +454,7 @@ async fn validate_only_reports_the_same_and_writes_nothing(engine: Engine) {
     assert_eq!(totals(&dry), (7, 2, 1, 0, 4));
     assert!(dry.results.iter().filter(|r| r.outcome == ImportOutcome::Created as i32).all(|r| r.contact.is_empty()));
     assert_eq!(dry.results[6].contact, existing.name);
-    assert_eq!(list_all(&mut app.client).await, [existing.clone()]);
+    assert_eq!(list_all(&mut app.client).await, std::slice::from_ref(&existing));
     assert_eq!(contact_changes(&mut app.client).await, before);
 
     let real = import(&mut app.client, csv(DuplicatePolicy::Update), file.as_bytes(), 64).await;
