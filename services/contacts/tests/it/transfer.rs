@@ -21,6 +21,7 @@ on_both_databases!(
     export_leaves_out_deleted_contacts_and_filters_by_label,
     a_bad_export_request_is_rejected,
     ten_thousand_records_import_in_batches,
+    imported_changes_carry_the_trace_and_actor_of_the_import,
 );
 
 fn options(format: ContactFormat, policy: DuplicatePolicy, validate_only: bool) -> ImportOptions {
@@ -708,4 +709,22 @@ async fn ten_thousand_records_import_in_batches(engine: Engine) {
     let changes = contact_changes(&mut app.client).await;
     let count = |kind: ChangeKind| changes.iter().filter(|c| c.kind == kind as i32).count();
     assert_eq!((count(ChangeKind::Created), count(ChangeKind::Updated)), (COUNT, COUNT));
+}
+
+async fn imported_changes_carry_the_trace_and_actor_of_the_import(engine: Engine) {
+    let mut app = app(engine).await;
+    let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let file = [card("t-1", "One", "one@example.org"), card("t-2", "Two", "two@example.org")].concat();
+    let messages = vec![ImportContactsRequest { options: Some(vcard(DuplicatePolicy::Skip)), data: file.into_bytes() }];
+    let mut request = tonic::Request::new(tokio_stream::iter(messages));
+    request.metadata_mut().insert("traceparent", traceparent.parse().unwrap());
+    request.metadata_mut().insert("liaison-actor", "importer@office".parse().unwrap());
+    let mut stream = app.client.import_contacts(request).await.unwrap().into_inner();
+    while stream.message().await.unwrap().is_some() {}
+    let changes = contact_changes(&mut app.client).await;
+    assert_eq!(changes.len(), 2);
+    for change in changes {
+        assert_eq!(change.trace_parent[..36], traceparent[..36], "{}", change.trace_parent);
+        assert_eq!(change.actor, "importer@office");
+    }
 }
