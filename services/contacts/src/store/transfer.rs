@@ -206,8 +206,10 @@ impl Importer {
         let mut decisions = Vec::with_capacity(batch.len());
         for (number, record) in batch {
             let keys = match_keys(&record);
+            // What an earlier record of this batch changed is matched by its new keys only.
             let found = keys.iter().find_map(|key| {
-                let id = self.uncommitted_keys.get(key).or_else(|| stored.get(key))?;
+                let stored = stored.get(key).filter(|id| !self.uncommitted.contains_key(*id));
+                let id = self.uncommitted_keys.get(key).or(stored)?;
                 Some((id.clone(), key.clone()))
             });
             let decision = match (self.policy, found) {

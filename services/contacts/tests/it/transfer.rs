@@ -22,6 +22,7 @@ on_both_databases!(
     a_bad_export_request_is_rejected,
     ten_thousand_records_import_in_batches,
     imported_changes_carry_the_trace_and_actor_of_the_import,
+    a_record_matches_what_an_earlier_record_left_not_what_was_stored,
 );
 
 fn options(format: ContactFormat, policy: DuplicatePolicy, validate_only: bool) -> ImportOptions {
@@ -727,4 +728,16 @@ async fn imported_changes_carry_the_trace_and_actor_of_the_import(engine: Engine
         assert_eq!(change.trace_parent[..36], traceparent[..36], "{}", change.trace_parent);
         assert_eq!(change.actor, "importer@office");
     }
+}
+
+async fn a_record_matches_what_an_earlier_record_left_not_what_was_stored(engine: Engine) {
+    let mut app = app(engine).await;
+    let old = create_contact(&mut app.client, "Old").await;
+    // Row 1 moves the stored contact (matched by UID) to a new address; row 2 has its old address.
+    let file = format!("display_name,emails,uid\nMoved,moved@example.org,{}\nNewcomer,{},\n", old.uid, old.email);
+    let report = import(&mut app.client, csv(DuplicatePolicy::Update), file.as_bytes(), 1000).await;
+    assert_eq!(outcomes(&report), [(2, ImportOutcome::Updated), (3, ImportOutcome::Created)]);
+    assert_eq!(report.results[0].contact, old.name);
+    assert_ne!(report.results[1].contact, old.name);
+    assert_eq!(get(&mut app.client, &old.name).await.email, "moved@example.org");
 }
