@@ -10,9 +10,7 @@
 //! ExportContacts pages through the live contacts [`EXPORT_PAGE`] at a time and sends each page as one chunk.
 use super::ContactsApi;
 use crate::domain::channels;
-use crate::domain::transfer::{
-    DuplicatePolicy, Format, IMPORT_MAX_BYTES, RecordReader, SourceRecord, ValidRecord, check,
-};
+use crate::domain::transfer::{DuplicatePolicy, Format, IMPORT_MAX_BYTES, SourceRecord, ValidRecord, check};
 use crate::domain::{csv_format, vcard};
 use crate::resource;
 use crate::store::transfer::{Action, Importer};
@@ -94,13 +92,9 @@ async fn import(
         }
         data = next.data;
     }
-    let records = finish(reader.as_mut())?;
+    let records = reader.finish().map_err(Error::InvalidArgument)?;
     run.add(records).await?;
     run.finish().await
-}
-
-fn finish(reader: &mut dyn RecordReader) -> Result<Vec<SourceRecord>, Error> {
-    reader.finish().map_err(Error::InvalidArgument)
 }
 
 /// The records read so far, their results, and the batch waiting to be written.

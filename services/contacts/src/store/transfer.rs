@@ -15,7 +15,7 @@ use liaison_runtime::names::{Contacts, Name};
 use liaison_runtime::sql::statement;
 use liaison_runtime::{Error, feed, time};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::{HashMap, HashSet};
 
 /// Contact rows per multi-row statement (27 columns each: under SQLite's 32766 parameters).
@@ -345,7 +345,9 @@ async fn load_live(
 ) -> Result<HashMap<String, contact::Model>, Error> {
     let mut found = HashMap::new();
     for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+        // In id order, so that two transactions locking overlapping sets cannot deadlock.
         let mut query = contact::Entity::find()
+            .order_by_asc(contact::Column::Id)
             .filter(contact::Column::Id.is_in(chunk.to_vec()))
             .filter(contact::Column::DeleteTime.is_null())
             .filter(contact::Column::MergedInto.is_null());
