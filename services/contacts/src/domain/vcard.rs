@@ -658,12 +658,15 @@ pub fn write_card(out: &mut String, contact: &wire::Contact) {
     line("BEGIN:VCARD");
     line("VERSION:4.0");
     line("PRODID:-//Liaison//Contacts//EN");
-    if !contact.uid.is_empty() {
-        if is_plain_uri(&contact.uid) {
-            line(&format!("UID:{}", contact.uid));
-        } else {
-            line(&format!("UID;VALUE=text:{}", escape(&contact.uid, false)));
-        }
+    // Every stored contact has a UID; one that somehow has none is named by its id.
+    let uid = match contact.name.strip_prefix("contacts/") {
+        Some(id) if contact.uid.is_empty() => format!("urn:uuid:{id}"),
+        _ => contact.uid.clone(),
+    };
+    if is_plain_uri(&uid) {
+        line(&format!("UID:{uid}"));
+    } else if !uid.is_empty() {
+        line(&format!("UID;VALUE=text:{}", escape(&uid, false)));
     }
     line(&format!("FN:{}", escape(&contact.display_name, false)));
     line(&format!("N:{};{};;;", escape(&contact.family_name, true), escape(&contact.given_name, true)));

@@ -23,6 +23,7 @@ on_both_databases!(
     ten_thousand_records_import_in_batches,
     imported_changes_carry_the_trace_and_actor_of_the_import,
     a_record_matches_what_an_earlier_record_left_not_what_was_stored,
+    an_import_over_64_mib_is_rejected,
 );
 
 fn options(format: ContactFormat, policy: DuplicatePolicy, validate_only: bool) -> ImportOptions {
@@ -740,4 +741,23 @@ async fn a_record_matches_what_an_earlier_record_left_not_what_was_stored(engine
     assert_eq!(report.results[0].contact, old.name);
     assert_ne!(report.results[1].contact, old.name);
     assert_eq!(get(&mut app.client, &old.name).await.email, "moved@example.org");
+}
+
+async fn an_import_over_64_mib_is_rejected(engine: Engine) {
+    let mut app = app(engine).await;
+    // 17 messages of 4 000 000 bytes (long lines outside any card: cheap to read) make 68 000 000 > 64 MiB.
+    let line: Vec<u8> = [vec![b'x'; 3_999_999], vec![b'\n']].concat();
+    let messages = (0..17).map(move |i| ImportContactsRequest {
+        options: (i == 0).then(|| vcard(DuplicatePolicy::Skip)),
+        data: line.clone(),
+    });
+    let status = async {
+        let mut stream = app.client.import_contacts(tokio_stream::iter(messages)).await?.into_inner();
+        while stream.message().await?.is_some() {}
+        Ok::<_, tonic::Status>(())
+    }
+    .await
+    .unwrap_err();
+    assert_eq!(bad_fields(&status), ["data"]);
+    assert!(status.message().contains("larger than 64 MiB"), "{status:?}");
 }
