@@ -99,25 +99,56 @@ pub async fn append<M: prost::Message>(
     type_name: &str,
     resource: &M,
 ) -> Result<(), Error> {
+    insert(type_name, &[(resource_name, kind, resource)]).execute(txn).await
+}
+
+/// Rows per statement of [`append_many`] (8 values each, well under either engine's limit on parameters).
+const APPEND_BATCH: usize = 500;
+
+/// Appends the changes of a batch mutation (e.g. an import) with multi-row inserts, in the order given; call it
+/// inside the mutation's transaction. Each entry is `(resource name, kind, resource)`; all of type `type_name`.
+pub async fn append_many<M: prost::Message>(
+    txn: &impl ConnectionTrait,
+    type_name: &str,
+    changes: &[(String, ChangeKind, M)],
+) -> Result<(), Error> {
+    for chunk in changes.chunks(APPEND_BATCH) {
+        let rows: Vec<(&str, ChangeKind, &M)> = chunk.iter().map(|(name, kind, m)| (name.as_str(), *kind, m)).collect();
+        insert(type_name, &rows).execute(txn).await?;
+    }
+    Ok(())
+}
+
+/// The insert of change rows `(resource name, kind, resource)` of one type, stamped with the request's trace
+/// context and actor — the one place the shape of a change row is written.
+pub fn insert<M: prost::Message>(type_name: &str, changes: &[(&str, ChangeKind, &M)]) -> crate::oneshot::Insert {
     let trace = crate::context::outgoing();
     let actor = crate::context::actor();
-    let stmt = statement(
-        txn.get_database_backend(),
-        "INSERT INTO changes (change_time, resource_name, kind, type_url, payload, trace_parent, trace_state, actor) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            crate::time::now().into(),
-            resource_name.into(),
-            (kind as i32).into(),
-            format!("type.googleapis.com/{type_name}").into(),
-            resource.encode_to_vec().into(),
-            trace.traceparent.into(),
-            trace.tracestate.into(),
-            actor.as_str().into(),
-        ],
-    );
-    txn.execute_raw(stmt).await.map_err(db_error)?;
-    Ok(())
+    let now = crate::time::now();
+    let type_url = format!("type.googleapis.com/{type_name}");
+    let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; changes.len()].join(", ");
+    let values = changes
+        .iter()
+        .flat_map(|(name, kind, resource)| {
+            [
+                now.into(),
+                (*name).into(),
+                (*kind as i32).into(),
+                type_url.as_str().into(),
+                resource.encode_to_vec().into(),
+                trace.traceparent.as_str().into(),
+                trace.tracestate.as_str().into(),
+                actor.as_str().into(),
+            ]
+        })
+        .collect();
+    crate::oneshot::Insert::new(
+        format!(
+            "INSERT INTO changes (change_time, resource_name, kind, type_url, payload, trace_parent, trace_state, \
+             actor) VALUES {rows}"
+        ),
+        values,
+    )
 }
 
 #[derive(Debug, FromQueryResult)]

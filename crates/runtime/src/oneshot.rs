@@ -46,24 +46,15 @@ impl Insert {
         Self { sql: built.sql, values: built.values.map(|v| v.0).unwrap_or_default() }
     }
 
-    /// The change-feed row of a mutation (see [`crate::feed::append`]).
+    /// The change-feed row of a mutation (see [`crate::feed::insert`]).
     pub fn change<M: prost::Message>(resource_name: &str, kind: ChangeKind, type_name: &str, resource: &M) -> Self {
-        let trace = crate::context::outgoing();
-        let actor = crate::context::actor();
-        Self::new(
-            "INSERT INTO changes (change_time, resource_name, kind, type_url, payload, trace_parent, trace_state, actor) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            vec![
-                crate::time::now().into(),
-                resource_name.into(),
-                (kind as i32).into(),
-                format!("type.googleapis.com/{type_name}").into(),
-                resource.encode_to_vec().into(),
-                trace.traceparent.into(),
-                trace.tracestate.into(),
-                actor.as_str().into(),
-            ],
-        )
+        crate::feed::insert(type_name, &[(resource_name, kind, resource)])
+    }
+
+    /// Runs this insert on `conn` (inside the caller's transaction).
+    pub async fn execute(self, conn: &impl ConnectionTrait) -> Result<(), Error> {
+        conn.execute_raw(statement(conn.get_database_backend(), &self.sql, self.values)).await.map_err(db_error)?;
+        Ok(())
     }
 
     /// This insert as a CTE member that writes only if `claim` inserted its row.
@@ -113,7 +104,7 @@ pub async fn create(db: &Db, claim: Option<Claim<'_>>, inserts: Vec<Insert>) -> 
                 return Ok(Created::Replay(existing));
             }
             for insert in inserts {
-                txn.execute_raw(statement(DbBackend::Sqlite, &insert.sql, insert.values)).await.map_err(db_error)?;
+                insert.execute(&*txn).await?;
             }
             txn.commit().await?;
             Ok(Created::Fresh)

@@ -3,12 +3,15 @@
 
 pub mod channels;
 pub mod conflicts;
+pub mod csv_format;
 pub mod duplicates;
 pub mod engagement;
 pub mod graph;
 pub mod history;
 pub mod merge;
 pub mod search;
+pub mod transfer;
+pub mod vcard;
 use channels::{Channels, ConsentRecord, ContactChannel, PostalAddress, WorkingInterval};
 use liaison_runtime::FieldViolation;
 use liaison_runtime::validate::{TimeZone, long_text, optional_text, required_text};

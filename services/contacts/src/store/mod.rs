@@ -6,6 +6,7 @@ pub mod keys;
 pub mod merge;
 pub mod migration;
 pub mod search;
+pub mod transfer;
 
 use crate::domain::channels::{PostalAddress, labels_column};
 use crate::domain::{ContactFields, OrganizationFields};

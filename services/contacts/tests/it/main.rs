@@ -11,3 +11,4 @@ mod helpers;
 mod lifecycle;
 mod merge;
 mod organizations;
+mod transfer;
