@@ -46,6 +46,20 @@ impl Insert {
         Self { sql: built.sql, values: built.values.map(|v| v.0).unwrap_or_default() }
     }
 
+    /// The insert of several models of one entity in one statement; `None` when there are none.
+    pub fn models<A, I>(models: I) -> Option<Self>
+    where
+        A: sea_orm::ActiveModelTrait,
+        I: IntoIterator<Item = A>,
+    {
+        let models: Vec<A> = models.into_iter().collect();
+        if models.is_empty() {
+            return None;
+        }
+        let built = <A::Entity as sea_orm::EntityTrait>::insert_many(models).build(DbBackend::Sqlite);
+        Some(Self { sql: built.sql, values: built.values.map(|v| v.0).unwrap_or_default() })
+    }
+
     /// The change-feed row of a mutation (see [`crate::feed::insert`]).
     pub fn change<M: prost::Message>(resource_name: &str, kind: ChangeKind, type_name: &str, resource: &M) -> Self {
         crate::feed::insert(type_name, &[(resource_name, kind, resource)])
@@ -109,6 +123,26 @@ pub async fn create(db: &Db, claim: Option<Claim<'_>>, inserts: Vec<Insert>) -> 
             txn.commit().await?;
             Ok(Created::Fresh)
         }
+    }
+}
+
+/// [`create`] for a resource `name` created by `method`, keyed by an optional `request_id`: `None` when the rows
+/// were written, the name of the first resource when the request id was used before.
+pub async fn create_named<C: crate::names::Collection>(
+    db: &Db,
+    method: &str,
+    request_id: Option<&RequestId>,
+    fingerprint: &str,
+    name: &crate::names::Name<C>,
+    inserts: Vec<Insert>,
+) -> Result<Option<crate::names::Name<C>>, Error> {
+    let resource_name = name.to_string();
+    let claim = request_id.map(|request_id| Claim { method, request_id, fingerprint, resource_name: &resource_name });
+    match create(db, claim, inserts).await? {
+        Created::Fresh => Ok(None),
+        Created::Replay(existing) => crate::names::Name::parse("stored name", &existing)
+            .map(Some)
+            .map_err(|v| Error::Internal(format!("stored idempotency key names '{existing}': {}", v.description))),
     }
 }
 

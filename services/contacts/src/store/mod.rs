@@ -17,7 +17,7 @@ use liaison_proto::contacts::v1::{Contact, Organization};
 use liaison_runtime::db::{Db, WriteTxn, db_error};
 use liaison_runtime::idempotency::Begun;
 use liaison_runtime::names::{Contacts, Name, Organizations};
-use liaison_runtime::oneshot::{self, Claim, Created, Insert};
+use liaison_runtime::oneshot::{self, Insert};
 use liaison_runtime::validate::RequestId;
 use liaison_runtime::{Error, PreconditionViolation, crud, feed, idempotency, time};
 use sea_orm::{EntityTrait, IntoActiveModel};
@@ -184,29 +184,18 @@ impl Store {
             ..contact::Model::default()
         };
         apply_contact_fields(&mut model, fields);
-        let resource_name = name.to_string();
         let mut inserts = vec![Insert::model(model.clone().into_active_model())];
         inserts.extend(keys::insert(&model));
         inserts.push(Insert::change(
-            &resource_name,
+            &name.to_string(),
             ChangeKind::Created,
             resource::CONTACT_TYPE,
             &resource::contact(&model),
         ));
-        let claim = key.request_id.as_ref().map(|request_id| Claim {
-            method: "CreateContact",
-            request_id,
-            fingerprint: &key.fingerprint,
-            resource_name: &resource_name,
-        });
-        match oneshot::create(&self.db, claim, inserts).await? {
-            Created::Fresh => Ok(model),
-            Created::Replay(existing) => {
-                let existing = Name::<Contacts>::parse("stored name", &existing).map_err(|v| {
-                    Error::Internal(format!("stored idempotency key names '{existing}': {}", v.description))
-                })?;
-                self.get_contact(existing).await
-            }
+        let request_id = key.request_id.as_ref();
+        match oneshot::create_named(&self.db, "CreateContact", request_id, &key.fingerprint, &name, inserts).await? {
+            None => Ok(model),
+            Some(existing) => self.get_contact(existing).await,
         }
     }
 

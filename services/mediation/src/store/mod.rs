@@ -6,12 +6,12 @@ use crate::domain::{CaseState, NewCase};
 use crate::resource;
 use entity::{case, party};
 use liaison_proto::common::v1::ChangeKind;
-use liaison_runtime::db::{Db, db_error};
-use liaison_runtime::idempotency::Begun;
+use liaison_runtime::db::Db;
 use liaison_runtime::names::{Cases, Name};
+use liaison_runtime::oneshot::{self, Insert};
 use liaison_runtime::validate::RequestId;
-use liaison_runtime::{Error, crud, feed, idempotency, time};
-use sea_orm::{EntityTrait, IntoActiveModel};
+use liaison_runtime::{Error, crud, idempotency, time};
+use sea_orm::IntoActiveModel;
 
 pub const OPEN_METHOD: &str = "OpenCase";
 
@@ -52,10 +52,6 @@ impl Store {
         fingerprint: &str,
     ) -> Result<StoredCase, Error> {
         let name = Name::<Cases>::generate();
-        let txn = match idempotency::begin_create(&self.db, OPEN_METHOD, request_id, fingerprint, &name).await? {
-            Begun::Fresh(txn) => txn,
-            Begun::Replay(existing) => return self.get_case(existing).await,
-        };
         let now = time::now();
         let model = case::Model {
             id: name.key(),
@@ -66,18 +62,21 @@ impl Store {
             create_time: now,
             update_time: now,
         };
-        case::Entity::insert(model.clone().into_active_model()).exec(&*txn).await.map_err(db_error)?;
         let parties: Vec<String> = new.parties.iter().map(ToString::to_string).collect();
         let rows = parties.iter().enumerate().map(|(position, party)| {
             party::Model { case_id: model.id.clone(), position: position as i32, party: party.clone() }
                 .into_active_model()
         });
-        party::Entity::insert_many(rows).exec(&*txn).await.map_err(db_error)?;
+        let mut inserts = vec![Insert::model(model.clone().into_active_model())];
+        inserts.extend(Insert::models(rows));
         let stored = StoredCase { case: model, parties };
         let wire = resource::case(&stored);
-        feed::append(&*txn, &wire.name, ChangeKind::Created, resource::CASE_TYPE, &wire).await?;
-        txn.commit().await?;
-        Ok(stored)
+        inserts.push(Insert::change(&wire.name, ChangeKind::Created, resource::CASE_TYPE, &wire));
+        // The rows, the change and the idempotency key travel in one round trip (see `runtime::oneshot`).
+        match oneshot::create_named(&self.db, OPEN_METHOD, request_id, fingerprint, &name, inserts).await? {
+            None => Ok(stored),
+            Some(existing) => self.get_case(existing).await,
+        }
     }
 
     pub async fn get_case(&self, name: Name<Cases>) -> Result<StoredCase, Error> {

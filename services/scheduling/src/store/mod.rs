@@ -7,12 +7,12 @@ use crate::domain::NewMeeting;
 use crate::resource;
 use entity::{meeting, participant};
 use liaison_proto::common::v1::ChangeKind;
-use liaison_runtime::db::{Db, db_error};
-use liaison_runtime::idempotency::Begun;
+use liaison_runtime::db::Db;
 use liaison_runtime::names::{Meetings, Name};
+use liaison_runtime::oneshot::{self, Insert};
 use liaison_runtime::validate::RequestId;
-use liaison_runtime::{Error, crud, feed, idempotency, time};
-use sea_orm::{EntityTrait, IntoActiveModel};
+use liaison_runtime::{Error, crud, idempotency, time};
+use sea_orm::IntoActiveModel;
 
 pub const CREATE_METHOD: &str = "CreateMeeting";
 
@@ -53,10 +53,6 @@ impl Store {
         fingerprint: &str,
     ) -> Result<StoredMeeting, Error> {
         let name = Name::<Meetings>::generate();
-        let txn = match idempotency::begin_create(&self.db, CREATE_METHOD, request_id, fingerprint, &name).await? {
-            Begun::Fresh(txn) => txn,
-            Begun::Replay(existing) => return self.get_meeting(existing).await,
-        };
         let now = time::now();
         let model = meeting::Model {
             id: name.key(),
@@ -68,18 +64,21 @@ impl Store {
             create_time: now,
             update_time: now,
         };
-        meeting::Entity::insert(model.clone().into_active_model()).exec(&*txn).await.map_err(db_error)?;
         let participants: Vec<String> = new.participants.iter().map(ToString::to_string).collect();
         let rows = participants.iter().enumerate().map(|(position, contact)| {
             participant::Model { meeting_id: model.id.clone(), position: position as i32, contact: contact.clone() }
                 .into_active_model()
         });
-        participant::Entity::insert_many(rows).exec(&*txn).await.map_err(db_error)?;
+        let mut inserts = vec![Insert::model(model.clone().into_active_model())];
+        inserts.extend(Insert::models(rows));
         let stored = StoredMeeting { meeting: model, participants };
         let wire = resource::meeting(&stored);
-        feed::append(&*txn, &wire.name, ChangeKind::Created, resource::MEETING_TYPE, &wire).await?;
-        txn.commit().await?;
-        Ok(stored)
+        inserts.push(Insert::change(&wire.name, ChangeKind::Created, resource::MEETING_TYPE, &wire));
+        // The rows, the change and the idempotency key travel in one round trip (see `runtime::oneshot`).
+        match oneshot::create_named(&self.db, CREATE_METHOD, request_id, fingerprint, &name, inserts).await? {
+            None => Ok(stored),
+            Some(existing) => self.get_meeting(existing).await,
+        }
     }
 
     pub async fn get_meeting(&self, name: Name<Meetings>) -> Result<StoredMeeting, Error> {
