@@ -35,10 +35,16 @@ impl EchoServer {
         });
         let line = match tokio::time::timeout(Duration::from_secs(30), line).await {
             Ok(Ok(Ok(line))) if !line.trim().is_empty() => line,
-            _ => match proc.exited()? {
-                Some(status) => return Err(proc.died(status)),
-                None => bail!("the echo server did not say where it listens; its log:\n{}", proc.log_tail()),
-            },
+            _ => {
+                // It may be on its way out: give it a moment, to report its exit status with its log.
+                for _ in 0..50 {
+                    if let Some(status) = proc.exited()? {
+                        return Err(proc.died(status));
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                bail!("the echo server did not say where it listens; its log:\n{}", proc.log_tail())
+            }
         };
         let addr: std::net::SocketAddr = line
             .trim()

@@ -30,9 +30,11 @@ pub(crate) async fn run_server(listen: SocketAddr) -> anyhow::Result<()> {
     let telemetry = telemetry::init(LogFormat::Text, "liaison-bench-echo").map_err(anyhow::Error::msg)?;
     let listener = bind(listen).await.map_err(anyhow::Error::msg)?;
     let addr = listener.local_addr().context("the echo server's bound address")?;
-    // The server builder's health follows a database; an in-memory SQLite one costs the same pings as a service's.
-    let url: DatabaseUrl = "sqlite::memory:".parse().map_err(anyhow::Error::msg)?;
-    let db = Db::connect(&url).await.context("the echo server's in-memory database")?;
+    // The server builder's health follows a database: a SQLite file, pinged as a service's is.
+    let dir = tempfile::Builder::new().prefix("liaison-bench-echo-").tempdir().context("cannot create a directory")?;
+    let url: DatabaseUrl =
+        format!("sqlite://{}", dir.path().join("echo.db").display()).parse().map_err(anyhow::Error::msg)?;
+    let db = Db::connect(&url).await.context("the echo server's database")?;
     let mounted =
         Mounted { service_name: SERVICE_NAME, routes: tonic::service::Routes::new(EchoServiceServer::new(Echo)), db };
     {

@@ -91,6 +91,9 @@ pub(crate) struct Outcome {
     pub(crate) latency: Histogram<u64>,
     /// CPU time the watched processes used during the window, together.
     pub(crate) server_cpu: Duration,
+    /// CPU time this process (the load driver) used during the window: on a small machine it competes with the
+    /// servers for the same cores.
+    pub(crate) client_cpu: Duration,
     /// The most each watched process was resident during the window, in KiB (same order as the pids given).
     pub(crate) peak_rss_kib: Vec<u64>,
 }
@@ -172,7 +175,7 @@ pub(crate) async fn run(workload: Workload, drive: Drive, watch: &[u32]) -> anyh
     tokio::time::sleep_until(measure_from).await;
     let watcher = Watcher::start(watch)?;
     tokio::time::sleep_until(end).await;
-    let (server_cpu, peak_rss_kib) = watcher.finish().await?;
+    let (server_cpu, client_cpu, peak_rss_kib) = watcher.finish().await?;
 
     let mut total = Tally::new()?;
     for worker in workers {
@@ -191,6 +194,7 @@ pub(crate) async fn run(workload: Workload, drive: Drive, watch: &[u32]) -> anyh
         window: load.duration,
         latency: total.latency,
         server_cpu,
+        client_cpu,
         peak_rss_kib,
     })
 }
@@ -199,6 +203,7 @@ pub(crate) async fn run(workload: Workload, drive: Drive, watch: &[u32]) -> anyh
 struct Watcher {
     pids: Vec<u32>,
     cpu_before: Duration,
+    own_cpu_before: Duration,
     stop: Arc<AtomicBool>,
     sampler: tokio::task::JoinHandle<Vec<u64>>,
 }
@@ -209,6 +214,7 @@ const RSS_SAMPLE_EVERY: Duration = Duration::from_millis(50);
 impl Watcher {
     fn start(pids: &[u32]) -> anyhow::Result<Self> {
         let cpu_before = total_cpu(pids)?;
+        let own_cpu_before = procs::cpu_time(std::process::id())?;
         let stop = Arc::new(AtomicBool::new(false));
         let sampler = {
             let pids = pids.to_vec();
@@ -228,14 +234,16 @@ impl Watcher {
                 }
             })
         };
-        Ok(Self { pids: pids.to_vec(), cpu_before, stop, sampler })
+        Ok(Self { pids: pids.to_vec(), cpu_before, own_cpu_before, stop, sampler })
     }
 
-    async fn finish(self) -> anyhow::Result<(Duration, Vec<u64>)> {
+    /// CPU time of the watched processes and of this one since the start, and the memory peaks.
+    async fn finish(self) -> anyhow::Result<(Duration, Duration, Vec<u64>)> {
         let cpu = total_cpu(&self.pids)?.saturating_sub(self.cpu_before);
+        let own_cpu = procs::cpu_time(std::process::id())?.saturating_sub(self.own_cpu_before);
         self.stop.store(true, Ordering::Relaxed);
         let peaks = self.sampler.await.context("the memory sampler failed")?;
-        Ok((cpu, peaks))
+        Ok((cpu, own_cpu, peaks))
     }
 }
 

@@ -117,6 +117,8 @@ pub(crate) struct Measured {
     pub(crate) errors: BTreeMap<String, u64>,
     /// Server CPU time (all watched processes) per successful call, in microseconds.
     pub(crate) server_cpu_us_per_call: Option<f64>,
+    /// The bench's own CPU time per successful call, in microseconds.
+    pub(crate) bench_cpu_us_per_call: Option<f64>,
     pub(crate) peak_rss: Vec<ProcessMemory>,
     pub(crate) ceiling: Option<Ceiling>,
     /// `per_s` divided by the ceiling's `per_s`.
@@ -144,6 +146,7 @@ impl Measured {
             errors: outcome.errors.iter().map(|(code, n)| ((*code).to_owned(), *n)).collect(),
             server_cpu_us_per_call: (outcome.ok > 0 && !processes.is_empty())
                 .then(|| outcome.server_cpu.as_secs_f64() * 1e6 / outcome.ok as f64),
+            bench_cpu_us_per_call: (outcome.ok > 0).then(|| outcome.client_cpu.as_secs_f64() * 1e6 / outcome.ok as f64),
             peak_rss: processes
                 .iter()
                 .zip(&outcome.peak_rss_kib)
@@ -234,6 +237,12 @@ fn fmt_errors(errors: &BTreeMap<String, u64>) -> String {
     errors.iter().map(|(code, n)| format!("{code} {n}")).collect::<Vec<_>>().join(", ")
 }
 
+/// `server / bench` CPU microseconds per call.
+fn fmt_cpu(server: Option<f64>, bench: Option<f64>) -> String {
+    let us = |v: Option<f64>| v.map_or_else(|| "–".into(), |us| format!("{us:.0}"));
+    format!("{} / {}", us(server), us(bench))
+}
+
 fn fmt_memory(memory: &[ProcessMemory]) -> String {
     if memory.is_empty() {
         return "–".into();
@@ -241,7 +250,7 @@ fn fmt_memory(memory: &[ProcessMemory]) -> String {
     memory.iter().map(|m| format!("{} {}", m.process, fmt_mib(m.rss_kib))).collect::<Vec<_>>().join(", ")
 }
 
-const TABLE_HEAD: &str = "| scenario | calls/s | items/s | p50 ms | p90 ms | p99 ms | max ms | errors | server CPU µs/call \
+const TABLE_HEAD: &str = "| scenario | calls/s | items/s | p50 ms | p90 ms | p99 ms | max ms | errors | CPU µs/call: server / bench \
                           | peak RSS | ceiling | ratio |\n|---|--:|--:|--:|--:|--:|--:|---|--:|---|---|--:|\n";
 
 fn row(out: &mut String, m: &Measured) {
@@ -259,7 +268,7 @@ fn row(out: &mut String, m: &Measured) {
         fmt_ms(m.latency.p99_ms),
         fmt_ms(m.latency.max_ms),
         fmt_errors(&m.errors),
-        m.server_cpu_us_per_call.map_or_else(|| "–".into(), |us| format!("{us:.0}")),
+        fmt_cpu(m.server_cpu_us_per_call, m.bench_cpu_us_per_call),
         fmt_memory(&m.peak_rss),
         m.ceiling.map_or("–", Ceiling::label),
         fmt_ratio(m.ratio),
@@ -359,6 +368,7 @@ pub(crate) mod tests {
             latency: Latency { p50_ms: 1.0, p90_ms: 2.0, p99_ms: 4.0, max_ms: 9.5 },
             errors: BTreeMap::new(),
             server_cpu_us_per_call: Some(120.0),
+            bench_cpu_us_per_call: Some(40.0),
             peak_rss: vec![ProcessMemory { process: "all-in-one".into(), rss_kib: 40 * 1024 }],
             ceiling,
             ratio: None,
@@ -455,7 +465,7 @@ pub(crate) mod tests {
             notes: vec!["postgres skipped".into()],
         };
         let text = markdown(&report);
-        assert!(text.contains("| GetContact | 5 000 | 5 000 | 1.00 | 2.00 | 4.00 | 9.50 | 0 | 120 | all-in-one 40.0 MiB | echo | 0.50× |"), "{text}");
+        assert!(text.contains("| GetContact | 5 000 | 5 000 | 1.00 | 2.00 | 4.00 | 9.50 | 0 | 120 / 40 | all-in-one 40.0 MiB | echo | 0.50× |"), "{text}");
         assert!(text.contains("| GetContact (open loop at 2 500/s) |"), "{text}");
         assert!(text.contains("| db insert | 4 000 |"), "{text}");
         assert!(text.contains("> postgres skipped"), "{text}");

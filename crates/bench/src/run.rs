@@ -124,6 +124,7 @@ async fn bench_engine(
         names: Arc::new(names),
         page_tokens: Arc::new(scenarios::page_tokens(&contacts.get(0)).await?),
         tag: tag.into(),
+        workers: settings.load.concurrency,
     };
 
     let processes: Vec<String> = cluster.processes().into_iter().map(|(name, _)| name).collect();

@@ -104,6 +104,17 @@ pub(crate) struct Fixture {
     pub(crate) page_tokens: Arc<Vec<String>>,
     /// Distinguishes this run's data (request ids, emails) from any other.
     pub(crate) tag: Arc<str>,
+    /// Workers of the drive: UpdateContact gives each its own contacts, so that no two calls in flight update the
+    /// same one (which is a conflict, not load).
+    pub(crate) workers: usize,
+}
+
+/// The contact of `names` that worker `worker` (of `workers`) updates in its `seq`-th call: worker `w` keeps to
+/// the indexes `w`, `w + workers`, `w + 2 × workers`, …
+pub(crate) fn own_index(worker: usize, workers: usize, seq: u64, len: usize) -> usize {
+    let workers = workers.clamp(1, len.max(1));
+    let rows = (len / workers).max(1);
+    (worker % workers + workers * spread(seq, rows)) % len.max(1)
 }
 
 /// A new contact, distinct for each (`tag`, `i`), shaped like a real one.
@@ -168,6 +179,7 @@ pub(crate) fn workload(scenario: Scenario, fixture: &Fixture, connections: &Conn
     let connections = connections.clone();
     let names = fixture.names.clone();
     let tag = fixture.tag.clone();
+    let workers = fixture.workers;
     let workload: Workload = match scenario {
         Scenario::GetContact | Scenario::GetContactHalfPeak => Arc::new(move |worker, seq| {
             let channel = connections.get(worker);
@@ -224,7 +236,7 @@ pub(crate) fn workload(scenario: Scenario, fixture: &Fixture, connections: &Conn
         Scenario::UpdateContact => Arc::new(move |worker, seq| {
             let channel = connections.get(worker);
             let contact = Contact {
-                name: names[spread(seq, names.len())].clone(),
+                name: names[own_index(worker, workers, seq, names.len())].clone(),
                 notes: format!("Updated by liaison-bench, call {seq}."),
                 ..Default::default()
             };
@@ -296,6 +308,22 @@ mod tests {
         assert_eq!(window(3, 10, 4).count(), 4, "never more than there are");
     }
 
+    #[test]
+    fn updating_workers_never_share_a_contact() {
+        for (workers, len) in [(64usize, 2000usize), (16, 200), (8, 8), (10, 3)] {
+            let mut owner = std::collections::HashMap::new();
+            for worker in 0..workers {
+                for seq in 0..500u64 {
+                    let index = own_index(worker, workers, seq, len);
+                    assert!(index < len);
+                    if workers <= len {
+                        assert_eq!(*owner.entry(index).or_insert(worker), worker, "index {index} of {len}");
+                    }
+                }
+            }
+        }
+    }
+
     fn unconnected() -> Connections {
         Connections::lazy("http://127.0.0.1:9").expect("lazy connections")
     }
@@ -316,6 +344,7 @@ mod tests {
             names: Arc::new(vec!["contacts/a".into()]),
             page_tokens: Arc::new(vec![String::new()]),
             tag: "t".into(),
+            workers: 4,
         };
         for scenario in Scenario::ALL {
             assert!(!scenario.name().is_empty());

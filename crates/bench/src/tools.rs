@@ -50,6 +50,7 @@ pub(crate) async fn drive(args: &DriveArgs) -> anyhow::Result<()> {
         names: Arc::new(vec![args.name.clone()]),
         page_tokens: Arc::new(vec![String::new()]),
         tag: "drive".into(),
+        workers: load.concurrency,
     };
     let workload = scenarios::workload(Scenario::GetContact, &fixture, &contacts).context("GetContact has calls")?;
     let outcome = load::run(workload, Drive { load, pace: Pace::Closed }, &[]).await?;
