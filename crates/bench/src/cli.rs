@@ -145,9 +145,9 @@ impl Engine {
 /// Load settings with every default applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub(crate) struct Load {
-    #[serde(serialize_with = "crate::report::serialize_duration_ms")]
+    #[serde(rename = "duration_ms", serialize_with = "crate::report::serialize_duration_ms")]
     pub(crate) duration: Duration,
-    #[serde(serialize_with = "crate::report::serialize_duration_ms")]
+    #[serde(rename = "warmup_ms", serialize_with = "crate::report::serialize_duration_ms")]
     pub(crate) warmup: Duration,
     pub(crate) connections: usize,
     pub(crate) concurrency: usize,

@@ -15,6 +15,8 @@ pub(crate) struct Report {
     pub(crate) started_at: String,
     pub(crate) git_commit: Option<String>,
     pub(crate) cpus: usize,
+    /// `/proc/loadavg` when the run started: a busy machine makes every figure noisy.
+    pub(crate) load_average: Option<String>,
     pub(crate) settings: RunSettings,
     /// The echo server on the same stack: the ceiling of every read scenario.
     pub(crate) echo: Option<Measured>,
@@ -280,13 +282,14 @@ pub(crate) fn markdown(report: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "## liaison-bench {}{}\n\n{} · commit {} · {} CPUs · {} s per scenario after {} s of warm-up, {} connections, \
+        "## liaison-bench {}{}\n\n{} · commit {} · {} CPUs, load average {} at the start · {} s per scenario after {} s of warm-up, {} connections, \
          {} calls in flight\n",
         report.started_at,
         if report.settings.quick { " (quick smoke run: the figures mean little)" } else { "" },
         report.tool,
         report.git_commit.as_deref().unwrap_or("unknown"),
         report.cpus,
+        report.load_average.as_deref().unwrap_or("unknown"),
         report.settings.load.duration.as_secs_f64(),
         report.settings.load.warmup.as_secs_f64(),
         report.settings.load.connections,
@@ -458,6 +461,7 @@ pub(crate) mod tests {
             started_at: "2026-01-01T00:00:00Z".into(),
             git_commit: Some("abc1234".into()),
             cpus: 2,
+            load_average: Some("0.12 0.20 0.31".into()),
             settings,
             echo: Some(measured("Echo", 10_000.0, 10_000.0, None)),
             engines: vec![engine(Engine::Sqlite, vec![scenario, open])],
@@ -472,6 +476,7 @@ pub(crate) mod tests {
         assert!(text.contains("cold start to SERVING: 420 ms"), "{text}");
         let json = serde_json::to_value(&report).expect("json");
         assert_eq!(json["engines"][0]["scenarios"][0]["ratio"], 0.5);
-        assert_eq!(json["settings"]["load"]["duration"], 10_000.0);
+        assert_eq!(json["settings"]["load"]["duration_ms"], 10_000.0);
+        assert!(text.contains("load average 0.12 0.20 0.31"), "{text}");
     }
 }

@@ -27,6 +27,9 @@ pub(crate) async fn run(settings: &RunSettings) -> anyhow::Result<Report> {
         );
     }
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let load_average = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|text| text.split_whitespace().take(3).collect::<Vec<_>>().join(" "));
     let work = tempfile::Builder::new().prefix("liaison-bench-").tempdir().context("cannot create a work directory")?;
     // Names this run's data (PostgreSQL databases, request ids, emails) apart from any other run's.
     let tag = format!("{}x{}", std::process::id(), &uuid::Uuid::now_v7().simple().to_string()[8..16]);
@@ -72,6 +75,7 @@ pub(crate) async fn run(settings: &RunSettings) -> anyhow::Result<Report> {
         started_at,
         git_commit: git_commit(),
         cpus: std::thread::available_parallelism().map_or(1, usize::from),
+        load_average,
         settings: settings.clone(),
         echo,
         engines: reports,
@@ -337,6 +341,7 @@ mod tests {
             started_at: String::new(),
             git_commit: None,
             cpus: 2,
+            load_average: None,
             settings,
             echo: None,
             engines: vec![engine(Engine::Sqlite, vec![search, get, fine])],
