@@ -54,7 +54,11 @@ fn main() -> ExitCode {
 /// The run: results saved as JSON and Markdown, the Markdown printed; fails if a scenario did not work at all.
 async fn bench(args: &cli::RunArgs) -> anyhow::Result<ExitCode> {
     let settings = args.resolve(std::env::current_exe().ok())?;
-    let report = run::run(&settings).await?;
+    // On Ctrl-C or SIGTERM the run is dropped, which kills the servers it started.
+    let report = tokio::select! {
+        report = run::run(&settings) => report?,
+        () = liaison_runtime::shutdown::signal() => anyhow::bail!("interrupted; the servers under test were stopped"),
+    };
     let markdown = report::markdown(&report);
     save(&settings.json, &serde_json::to_string_pretty(&report).context("cannot serialise the results")?)?;
     save(&settings.markdown, &markdown)?;
