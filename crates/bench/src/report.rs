@@ -18,8 +18,10 @@ pub(crate) struct Report {
     /// `/proc/loadavg` when the run started: a busy machine makes every figure noisy.
     pub(crate) load_average: Option<String>,
     pub(crate) settings: RunSettings,
-    /// The echo server on the same stack: the ceiling of every read scenario.
+    /// The echo server on the same stack, with GetContact-sized responses: the ceiling of every read scenario.
     pub(crate) echo: Option<Measured>,
+    /// The same with tiny messages: the stack alone.
+    pub(crate) echo_small: Option<Measured>,
     pub(crate) engines: Vec<EngineReport>,
     pub(crate) goals: Vec<GoalResult>,
     /// What the run could not do (an engine skipped, …).
@@ -298,10 +300,15 @@ pub(crate) fn markdown(report: &Report) -> String {
     for note in &report.notes {
         let _ = writeln!(out, "> {note}\n");
     }
-    if let Some(echo) = &report.echo {
-        out.push_str("### Echo ceiling (same server stack, own process)\n\n");
+    if report.echo.is_some() || report.echo_small.is_some() {
+        out.push_str(
+            "### Echo ceiling (same server stack, own process)\n\nThe first row is the ceiling: the echo returns as \
+             many bytes as a GetContact response. The second is the stack alone, with tiny messages.\n\n",
+        );
         out.push_str(TABLE_HEAD);
-        row(&mut out, echo);
+        for echo in [&report.echo, &report.echo_small].into_iter().flatten() {
+            row(&mut out, echo);
+        }
         out.push('\n');
     }
     for engine in &report.engines {
@@ -464,6 +471,7 @@ pub(crate) mod tests {
             load_average: Some("0.12 0.20 0.31".into()),
             settings,
             echo: Some(measured("Echo", 10_000.0, 10_000.0, None)),
+            echo_small: Some(measured("EchoSmall", 20_000.0, 20_000.0, None)),
             engines: vec![engine(Engine::Sqlite, vec![scenario, open])],
             goals: Vec::new(),
             notes: vec!["postgres skipped".into()],
@@ -473,6 +481,7 @@ pub(crate) mod tests {
         assert!(text.contains("| GetContact (open loop at 2 500/s) |"), "{text}");
         assert!(text.contains("| db insert | 4 000 |"), "{text}");
         assert!(text.contains("> postgres skipped"), "{text}");
+        assert!(text.contains("| EchoSmall | 20 000 |"), "{text}");
         assert!(text.contains("cold start to SERVING: 420 ms"), "{text}");
         let json = serde_json::to_value(&report).expect("json");
         assert_eq!(json["engines"][0]["scenarios"][0]["ratio"], 0.5);

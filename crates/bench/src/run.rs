@@ -50,7 +50,7 @@ pub(crate) async fn run(settings: &RunSettings) -> anyhow::Result<Report> {
     }
 
     eprintln!("liaison-bench: work directory {} (logs of the servers are there while it runs)", work.path().display());
-    let echo = measure_echo(settings, work.path()).await?;
+    let (echo, echo_small) = measure_echo(settings, work.path()).await?;
     let mut reports = Vec::new();
     for engine in engines {
         let dir = work.path().join(engine.name());
@@ -78,32 +78,47 @@ pub(crate) async fn run(settings: &RunSettings) -> anyhow::Result<Report> {
         load_average,
         settings: settings.clone(),
         echo,
+        echo_small,
         engines: reports,
         goals,
         notes,
     })
 }
 
-/// The echo server's closed-loop rate, in a process of its own.
-async fn measure_echo(settings: &RunSettings, dir: &Path) -> anyhow::Result<Option<Measured>> {
+/// The echo server's closed-loop rates, in a process of its own: with responses the size of a GetContact
+/// response (the ceiling: the same bytes on the wire as the scenario it is compared with), and with tiny ones
+/// (the stack alone; a gap between the two points at how the stack writes larger responses).
+async fn measure_echo(settings: &RunSettings, dir: &Path) -> anyhow::Result<(Option<Measured>, Option<Measured>)> {
     let needs_echo =
         [Scenario::GetContact, Scenario::BatchGetContacts, Scenario::ListContacts, Scenario::SearchContacts]
             .iter()
             .any(|s| settings.runs(s.name()));
     if !needs_echo {
-        return Ok(None);
+        return Ok((None, None));
     }
     eprintln!("liaison-bench: echo ceiling");
     let server = EchoServer::start(&dir.join("echo.log")).await?;
-    let connections = Connections::open(&server.url, settings.load.connections).await?;
-    // A contact's name: the same request size as GetContact's.
-    let payload = format!("contacts/{}", uuid::Uuid::now_v7()).into_bytes();
-    let drive = Drive { load: settings.load, pace: Pace::Closed };
-    let outcome = load::run(crate::echo::workload(payload, connections), drive, &[server.proc.pid()]).await;
+    let measured = async {
+        let connections = Connections::open(&server.url, settings.load.connections).await?;
+        let drive = Drive { load: settings.load, pace: Pace::Closed };
+        let mut results = Vec::new();
+        let contact_sized = scenarios::typical_get_contact_response_len();
+        // A contact's name is what a GetContact request carries.
+        let name_sized = format!("contacts/{}", uuid::Uuid::now_v7()).len();
+        for (name, size) in [("Echo", contact_sized), ("EchoSmall", name_sized)] {
+            let workload = crate::echo::workload(vec![b'x'; size], connections.clone());
+            let outcome = load::run(workload, drive, &[server.proc.pid()]).await?;
+            let measured =
+                Measured::new(&format!("{name} ({size}-byte payload)"), &outcome, Pace::Closed, &["echo".to_owned()]);
+            progress("echo", &measured);
+            results.push(measured);
+        }
+        let small = results.pop();
+        anyhow::Ok((results.pop(), small))
+    }
+    .await;
     server.proc.stop(Duration::from_secs(5)).await?;
-    let measured = Measured::new("Echo", &outcome?, Pace::Closed, &["echo".to_owned()]);
-    progress("echo", &measured);
-    Ok(Some(measured))
+    measured
 }
 
 async fn bench_engine(
@@ -300,10 +315,8 @@ pub(crate) fn broken_scenarios(report: &Report) -> Vec<String> {
             }
         }
     }
-    if let Some(echo) = &report.echo
-        && echo.ok == 0
-    {
-        broken.push(format!("echo: no successful call (errors: {:?})", echo.errors));
+    for echo in [&report.echo, &report.echo_small].into_iter().flatten().filter(|echo| echo.ok == 0) {
+        broken.push(format!("{}: no successful call (errors: {:?})", echo.name, echo.errors));
     }
     broken
 }
@@ -344,6 +357,7 @@ mod tests {
             load_average: None,
             settings,
             echo: None,
+            echo_small: None,
             engines: vec![engine(Engine::Sqlite, vec![search, get, fine])],
             goals: Vec::new(),
             notes: Vec::new(),

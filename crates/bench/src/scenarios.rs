@@ -130,6 +130,24 @@ pub(crate) fn new_contact(tag: &str, i: u64) -> Contact {
     }
 }
 
+/// The encoded size of a GetContactResponse for a contact made by [`new_contact`], as the service fills it in
+/// (name, uid, etag, times, the email as a list entry).
+pub(crate) fn typical_get_contact_response_len() -> usize {
+    use liaison_proto::contacts::v1::{ChannelType, EmailAddress, GetContactResponse};
+    use prost::Message;
+    let id = uuid::Uuid::now_v7();
+    let time = prost_types::Timestamp { seconds: 1_900_000_000, nanos: 123_456_789 };
+    let mut contact = new_contact("12345x0123abcd", 1234);
+    contact.emails =
+        vec![EmailAddress { address: contact.email.clone(), r#type: ChannelType::Work as i32, primary: true }];
+    contact.name = format!("contacts/{id}");
+    contact.uid = format!("urn:uuid:{id}");
+    contact.etag = "\"1-0123456789abcdef\"".into();
+    contact.create_time = Some(time);
+    contact.update_time = Some(time);
+    GetContactResponse { contact: Some(contact) }.encoded_len()
+}
+
 /// Creates `count` contacts over `contacts`, 32 at a time, and returns their names.
 pub(crate) async fn seed_contacts(contacts: &Connections, tag: &str, count: usize) -> anyhow::Result<Vec<String>> {
     futures::stream::iter(0..count)
