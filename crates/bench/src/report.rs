@@ -198,6 +198,27 @@ pub(crate) fn assign_ratios(engine: &mut EngineReport, echo: Option<&Measured>) 
     }
 }
 
+/// How much slower GetContact-sized echoes may be than tiny ones before the stack itself is suspect.
+const STACK_STALL_FACTOR: f64 = 5.0;
+
+/// A warning when the echo stack answers GetContact-sized messages far slower than tiny ones: then the ceiling
+/// itself is broken, and ratios to it hide the problem instead of showing it.
+pub(crate) fn stack_stall_note(echo: Option<&Measured>, echo_small: Option<&Measured>) -> Option<String> {
+    let (echo, small) = (echo?, echo_small?);
+    let slower = ratio(small.per_s, echo.per_s)?;
+    (slower >= STACK_STALL_FACTOR).then(|| {
+        format!(
+            "**The server stack stalls on larger messages**: the echo answers {} calls/s with tiny messages but {} \
+             with GetContact-sized ones ({slower:.0}× fewer; median {} ms). A median near 40 ms is Nagle's algorithm \
+             meeting delayed ACKs: the servers' accepted sockets probably lack TCP_NODELAY. Every rate below is \
+             capped by it, and ratios to the echo ceiling hide it.",
+            fmt_rate(small.per_s),
+            fmt_rate(echo.per_s),
+            fmt_ms(echo.latency.p50_ms),
+        )
+    })
+}
+
 pub(crate) fn serialize_duration_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64(d.as_secs_f64() * 1000.0)
 }
@@ -437,6 +458,18 @@ pub(crate) mod tests {
         assert_eq!(ratios, vec![Some(0.5), Some(0.25), None]);
         assign_ratios(&mut report, None);
         assert_eq!(report.scenarios[0].ratio, None, "no echo, no ratio");
+    }
+
+    #[test]
+    fn a_stack_that_stalls_on_larger_messages_is_called_out() {
+        let mut echo = measured("Echo", 380.0, 380.0, None);
+        echo.latency.p50_ms = 44.0;
+        let small = measured("EchoSmall", 19_000.0, 19_000.0, None);
+        let note = stack_stall_note(Some(&echo), Some(&small)).expect("a stall");
+        assert!(note.contains("50×") && note.contains("44.00 ms") && note.contains("TCP_NODELAY"), "{note}");
+        let healthy = measured("Echo", 15_000.0, 15_000.0, None);
+        assert_eq!(stack_stall_note(Some(&healthy), Some(&small)), None);
+        assert_eq!(stack_stall_note(None, Some(&small)), None);
     }
 
     #[test]

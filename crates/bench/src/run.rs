@@ -70,6 +70,7 @@ pub(crate) async fn run(settings: &RunSettings) -> anyhow::Result<Report> {
         reports.push(report);
     }
     let goals = crate::goals::evaluate(&reports);
+    notes.extend(report::stack_stall_note(echo.as_ref(), echo_small.as_ref()));
     Ok(Report {
         tool: format!("liaison-bench {}", env!("CARGO_PKG_VERSION")),
         started_at,
