@@ -11,6 +11,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "liaison/scheduling/v1/scheduling.proto",
         "liaison/mediation/v1/mediation.proto",
         "liaison/reporting/v1/reporting.proto",
+        "liaison/bench/v1/echo.proto",
     ];
     let mut compiler = protox::Compiler::new([&root])?;
     compiler.include_imports(true).include_source_info(true);

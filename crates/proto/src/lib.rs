@@ -34,3 +34,9 @@ pub mod reporting {
         tonic::include_proto!("liaison.reporting.v1");
     }
 }
+/// The benchmark's echo ceiling (`liaison-bench`); no Liaison service serves it.
+pub mod bench {
+    pub mod v1 {
+        tonic::include_proto!("liaison.bench.v1");
+    }
+}

@@ -1,0 +1,242 @@
+//! The performance goals of issue 6, evaluated on a run's figures. Most are ratios measured in the same run
+//! (a scenario against its ceiling or against another scenario), so they hold on any machine; the memory, start
+//! and ingestion goals are absolute.
+use crate::cli::Engine;
+use crate::report::{EngineReport, Measured};
+use crate::scenarios::Scenario;
+use serde::Serialize;
+
+/// Whether a goal was met.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Status {
+    Met,
+    Missed,
+    /// The run did not measure it (scenario skipped, or it had no successful call).
+    NotMeasured,
+}
+
+/// One goal on one engine.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct GoalResult {
+    pub(crate) goal: &'static str,
+    pub(crate) engine: Option<Engine>,
+    pub(crate) target: String,
+    pub(crate) measured: Option<String>,
+    pub(crate) value: Option<f64>,
+    pub(crate) status: Status,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    AtLeast(f64),
+    Below(f64),
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Unit {
+    Ratio,
+    Ms,
+    MiB,
+    PerSecond,
+}
+
+impl Unit {
+    fn show(self, value: f64) -> String {
+        match self {
+            Self::Ratio => format!("{value:.2}×"),
+            Self::Ms => format!("{value:.2} ms"),
+            Self::MiB => format!("{value:.1} MiB"),
+            Self::PerSecond => format!("{}/s", crate::report::fmt_rate(value)),
+        }
+    }
+}
+
+struct Goal {
+    goal: &'static str,
+    engines: &'static [Engine],
+    target: Target,
+    unit: Unit,
+    measure: fn(&EngineReport) -> Option<f64>,
+}
+
+const BOTH: &[Engine] = &[Engine::Sqlite, Engine::Postgres];
+
+/// The scenario `scenario` of `engine` if it had successful calls.
+fn ran(engine: &EngineReport, scenario: Scenario) -> Option<&Measured> {
+    engine.scenario(scenario.name()).filter(|m| m.ok > 0)
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+const GOALS: &[Goal] = &[
+    Goal {
+        goal: "GetContact requests/s ≥ 0.5× the echo ceiling",
+        engines: BOTH,
+        target: Target::AtLeast(0.5),
+        unit: Unit::Ratio,
+        measure: |e| ran(e, Scenario::GetContact)?.ratio,
+    },
+    Goal {
+        goal: "GetContact p99 < 5 ms at half its peak rate (open loop)",
+        engines: BOTH,
+        target: Target::Below(5.0),
+        unit: Unit::Ms,
+        measure: |e| Some(ran(e, Scenario::GetContactHalfPeak)?.latency.p99_ms),
+    },
+    Goal {
+        goal: "CreateContact ≥ 0.7× the database's own single-row insert rate",
+        engines: &[Engine::Postgres],
+        target: Target::AtLeast(0.7),
+        unit: Unit::Ratio,
+        measure: |e| ran(e, Scenario::CreateContact)?.ratio,
+    },
+    Goal {
+        goal: "BatchGetContacts(100) contacts/s ≥ 20× GetContact's",
+        engines: BOTH,
+        target: Target::AtLeast(20.0),
+        unit: Unit::Ratio,
+        measure: |e| {
+            crate::report::ratio(
+                ran(e, Scenario::BatchGetContacts)?.items_per_s,
+                ran(e, Scenario::GetContact)?.items_per_s,
+            )
+        },
+    },
+    Goal {
+        goal: "CreateMeeting (10 participants) ≥ 0.5× CreateContact's rate",
+        engines: BOTH,
+        target: Target::AtLeast(0.5),
+        unit: Unit::Ratio,
+        measure: |e| {
+            crate::report::ratio(ran(e, Scenario::CreateMeeting)?.per_s, ran(e, Scenario::CreateContact)?.per_s)
+        },
+    },
+    Goal {
+        goal: "reporting ingests ≥ 50 000 changes/s from a backlog",
+        engines: BOTH,
+        target: Target::AtLeast(50_000.0),
+        unit: Unit::PerSecond,
+        measure: |e| e.ingestion.as_ref().map(|i| i.changes_per_s).filter(|r| *r > 0.0),
+    },
+    Goal {
+        goal: "each service idle < 30 MiB RSS (largest of the four)",
+        engines: &[Engine::Postgres],
+        target: Target::Below(30.0),
+        unit: Unit::MiB,
+        measure: |e| e.idle_rss.iter().map(|m| m.rss_kib).max().map(mib),
+    },
+    Goal {
+        goal: "each service < 150 MiB RSS under load (largest VmHWM of the four)",
+        engines: &[Engine::Postgres],
+        target: Target::Below(150.0),
+        unit: Unit::MiB,
+        measure: |e| e.peak_rss.iter().map(|m| m.rss_kib).max().map(mib),
+    },
+    Goal {
+        goal: "the all-in-one idle < 80 MiB RSS",
+        engines: &[Engine::Sqlite],
+        target: Target::Below(80.0),
+        unit: Unit::MiB,
+        measure: |e| e.idle_rss.iter().map(|m| m.rss_kib).max().map(mib),
+    },
+    Goal {
+        goal: "the all-in-one cold start to SERVING < 1 s",
+        engines: &[Engine::Sqlite],
+        target: Target::Below(1000.0),
+        unit: Unit::Ms,
+        measure: |e| (e.cold_start_ms > 0.0).then_some(e.cold_start_ms),
+    },
+];
+
+fn judge(target: Target, value: f64) -> Status {
+    let met = match target {
+        Target::AtLeast(bound) => value >= bound,
+        Target::Below(bound) => value < bound,
+    };
+    if met { Status::Met } else { Status::Missed }
+}
+
+/// Every goal on every engine of the run it applies to.
+pub(crate) fn evaluate(engines: &[EngineReport]) -> Vec<GoalResult> {
+    let mut results = Vec::new();
+    for goal in GOALS {
+        for engine in engines.iter().filter(|e| goal.engines.contains(&e.engine)) {
+            let value = (goal.measure)(engine).filter(|v| v.is_finite());
+            let target = match goal.target {
+                Target::AtLeast(bound) => format!("≥ {}", goal.unit.show(bound)),
+                Target::Below(bound) => format!("< {}", goal.unit.show(bound)),
+            };
+            results.push(GoalResult {
+                goal: goal.goal,
+                engine: Some(engine.engine),
+                target,
+                measured: value.map(|v| goal.unit.show(v)),
+                value,
+                status: value.map_or(Status::NotMeasured, |v| judge(goal.target, v)),
+            });
+        }
+    }
+    results
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::tests::{engine, measured};
+    use crate::report::{Ceiling, Ingestion, ProcessMemory};
+
+    fn status_of<'a>(results: &'a [GoalResult], goal: &str, engine: Engine) -> &'a GoalResult {
+        results
+            .iter()
+            .find(|r| r.goal.starts_with(goal) && r.engine == Some(engine))
+            .unwrap_or_else(|| panic!("no goal '{goal}' on {engine:?} in {results:?}"))
+    }
+
+    #[test]
+    fn ratios_against_ceilings_and_other_scenarios_are_judged() {
+        let mut get = measured("GetContact", 5000.0, 5000.0, Some(Ceiling::Echo));
+        get.ratio = Some(0.6);
+        let mut half = measured("GetContactHalfPeak", 2500.0, 2500.0, Some(Ceiling::Echo));
+        half.latency.p99_ms = 7.5;
+        let batch = measured("BatchGetContacts", 400.0, 40_000.0, Some(Ceiling::Echo));
+        let mut create = measured("CreateContact", 1000.0, 1000.0, Some(Ceiling::DbInsert));
+        create.ratio = Some(0.25);
+        let meeting = measured("CreateMeeting", 600.0, 600.0, Some(Ceiling::DbInsert));
+        let mut pg = engine(Engine::Postgres, vec![get, half, batch, create, meeting]);
+        pg.ingestion = Some(Ingestion { changes: 30_000, seconds: 0.5, changes_per_s: 60_000.0, backlog: 30_000 });
+        pg.idle_rss = vec![
+            ProcessMemory { process: "contacts".into(), rss_kib: 20 * 1024 },
+            ProcessMemory { process: "reporting".into(), rss_kib: 31 * 1024 },
+        ];
+        let results = evaluate(&[pg]);
+        assert_eq!(status_of(&results, "GetContact requests/s", Engine::Postgres).status, Status::Met);
+        let p99 = status_of(&results, "GetContact p99", Engine::Postgres);
+        assert_eq!((p99.status, p99.measured.as_deref()), (Status::Missed, Some("7.50 ms")));
+        let create = status_of(&results, "CreateContact", Engine::Postgres);
+        assert_eq!((create.status, create.target.as_str()), (Status::Missed, "≥ 0.70×"));
+        let batch = status_of(&results, "BatchGetContacts", Engine::Postgres);
+        assert_eq!((batch.status, batch.value), (Status::Missed, Some(8.0)));
+        assert_eq!(status_of(&results, "CreateMeeting", Engine::Postgres).status, Status::Met);
+        assert_eq!(status_of(&results, "reporting", Engine::Postgres).status, Status::Met);
+        let idle = status_of(&results, "each service idle", Engine::Postgres);
+        assert_eq!((idle.status, idle.measured.as_deref()), (Status::Missed, Some("31.0 MiB")));
+        assert_eq!(status_of(&results, "each service < 150", Engine::Postgres).status, Status::NotMeasured);
+    }
+
+    #[test]
+    fn goals_apply_only_to_their_engines_and_need_successful_calls() {
+        let mut search = measured("GetContact", 0.0, 0.0, Some(Ceiling::Echo));
+        search.ok = 0;
+        search.ratio = None;
+        let sqlite = engine(Engine::Sqlite, vec![search]);
+        let results = evaluate(&[sqlite]);
+        assert!(results.iter().all(|r| r.engine == Some(Engine::Sqlite)));
+        assert!(!results.iter().any(|r| r.goal.starts_with("CreateContact")), "the insert goal is PostgreSQL's");
+        assert_eq!(status_of(&results, "GetContact requests/s", Engine::Sqlite).status, Status::NotMeasured);
+        assert_eq!(status_of(&results, "the all-in-one cold start", Engine::Sqlite).status, Status::Met);
+        assert_eq!(status_of(&results, "the all-in-one idle", Engine::Sqlite).status, Status::Met);
+    }
+}

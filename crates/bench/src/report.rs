@@ -1,0 +1,524 @@
+//! The results of a run: what was measured (serialised as JSON, to compare across commits), each scenario's
+//! ratio to its ceiling, and the Markdown table printed at the end.
+use crate::cli::{Engine, RunSettings};
+use crate::goals::{GoalResult, Status};
+use crate::load::Outcome;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+/// A whole run.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Report {
+    pub(crate) tool: String,
+    pub(crate) started_at: String,
+    pub(crate) git_commit: Option<String>,
+    pub(crate) cpus: usize,
+    /// `/proc/loadavg` when the run started: a busy machine makes every figure noisy.
+    pub(crate) load_average: Option<String>,
+    pub(crate) settings: RunSettings,
+    /// The echo server on the same stack, with GetContact-sized responses: the ceiling of every read scenario.
+    pub(crate) echo: Option<Measured>,
+    /// The same with tiny messages: the stack alone.
+    pub(crate) echo_small: Option<Measured>,
+    pub(crate) engines: Vec<EngineReport>,
+    pub(crate) goals: Vec<GoalResult>,
+    /// What the run could not do (an engine skipped, …).
+    pub(crate) notes: Vec<String>,
+}
+
+/// One engine's topology and what it did.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct EngineReport {
+    pub(crate) engine: Engine,
+    pub(crate) topology: String,
+    /// From starting the process(es) to every service answering SERVING on the health service.
+    pub(crate) cold_start_ms: f64,
+    /// Resident memory of each server process a moment after it became SERVING.
+    pub(crate) idle_rss: Vec<ProcessMemory>,
+    /// The database's own rate for the single-row insert (sqlx straight to the database).
+    pub(crate) db_insert: Option<Measured>,
+    /// The database's own rate for the primary-key read.
+    pub(crate) db_read: Option<Measured>,
+    pub(crate) scenarios: Vec<Measured>,
+    pub(crate) ingestion: Option<Ingestion>,
+    /// The most each server process was resident over the whole run (VmHWM).
+    pub(crate) peak_rss: Vec<ProcessMemory>,
+}
+
+impl EngineReport {
+    pub(crate) fn scenario(&self, name: &str) -> Option<&Measured> {
+        self.scenarios.iter().find(|s| s.name == name)
+    }
+}
+
+/// A process's resident memory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct ProcessMemory {
+    pub(crate) process: String,
+    pub(crate) rss_kib: u64,
+}
+
+/// What a scenario's rate is compared with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Ceiling {
+    /// The echo server's requests/s.
+    Echo,
+    /// The database's single-row inserts/s.
+    DbInsert,
+}
+
+impl Ceiling {
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Self::Echo => "echo",
+            Self::DbInsert => "db insert",
+        }
+    }
+}
+
+/// Latency percentiles of the successful calls, in milliseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub(crate) struct Latency {
+    pub(crate) p50_ms: f64,
+    pub(crate) p90_ms: f64,
+    pub(crate) p99_ms: f64,
+    pub(crate) max_ms: f64,
+}
+
+impl Latency {
+    /// From a histogram of microseconds.
+    pub(crate) fn of(histogram: &hdrhistogram::Histogram<u64>) -> Self {
+        if histogram.is_empty() {
+            return Self::default();
+        }
+        let ms = |micros: u64| micros as f64 / 1000.0;
+        Self {
+            p50_ms: ms(histogram.value_at_quantile(0.50)),
+            p90_ms: ms(histogram.value_at_quantile(0.90)),
+            p99_ms: ms(histogram.value_at_quantile(0.99)),
+            max_ms: ms(histogram.max()),
+        }
+    }
+}
+
+/// One scenario (or ceiling) as driven.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Measured {
+    pub(crate) name: String,
+    /// `closed` (as fast as answers come) or `open` (at `target_per_s`).
+    pub(crate) pace: &'static str,
+    pub(crate) target_per_s: Option<f64>,
+    pub(crate) ok: u64,
+    pub(crate) seconds: f64,
+    /// Successful calls per second.
+    pub(crate) per_s: f64,
+    /// Items (contacts read or written) per second.
+    pub(crate) items_per_s: f64,
+    pub(crate) latency: Latency,
+    pub(crate) errors: BTreeMap<String, u64>,
+    /// Server CPU time (all watched processes) per successful call, in microseconds.
+    pub(crate) server_cpu_us_per_call: Option<f64>,
+    /// The bench's own CPU time per successful call, in microseconds.
+    pub(crate) bench_cpu_us_per_call: Option<f64>,
+    pub(crate) peak_rss: Vec<ProcessMemory>,
+    pub(crate) ceiling: Option<Ceiling>,
+    /// `per_s` divided by the ceiling's `per_s`.
+    pub(crate) ratio: Option<f64>,
+}
+
+impl Measured {
+    /// `outcome` of the scenario `name`; `processes` names the watched processes in the order they were given.
+    pub(crate) fn new(name: &str, outcome: &Outcome, pace: crate::load::Pace, processes: &[String]) -> Self {
+        let seconds = outcome.window.as_secs_f64();
+        let per = |n: u64| if seconds > 0.0 { n as f64 / seconds } else { 0.0 };
+        let (pace, target_per_s) = match pace {
+            crate::load::Pace::Closed => ("closed", None),
+            crate::load::Pace::Open { per_second } => ("open", Some(per_second)),
+        };
+        Self {
+            name: name.to_owned(),
+            pace,
+            target_per_s,
+            ok: outcome.ok,
+            seconds,
+            per_s: per(outcome.ok),
+            items_per_s: per(outcome.items),
+            latency: Latency::of(&outcome.latency),
+            errors: outcome.errors.iter().map(|(code, n)| ((*code).to_owned(), *n)).collect(),
+            server_cpu_us_per_call: (outcome.ok > 0 && !processes.is_empty())
+                .then(|| outcome.server_cpu.as_secs_f64() * 1e6 / outcome.ok as f64),
+            bench_cpu_us_per_call: (outcome.ok > 0).then(|| outcome.client_cpu.as_secs_f64() * 1e6 / outcome.ok as f64),
+            peak_rss: processes
+                .iter()
+                .zip(&outcome.peak_rss_kib)
+                .map(|(process, rss_kib)| ProcessMemory { process: process.clone(), rss_kib: *rss_kib })
+                .collect(),
+            ceiling: None,
+            ratio: None,
+        }
+    }
+
+    pub(crate) fn error_count(&self) -> u64 {
+        self.errors.values().sum()
+    }
+}
+
+/// Reporting's ingestion from a backlog.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Ingestion {
+    /// Changes applied while the clock ran.
+    pub(crate) changes: u64,
+    pub(crate) seconds: f64,
+    pub(crate) changes_per_s: f64,
+    /// The whole backlog the read model caught up with.
+    pub(crate) backlog: u64,
+}
+
+/// `value / ceiling`, when both are positive.
+pub(crate) fn ratio(value: f64, ceiling: f64) -> Option<f64> {
+    (value > 0.0 && ceiling > 0.0 && value.is_finite() && ceiling.is_finite()).then(|| value / ceiling)
+}
+
+/// Fills in each scenario's ratio to its ceiling (echo: the run's echo server; db: the engine's database).
+pub(crate) fn assign_ratios(engine: &mut EngineReport, echo: Option<&Measured>) {
+    let rate = |m: Option<&Measured>| m.map_or(0.0, |m| m.per_s);
+    let echo = rate(echo);
+    let insert = rate(engine.db_insert.as_ref());
+    for scenario in &mut engine.scenarios {
+        scenario.ratio = scenario.ceiling.and_then(|ceiling| {
+            let ceiling = match ceiling {
+                Ceiling::Echo => echo,
+                Ceiling::DbInsert => insert,
+            };
+            ratio(scenario.per_s, ceiling)
+        });
+    }
+}
+
+/// How much slower GetContact-sized echoes may be than tiny ones before the stack itself is suspect.
+const STACK_STALL_FACTOR: f64 = 5.0;
+
+/// A warning when the echo stack answers GetContact-sized messages far slower than tiny ones: then the ceiling
+/// itself is broken, and ratios to it hide the problem instead of showing it.
+pub(crate) fn stack_stall_note(echo: Option<&Measured>, echo_small: Option<&Measured>) -> Option<String> {
+    let (echo, small) = (echo?, echo_small?);
+    let slower = ratio(small.per_s, echo.per_s)?;
+    (slower >= STACK_STALL_FACTOR).then(|| {
+        format!(
+            "**The server stack stalls on larger messages**: the echo answers {} calls/s with tiny messages but {} \
+             with GetContact-sized ones ({slower:.0}× fewer; median {} ms). A median near 40 ms is Nagle's algorithm \
+             meeting delayed ACKs: the servers' accepted sockets probably lack TCP_NODELAY. Every rate below is \
+             capped by it, and ratios to the echo ceiling hide it.",
+            fmt_rate(small.per_s),
+            fmt_rate(echo.per_s),
+            fmt_ms(echo.latency.p50_ms),
+        )
+    })
+}
+
+pub(crate) fn serialize_duration_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64() * 1000.0)
+}
+
+/// `12345.6` → `12 346`.
+pub(crate) fn fmt_rate(value: f64) -> String {
+    if !value.is_finite() {
+        return "–".into();
+    }
+    let rounded = value.round() as u64;
+    let digits = rounded.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Milliseconds with two decimals.
+pub(crate) fn fmt_ms(ms: f64) -> String {
+    format!("{ms:.2}")
+}
+
+/// KiB as MiB with one decimal.
+pub(crate) fn fmt_mib(kib: u64) -> String {
+    format!("{:.1} MiB", kib as f64 / 1024.0)
+}
+
+/// `0.4213` → `0.42×`.
+pub(crate) fn fmt_ratio(ratio: Option<f64>) -> String {
+    ratio.map_or_else(|| "–".into(), |r| if r >= 10.0 { format!("{r:.0}×") } else { format!("{r:.2}×") })
+}
+
+fn fmt_errors(errors: &BTreeMap<String, u64>) -> String {
+    if errors.is_empty() {
+        return "0".into();
+    }
+    errors.iter().map(|(code, n)| format!("{code} {n}")).collect::<Vec<_>>().join(", ")
+}
+
+/// `server / bench` CPU microseconds per call.
+fn fmt_cpu(server: Option<f64>, bench: Option<f64>) -> String {
+    let us = |v: Option<f64>| v.map_or_else(|| "–".into(), |us| format!("{us:.0}"));
+    format!("{} / {}", us(server), us(bench))
+}
+
+fn fmt_memory(memory: &[ProcessMemory]) -> String {
+    if memory.is_empty() {
+        return "–".into();
+    }
+    memory.iter().map(|m| format!("{} {}", m.process, fmt_mib(m.rss_kib))).collect::<Vec<_>>().join(", ")
+}
+
+const TABLE_HEAD: &str = "| scenario | calls/s | items/s | p50 ms | p90 ms | p99 ms | max ms | errors | CPU µs/call: server / bench \
+                          | peak RSS | ceiling | ratio |\n|---|--:|--:|--:|--:|--:|--:|---|--:|---|---|--:|\n";
+
+fn row(out: &mut String, m: &Measured) {
+    let name = match m.target_per_s {
+        Some(target) => format!("{} (open loop at {}/s)", m.name, fmt_rate(target)),
+        None => m.name.clone(),
+    };
+    let _ = writeln!(
+        out,
+        "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+        fmt_rate(m.per_s),
+        fmt_rate(m.items_per_s),
+        fmt_ms(m.latency.p50_ms),
+        fmt_ms(m.latency.p90_ms),
+        fmt_ms(m.latency.p99_ms),
+        fmt_ms(m.latency.max_ms),
+        fmt_errors(&m.errors),
+        fmt_cpu(m.server_cpu_us_per_call, m.bench_cpu_us_per_call),
+        fmt_memory(&m.peak_rss),
+        m.ceiling.map_or("–", Ceiling::label),
+        fmt_ratio(m.ratio),
+    );
+}
+
+/// The Markdown summary of a run.
+pub(crate) fn markdown(report: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "## liaison-bench {}{}\n\n{} · commit {} · {} CPUs, load average {} at the start · {} s per scenario after {} s of warm-up, {} connections, \
+         {} calls in flight\n",
+        report.started_at,
+        if report.settings.quick { " (quick smoke run: the figures mean little)" } else { "" },
+        report.tool,
+        report.git_commit.as_deref().unwrap_or("unknown"),
+        report.cpus,
+        report.load_average.as_deref().unwrap_or("unknown"),
+        report.settings.load.duration.as_secs_f64(),
+        report.settings.load.warmup.as_secs_f64(),
+        report.settings.load.connections,
+        report.settings.load.concurrency,
+    );
+    for note in &report.notes {
+        let _ = writeln!(out, "> {note}\n");
+    }
+    if report.echo.is_some() || report.echo_small.is_some() {
+        out.push_str(
+            "### Echo ceiling (same server stack, own process)\n\nThe first row is the ceiling: the echo returns as \
+             many bytes as a GetContact response. The second is the stack alone, with tiny messages.\n\n",
+        );
+        out.push_str(TABLE_HEAD);
+        for echo in [&report.echo, &report.echo_small].into_iter().flatten() {
+            row(&mut out, echo);
+        }
+        out.push('\n');
+    }
+    for engine in &report.engines {
+        let _ = writeln!(
+            out,
+            "### {} ({})\n\ncold start to SERVING: {:.0} ms · idle RSS: {} · peak RSS over the run (VmHWM): {}\n",
+            engine.engine.name(),
+            engine.topology,
+            engine.cold_start_ms,
+            fmt_memory(&engine.idle_rss),
+            fmt_memory(&engine.peak_rss),
+        );
+        out.push_str(TABLE_HEAD);
+        for ceiling in [&engine.db_insert, &engine.db_read].into_iter().flatten() {
+            row(&mut out, ceiling);
+        }
+        for scenario in &engine.scenarios {
+            row(&mut out, scenario);
+        }
+        if let Some(ingestion) = &engine.ingestion {
+            let _ = writeln!(
+                out,
+                "\nreporting ingestion from a backlog of {} changes: {} changes in {:.2} s = **{} changes/s**",
+                ingestion.backlog,
+                ingestion.changes,
+                ingestion.seconds,
+                fmt_rate(ingestion.changes_per_s)
+            );
+        }
+        out.push('\n');
+    }
+    if !report.goals.is_empty() {
+        out.push_str("### Goals\n\n| goal | engine | target | measured | result |\n|---|---|---|---|---|\n");
+        for goal in &report.goals {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} |",
+                goal.goal,
+                goal.engine.map_or("–", Engine::name),
+                goal.target,
+                goal.measured.as_deref().unwrap_or("–"),
+                match goal.status {
+                    Status::Met => "met",
+                    Status::Missed => "**missed**",
+                    Status::NotMeasured => "not measured",
+                }
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A measured scenario with the given rate, for tests.
+    pub(crate) fn measured(name: &str, per_s: f64, items_per_s: f64, ceiling: Option<Ceiling>) -> Measured {
+        Measured {
+            name: name.to_owned(),
+            pace: "closed",
+            target_per_s: None,
+            ok: (per_s * 3.0) as u64,
+            seconds: 3.0,
+            per_s,
+            items_per_s,
+            latency: Latency { p50_ms: 1.0, p90_ms: 2.0, p99_ms: 4.0, max_ms: 9.5 },
+            errors: BTreeMap::new(),
+            server_cpu_us_per_call: Some(120.0),
+            bench_cpu_us_per_call: Some(40.0),
+            peak_rss: vec![ProcessMemory { process: "all-in-one".into(), rss_kib: 40 * 1024 }],
+            ceiling,
+            ratio: None,
+        }
+    }
+
+    pub(crate) fn engine(engine: Engine, scenarios: Vec<Measured>) -> EngineReport {
+        EngineReport {
+            engine,
+            topology: "test".into(),
+            cold_start_ms: 420.0,
+            idle_rss: vec![ProcessMemory { process: "all-in-one".into(), rss_kib: 20 * 1024 }],
+            db_insert: Some(measured("db insert", 4000.0, 4000.0, None)),
+            db_read: Some(measured("db read", 20_000.0, 20_000.0, None)),
+            scenarios,
+            ingestion: None,
+            peak_rss: vec![],
+        }
+    }
+
+    #[test]
+    fn percentiles_come_from_the_histogram_in_milliseconds() {
+        let mut histogram = crate::load::new_histogram().expect("histogram");
+        for micros in 1..=1000u64 {
+            histogram.record(micros * 10).expect("record");
+        }
+        let latency = Latency::of(&histogram);
+        assert!((latency.p50_ms - 5.0).abs() < 0.01, "{latency:?}");
+        assert!((latency.p90_ms - 9.0).abs() < 0.01, "{latency:?}");
+        assert!((latency.p99_ms - 9.9).abs() < 0.01, "{latency:?}");
+        assert!((latency.max_ms - 10.0).abs() < 0.01, "{latency:?}");
+        assert_eq!(Latency::of(&crate::load::new_histogram().expect("empty")), Latency::default());
+    }
+
+    #[test]
+    fn ratios_need_two_positive_rates() {
+        assert_eq!(ratio(500.0, 1000.0), Some(0.5));
+        assert_eq!(ratio(0.0, 1000.0), None);
+        assert_eq!(ratio(500.0, 0.0), None);
+        assert_eq!(ratio(f64::NAN, 1.0), None);
+    }
+
+    #[test]
+    fn each_scenario_is_divided_by_its_own_ceiling() {
+        let echo = measured("Echo", 10_000.0, 10_000.0, None);
+        let mut report = engine(
+            Engine::Sqlite,
+            vec![
+                measured("GetContact", 5000.0, 5000.0, Some(Ceiling::Echo)),
+                measured("CreateContact", 1000.0, 1000.0, Some(Ceiling::DbInsert)),
+                measured("Unrelated", 1000.0, 1000.0, None),
+            ],
+        );
+        assign_ratios(&mut report, Some(&echo));
+        let ratios: Vec<_> = report.scenarios.iter().map(|s| s.ratio).collect();
+        assert_eq!(ratios, vec![Some(0.5), Some(0.25), None]);
+        assign_ratios(&mut report, None);
+        assert_eq!(report.scenarios[0].ratio, None, "no echo, no ratio");
+    }
+
+    #[test]
+    fn a_stack_that_stalls_on_larger_messages_is_called_out() {
+        let mut echo = measured("Echo", 380.0, 380.0, None);
+        echo.latency.p50_ms = 44.0;
+        let small = measured("EchoSmall", 19_000.0, 19_000.0, None);
+        let note = stack_stall_note(Some(&echo), Some(&small)).expect("a stall");
+        assert!(note.contains("50×") && note.contains("44.00 ms") && note.contains("TCP_NODELAY"), "{note}");
+        let healthy = measured("Echo", 15_000.0, 15_000.0, None);
+        assert_eq!(stack_stall_note(Some(&healthy), Some(&small)), None);
+        assert_eq!(stack_stall_note(None, Some(&small)), None);
+    }
+
+    #[test]
+    fn numbers_are_formatted_for_people() {
+        assert_eq!(fmt_rate(1_234_567.4), "1 234 567");
+        assert_eq!(fmt_rate(999.5), "1 000");
+        assert_eq!(fmt_rate(12.0), "12");
+        assert_eq!(fmt_ms(0.4567), "0.46");
+        assert_eq!(fmt_mib(30 * 1024 + 512), "30.5 MiB");
+        assert_eq!(fmt_ratio(Some(0.4213)), "0.42×");
+        assert_eq!(fmt_ratio(Some(31.7)), "32×");
+        assert_eq!(fmt_ratio(None), "–");
+        let mut errors = BTreeMap::new();
+        assert_eq!(fmt_errors(&errors), "0");
+        errors.insert("UNIMPLEMENTED".to_owned(), 3);
+        errors.insert("ABORTED".to_owned(), 1);
+        assert_eq!(fmt_errors(&errors), "ABORTED 1, UNIMPLEMENTED 3");
+    }
+
+    #[test]
+    fn the_markdown_table_has_a_row_per_scenario_and_ceiling() {
+        let mut scenario = measured("GetContact", 5000.0, 5000.0, Some(Ceiling::Echo));
+        scenario.ratio = Some(0.5);
+        let mut open = measured("GetContact", 2500.0, 2500.0, Some(Ceiling::Echo));
+        open.target_per_s = Some(2500.0);
+        let settings = crate::cli::RunArgs::default().resolve(Some("x".into())).expect("settings");
+        let report = Report {
+            tool: "liaison-bench 0.1.0".into(),
+            started_at: "2026-01-01T00:00:00Z".into(),
+            git_commit: Some("abc1234".into()),
+            cpus: 2,
+            load_average: Some("0.12 0.20 0.31".into()),
+            settings,
+            echo: Some(measured("Echo", 10_000.0, 10_000.0, None)),
+            echo_small: Some(measured("EchoSmall", 20_000.0, 20_000.0, None)),
+            engines: vec![engine(Engine::Sqlite, vec![scenario, open])],
+            goals: Vec::new(),
+            notes: vec!["postgres skipped".into()],
+        };
+        let text = markdown(&report);
+        assert!(text.contains("| GetContact | 5 000 | 5 000 | 1.00 | 2.00 | 4.00 | 9.50 | 0 | 120 / 40 | all-in-one 40.0 MiB | echo | 0.50× |"), "{text}");
+        assert!(text.contains("| GetContact (open loop at 2 500/s) |"), "{text}");
+        assert!(text.contains("| db insert | 4 000 |"), "{text}");
+        assert!(text.contains("> postgres skipped"), "{text}");
+        assert!(text.contains("| EchoSmall | 20 000 |"), "{text}");
+        assert!(text.contains("cold start to SERVING: 420 ms"), "{text}");
+        let json = serde_json::to_value(&report).expect("json");
+        assert_eq!(json["engines"][0]["scenarios"][0]["ratio"], 0.5);
+        assert_eq!(json["settings"]["load"]["duration_ms"], 10_000.0);
+        assert!(text.contains("load average 0.12 0.20 0.31"), "{text}");
+    }
+}

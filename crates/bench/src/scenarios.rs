@@ -1,0 +1,375 @@
+//! The scenarios: what each call sends, what it counts as items, and which ceiling it is compared with; and the
+//! data they need (seeded contacts, page tokens). Calls pick their contacts from the seed by a hash of their
+//! sequence number, so they spread over the table without a shared random generator.
+use crate::load::{Call, Connections, Workload};
+use crate::report::Ceiling;
+use anyhow::Context;
+use futures::{StreamExt, TryStreamExt};
+use liaison_proto::contacts::v1::contacts_service_client::ContactsServiceClient;
+use liaison_proto::contacts::v1::{
+    BatchGetContactsRequest, Contact, CreateContactRequest, GetContactRequest, ListContactsRequest,
+    SearchContactsRequest, UpdateContactRequest,
+};
+use liaison_proto::scheduling::v1::scheduling_service_client::SchedulingServiceClient;
+use liaison_proto::scheduling::v1::{CreateMeetingRequest, Meeting};
+use std::sync::Arc;
+use tonic::transport::Channel;
+
+/// Contacts asked for by one BatchGetContacts.
+pub(crate) const BATCH_SIZE: usize = 100;
+/// Contacts listed per ListContacts page.
+pub(crate) const PAGE_SIZE: i32 = 50;
+/// Participants of each meeting created.
+pub(crate) const MEETING_PARTICIPANTS: usize = 10;
+/// What SearchContacts looks for: a word of every seeded contact's name.
+pub(crate) const SEARCH_QUERY: &str = "bench";
+
+/// A scenario of the run, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scenario {
+    GetContact,
+    /// GetContact in open loop at half the closed-loop peak: the latency goal.
+    GetContactHalfPeak,
+    BatchGetContacts,
+    ListContacts,
+    SearchContacts,
+    CreateContact,
+    UpdateContact,
+    CreateMeeting,
+    /// Reporting catching up with a backlog of changes (not a load of calls).
+    Ingestion,
+}
+
+impl Scenario {
+    pub(crate) const ALL: [Scenario; 9] = [
+        Self::GetContact,
+        Self::GetContactHalfPeak,
+        Self::BatchGetContacts,
+        Self::ListContacts,
+        Self::SearchContacts,
+        Self::CreateContact,
+        Self::UpdateContact,
+        Self::CreateMeeting,
+        Self::Ingestion,
+    ];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::GetContact => "GetContact",
+            Self::GetContactHalfPeak => "GetContactHalfPeak",
+            Self::BatchGetContacts => "BatchGetContacts",
+            Self::ListContacts => "ListContacts",
+            Self::SearchContacts => "SearchContacts",
+            Self::CreateContact => "CreateContact",
+            Self::UpdateContact => "UpdateContact",
+            Self::CreateMeeting => "CreateMeeting",
+            Self::Ingestion => "Ingestion",
+        }
+    }
+
+    /// What its rate is divided by: reads by the echo server's, writes by the database's own insert rate.
+    pub(crate) fn ceiling(self) -> Option<Ceiling> {
+        match self {
+            Self::GetContact
+            | Self::GetContactHalfPeak
+            | Self::BatchGetContacts
+            | Self::ListContacts
+            | Self::SearchContacts => Some(Ceiling::Echo),
+            Self::CreateContact | Self::UpdateContact | Self::CreateMeeting => Some(Ceiling::DbInsert),
+            Self::Ingestion => None,
+        }
+    }
+}
+
+/// Spreads call `seq` over `len` items (Fibonacci hashing: neighbouring calls land far apart).
+pub(crate) fn spread(seq: u64, len: usize) -> usize {
+    if len == 0 {
+        return 0;
+    }
+    (seq.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 16) as usize % len
+}
+
+/// `count` distinct indexes below `len`, starting where `seq` lands (consecutive, wrapping around).
+pub(crate) fn window(seq: u64, count: usize, len: usize) -> impl Iterator<Item = usize> {
+    let start = spread(seq, len);
+    (0..count.min(len)).map(move |i| (start + i) % len.max(1))
+}
+
+/// The data the read and update scenarios use.
+#[derive(Debug, Clone)]
+pub(crate) struct Fixture {
+    /// Names of the seeded contacts.
+    pub(crate) names: Arc<Vec<String>>,
+    /// A token for every page of ListContacts (the first page's is empty).
+    pub(crate) page_tokens: Arc<Vec<String>>,
+    /// Distinguishes this run's data (request ids, emails) from any other.
+    pub(crate) tag: Arc<str>,
+    /// Workers of the drive: UpdateContact gives each its own contacts, so that no two calls in flight update the
+    /// same one (which is a conflict, not load).
+    pub(crate) workers: usize,
+}
+
+/// The contact of `names` that worker `worker` (of `workers`) updates in its `seq`-th call: worker `w` keeps to
+/// the indexes `w`, `w + workers`, `w + 2 × workers`, …
+pub(crate) fn own_index(worker: usize, workers: usize, seq: u64, len: usize) -> usize {
+    let workers = workers.clamp(1, len.max(1));
+    let rows = (len / workers).max(1);
+    (worker % workers + workers * spread(seq, rows)) % len.max(1)
+}
+
+/// A new contact, distinct for each (`tag`, `i`), shaped like a real one.
+pub(crate) fn new_contact(tag: &str, i: u64) -> Contact {
+    Contact {
+        display_name: format!("Bench Person {tag} {i}"),
+        given_name: "Bench".into(),
+        family_name: format!("Person {i}"),
+        email: format!("bench.{tag}.{i}@example.org"),
+        time_zone: "Europe/Paris".into(),
+        notes: "Created by liaison-bench.".into(),
+        ..Default::default()
+    }
+}
+
+/// The encoded size of a GetContactResponse for a contact made by [`new_contact`], as the service fills it in
+/// (name, uid, etag, times, the email as a list entry).
+pub(crate) fn typical_get_contact_response_len() -> usize {
+    use liaison_proto::contacts::v1::{ChannelType, EmailAddress, GetContactResponse};
+    use prost::Message;
+    let id = uuid::Uuid::now_v7();
+    let time = prost_types::Timestamp { seconds: 1_900_000_000, nanos: 123_456_789 };
+    let mut contact = new_contact("12345x0123abcd", 1234);
+    contact.emails =
+        vec![EmailAddress { address: contact.email.clone(), r#type: ChannelType::Work as i32, primary: true }];
+    contact.name = format!("contacts/{id}");
+    contact.uid = format!("urn:uuid:{id}");
+    contact.etag = "\"1-0123456789abcdef\"".into();
+    contact.create_time = Some(time);
+    contact.update_time = Some(time);
+    GetContactResponse { contact: Some(contact) }.encoded_len()
+}
+
+/// Creates `count` contacts over `contacts`, 32 at a time, and returns their names.
+pub(crate) async fn seed_contacts(contacts: &Connections, tag: &str, count: usize) -> anyhow::Result<Vec<String>> {
+    futures::stream::iter(0..count)
+        .map(|i| {
+            let channel = contacts.get(i);
+            let contact = new_contact(&format!("{tag}-seed"), i as u64);
+            async move {
+                let created = ContactsServiceClient::new(channel)
+                    .create_contact(CreateContactRequest { contact: Some(contact), request_id: String::new() })
+                    .await
+                    .with_context(|| format!("seeding contact {i}: CreateContact failed"))?
+                    .into_inner()
+                    .contact
+                    .context("CreateContact returned no contact")?;
+                Ok(created.name)
+            }
+        })
+        .buffer_unordered(32)
+        .try_collect()
+        .await
+}
+
+/// Pages through ListContacts and returns the token of every page (the first one's is empty).
+pub(crate) async fn page_tokens(channel: &Channel) -> anyhow::Result<Vec<String>> {
+    let mut client = ContactsServiceClient::new(channel.clone());
+    let mut tokens = vec![String::new()];
+    loop {
+        let page = client
+            .list_contacts(ListContactsRequest {
+                page_size: Some(PAGE_SIZE),
+                page_token: tokens.last().cloned().unwrap_or_default(),
+                ..Default::default()
+            })
+            .await
+            .context("ListContacts failed while collecting page tokens")?
+            .into_inner();
+        if page.next_page_token.is_empty() || tokens.len() > 100_000 {
+            return Ok(tokens);
+        }
+        tokens.push(page.next_page_token);
+    }
+}
+
+/// The calls of `scenario` over `connections` (to contacts, or to scheduling for CreateMeeting); `Ingestion` has
+/// none: it is timed by [`crate::ingest`].
+pub(crate) fn workload(scenario: Scenario, fixture: &Fixture, connections: &Connections) -> Option<Workload> {
+    let connections = connections.clone();
+    let names = fixture.names.clone();
+    let tag = fixture.tag.clone();
+    let workers = fixture.workers;
+    let workload: Workload = match scenario {
+        Scenario::GetContact | Scenario::GetContactHalfPeak => Arc::new(move |worker, seq| {
+            let channel = connections.get(worker);
+            let name = names[spread(seq, names.len())].clone();
+            call(async move {
+                let response = ContactsServiceClient::new(channel).get_contact(GetContactRequest { name }).await?;
+                Ok(u64::from(response.into_inner().contact.is_some()))
+            })
+        }),
+        Scenario::BatchGetContacts => Arc::new(move |worker, seq| {
+            let channel = connections.get(worker);
+            let names = window(seq, BATCH_SIZE, names.len()).map(|i| names[i].clone()).collect();
+            call(async move {
+                let response =
+                    ContactsServiceClient::new(channel).batch_get_contacts(BatchGetContactsRequest { names }).await?;
+                Ok(response.into_inner().contacts.len() as u64)
+            })
+        }),
+        Scenario::ListContacts => {
+            let tokens = fixture.page_tokens.clone();
+            Arc::new(move |worker, seq| {
+                let channel = connections.get(worker);
+                let page_token = tokens[spread(seq, tokens.len())].clone();
+                call(async move {
+                    let request = ListContactsRequest { page_size: Some(PAGE_SIZE), page_token, ..Default::default() };
+                    let response = ContactsServiceClient::new(channel).list_contacts(request).await?;
+                    Ok(response.into_inner().contacts.len() as u64)
+                })
+            })
+        }
+        Scenario::SearchContacts => Arc::new(move |worker, _seq| {
+            let channel = connections.get(worker);
+            call(async move {
+                let request = SearchContactsRequest {
+                    query: SEARCH_QUERY.into(),
+                    page_size: Some(PAGE_SIZE),
+                    page_token: String::new(),
+                };
+                let response = ContactsServiceClient::new(channel).search_contacts(request).await?;
+                Ok(response.into_inner().results.len() as u64)
+            })
+        }),
+        Scenario::CreateContact => Arc::new(move |worker, seq| {
+            let channel = connections.get(worker);
+            let request = CreateContactRequest {
+                contact: Some(new_contact(&tag, seq)),
+                request_id: format!("bench-{tag}-contact-{seq}"),
+            };
+            call(async move {
+                ContactsServiceClient::new(channel).create_contact(request).await?;
+                Ok(1)
+            })
+        }),
+        Scenario::UpdateContact => Arc::new(move |worker, seq| {
+            let channel = connections.get(worker);
+            let contact = Contact {
+                name: names[own_index(worker, workers, seq, names.len())].clone(),
+                notes: format!("Updated by liaison-bench, call {seq}."),
+                ..Default::default()
+            };
+            call(async move {
+                let request = UpdateContactRequest {
+                    contact: Some(contact),
+                    update_mask: Some(prost_types::FieldMask { paths: vec!["notes".into()] }),
+                };
+                ContactsServiceClient::new(channel).update_contact(request).await?;
+                Ok(1)
+            })
+        }),
+        Scenario::CreateMeeting => Arc::new(move |worker, seq| {
+            let channel = connections.get(worker);
+            let request = CreateMeetingRequest {
+                meeting: Some(meeting(&names, seq)),
+                request_id: format!("bench-{tag}-meeting-{seq}"),
+            };
+            call(async move {
+                SchedulingServiceClient::new(channel).create_meeting(request).await?;
+                Ok(1)
+            })
+        }),
+        Scenario::Ingestion => return None,
+    };
+    Some(workload)
+}
+
+/// The `seq`-th meeting: ten seeded contacts, in a half-hour slot of its own (no participant is ever double-booked).
+pub(crate) fn meeting(names: &[String], seq: u64) -> Meeting {
+    const FIRST_SLOT: i64 = 1_900_000_000;
+    let start = FIRST_SLOT + i64::try_from(seq).unwrap_or(i64::MAX / 4_000) * 3600;
+    Meeting {
+        title: format!("Bench meeting {seq}"),
+        start_time: Some(prost_types::Timestamp { seconds: start, nanos: 0 }),
+        end_time: Some(prost_types::Timestamp { seconds: start + 1800, nanos: 0 }),
+        time_zone: "Europe/Paris".into(),
+        participants: window(seq, MEETING_PARTICIPANTS, names.len()).map(|i| names[i].clone()).collect(),
+        ..Default::default()
+    }
+}
+
+fn call(future: impl Future<Output = Result<u64, tonic::Status>> + Send + 'static) -> Call {
+    Box::pin(future)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spreading_stays_in_range_and_reaches_far() {
+        for len in [1usize, 7, 100, 2000] {
+            assert!((0..10_000u64).all(|seq| spread(seq, len) < len));
+        }
+        let distinct: std::collections::HashSet<_> = (0..1000u64).map(|seq| spread(seq, 2000)).collect();
+        assert!(distinct.len() > 500, "1000 calls over 2000 contacts touch many of them: {}", distinct.len());
+        assert_eq!(spread(5, 0), 0);
+    }
+
+    #[test]
+    fn a_window_has_distinct_indexes() {
+        for seq in 0..200u64 {
+            let indexes: Vec<_> = window(seq, BATCH_SIZE, 150).collect();
+            let distinct: std::collections::HashSet<_> = indexes.iter().collect();
+            assert_eq!((indexes.len(), distinct.len()), (BATCH_SIZE, BATCH_SIZE));
+            assert!(indexes.iter().all(|i| *i < 150));
+        }
+        assert_eq!(window(3, 10, 4).count(), 4, "never more than there are");
+    }
+
+    #[test]
+    fn updating_workers_never_share_a_contact() {
+        for (workers, len) in [(64usize, 2000usize), (16, 200), (8, 8), (10, 3)] {
+            let mut owner = std::collections::HashMap::new();
+            for worker in 0..workers {
+                for seq in 0..500u64 {
+                    let index = own_index(worker, workers, seq, len);
+                    assert!(index < len);
+                    if workers <= len {
+                        assert_eq!(*owner.entry(index).or_insert(worker), worker, "index {index} of {len}");
+                    }
+                }
+            }
+        }
+    }
+
+    fn unconnected() -> Connections {
+        Connections::lazy("http://127.0.0.1:9").expect("lazy connections")
+    }
+
+    #[test]
+    fn meetings_have_ten_participants_and_slots_of_their_own() {
+        let names: Vec<String> = (0..50).map(|i| format!("contacts/{i}")).collect();
+        let first = meeting(&names, 0);
+        let second = meeting(&names, 1);
+        assert_eq!(first.participants.len(), MEETING_PARTICIPANTS);
+        let end = first.end_time.expect("end").seconds;
+        assert!(end <= second.start_time.expect("start").seconds, "slots do not overlap");
+    }
+
+    #[tokio::test]
+    async fn each_scenario_has_a_name_a_ceiling_and_calls_but_ingestion() {
+        let fixture = Fixture {
+            names: Arc::new(vec!["contacts/a".into()]),
+            page_tokens: Arc::new(vec![String::new()]),
+            tag: "t".into(),
+            workers: 4,
+        };
+        for scenario in Scenario::ALL {
+            assert!(!scenario.name().is_empty());
+            assert_eq!(workload(scenario, &fixture, &unconnected()).is_some(), scenario != Scenario::Ingestion);
+            assert_eq!(scenario.ceiling().is_some(), scenario != Scenario::Ingestion);
+        }
+        let contact = new_contact("t", 7);
+        assert!(contact.display_name.to_lowercase().contains(SEARCH_QUERY));
+    }
+}
