@@ -124,6 +124,8 @@ pub struct Db {
     backend: Backend,
     write_gate: Option<Arc<Mutex<()>>>,
     committed: Arc<watch::Sender<u64>>,
+    /// Changes made by other processes, as seen by [`crate::cache::follow_other_writers`].
+    others: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl fmt::Debug for Db {
@@ -186,7 +188,14 @@ impl Db {
         };
         let backend = url.backend();
         let write_gate = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
-        Ok(Self { conn, url: url.clone(), backend, write_gate, committed: Arc::new(watch::channel(0).0) })
+        Ok(Self {
+            conn,
+            url: url.clone(),
+            backend,
+            write_gate,
+            committed: Arc::new(watch::channel(0).0),
+            others: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+        })
     }
 
     /// Tries to take the lock named `key`, held until the returned guard is dropped or its connection dies.
@@ -281,6 +290,18 @@ impl Db {
     /// Tells change-feed watchers that a write committed outside a [`WriteTxn`] (a one-statement create).
     pub fn notify_commit(&self) {
         self.committed.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// A number that grows whenever data may have changed: every commit through this `Db` (counted before
+    /// `commit` returns) and every change by another process that [`Db::saw_other_writes`] reports. A value read
+    /// before a read of the database and unchanged after it proves the read is still current.
+    pub fn write_epoch(&self) -> u64 {
+        (*self.committed.borrow()).wrapping_add(self.others.load(std::sync::atomic::Ordering::Acquire))
+    }
+
+    /// Records that other processes changed the database (see [`Db::write_epoch`]).
+    pub fn saw_other_writes(&self) {
+        self.others.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
     /// A receiver that changes after every commit made through this `Db` (wakes change-feed watchers).

@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 
-/// Changes per `WatchChanges` message.
+/// Changes per `WatchChanges` read (sent in messages of at most [`WATCH_MESSAGE_BYTES`]).
 pub const WATCH_BATCH: u64 = 500;
 /// How often a watcher looks for changes made by other processes (local commits wake it at once).
 pub const WATCH_POLL: Duration = Duration::from_millis(200);
@@ -207,6 +207,12 @@ pub fn parse_cursor(field: &str, after: i64) -> Result<i64, crate::error::FieldV
 
 /// The changes after `after` (0 = from the beginning), at most `limit`, in feed order.
 pub async fn list(db: &Db, after: i64, limit: u64) -> Result<FeedPage, Error> {
+    read_page(db, after, limit, true).await
+}
+
+/// One page; `count_remaining` counts what is readable after it (a scan of the rest of the feed), otherwise
+/// `remaining` is 0 when the page is not full and -1 ("more, not counted") when it is.
+async fn read_page(db: &Db, after: i64, limit: u64, count_remaining: bool) -> Result<FeedPage, Error> {
     let conn = db.conn();
     let backend = conn.get_database_backend();
     let after_txid = if after == 0 {
@@ -239,7 +245,9 @@ pub async fn list(db: &Db, after: i64, limit: u64) -> Result<FeedPage, Error> {
     .all(conn)
     .await
     .map_err(db_error)?;
-    let remaining = if rows.len() as u64 == limit {
+    let remaining = if rows.len() as u64 == limit && !count_remaining {
+        -1
+    } else if rows.len() as u64 == limit {
         let last = rows.last().map(|r| r.sequence).unwrap_or(after);
         let count = format!(
             "SELECT COUNT(*) AS n FROM changes WHERE (txid, sequence) > \
@@ -255,6 +263,52 @@ pub async fn list(db: &Db, after: i64, limit: u64) -> Result<FeedPage, Error> {
         0
     };
     Ok(FeedPage { changes: rows.into_iter().map(Change::from).collect(), remaining })
+}
+
+/// Encoded bytes per `WatchChanges` message at most (well under the 4 MiB a gRPC client accepts by default).
+pub const WATCH_MESSAGE_BYTES: usize = 1 << 20;
+
+/// Splits a page into messages of at most [`WATCH_MESSAGE_BYTES`] (at least one change each), each with the
+/// number of changes that follow it.
+fn by_size(changes: Vec<Change>, remaining: i64) -> Vec<(Vec<Change>, i64)> {
+    use prost::Message;
+    let mut batches: Vec<Vec<Change>> = vec![Vec::new()];
+    let mut bytes = 0;
+    for change in changes {
+        let size = change.encoded_len();
+        if bytes + size > WATCH_MESSAGE_BYTES && batches.last().is_some_and(|b| !b.is_empty()) {
+            batches.push(Vec::new());
+            bytes = 0;
+        }
+        bytes += size;
+        if let Some(last) = batches.last_mut() {
+            last.push(change);
+        }
+    }
+    let mut after: i64 = batches.iter().map(|b| b.len() as i64).sum();
+    batches
+        .into_iter()
+        .map(|batch| {
+            after -= batch.len() as i64;
+            (batch, remaining + after)
+        })
+        .collect()
+}
+
+/// The sequence of the last change that can be served now (0 for an empty feed): where a watcher that wants
+/// only what happens from now on starts.
+pub async fn head(db: &Db) -> Result<i64, Error> {
+    let horizon = match db.backend() {
+        Backend::Postgres => "WHERE txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+        Backend::Sqlite => "",
+    };
+    let sql = format!("SELECT sequence AS n FROM changes {horizon} ORDER BY txid DESC, sequence DESC LIMIT 1");
+    let conn = db.conn();
+    Ok(Count::find_by_statement(statement(conn.get_database_backend(), &sql, std::iter::empty::<sea_orm::Value>()))
+        .one(conn)
+        .await
+        .map_err(db_error)?
+        .map_or(0, |row| row.n))
 }
 
 /// `ListChanges` of any service: validates the request and reads one page.
@@ -288,17 +342,31 @@ pub fn watch<R: Send + 'static>(
     tokio::spawn(async move {
         let mut commits = db.subscribe_commits();
         let mut after = after;
+        // The backlog is counted once, then counted down batch by batch: counting the rest of the feed for every
+        // batch would make catching up on a long backlog quadratic.
+        let mut backlog: Option<i64> = None;
         loop {
             commits.borrow_and_update();
-            match list(&db, after, WATCH_BATCH).await {
+            match read_page(&db, after, WATCH_BATCH, backlog.is_none()).await {
                 Ok(page) if !page.changes.is_empty() => {
                     after = page.changes.last().map(|c| c.sequence).unwrap_or(after);
-                    if tx.send(Ok(wrap(page.changes, page.remaining))).await.is_err() {
-                        return;
+                    let read = page.changes.len() as i64;
+                    let (remaining, next) = match (page.remaining, backlog) {
+                        // A full page, with the count from before still covering it: count down.
+                        (-1, Some(known)) if known > read => (known - read, Some(known - read)),
+                        // A full page beyond what was counted (changes arrived meanwhile): count again next time.
+                        (-1, _) => (1, None),
+                        (counted, _) => (counted, (counted > 0).then_some(counted)),
+                    };
+                    backlog = next;
+                    for (batch, batch_remaining) in by_size(page.changes, remaining) {
+                        if tx.send(Ok(wrap(batch, batch_remaining))).await.is_err() {
+                            return;
+                        }
                     }
                     continue;
                 }
-                Ok(_) => {}
+                Ok(_) => backlog = None,
                 Err(error) => {
                     let _ = tx.send(Err(status_of(error))).await;
                     return;
@@ -313,4 +381,33 @@ pub fn watch<R: Send + 'static>(
         }
     });
     ReceiverStream::new(rx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(sequence: i64, payload_bytes: usize) -> Change {
+        Change {
+            sequence,
+            resource: Some(prost_types::Any { type_url: String::new(), value: vec![0; payload_bytes] }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_page_is_split_into_messages_under_the_size_limit_with_what_follows_each() {
+        let changes: Vec<Change> = (1..=5).map(|n| change(n, WATCH_MESSAGE_BYTES / 2 - 100)).collect();
+        let batches = by_size(changes, 7);
+        let shape: Vec<(Vec<i64>, i64)> =
+            batches.iter().map(|(b, remaining)| (b.iter().map(|c| c.sequence).collect(), *remaining)).collect();
+        assert_eq!(shape, [(vec![1, 2], 10), (vec![3, 4], 8), (vec![5], 7)]);
+    }
+
+    #[test]
+    fn a_single_change_larger_than_the_limit_still_travels() {
+        let batches = by_size(vec![change(1, WATCH_MESSAGE_BYTES * 2)], 0);
+        assert_eq!(batches.len(), 1);
+        assert_eq!(batches[0].0.len(), 1);
+    }
 }

@@ -6,6 +6,7 @@
 //! A service crate implements [`service::LiaisonService`] and uses these pieces; it never builds a `Status`,
 //! opens a socket or talks SQL to another service's tables.
 
+pub mod cache;
 pub mod client;
 pub mod config;
 pub mod context;

@@ -18,6 +18,7 @@ use crate::resource;
 use crate::store::{ContactFilter, CreateKey, OrganizationFilter, Store};
 use liaison_proto::contacts::v1::contacts_service_server::ContactsService;
 use liaison_proto::contacts::v1::*;
+use liaison_runtime::cache::ReadCache;
 use liaison_runtime::fieldmask::UpdateMask;
 use liaison_runtime::names::{Affiliations, Contacts, Name, Organizations, PartyName, Relationships};
 use liaison_runtime::service::ServiceContext;
@@ -32,11 +33,43 @@ use tonic::{Request, Response, Status};
 pub struct ContactsApi {
     store: Store,
     shutdown: CancellationToken,
+    /// Contacts as last read, by the id asked for (a merged id maps to its survivor): other services resolve the
+    /// same names over and over.
+    contacts: ReadCache<Contact>,
 }
+
+/// Contacts kept by the read cache (about 1 KiB each).
+const CACHED_CONTACTS: usize = 20_000;
 
 impl ContactsApi {
     pub fn new(ctx: ServiceContext) -> Self {
-        Self { store: Store::new(ctx.db), shutdown: ctx.shutdown }
+        liaison_runtime::cache::follow_other_writers(ctx.db.clone(), ctx.shutdown.clone());
+        Self {
+            contacts: ReadCache::new(ctx.db.clone(), CACHED_CONTACTS),
+            store: Store::new(ctx.db),
+            shutdown: ctx.shutdown,
+        }
+    }
+
+    /// Contacts by id through the read cache: `(requested id, contact)` for those that exist.
+    async fn contacts_by_id(&self, ids: Vec<String>) -> Result<Vec<(String, Contact)>, Error> {
+        let epoch = self.contacts.epoch();
+        let mut found = Vec::with_capacity(ids.len());
+        let mut missing = Vec::new();
+        for id in ids {
+            match self.contacts.get(&id) {
+                Some(contact) => found.push((id, contact)),
+                None => missing.push(id),
+            }
+        }
+        if !missing.is_empty() {
+            for (id, model) in self.store.resolve_contacts(missing).await? {
+                let contact = resource::contact(&model);
+                self.contacts.fill(id.clone(), epoch, contact.clone());
+                found.push((id, contact));
+            }
+        }
+        Ok(found)
     }
 }
 
@@ -266,8 +299,10 @@ impl ContactsService for ContactsApi {
 
     async fn get_contact(&self, request: Request<GetContactRequest>) -> Result<Response<GetContactResponse>, Status> {
         let name = Name::<Contacts>::parse("name", &request.get_ref().name).map_err(Error::from_violation)?;
-        let model = self.store.get_contact(name).await?;
-        Ok(Response::new(GetContactResponse { contact: Some(resource::contact(&model)) }))
+        match self.contacts_by_id(vec![name.key()]).await?.pop() {
+            Some((_, contact)) => Ok(Response::new(GetContactResponse { contact: Some(contact) })),
+            None => Err(Error::NotFound { resource: name.to_string() }.into()),
+        }
     }
 
     async fn list_contacts(
@@ -333,12 +368,12 @@ impl ContactsService for ContactsApi {
         request: Request<BatchGetContactsRequest>,
     ) -> Result<Response<BatchGetContactsResponse>, Status> {
         let names = parse_batch(&request.get_ref().names, Name::<Contacts>::parse)?;
-        let found: HashMap<String, _> =
-            self.store.resolve_contacts(names.iter().map(Name::key).collect()).await?.into_iter().collect();
+        let mut found: HashMap<String, Contact> =
+            self.contacts_by_id(names.iter().map(Name::key).collect()).await?.into_iter().collect();
         let mut response = BatchGetContactsResponse::default();
         for name in names {
-            match found.get(&name.key()) {
-                Some(model) => response.contacts.push(resource::contact(model)),
+            match found.remove(&name.key()) {
+                Some(contact) => response.contacts.push(contact),
                 None => response.missing_names.push(name.to_string()),
             }
         }
@@ -357,16 +392,14 @@ impl ContactsService for ContactsApi {
                 PartyName::Organization(n) => organization_ids.push(n.key()),
             }
         }
-        let (contacts, organizations) = tokio::try_join!(
-            self.store.resolve_contacts(contact_ids),
-            self.store.organizations_by_id(organization_ids)
-        )?;
-        let contacts: HashMap<String, _> = contacts.into_iter().collect();
+        let (contacts, organizations) =
+            tokio::try_join!(self.contacts_by_id(contact_ids), self.store.organizations_by_id(organization_ids))?;
+        let contacts: HashMap<String, Contact> = contacts.into_iter().collect();
         let organizations: HashMap<String, _> = organizations.into_iter().map(|m| (m.id.clone(), m)).collect();
         let mut response = BatchGetPartiesResponse::default();
         for name in names {
             let party = match name {
-                PartyName::Contact(n) => contacts.get(&n.key()).map(|m| party::Party::Contact(resource::contact(m))),
+                PartyName::Contact(n) => contacts.get(&n.key()).map(|c| party::Party::Contact(c.clone())),
                 PartyName::Organization(n) => {
                     organizations.get(&n.key()).map(|m| party::Party::Organization(resource::organization(m)))
                 }

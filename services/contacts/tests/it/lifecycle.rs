@@ -16,6 +16,7 @@ on_both_databases!(
     history_lists_who_changed_which_field_and_when,
     history_of_an_unknown_contact_is_not_found,
     a_deleted_contact_takes_no_new_links,
+    a_cached_contact_is_refreshed_after_a_write_by_another_replica,
 );
 
 async fn delete(client: &mut Client, name: &str) -> Contact {
@@ -268,4 +269,39 @@ async fn a_deleted_contact_takes_no_new_links(engine: Engine) {
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::FailedPrecondition);
+}
+
+/// Two replicas on one PostgreSQL database: a read through one caches the contact; a write through the other
+/// reaches it through the change feed, so its next reads serve the new state. (SQLite has one process per file.)
+async fn a_cached_contact_is_refreshed_after_a_write_by_another_replica(engine: Engine) {
+    if engine == Engine::Sqlite {
+        return;
+    }
+    let mut app = app(engine).await;
+    let replica = liaison_testkit::spawn::<liaison_contacts::Contacts>(&app.database, Default::default()).await;
+    let mut other = Client::new(liaison_testkit::channel(&replica));
+    let created = create_contact(&mut app.client, "Cached Person").await;
+    let read = |client: &mut Client| {
+        let mut client = client.clone();
+        let name = created.name.clone();
+        async move { client.get_contact(GetContactRequest { name }).await.unwrap().into_inner().contact.unwrap() }
+    };
+    assert_eq!(read(&mut other).await.display_name, "Cached Person");
+    assert_eq!(read(&mut other).await.display_name, "Cached Person", "served from the cache");
+    app.client
+        .update_contact(UpdateContactRequest {
+            contact: Some(Contact { name: created.name.clone(), display_name: "Renamed".into(), ..Default::default() }),
+            update_mask: Some(prost_types::FieldMask { paths: vec!["display_name".into()] }),
+        })
+        .await
+        .unwrap();
+    // Read-your-writes on the replica that wrote.
+    assert_eq!(read(&mut app.client).await.display_name, "Renamed");
+    liaison_testkit::eventually(std::time::Duration::from_secs(10), "the other replica sees the rename", || {
+        let mut other = other.clone();
+        let read = read(&mut other);
+        async move { (read.await.display_name == "Renamed").then_some(()) }
+    })
+    .await;
+    replica.stop().await.unwrap();
 }
