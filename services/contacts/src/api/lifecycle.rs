@@ -38,14 +38,17 @@ pub(super) async fn search_contacts(
     let hits = api.store.search_contacts(&query).await?;
     let size = usize::try_from(page.size).unwrap_or(usize::MAX);
     let end = offset.saturating_add(size).min(hits.len());
-    let results = hits
-        .get(offset..end)
-        .unwrap_or_default()
+    let page_hits = hits.get(offset..end).unwrap_or_default();
+    let mut contacts: std::collections::HashMap<String, Contact> =
+        api.contacts_by_id(page_hits.iter().map(|(id, _)| id.clone()).collect()).await?.into_iter().collect();
+    let results = page_hits
         .iter()
-        .map(|(model, hit)| SearchContactsResult {
-            contact: Some(resource::contact(model)),
-            score: hit.score,
-            matched_fields: hit.matched_fields.iter().map(|f| (*f).to_owned()).collect(),
+        .filter_map(|(id, hit)| {
+            contacts.remove(id).map(|contact| SearchContactsResult {
+                contact: Some(contact),
+                score: hit.score,
+                matched_fields: hit.matched_fields.iter().map(|f| (*f).to_owned()).collect(),
+            })
         })
         .collect();
     let next_page_token = if end < hits.len() { paging::next_token(&scope, &end.to_string()) } else { String::new() };

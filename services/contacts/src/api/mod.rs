@@ -52,7 +52,7 @@ impl ContactsApi {
     }
 
     /// Contacts by id through the read cache: `(requested id, contact)` for those that exist.
-    async fn contacts_by_id(&self, ids: Vec<String>) -> Result<Vec<(String, Contact)>, Error> {
+    pub(super) async fn contacts_by_id(&self, ids: Vec<String>) -> Result<Vec<(String, Contact)>, Error> {
         let epoch = self.contacts.epoch();
         let mut found = Vec::with_capacity(ids.len());
         let mut missing = Vec::new();

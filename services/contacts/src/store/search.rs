@@ -14,8 +14,9 @@ use std::collections::HashMap;
 pub const SEARCH_CANDIDATES_MAX: u64 = 5000;
 
 impl Store {
-    /// Live contacts matching every word of `query`, best first (ties: oldest first).
-    pub async fn search_contacts(&self, query: &Query) -> Result<Vec<(contact::Model, Hit)>, Error> {
+    /// Ids of live contacts matching every word of `query`, with their hits, best first (ties: oldest first).
+    /// Only the columns ranking needs are read; the caller loads the contacts of the page it returns.
+    pub async fn search_contacts(&self, query: &Query) -> Result<Vec<(String, Hit)>, Error> {
         let conn = self.db().conn();
         let mut condition =
             Condition::all().add(contact::Column::DeleteTime.is_null()).add(contact::Column::MergedInto.is_null());
@@ -41,30 +42,38 @@ impl Store {
                 ),
             );
         }
-        let candidates = contact::Entity::find()
+        let candidates: Vec<(String, String, String, String, String)> = contact::Entity::find()
+            .select_only()
+            .columns([
+                contact::Column::Id,
+                contact::Column::DisplayName,
+                contact::Column::GivenName,
+                contact::Column::FamilyName,
+                contact::Column::Emails,
+            ])
             .filter(condition)
             .order_by_asc(contact::Column::Id)
             .limit(SEARCH_CANDIDATES_MAX)
+            .into_tuple()
             .all(conn)
             .await
             .map_err(liaison_runtime::db::db_error)?;
-        let organizations = self.organization_names_of(candidates.iter().map(|c| c.id.clone()).collect()).await?;
-        let mut hits: Vec<(contact::Model, Hit)> = candidates
+        let organizations = self.organization_names_of(candidates.iter().map(|c| c.0.clone()).collect()).await?;
+        let mut hits: Vec<(String, Hit)> = candidates
             .into_iter()
-            .filter_map(|model| {
-                let emails: Channels = serde_json::from_str(&model.emails).unwrap_or_default();
-                let orgs =
-                    organizations.get(&model.id).map(|v| v.iter().map(String::as_str).collect()).unwrap_or_default();
+            .filter_map(|(id, display_name, given_name, family_name, emails)| {
+                let emails: Channels = serde_json::from_str(&emails).unwrap_or_default();
+                let orgs = organizations.get(&id).map(|v| v.iter().map(String::as_str).collect()).unwrap_or_default();
                 let candidate = Candidate {
-                    names: [&model.display_name, &model.given_name, &model.family_name],
+                    names: [&display_name, &given_name, &family_name],
                     emails: emails.values().collect(),
                     organizations: orgs,
                 };
                 let hit = query.score(&candidate);
-                hit.map(|hit| (model, hit))
+                hit.map(|hit| (id, hit))
             })
             .collect();
-        hits.sort_by(|(a, x), (b, y)| y.score.total_cmp(&x.score).then_with(|| a.id.cmp(&b.id)));
+        hits.sort_by(|(a, x), (b, y)| y.score.total_cmp(&x.score).then_with(|| a.cmp(b)));
         Ok(hits)
     }
 
