@@ -300,16 +300,22 @@ impl InteractionFields {
     /// Parses every field of `i`, naming violations `{prefix}.{field}`; `now` bounds `occur_time`.
     pub fn parse(prefix: &str, i: &wire::Interaction, now: DateTime<Utc>) -> Result<Self, Vec<FieldViolation>> {
         let f = |name: &str| format!("{prefix}.{name}");
-        let (channel, direction, occur_time, participants, subject, summary, sentiment, follow_up, links) = (
-            channel(&f("channel"), i.channel),
-            direction(&f("direction"), i.direction),
-            occur_time(&f("occur_time"), i.occur_time.as_ref(), now),
-            parse_list(&f("participants"), &i.participants, 1, PARTICIPANTS_MAX, PartyName::parse),
-            required_text(&f("subject"), &i.subject, SUBJECT_MAX),
-            long_text(&f("summary"), &i.summary, SUMMARY_MAX),
-            sentiment(&f("sentiment"), i.sentiment),
-            FollowUp::parse(&f("follow_up"), i.follow_up.as_ref()),
-            links(&f("links"), &i.links),
+        let ((channel, direction, occur_time, participants, subject), (summary, sentiment, follow_up, links)) = (
+            (
+                channel(&f("channel"), i.channel),
+                direction(&f("direction"), i.direction),
+                occur_time(&f("occur_time"), i.occur_time.as_ref(), now),
+                parse_list(&f("participants"), &i.participants, 1, PARTICIPANTS_MAX, PartyName::parse),
+                required_text(&f("subject"), &i.subject, SUBJECT_MAX),
+            )
+                .collect(),
+            (
+                long_text(&f("summary"), &i.summary, SUMMARY_MAX),
+                sentiment(&f("sentiment"), i.sentiment),
+                FollowUp::parse(&f("follow_up"), i.follow_up.as_ref()),
+                links(&f("links"), &i.links),
+            )
+                .collect(),
         )
             .collect()?;
         Ok(Self { channel, direction, occur_time, participants, subject, summary, sentiment, follow_up, links })
