@@ -126,6 +126,8 @@ pub struct Db {
     committed: Arc<watch::Sender<u64>>,
     /// Changes made by other processes, as seen by [`crate::cache::follow_other_writers`].
     others: Arc<std::sync::atomic::AtomicU64>,
+    /// The writer of grouped one-statement creates (PostgreSQL), started by the first create.
+    group_commit: Arc<std::sync::OnceLock<crate::group_commit::GroupCommit>>,
 }
 
 impl fmt::Debug for Db {
@@ -195,6 +197,7 @@ impl Db {
             write_gate,
             committed: Arc::new(watch::channel(0).0),
             others: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+            group_commit: Arc::default(),
         })
     }
 
@@ -307,6 +310,19 @@ impl Db {
     /// A receiver that changes after every commit made through this `Db` (wakes change-feed watchers).
     pub fn subscribe_commits(&self) -> watch::Receiver<u64> {
         self.committed.subscribe()
+    }
+
+    /// The queue that writes one-statement creates together (see [`crate::group_commit`]); must be called on a
+    /// Tokio runtime, which runs its writer.
+    pub(crate) fn group_commit(&self) -> &crate::group_commit::GroupCommit {
+        self.group_commit
+            .get_or_init(|| crate::group_commit::GroupCommit::start(self.conn.clone(), self.committed.clone()))
+    }
+
+    /// The most creates written together in one statement so far (see [`crate::group_commit`]); 0 before the
+    /// first create on PostgreSQL.
+    pub fn largest_create_group(&self) -> usize {
+        self.group_commit.get().map_or(0, crate::group_commit::GroupCommit::largest_group)
     }
 
     /// Closes the pool.

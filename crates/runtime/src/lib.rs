@@ -16,6 +16,7 @@ pub mod error;
 pub mod etag;
 pub mod feed;
 pub mod fieldmask;
+mod group_commit;
 pub mod idempotency;
 pub mod metrics;
 pub mod migration;

@@ -18,6 +18,7 @@
 //! same inserts run in an ordinary write transaction.
 use crate::db::{Backend, Db, db_error};
 use crate::error::Error;
+use crate::group_commit::OwnedClaim;
 use crate::sql::statement;
 use crate::validate::RequestId;
 use liaison_proto::common::v1::ChangeKind;
@@ -79,6 +80,71 @@ impl Insert {
             .ok_or_else(|| Error::Internal(format!("not an INSERT … VALUES: {}", self.sql)))?;
         Ok(format!("{head} SELECT * FROM (VALUES {rows}) AS v WHERE EXISTS (SELECT 1 FROM claim)"))
     }
+
+    pub(crate) fn values(&self) -> &[Value] {
+        &self.values
+    }
+
+    /// The target (`INSERT INTO t (columns)`), its columns and its rows, for merging with other inserts.
+    pub(crate) fn parts(&self) -> Result<Parts<'_>, Error> {
+        let malformed = || Error::Internal(format!("not an INSERT INTO t (…) VALUES (…), …: {}", self.sql));
+        let (head, rows) = self.sql.split_once(" VALUES ").ok_or_else(malformed)?;
+        let (open, close) = (head.find('(').ok_or_else(malformed)?, head.rfind(')').ok_or_else(malformed)?);
+        if close < open {
+            return Err(malformed());
+        }
+        let rows = split_rows(rows).ok_or_else(malformed)?;
+        if rows.iter().map(|row| row.params).sum::<usize>() != self.values.len() {
+            return Err(malformed());
+        }
+        Ok(Parts { head, columns: head[open + 1..close].trim(), rows })
+    }
+}
+
+/// An insert taken apart; see [`Insert::parts`].
+pub(crate) struct Parts<'a> {
+    pub(crate) head: &'a str,
+    pub(crate) columns: &'a str,
+    pub(crate) rows: Vec<Row<'a>>,
+}
+
+/// One row of `VALUES`: the text between its parentheses and how many placeholders it holds.
+pub(crate) struct Row<'a> {
+    pub(crate) text: &'a str,
+    pub(crate) params: usize,
+}
+
+/// `(…), (…)` → its rows; `None` if anything but rows follows `VALUES`.
+fn split_rows(text: &str) -> Option<Vec<Row<'_>>> {
+    let mut rows = Vec::new();
+    let (mut depth, mut start, mut params, mut quoted) = (0usize, 0usize, 0usize, false);
+    for (i, c) in text.char_indices() {
+        if quoted {
+            // A doubled quote inside a literal closes and reopens it, which comes to the same.
+            quoted = c != '\'';
+            continue;
+        }
+        match c {
+            '\'' => quoted = true,
+            '(' => {
+                if depth == 0 {
+                    (start, params) = (i + 1, 0);
+                }
+                depth += 1;
+            }
+            ')' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    rows.push(Row { text: &text[start..i], params });
+                }
+            }
+            '?' if depth > 0 => params += 1,
+            ',' | ' ' | '\n' if depth == 0 => {}
+            _ if depth == 0 => return None,
+            _ => {}
+        }
+    }
+    (depth == 0 && !quoted && !rows.is_empty()).then_some(rows)
 }
 
 /// The idempotency key a create claims.
@@ -147,6 +213,31 @@ pub async fn create_named<C: crate::names::Collection>(
 }
 
 async fn create_in_one_statement(db: &Db, claim: Option<Claim<'_>>, inserts: Vec<Insert>) -> Result<Created, Error> {
+    let owned = claim.map(|c| OwnedClaim {
+        method: c.method.to_owned(),
+        request_id: c.request_id.as_str().to_owned(),
+        fingerprint: c.fingerprint.to_owned(),
+        resource_name: c.resource_name.to_owned(),
+    });
+    let wrote = db.group_commit().write(owned, inserts).await?;
+    match claim {
+        Some(c) if !wrote => {
+            match crate::idempotency::lookup(db.conn(), c.method, c.request_id, c.fingerprint).await? {
+                Some(existing) => Ok(Created::Replay(existing)),
+                None => Err(Error::Internal("idempotency key vanished after a conflict".into())),
+            }
+        }
+        _ => Ok(Created::Fresh),
+    }
+}
+
+/// Writes one create in one statement (PostgreSQL); whether its rows were written (`false`: the idempotency key
+/// was taken already). The caller signals the commit.
+pub(crate) async fn write_alone(
+    conn: &sea_orm::DatabaseConnection,
+    claim: Option<&OwnedClaim>,
+    inserts: Vec<Insert>,
+) -> Result<bool, Error> {
     let mut members = Vec::with_capacity(inserts.len() + 1);
     let mut values = Vec::new();
     if let Some(c) = claim {
@@ -155,7 +246,12 @@ async fn create_in_one_statement(db: &Db, claim: Option<Claim<'_>>, inserts: Vec
              VALUES (?, ?, ?, ?) ON CONFLICT (method, request_id) DO NOTHING RETURNING 1)"
                 .to_owned(),
         );
-        values.extend([c.method.into(), c.request_id.as_str().into(), c.fingerprint.into(), c.resource_name.into()]);
+        values.extend([
+            c.method.as_str().into(),
+            c.request_id.as_str().into(),
+            c.fingerprint.as_str().into(),
+            c.resource_name.as_str().into(),
+        ]);
     }
     for (index, insert) in inserts.into_iter().enumerate() {
         let sql = if claim.is_some() { insert.guarded()? } else { insert.sql };
@@ -164,21 +260,12 @@ async fn create_in_one_statement(db: &Db, claim: Option<Claim<'_>>, inserts: Vec
     }
     let result = if claim.is_some() { "SELECT COUNT(*) AS claimed FROM claim" } else { "SELECT 1::bigint AS claimed" };
     let sql = format!("WITH {} {result}", members.join(", "));
-    let conn = db.conn();
     let claimed = Claimed::find_by_statement(statement(DbBackend::Postgres, &sql, values))
         .one(conn)
         .await
         .map_err(db_error)?
         .map_or(0, |row| row.claimed);
-    db.notify_commit();
-    match claim {
-        Some(c) if claimed == 0 => match crate::idempotency::lookup(conn, c.method, c.request_id, c.fingerprint).await?
-        {
-            Some(existing) => Ok(Created::Replay(existing)),
-            None => Err(Error::Internal("idempotency key vanished after a conflict".into())),
-        },
-        _ => Ok(Created::Fresh),
-    }
+    Ok(claimed > 0)
 }
 
 #[cfg(test)]
@@ -193,5 +280,27 @@ mod tests {
             "INSERT INTO t (a, b) SELECT * FROM (VALUES (?, ?), (?, ?)) AS v WHERE EXISTS (SELECT 1 FROM claim)"
         );
         assert!(Insert::new("DELETE FROM t", vec![]).guarded().is_err());
+    }
+
+    #[test]
+    fn an_insert_comes_apart_into_target_columns_and_rows() {
+        let insert = Insert::new(
+            "INSERT INTO \"t\" (\"a\", \"b\") VALUES (?, 'x(?'')'), (lower(?), ?)",
+            vec![1.into(), 2.into(), 3.into()],
+        );
+        let parts = insert.parts().expect("parts");
+        assert_eq!(parts.head, "INSERT INTO \"t\" (\"a\", \"b\")");
+        assert_eq!(parts.columns, "\"a\", \"b\"");
+        let rows: Vec<(&str, usize)> = parts.rows.iter().map(|r| (r.text, r.params)).collect();
+        assert_eq!(rows, vec![("?, 'x(?'')'", 1), ("lower(?), ?", 2)]);
+    }
+
+    #[test]
+    fn an_insert_with_a_tail_or_miscounted_values_does_not_come_apart() {
+        let tail = Insert::new("INSERT INTO t (a) VALUES (?) ON CONFLICT DO NOTHING", vec![1.into()]);
+        assert!(tail.parts().is_err());
+        let miscounted = Insert::new("INSERT INTO t (a) VALUES (?)", vec![1.into(), 2.into()]);
+        assert!(miscounted.parts().is_err());
+        assert!(Insert::new("INSERT INTO t (a) VALUES (?", vec![1.into()]).parts().is_err());
     }
 }

@@ -1,0 +1,312 @@
+//! Group commit of one-statement creates on PostgreSQL.
+//!
+//! Each create is already one statement (see [`crate::oneshot`]), but on a busy server every statement still
+//! pays its own round trip, parse/bind, transaction start, commit and WAL flush — on PostgreSQL that fixed cost
+//! is larger than the rows themselves. Creates that arrive while earlier ones are being written therefore wait
+//! in a queue and are written together: one statement whose inserts carry the rows of every create in the
+//! group, each row guarded by its own create's idempotency claim:
+//!
+//! ```sql
+//! WITH claim AS (INSERT INTO idempotency_keys (…) VALUES (…), (…) ON CONFLICT (method, request_id) DO NOTHING
+//!                RETURNING resource_name),
+//!      w0 AS (INSERT INTO contacts (c1, c2) SELECT c1, c2 FROM (VALUES (…, 'contacts/a'), (…, 'contacts/b'))
+//!             AS v(c1, c2, liaison_claim)
+//!             WHERE v.liaison_claim IS NULL OR v.liaison_claim IN (SELECT resource_name FROM claim)),
+//!      w1 AS (INSERT INTO changes …)
+//! SELECT resource_name FROM claim
+//! ```
+//!
+//! Nothing waits on purpose: a create that finds a free slot is written at once and alone (the plain
+//! one-statement form); only while [`IN_FLIGHT`] statements are already running do new creates queue, so the
+//! group size follows the load. A group whose statement fails is retried create by create, so that each caller
+//! gets its own error and one bad create never fails its neighbours.
+use crate::db::db_error;
+use crate::error::Error;
+use crate::oneshot::Insert;
+use crate::sql::statement;
+use sea_orm::{DatabaseConnection, DbBackend, FromQueryResult, Value};
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tokio::sync::{Semaphore, mpsc, oneshot, watch};
+
+/// Statements written at the same time. PostgreSQL gains nothing from more concurrent writers than it has
+/// cores to run them; fewer in flight means larger groups under load and fewer connections taken from reads.
+const IN_FLIGHT: usize = 4;
+/// Creates per group at most: keeps the number of distinct statement texts small enough for the statement cache.
+const MAX_GROUP: usize = 16;
+
+/// The idempotency key a create claims, owned so that the create can wait in the queue.
+#[derive(Debug, Clone)]
+pub(crate) struct OwnedClaim {
+    pub(crate) method: String,
+    pub(crate) request_id: String,
+    pub(crate) fingerprint: String,
+    pub(crate) resource_name: String,
+}
+
+/// A create waiting to be written; `done` receives whether its rows were written (`false`: its idempotency key
+/// was taken already and nothing was written).
+struct Pending {
+    claim: Option<OwnedClaim>,
+    inserts: Vec<Insert>,
+    done: oneshot::Sender<Result<bool, Error>>,
+}
+
+impl Pending {
+    /// The bytes this create adds to a group's statement (its values, its claim and its rows' tags).
+    fn bound_len(&self) -> usize {
+        let claim = self
+            .claim
+            .as_ref()
+            .map_or(0, |c| 24 + c.method.len() + c.request_id.len() + c.fingerprint.len() + 2 * c.resource_name.len());
+        claim + self.inserts.iter().map(|insert| crate::sql::bound_len(insert.values())).sum::<usize>()
+    }
+}
+
+/// The queue of creates of one database, and the task that writes them.
+#[derive(Debug)]
+pub(crate) struct GroupCommit {
+    queue: mpsc::UnboundedSender<Pending>,
+    largest: Arc<AtomicUsize>,
+}
+
+impl GroupCommit {
+    /// Starts the writer on the current runtime. It ends when the last handle to the queue is dropped.
+    pub(crate) fn start(conn: DatabaseConnection, committed: Arc<watch::Sender<u64>>) -> Self {
+        let (queue, incoming) = mpsc::unbounded_channel();
+        let largest = Arc::new(AtomicUsize::new(0));
+        tokio::spawn(lead(conn, committed, incoming, largest.clone()));
+        Self { queue, largest }
+    }
+
+    /// The most creates written in one statement so far.
+    pub(crate) fn largest_group(&self) -> usize {
+        self.largest.load(Ordering::Relaxed)
+    }
+
+    /// Writes `inserts` (after claiming `claim`, if any) together with whatever else is waiting; whether the
+    /// rows were written.
+    pub(crate) async fn write(&self, claim: Option<OwnedClaim>, inserts: Vec<Insert>) -> Result<bool, Error> {
+        let (done, outcome) = oneshot::channel();
+        self.queue
+            .send(Pending { claim, inserts, done })
+            .map_err(|_| Error::Internal("the group-commit writer has stopped".into()))?;
+        outcome.await.map_err(|_| Error::Internal("the group-commit writer dropped a create".into()))?
+    }
+}
+
+/// Takes creates off the queue, as many as are waiting when a slot frees, and writes each group on its own task.
+async fn lead(
+    conn: DatabaseConnection,
+    committed: Arc<watch::Sender<u64>>,
+    mut incoming: mpsc::UnboundedReceiver<Pending>,
+    largest: Arc<AtomicUsize>,
+) {
+    let slots = Arc::new(Semaphore::new(IN_FLIGHT));
+    let mut carried: Option<Pending> = None;
+    loop {
+        let first = match carried.take() {
+            Some(pending) => pending,
+            None => match incoming.recv().await {
+                Some(pending) => pending,
+                None => return,
+            },
+        };
+        let Ok(slot) = slots.clone().acquire_owned().await else { return };
+        let mut bytes = first.bound_len();
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            let Ok(next) = incoming.try_recv() else { break };
+            if bytes + next.bound_len() > crate::sql::MAX_STATEMENT_BYTES {
+                carried = Some(next);
+                break;
+            }
+            bytes += next.bound_len();
+            group.push(next);
+        }
+        largest.fetch_max(group.len(), Ordering::Relaxed);
+        metrics::histogram!("liaison_db_create_group_size").record(group.len() as f64);
+        let (conn, committed) = (conn.clone(), committed.clone());
+        tokio::spawn(async move {
+            write_group(&conn, &committed, group).await;
+            drop(slot);
+        });
+    }
+}
+
+async fn write_group(conn: &DatabaseConnection, committed: &watch::Sender<u64>, group: Vec<Pending>) {
+    if group.len() > 1 {
+        let written = match group_statement(&group) {
+            Ok((sql, values)) => run_group(conn, &sql, values).await,
+            Err(e) => Err(e),
+        };
+        if let Ok(claimed) = written {
+            committed.send_modify(|n| *n = n.wrapping_add(1));
+            for pending in group {
+                let wrote = pending.claim.as_ref().is_none_or(|c| claimed.contains(&c.resource_name));
+                let _ = pending.done.send(Ok(wrote));
+            }
+            return;
+        }
+        tracing::debug!(creates = group.len(), error = ?written.err(), "a group create failed; writing its creates one by one");
+    }
+    for pending in group {
+        let outcome = crate::oneshot::write_alone(conn, pending.claim.as_ref(), pending.inserts).await;
+        if outcome.is_ok() {
+            committed.send_modify(|n| *n = n.wrapping_add(1));
+        }
+        let _ = pending.done.send(outcome);
+    }
+}
+
+#[derive(FromQueryResult)]
+struct ClaimedName {
+    resource_name: String,
+}
+
+async fn run_group(conn: &DatabaseConnection, sql: &str, values: Vec<Value>) -> Result<HashSet<String>, Error> {
+    let rows = ClaimedName::find_by_statement(statement(DbBackend::Postgres, sql, values))
+        .all(conn)
+        .await
+        .map_err(db_error)?;
+    Ok(rows.into_iter().map(|row| row.resource_name).collect())
+}
+
+/// The one statement that writes every create of `group`, and its values.
+fn group_statement(group: &[Pending]) -> Result<(String, Vec<Value>), Error> {
+    let claims: Vec<&OwnedClaim> = group.iter().filter_map(|p| p.claim.as_ref()).collect();
+    let mut members = Vec::new();
+    let mut values = Vec::new();
+    if !claims.is_empty() {
+        let rows = vec!["(?, ?, ?, ?)"; claims.len()].join(", ");
+        members.push(format!(
+            "claim AS (INSERT INTO idempotency_keys (method, request_id, fingerprint, resource_name) VALUES {rows} \
+             ON CONFLICT (method, request_id) DO NOTHING RETURNING resource_name)"
+        ));
+        for c in &claims {
+            values.extend([
+                c.method.as_str().into(),
+                c.request_id.as_str().into(),
+                c.fingerprint.as_str().into(),
+                c.resource_name.as_str().into(),
+            ]);
+        }
+    }
+
+    // The rows of every create, gathered per target (table and columns) in the order targets first appear.
+    let mut targets: Vec<(&str, &str, Vec<String>, Vec<Value>)> = Vec::new();
+    for pending in group {
+        let tag: Option<&str> = pending.claim.as_ref().map(|c| c.resource_name.as_str());
+        for insert in &pending.inserts {
+            let parts = insert.parts()?;
+            let index = match targets.iter().position(|(head, ..)| *head == parts.head) {
+                Some(index) => index,
+                None => {
+                    targets.push((parts.head, parts.columns, Vec::new(), Vec::new()));
+                    targets.len() - 1
+                }
+            };
+            let (_, _, rows, row_values) = &mut targets[index];
+            let mut remaining = insert.values().iter();
+            for row in parts.rows {
+                row_values.extend(remaining.by_ref().take(row.params).cloned());
+                if claims.is_empty() {
+                    rows.push(format!("({})", row.text));
+                } else {
+                    rows.push(format!("({}, ?)", row.text));
+                    row_values.push(Value::String(tag.map(str::to_owned)));
+                }
+            }
+        }
+    }
+    for (index, (head, columns, rows, row_values)) in targets.into_iter().enumerate() {
+        let rows = rows.join(", ");
+        members.push(if claims.is_empty() {
+            format!("w{index} AS ({head} VALUES {rows})")
+        } else {
+            format!(
+                "w{index} AS ({head} SELECT {columns} FROM (VALUES {rows}) AS v({columns}, liaison_claim) \
+                 WHERE v.liaison_claim IS NULL OR v.liaison_claim IN (SELECT resource_name FROM claim))"
+            )
+        });
+        values.extend(row_values);
+    }
+    let result = if claims.is_empty() {
+        "SELECT ''::text AS resource_name WHERE FALSE"
+    } else {
+        "SELECT resource_name FROM claim"
+    };
+    Ok((format!("WITH {} {result}", members.join(", ")), values))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending(claim: Option<&str>, inserts: Vec<Insert>) -> Pending {
+        let claim = claim.map(|name| OwnedClaim {
+            method: "Create".into(),
+            request_id: format!("r-{name}"),
+            fingerprint: "f".into(),
+            resource_name: name.into(),
+        });
+        Pending { claim, inserts, done: oneshot::channel().0 }
+    }
+
+    #[test]
+    fn a_group_merges_the_rows_of_each_table_and_guards_each_by_its_own_claim() {
+        let group = vec![
+            pending(
+                Some("t/a"),
+                vec![
+                    Insert::new("INSERT INTO t (x, y) VALUES (?, ?)", vec![1.into(), 2.into()]),
+                    Insert::new("INSERT INTO k (x) VALUES (?), (?)", vec![3.into(), 4.into()]),
+                ],
+            ),
+            pending(None, vec![Insert::new("INSERT INTO t (x, y) VALUES (?, ?)", vec![5.into(), 6.into()])]),
+        ];
+        let (sql, values) = group_statement(&group).expect("a statement");
+        assert_eq!(
+            sql,
+            "WITH claim AS (INSERT INTO idempotency_keys (method, request_id, fingerprint, resource_name) VALUES \
+             (?, ?, ?, ?) ON CONFLICT (method, request_id) DO NOTHING RETURNING resource_name), \
+             w0 AS (INSERT INTO t (x, y) SELECT x, y FROM (VALUES (?, ?, ?), (?, ?, ?)) AS v(x, y, liaison_claim) \
+             WHERE v.liaison_claim IS NULL OR v.liaison_claim IN (SELECT resource_name FROM claim)), \
+             w1 AS (INSERT INTO k (x) SELECT x FROM (VALUES (?, ?), (?, ?)) AS v(x, liaison_claim) \
+             WHERE v.liaison_claim IS NULL OR v.liaison_claim IN (SELECT resource_name FROM claim)) \
+             SELECT resource_name FROM claim"
+        );
+        let tag = |t: Option<&str>| Value::String(t.map(str::to_owned));
+        assert_eq!(
+            values,
+            vec![
+                "Create".into(),
+                "r-t/a".into(),
+                "f".into(),
+                "t/a".into(),
+                1.into(),
+                2.into(),
+                tag(Some("t/a")),
+                5.into(),
+                6.into(),
+                tag(None),
+                3.into(),
+                tag(Some("t/a")),
+                4.into(),
+                tag(Some("t/a")),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_group_without_claims_is_plain_multi_row_inserts() {
+        let group = vec![
+            pending(None, vec![Insert::new("INSERT INTO t (x) VALUES (?)", vec![1.into()])]),
+            pending(None, vec![Insert::new("INSERT INTO t (x) VALUES (?)", vec![2.into()])]),
+        ];
+        let (sql, values) = group_statement(&group).expect("a statement");
+        assert_eq!(sql, "WITH w0 AS (INSERT INTO t (x) VALUES (?), (?)) SELECT ''::text AS resource_name WHERE FALSE");
+        assert_eq!(values, vec![1.into(), 2.into()]);
+    }
+}

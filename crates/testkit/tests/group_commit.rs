@@ -1,0 +1,111 @@
+//! One-statement creates on PostgreSQL are written in groups under load (`liaison_runtime::group_commit`):
+//! every create still gets its own outcome — written, replayed from its idempotency key, or its own error.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use liaison_runtime::async_trait::async_trait;
+use liaison_runtime::db::Db;
+use liaison_runtime::oneshot::{self, Claim, Created, Insert};
+use liaison_runtime::sea_orm_migration::{MigrationTrait, MigratorTrait};
+use liaison_runtime::validate::RequestId;
+use liaison_testkit::TestDatabase;
+use sea_orm::{ConnectionTrait, FromQueryResult, Statement};
+
+struct SharedTables;
+
+#[async_trait]
+impl MigratorTrait for SharedTables {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(liaison_runtime::migration::CreateSharedTables)]
+    }
+}
+
+#[derive(FromQueryResult)]
+struct Count {
+    n: i64,
+}
+
+async fn count(db: &Db, sql: &str) -> i64 {
+    let statement = Statement::from_string(sea_orm::DbBackend::Postgres, sql);
+    Count::find_by_statement(statement).one(db.conn()).await.unwrap().unwrap().n
+}
+
+/// One create: a row of `items` (a negative `amount` breaks its CHECK) and a row of `item_tags`.
+async fn create(
+    db: Db,
+    index: usize,
+    request_id: Option<String>,
+    amount: i64,
+) -> Result<Created, liaison_runtime::Error> {
+    let name = format!("items/{index}");
+    let request_id = request_id.map(|id| RequestId::parse_optional("request_id", &id).unwrap().unwrap());
+    let claim = request_id.as_ref().map(|request_id| Claim {
+        method: "CreateItem",
+        request_id,
+        fingerprint: "same-request",
+        resource_name: &name,
+    });
+    let inserts = vec![
+        Insert::new("INSERT INTO items (name, amount) VALUES (?, ?)", vec![name.clone().into(), amount.into()]),
+        Insert::new(
+            "INSERT INTO item_tags (item, tag) VALUES (?, ?), (?, ?)",
+            vec![name.clone().into(), "a".into(), name.clone().into(), "b".into()],
+        ),
+    ];
+    oneshot::create(&db, claim, inserts).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_creates_are_grouped_and_each_gets_its_own_outcome() {
+    let Some(database) = TestDatabase::postgres().await else { return };
+    let db = Db::connect(database.url()).await.unwrap();
+    db.migrate::<SharedTables>().await.unwrap();
+    db.conn()
+        .execute_unprepared(
+            "CREATE TABLE items (name TEXT PRIMARY KEY, amount BIGINT NOT NULL CHECK (amount >= 0)); \
+             CREATE TABLE item_tags (item TEXT NOT NULL, tag TEXT NOT NULL)",
+        )
+        .await
+        .unwrap();
+
+    // 0..80: pairs share a request id (one writes, its twin replays it); from 80 on, every fourth create breaks
+    // the CHECK constraint (with a request id of its own) and the others have no request id, so that groups
+    // mix good and bad creates.
+    let bad = |i: usize| i >= 80 && i % 4 == 3;
+    let creates = (0..120).map(|i| {
+        let request_id = match i {
+            0..80 => Some(format!("pair-{}", i / 2)),
+            _ if bad(i) => Some(format!("bad-{i}")),
+            _ => None,
+        };
+        let amount = if bad(i) { -1 } else { i as i64 };
+        tokio::spawn(create(db.clone(), i, request_id, amount))
+    });
+    let outcomes: Vec<_> = futures::future::join_all(creates).await.into_iter().map(|o| o.unwrap()).collect();
+
+    assert!(db.largest_create_group() > 1, "120 concurrent creates never formed a group");
+    for pair in 0..40 {
+        let (a, b) = (&outcomes[2 * pair], &outcomes[2 * pair + 1]);
+        let (first, second) = (format!("items/{}", 2 * pair), format!("items/{}", 2 * pair + 1));
+        match (a, b) {
+            (Ok(Created::Fresh), Ok(Created::Replay(of))) => assert_eq!(of, &first),
+            (Ok(Created::Replay(of)), Ok(Created::Fresh)) => assert_eq!(of, &second),
+            other => panic!("pair {pair}: {other:?}"),
+        }
+    }
+    for (i, outcome) in outcomes.iter().enumerate().skip(80) {
+        if bad(i) {
+            assert!(outcome.is_err(), "create {i} broke the CHECK and must fail: {outcome:?}");
+        } else {
+            assert!(matches!(outcome, Ok(Created::Fresh)), "create {i}: {outcome:?}");
+        }
+    }
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM items").await, 40 + 30);
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM item_tags").await, 2 * (40 + 30));
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM idempotency_keys").await, 40, "failed creates keep no key");
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) AS n FROM items i JOIN idempotency_keys k ON k.resource_name = i.name").await,
+        40,
+        "every key names the item written under it"
+    );
+    db.close().await;
+}
