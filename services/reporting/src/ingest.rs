@@ -2,7 +2,7 @@
 //! and cursor in one transaction), and when the source is down or the stream breaks, reconnect with jittered
 //! exponential backoff from wherever the database says ingestion got to.
 use crate::store::Store;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use liaison_runtime::config::ServiceKind;
 use liaison_runtime::peers::FeedClient;
 use rand::Rng;
@@ -14,6 +14,8 @@ use tracing::Instrument;
 
 const BACKOFF_FIRST: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
+/// Changes applied in one transaction at most when several feed messages are waiting.
+const MERGE_MAX: usize = 5_000;
 
 /// What the followers know right now, per source (the durable part lives in the store).
 #[derive(Debug, Clone, Default)]
@@ -127,11 +129,34 @@ async fn follow_once(feed: &FeedClient, store: &Store, state: &IngestionState) -
     });
     tracing::info!(source = source.name(), cursor = progress.cursor, "following change feed");
     while let Some(batch) = stream.next().await {
-        let batch = batch.map_err(|status| format!("{source}: {}", status.message()))?;
+        let mut batch = batch.map_err(|status| format!("{source}: {}", status.message()))?;
+        // Behind on a backlog, several messages are already waiting: apply them in one transaction (one commit
+        // instead of several, and later changes of a resource supersede earlier ones before anything is written).
+        let mut ended = None;
+        while batch.changes.len() < MERGE_MAX {
+            match stream.next().now_or_never() {
+                Some(Some(Ok(next))) => {
+                    batch.changes.extend(next.changes);
+                    batch.remaining = next.remaining;
+                }
+                Some(Some(Err(status))) => {
+                    ended = Some(Err(format!("{source}: {}", status.message())));
+                    break;
+                }
+                Some(None) => {
+                    ended = Some(Ok(()));
+                    break;
+                }
+                None => break,
+            }
+        }
         let span = ingestion_span(source, &batch.changes);
         cursor = store.apply(source, cursor, &batch.changes).instrument(span).await.map_err(|e| e.to_string())?.cursor;
         state.update(source, |live| live.lag = batch.remaining);
         liaison_runtime::metrics::record_feed(source.name(), batch.remaining, batch.changes.len() as u64);
+        if let Some(end) = ended {
+            return end;
+        }
     }
     Ok(())
 }

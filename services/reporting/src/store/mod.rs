@@ -4,22 +4,21 @@
 pub mod entity;
 pub mod migration;
 
-use crate::domain::{Effect, effect};
+use crate::domain::{Collection, Effect, effect};
 use chrono::{DateTime, Utc};
 use entity::source;
 use liaison_proto::common::v1::Change;
 use liaison_runtime::config::ServiceKind;
 use liaison_runtime::db::{Db, db_error};
-use liaison_runtime::sql::statement;
+use liaison_runtime::sql::{self, statement};
 use liaison_runtime::{Error, time};
 use sea_orm::{ConnectionTrait, EntityTrait, FromQueryResult, Value};
 use std::collections::HashMap;
 
-/// Rows per multi-row statement.
-/// Rows per statement. sqlx does not set TCP_NODELAY on its PostgreSQL sockets, so a statement large enough to
-/// leave in several writes waits for a delayed ACK (tens of ms); 100 rows (~9 KB) travel in one. Measured with
-/// liaison-bench: 500-row statements ingested 9 000 changes/s on PostgreSQL, 100-row ones 47 800.
-const CHUNK: usize = 100;
+/// Rows per statement at most (PostgreSQL binds at most 65 535 parameters). Statements are also kept under
+/// [`sql::MAX_STATEMENT_BYTES`]: a longer one waits for a delayed ACK (see [`sql::bound_len`]); measured with
+/// liaison-bench, 500-row statements ingested 9 000 changes/s on PostgreSQL, 100-row ones 47 800.
+const MAX_ROWS: usize = 1_000;
 
 /// Headline counts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -32,7 +31,7 @@ pub struct Counts {
 }
 
 /// How far a source has been applied.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, FromQueryResult)]
 pub struct Progress {
     pub cursor: i64,
     pub applied_count: i64,
@@ -116,7 +115,9 @@ impl Store {
         }
         let txn = self.db.begin_write().await?;
         let backend = txn.get_database_backend();
-        for chunk in upserts.chunks(CHUNK) {
+        let upsert_len =
+            |(name, collection, _): &(String, Collection, bool)| 6 * 4 + name.len() + collection.as_str().len() + 9;
+        for chunk in sql::chunks(&upserts, MAX_ROWS, upsert_len) {
             let placeholders = vec!["(?, ?, ?, ?)"; chunk.len()].join(", ");
             let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 4);
             for (name, collection, open) in chunk {
@@ -129,7 +130,7 @@ impl Store {
             );
             txn.execute_raw(statement(backend, &sql, values)).await.map_err(db_error)?;
         }
-        for chunk in removals.chunks(CHUNK) {
+        for chunk in sql::chunks(&removals, MAX_ROWS, |name| 6 + name.len()) {
             let placeholders = vec!["?"; chunk.len()].join(", ");
             let sql = format!("DELETE FROM read_model WHERE resource_name IN ({placeholders})");
             let values = chunk.iter().map(|n| Value::from(n.clone()));
@@ -142,7 +143,8 @@ impl Store {
         let advance = statement(
             backend,
             "UPDATE sources SET cursor = ?, applied_count = applied_count + ?, last_change_time = ?, \
-             last_applied_time = ? WHERE source = ? AND cursor = ?",
+             last_applied_time = ? WHERE source = ? AND cursor = ? \
+             RETURNING cursor, applied_count, last_change_time",
             [
                 last.sequence.into(),
                 (changes.len() as i64).into(),
@@ -152,11 +154,11 @@ impl Store {
                 from_cursor.into(),
             ],
         );
-        if txn.execute_raw(advance).await.map_err(db_error)?.rows_affected() != 1 {
+        let Some(progress) = Progress::find_by_statement(advance).one(&*txn).await.map_err(db_error)? else {
             return Err(Error::Aborted { resource: format!("ingestion cursor of {source}") });
-        }
+        };
         txn.commit().await?;
-        self.progress(source).await
+        Ok(progress)
     }
 
     /// The dashboard's counts.
