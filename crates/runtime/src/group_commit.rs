@@ -32,7 +32,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 
 /// Statements written at the same time. PostgreSQL gains nothing from more concurrent writers than it has
 /// cores to run them; fewer in flight means larger groups under load and fewer connections taken from reads.
-const IN_FLIGHT: usize = 4;
+const IN_FLIGHT: usize = 2;
 /// Creates per group at most: keeps the number of distinct statement texts small enough for the statement cache.
 const MAX_GROUP: usize = 16;
 
