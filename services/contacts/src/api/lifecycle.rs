@@ -39,12 +39,13 @@ pub(super) async fn search_contacts(
     let size = usize::try_from(page.size).unwrap_or(usize::MAX);
     let end = offset.saturating_add(size).min(hits.len());
     let page_hits = hits.get(offset..end).unwrap_or_default();
-    let mut contacts: std::collections::HashMap<String, Contact> =
-        api.contacts_by_id(page_hits.iter().map(|(id, _)| id.clone()).collect()).await?.into_iter().collect();
+    let ids: Vec<String> = page_hits.iter().map(|(id, _)| id.clone()).collect();
+    let contacts = api.contacts_by_id(&ids).await?;
     let results = page_hits
         .iter()
-        .filter_map(|(id, hit)| {
-            contacts.remove(id).map(|contact| SearchContactsResult {
+        .zip(contacts)
+        .filter_map(|((_, hit), contact)| {
+            contact.map(|contact| SearchContactsResult {
                 contact: Some(contact),
                 score: hit.score,
                 matched_fields: hit.matched_fields.iter().map(|f| (*f).to_owned()).collect(),
