@@ -37,15 +37,18 @@ impl SchedulingService for SchedulingApi {
         let meeting = request.meeting.clone().unwrap_or_default();
         let (new, request_id) =
             (NewMeeting::parse(&meeting), RequestId::parse_optional("request_id", &request.request_id)).validate()?;
-        if let Some(id) = &request_id
-            && let Some(existing) = self.store.created_by(id, &fingerprint).await?
-        {
-            return Ok(Response::new(CreateMeetingResponse { meeting: Some(resource::meeting(&existing)) }));
-        }
         let names = new.participants.iter().map(ToString::to_string).collect();
-        let resolved = self.contacts.resolve_contacts(names).await?;
-        if !resolved.missing.is_empty() {
-            return Err(missing_references("PARTICIPANT_NOT_FOUND", "participant", &resolved.missing).into());
+        let resolved = self.contacts.resolve_contacts(names).await;
+        if !resolved.as_ref().is_ok_and(|r| r.missing.is_empty()) {
+            // A retry of a create that succeeded gets its meeting even while contacts is down or a participant has
+            // gone since. Looked up only here, off the happy path: there the write itself detects the replay.
+            if let Some(id) = &request_id
+                && let Some(existing) = self.store.created_by(id, &fingerprint).await?
+            {
+                return Ok(Response::new(CreateMeetingResponse { meeting: Some(resource::meeting(&existing)) }));
+            }
+            let missing = resolved?.missing;
+            return Err(missing_references("PARTICIPANT_NOT_FOUND", "participant", &missing).into());
         }
         let stored = self.store.create_meeting(new, request_id.as_ref(), &fingerprint).await?;
         Ok(Response::new(CreateMeetingResponse { meeting: Some(resource::meeting(&stored)) }))

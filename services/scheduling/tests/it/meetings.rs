@@ -95,6 +95,7 @@ on_both_databases!(
     an_unknown_participant_is_refused_by_name_and_nothing_is_written,
     with_contacts_down_a_meeting_is_unavailable_within_the_deadline_and_not_written,
     twenty_concurrent_creates_with_one_request_id_make_one_meeting,
+    a_retried_create_returns_its_meeting_even_with_contacts_down,
     bad_meetings_name_every_field,
 );
 
@@ -196,6 +197,20 @@ async fn twenty_concurrent_creates_with_one_request_id_make_one_meeting(engine: 
     let listed = app.client.list_meetings(ListMeetingsRequest::default()).await.unwrap().into_inner().meetings;
     assert_eq!(listed.len(), 1);
     assert_eq!(changes_through(&app, &names[0]).await.len(), 1);
+}
+
+async fn a_retried_create_returns_its_meeting_even_with_contacts_down(engine: Engine) {
+    let mut app = app(engine).await;
+    let ada = person(&mut app, "Ada").await;
+    let request = CreateMeetingRequest { meeting: Some(meeting("Retried", vec![ada])), request_id: "retry-1".into() };
+    let first = app.client.create_meeting(request.clone()).await.unwrap().into_inner().meeting.unwrap();
+    let again = app.client.create_meeting(request.clone()).await.unwrap().into_inner().meeting.unwrap();
+    assert_eq!(again, first, "a replay while contacts is up");
+    app.contacts_server.take().unwrap().stop().await.unwrap();
+    let offline = app.client.create_meeting(request).await.unwrap().into_inner().meeting.unwrap();
+    assert_eq!(offline, first, "a replay while contacts is down");
+    let listed = app.client.list_meetings(ListMeetingsRequest::default()).await.unwrap().into_inner().meetings;
+    assert_eq!(listed.len(), 1);
 }
 
 async fn bad_meetings_name_every_field(engine: Engine) {
