@@ -71,7 +71,7 @@ pub async fn all_changes(client: &mut Client) -> Vec<liaison_proto::common::v1::
         .organization
         .expect("organization")
         .name;
-    liaison_testkit::eventually(std::time::Duration::from_secs(10), "the sentinel change", || {
+    liaison_testkit::eventually(std::time::Duration::from_secs(30), "the sentinel change", || {
         let mut client = client.clone();
         let sentinel = sentinel.clone();
         async move {

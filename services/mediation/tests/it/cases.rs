@@ -141,7 +141,7 @@ async fn an_unknown_party_is_refused_by_name_and_nothing_is_written(engine: Engi
     assert!(app.client.list_cases(ListCasesRequest::default()).await.unwrap().into_inner().cases.is_empty());
     let (other, _) = parties(&mut app).await;
     let ok = open(&mut app, case("Real", vec![person, other]), "").await.unwrap();
-    let changes = eventually(Duration::from_secs(10), "the real case's change", || {
+    let changes = eventually(Duration::from_secs(30), "the real case's change", || {
         let mut client = app.client.clone();
         let name = ok.name.clone();
         async move {
