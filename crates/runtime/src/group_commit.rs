@@ -16,8 +16,8 @@
 //! SELECT resource_name FROM claim
 //! ```
 //!
-//! Nothing waits on purpose: a create that finds a free slot is written at once and alone (the plain
-//! one-statement form); only while [`IN_FLIGHT`] statements are already running do new creates queue, so the
+//! A create written alone takes the same form with one row per insert. Nothing waits on purpose: a create that
+//! finds a free slot is written at once and alone; only while [`IN_FLIGHT`] statements are already running do new creates queue, so the
 //! group size follows the load. A group whose statement fails is retried create by create, so that each caller
 //! gets its own error and one bad create never fails its neighbours.
 use crate::db::db_error;
@@ -136,12 +136,9 @@ async fn lead(
 }
 
 async fn write_group(conn: &DatabaseConnection, committed: &watch::Sender<u64>, group: Vec<Pending>) {
-    if group.len() > 1 {
-        let written = match group_statement(&group) {
-            Ok((sql, values)) => run_group(conn, &sql, values).await,
-            Err(e) => Err(e),
-        };
-        if let Ok(claimed) = written {
+    let written = write(conn, &group).await;
+    let group = match written {
+        Ok(claimed) => {
             committed.send_modify(|n| *n = n.wrapping_add(1));
             for pending in group {
                 let wrote = pending.claim.as_ref().is_none_or(|c| claimed.contains(&c.resource_name));
@@ -149,28 +146,40 @@ async fn write_group(conn: &DatabaseConnection, committed: &watch::Sender<u64>, 
             }
             return;
         }
-        tracing::debug!(creates = group.len(), error = ?written.err(), "a group create failed; writing its creates one by one");
-    }
+        Err(error) if group.len() == 1 => {
+            if let Some(pending) = group.into_iter().next() {
+                let _ = pending.done.send(Err(error));
+            }
+            return;
+        }
+        Err(error) => {
+            tracing::debug!(creates = group.len(), ?error, "a group create failed; writing its creates one by one");
+            group
+        }
+    };
     for pending in group {
-        let outcome = crate::oneshot::write_alone(conn, pending.claim.as_ref(), pending.inserts).await;
+        let outcome = write(conn, std::slice::from_ref(&pending)).await;
         if outcome.is_ok() {
             committed.send_modify(|n| *n = n.wrapping_add(1));
         }
-        let _ = pending.done.send(outcome);
+        let wrote = outcome.map(|claimed| pending.claim.as_ref().is_none_or(|c| claimed.contains(&c.resource_name)));
+        let _ = pending.done.send(wrote);
     }
+}
+
+/// Writes `group` in one statement; the resource names whose claims were taken.
+async fn write(conn: &DatabaseConnection, group: &[Pending]) -> Result<HashSet<String>, Error> {
+    let (sql, values) = group_statement(group)?;
+    let rows = ClaimedName::find_by_statement(statement(DbBackend::Postgres, &sql, values))
+        .all(conn)
+        .await
+        .map_err(db_error)?;
+    Ok(rows.into_iter().map(|row| row.resource_name).collect())
 }
 
 #[derive(FromQueryResult)]
 struct ClaimedName {
     resource_name: String,
-}
-
-async fn run_group(conn: &DatabaseConnection, sql: &str, values: Vec<Value>) -> Result<HashSet<String>, Error> {
-    let rows = ClaimedName::find_by_statement(statement(DbBackend::Postgres, sql, values))
-        .all(conn)
-        .await
-        .map_err(db_error)?;
-    Ok(rows.into_iter().map(|row| row.resource_name).collect())
 }
 
 /// The one statement that writes every create of `group`, and its values.

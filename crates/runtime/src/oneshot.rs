@@ -3,14 +3,9 @@
 //! A create writes several rows that do not depend on one another — the resource, its index rows, its change
 //! and its idempotency key. As a transaction that is `BEGIN`, one round trip per row and `COMMIT`; on
 //! PostgreSQL each round trip costs as much as the write itself. Here the inserts become one statement of
-//! data-modifying CTEs, which PostgreSQL runs atomically in its own implicit transaction:
-//!
-//! ```sql
-//! WITH claim AS (INSERT INTO idempotency_keys … ON CONFLICT DO NOTHING RETURNING 1),
-//!      w0 AS (INSERT INTO contacts (…) SELECT * FROM (VALUES (…)) AS v WHERE EXISTS (SELECT 1 FROM claim)),
-//!      w1 AS (INSERT INTO changes (…) SELECT * FROM (VALUES (…)) AS v WHERE EXISTS (SELECT 1 FROM claim))
-//! SELECT COUNT(*) AS claimed FROM claim
-//! ```
+//! data-modifying CTEs, which PostgreSQL runs atomically in its own implicit transaction: the claim of the
+//! idempotency key, then each insert keeping its rows only if the claim succeeded (the statement is built, and
+//! concurrent creates are written together, by [`crate::group_commit`]).
 //!
 //! When the idempotency key is already taken nothing else is inserted, and the first create's resource name is
 //! looked up and returned instead. A change row written this way gets its `txid` from the statement's own
@@ -22,7 +17,7 @@ use crate::group_commit::OwnedClaim;
 use crate::sql::statement;
 use crate::validate::RequestId;
 use liaison_proto::common::v1::ChangeKind;
-use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, QueryTrait, Value};
+use sea_orm::{ConnectionTrait, DbBackend, QueryTrait, Value};
 
 /// One `INSERT INTO t (…) VALUES (…), …` with `?` placeholders.
 #[derive(Debug, Clone)]
@@ -70,15 +65,6 @@ impl Insert {
     pub async fn execute(self, conn: &impl ConnectionTrait) -> Result<(), Error> {
         conn.execute_raw(statement(conn.get_database_backend(), &self.sql, self.values)).await.map_err(db_error)?;
         Ok(())
-    }
-
-    /// This insert as a CTE member that writes only if `claim` inserted its row.
-    fn guarded(&self) -> Result<String, Error> {
-        let (head, rows) = self
-            .sql
-            .split_once(" VALUES ")
-            .ok_or_else(|| Error::Internal(format!("not an INSERT … VALUES: {}", self.sql)))?;
-        Ok(format!("{head} SELECT * FROM (VALUES {rows}) AS v WHERE EXISTS (SELECT 1 FROM claim)"))
     }
 
     pub(crate) fn values(&self) -> &[Value] {
@@ -165,11 +151,6 @@ pub enum Created {
     Replay(String),
 }
 
-#[derive(FromQueryResult)]
-struct Claimed {
-    claimed: i64,
-}
-
 /// Writes `inserts` atomically, claiming `claim` first if given.
 pub async fn create(db: &Db, claim: Option<Claim<'_>>, inserts: Vec<Insert>) -> Result<Created, Error> {
     match db.backend() {
@@ -231,56 +212,9 @@ async fn create_in_one_statement(db: &Db, claim: Option<Claim<'_>>, inserts: Vec
     }
 }
 
-/// Writes one create in one statement (PostgreSQL); whether its rows were written (`false`: the idempotency key
-/// was taken already). The caller signals the commit.
-pub(crate) async fn write_alone(
-    conn: &sea_orm::DatabaseConnection,
-    claim: Option<&OwnedClaim>,
-    inserts: Vec<Insert>,
-) -> Result<bool, Error> {
-    let mut members = Vec::with_capacity(inserts.len() + 1);
-    let mut values = Vec::new();
-    if let Some(c) = claim {
-        members.push(
-            "claim AS (INSERT INTO idempotency_keys (method, request_id, fingerprint, resource_name) \
-             VALUES (?, ?, ?, ?) ON CONFLICT (method, request_id) DO NOTHING RETURNING 1)"
-                .to_owned(),
-        );
-        values.extend([
-            c.method.as_str().into(),
-            c.request_id.as_str().into(),
-            c.fingerprint.as_str().into(),
-            c.resource_name.as_str().into(),
-        ]);
-    }
-    for (index, insert) in inserts.into_iter().enumerate() {
-        let sql = if claim.is_some() { insert.guarded()? } else { insert.sql };
-        members.push(format!("w{index} AS ({sql})"));
-        values.extend(insert.values);
-    }
-    let result = if claim.is_some() { "SELECT COUNT(*) AS claimed FROM claim" } else { "SELECT 1::bigint AS claimed" };
-    let sql = format!("WITH {} {result}", members.join(", "));
-    let claimed = Claimed::find_by_statement(statement(DbBackend::Postgres, &sql, values))
-        .one(conn)
-        .await
-        .map_err(db_error)?
-        .map_or(0, |row| row.claimed);
-    Ok(claimed > 0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_guarded_insert_writes_only_after_a_successful_claim() {
-        let insert = Insert::new("INSERT INTO t (a, b) VALUES (?, ?), (?, ?)", vec![]);
-        assert_eq!(
-            insert.guarded().expect("an insert"),
-            "INSERT INTO t (a, b) SELECT * FROM (VALUES (?, ?), (?, ?)) AS v WHERE EXISTS (SELECT 1 FROM claim)"
-        );
-        assert!(Insert::new("DELETE FROM t", vec![]).guarded().is_err());
-    }
 
     #[test]
     fn an_insert_comes_apart_into_target_columns_and_rows() {
