@@ -25,7 +25,7 @@ pub struct ReadCache<V> {
     entries: RwLock<HashMap<String, (u64, V), foldhash::fast::RandomState>>,
 }
 
-impl<V: Clone> ReadCache<V> {
+impl<V> ReadCache<V> {
     /// A cache of at most `capacity` entries over `db`.
     pub fn new(db: Db, capacity: usize) -> Self {
         Self { db, capacity, entries: RwLock::new(HashMap::default()) }
@@ -36,31 +36,26 @@ impl<V: Clone> ReadCache<V> {
         self.db.write_epoch()
     }
 
-    /// The value of `key`, if it was read since the last write.
-    pub fn get(&self, key: &str) -> Option<V> {
-        let epoch = self.epoch();
-        let entries = self.entries.read().ok()?;
-        entries.get(key).filter(|(at, _)| *at == epoch).map(|(_, value)| value.clone())
-    }
-
-    /// The values of `keys`, in their order (`None` where not cached): one epoch read and one lock for all.
-    pub fn get_many(&self, keys: &[String]) -> Vec<Option<V>> {
+    /// What `project` makes of the values of `keys`, in their order (`None` where not cached): one epoch read
+    /// and one lock for all.
+    pub fn get_many<T>(&self, keys: &[String], project: impl Fn(&V) -> T) -> Vec<Option<T>> {
         let epoch = self.epoch();
         let Ok(entries) = self.entries.read() else { return keys.iter().map(|_| None).collect() };
         keys.iter()
-            .map(|key| entries.get(key.as_str()).filter(|(at, _)| *at == epoch).map(|(_, value)| value.clone()))
+            .map(|key| entries.get(key.as_str()).filter(|(at, _)| *at == epoch).map(|(_, value)| project(value)))
             .collect()
     }
 
-    /// Appends the values of `keys` to `out`, in order, if every one is cached; otherwise leaves `out` as it was
-    /// and returns `false`. The hot path of a batch read: each value is cloned straight into the response.
-    pub fn extend_if_all_cached(&self, keys: &[String], out: &mut Vec<V>) -> bool {
+    /// Appends what `project` makes of the values of `keys` to `out`, in order, if every one is cached;
+    /// otherwise leaves `out` as it was and returns `false`. The hot path of a batch read: each value goes
+    /// straight into the response.
+    pub fn extend_if_all_cached<T>(&self, keys: &[String], out: &mut Vec<T>, project: impl Fn(&V) -> T) -> bool {
         let epoch = self.epoch();
         let Ok(entries) = self.entries.read() else { return false };
         let start = out.len();
         for key in keys {
             match entries.get(key.as_str()) {
-                Some((at, value)) if *at == epoch => out.push(value.clone()),
+                Some((at, value)) if *at == epoch => out.push(project(value)),
                 _ => {
                     out.truncate(start);
                     return false;
@@ -68,6 +63,14 @@ impl<V: Clone> ReadCache<V> {
             }
         }
         true
+    }
+
+    /// The value of `key`, if it was read since the last write.
+    pub fn get(&self, key: &str) -> Option<V>
+    where
+        V: Clone,
+    {
+        self.get_many(std::slice::from_ref(&key.to_owned()), V::clone).pop().flatten()
     }
 
     /// Keeps `value`, read from the database after `epoch` was taken, unless something was written since.
@@ -183,14 +186,14 @@ mod tests {
         cache.fill("a".into(), epoch, 1);
         cache.fill("b".into(), epoch, 2);
         let keys = |k: &[&str]| k.iter().map(|k| (*k).to_owned()).collect::<Vec<_>>();
-        assert_eq!(cache.get_many(&keys(&["b", "x", "a"])), vec![Some(2), None, Some(1)]);
+        assert_eq!(cache.get_many(&keys(&["b", "x", "a"]), |v| *v), vec![Some(2), None, Some(1)]);
         let mut out = vec![0];
-        assert!(cache.extend_if_all_cached(&keys(&["b", "a", "b"]), &mut out));
+        assert!(cache.extend_if_all_cached(&keys(&["b", "a", "b"]), &mut out, |v| *v));
         assert_eq!(out, vec![0, 2, 1, 2]);
-        assert!(!cache.extend_if_all_cached(&keys(&["a", "x"]), &mut out), "x is not cached");
+        assert!(!cache.extend_if_all_cached(&keys(&["a", "x"]), &mut out, |v| *v), "x is not cached");
         assert_eq!(out, vec![0, 2, 1, 2], "a partial batch leaves nothing behind");
         db.begin_write().await.expect("begin").commit().await.expect("commit");
-        assert!(!cache.extend_if_all_cached(&keys(&["a"]), &mut out), "stale after a write");
-        assert_eq!(cache.get_many(&keys(&["a", "b"])), vec![None, None]);
+        assert!(!cache.extend_if_all_cached(&keys(&["a"]), &mut out, |v| *v), "stale after a write");
+        assert_eq!(cache.get_many(&keys(&["a", "b"]), |v| *v), vec![None, None]);
     }
 }

@@ -31,6 +31,7 @@ pub mod sql;
 pub mod telemetry;
 pub mod time;
 pub mod validate;
+pub mod wire;
 
 pub use error::{Error, FieldViolation, PreconditionViolation, Result};
 pub use validate::Validate;

@@ -7,9 +7,12 @@ pub mod domain;
 pub mod resource;
 pub mod store;
 
+use liaison_proto::contacts::v1::BatchGetContactsRequest;
 use liaison_runtime::config::ServiceKind;
 use liaison_runtime::server::Mounted;
 use liaison_runtime::service::{LiaisonService, ServiceContext};
+use std::sync::Arc;
+use tonic::{Request, Response};
 
 /// The contacts service, as the runtime starts it.
 pub struct Contacts;
@@ -21,13 +24,19 @@ impl LiaisonService for Contacts {
 
     async fn mount(ctx: ServiceContext) -> Result<Mounted, String> {
         let db = ctx.db.clone();
-        let server = liaison_proto::contacts::v1::contacts_service_server::ContactsServiceServer::new(
-            api::ContactsApi::new(ctx),
+        let api = Arc::new(api::ContactsApi::new(ctx));
+        let server =
+            liaison_proto::contacts::v1::contacts_service_server::ContactsServiceServer::from_arc(Arc::clone(&api));
+        let mut routes = tonic::service::Routes::new(server);
+        let batch_get = format!("/{}/BatchGetContacts", ServiceKind::Contacts.grpc_service());
+        liaison_runtime::wire::route_unary(
+            &mut routes,
+            &batch_get,
+            move |request: Request<BatchGetContactsRequest>| {
+                let api = Arc::clone(&api);
+                async move { Ok(Response::new(api.batch_get_contacts_spliced(request.get_ref()).await?)) }
+            },
         );
-        Ok(Mounted {
-            service_name: ServiceKind::Contacts.grpc_service(),
-            routes: tonic::service::Routes::new(server),
-            db,
-        })
+        Ok(Mounted { service_name: ServiceKind::Contacts.grpc_service(), routes, db })
     }
 }

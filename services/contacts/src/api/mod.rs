@@ -16,6 +16,7 @@ use crate::domain::{
 };
 use crate::resource;
 use crate::store::{ContactFilter, CreateKey, OrganizationFilter, Store};
+use bytes::Bytes;
 use liaison_proto::contacts::v1::contacts_service_server::ContactsService;
 use liaison_proto::contacts::v1::*;
 use liaison_runtime::cache::ReadCache;
@@ -23,7 +24,9 @@ use liaison_runtime::fieldmask::UpdateMask;
 use liaison_runtime::names::{Affiliations, Contacts, Name, Organizations, PartyName, Relationships};
 use liaison_runtime::service::ServiceContext;
 use liaison_runtime::validate::RequestId;
+use liaison_runtime::wire::{self, Spliced};
 use liaison_runtime::{Error, FieldViolation, Validate, etag, feed, idempotency, paging};
+use prost::Message;
 use std::collections::{HashMap, HashSet};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
@@ -35,7 +38,13 @@ pub struct ContactsApi {
     shutdown: CancellationToken,
     /// Contacts as last read, by the id asked for (a merged id maps to its survivor): other services resolve the
     /// same names over and over.
-    contacts: ReadCache<Contact>,
+    contacts: ReadCache<CachedContact>,
+}
+
+/// A contact as the read cache keeps it: the message, and its encoding for batch reads to splice.
+struct CachedContact {
+    contact: Contact,
+    encoded: Bytes,
 }
 
 /// Contacts kept by the read cache (about 1 KiB each).
@@ -51,10 +60,19 @@ impl ContactsApi {
         }
     }
 
-    /// Contacts by id through the read cache: `(requested id, contact)` for those that exist.
+    /// Contacts by id through the read cache, in the order of `ids` (`None` for those that do not exist).
     pub(super) async fn contacts_by_id(&self, ids: &[String]) -> Result<Vec<Option<Contact>>, Error> {
+        self.cached_contacts(ids, |cached| cached.contact.clone()).await
+    }
+
+    /// What `project` makes of the contacts of `ids` (a merged id maps to its survivor), in their order.
+    async fn cached_contacts<T>(
+        &self,
+        ids: &[String],
+        project: impl Fn(&CachedContact) -> T,
+    ) -> Result<Vec<Option<T>>, Error> {
         let epoch = self.contacts.epoch();
-        let mut found = self.contacts.get_many(ids);
+        let mut found = self.contacts.get_many(ids, &project);
         let mut missing: HashMap<&str, Vec<usize>> = HashMap::new();
         for (index, (id, contact)) in ids.iter().zip(&found).enumerate() {
             if contact.is_none() {
@@ -65,13 +83,44 @@ impl ContactsApi {
             let asked = missing.keys().map(|id| (*id).to_owned()).collect();
             for (id, model) in self.store.resolve_contacts(asked).await? {
                 let contact = resource::contact(&model);
+                let cached = CachedContact { encoded: wire::encode(&contact), contact };
                 for &index in missing.get(id.as_str()).into_iter().flatten() {
-                    found[index] = Some(contact.clone());
+                    found[index] = Some(project(&cached));
                 }
-                self.contacts.fill(id, epoch, contact);
+                self.contacts.fill(id, epoch, cached);
             }
         }
         Ok(found)
+    }
+
+    /// `BatchGetContacts`, answered with each contact's cached encoding: cloning and re-encoding a hundred
+    /// contacts per call cost more than the rest of the call. Served by [`crate::Contacts`] ahead of the trait
+    /// method, which decodes this response for callers of the trait itself.
+    pub async fn batch_get_contacts_spliced(&self, request: &BatchGetContactsRequest) -> Result<Spliced, Status> {
+        const CONTACTS: u32 = 1;
+        const MISSING_NAMES: u32 = 2;
+        let names = parse_batch(&request.names, Name::<Contacts>::parse)?;
+        let ids: Vec<String> = names.iter().map(Name::key).collect();
+        let mut encoded = Vec::with_capacity(ids.len());
+        let mut response = Spliced::with_capacity(ids.len());
+        if self.contacts.extend_if_all_cached(&ids, &mut encoded, |cached| cached.encoded.clone()) {
+            for contact in encoded {
+                response.push(CONTACTS, contact);
+            }
+            return Ok(response);
+        }
+        let found = self.cached_contacts(&ids, |cached| cached.encoded.clone()).await?;
+        let mut missing_names = Vec::new();
+        for (name, contact) in names.iter().zip(found) {
+            match contact {
+                Some(contact) => response.push(CONTACTS, contact),
+                None => missing_names.push(Bytes::from(name.to_string())),
+            }
+        }
+        for name in missing_names {
+            response.push(MISSING_NAMES, name);
+        }
+        Ok(response)
     }
 }
 
@@ -371,21 +420,9 @@ impl ContactsService for ContactsApi {
         &self,
         request: Request<BatchGetContactsRequest>,
     ) -> Result<Response<BatchGetContactsResponse>, Status> {
-        let names = parse_batch(&request.get_ref().names, Name::<Contacts>::parse)?;
-        let ids: Vec<String> = names.iter().map(Name::key).collect();
-        let mut contacts = Vec::with_capacity(ids.len());
-        if self.contacts.extend_if_all_cached(&ids, &mut contacts) {
-            return Ok(Response::new(BatchGetContactsResponse { contacts, missing_names: Vec::new() }));
-        }
-        let found = self.contacts_by_id(&ids).await?;
-        let mut response =
-            BatchGetContactsResponse { contacts: Vec::with_capacity(names.len()), missing_names: Vec::new() };
-        for (name, contact) in names.iter().zip(found) {
-            match contact {
-                Some(contact) => response.contacts.push(contact),
-                None => response.missing_names.push(name.to_string()),
-            }
-        }
+        let spliced = self.batch_get_contacts_spliced(request.get_ref()).await?;
+        let response = BatchGetContactsResponse::decode(spliced.encode_to_vec().as_slice())
+            .map_err(|e| Error::Internal(format!("re-reading a batch response: {e}")))?;
         Ok(Response::new(response))
     }
 

@@ -352,8 +352,33 @@ async fn batch_get_returns_found_contacts_in_order_and_lists_the_missing(engine:
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(response.contacts.iter().map(|c| c.name.clone()).collect::<Vec<_>>(), [b, a]);
+    assert_eq!(response.contacts.iter().map(|c| c.name.clone()).collect::<Vec<_>>(), [b.clone(), a.clone()]);
     assert_eq!(response.missing_names, [missing]);
+    let get = |name: &String| GetContactRequest { name: name.clone() };
+    let full_b = app.client.get_contact(get(&b)).await.unwrap().into_inner().contact.unwrap();
+    assert_eq!(response.contacts[0], full_b, "a batch returns whole contacts, as GetContact does");
+
+    // Now every one is cached: the response is spliced from cached encodings, and must read the same.
+    let both = BatchGetContactsRequest { names: vec![a.clone(), b.clone()] };
+    let cached = app.client.batch_get_contacts(both.clone()).await.unwrap().into_inner();
+    let again = app.client.batch_get_contacts(both.clone()).await.unwrap().into_inner();
+    assert_eq!(cached, again);
+    assert_eq!(cached.contacts[1], full_b);
+    assert!(cached.missing_names.is_empty());
+
+    let renamed = app
+        .client
+        .update_contact(UpdateContactRequest {
+            contact: Some(Contact { display_name: "B renamed".into(), ..full_b }),
+            update_mask: Some(prost_types::FieldMask { paths: vec!["display_name".into()] }),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .contact
+        .unwrap();
+    let after = app.client.batch_get_contacts(both).await.unwrap().into_inner();
+    assert_eq!(after.contacts[1], renamed, "a write is seen by the next batch read");
     let status = app.client.batch_get_contacts(BatchGetContactsRequest { names: vec![] }).await.unwrap_err();
     assert_eq!(bad_fields(&status), ["names"]);
     let too_many =
