@@ -24,6 +24,11 @@ use tokio_util::sync::CancellationToken;
 pub const WATCH_BATCH: u64 = 500;
 /// How often a watcher looks for changes made by other processes (local commits wake it at once).
 pub const WATCH_POLL: Duration = Duration::from_millis(200);
+/// The least time between two reads of a watcher that is following new changes. Under a steady stream of
+/// commits, waking on every one made each watcher read the feed a thousand times a second for two or three
+/// changes each, and its consumer (reporting) write them in as many transactions; reads this far apart carry
+/// tens of changes each for at most this much delay.
+pub const FOLLOW_SPACING: Duration = Duration::from_millis(10);
 
 const POSTGRES_TABLE: &str = "
 CREATE TABLE IF NOT EXISTS changes (
@@ -364,7 +369,11 @@ pub fn watch<R: Send + 'static>(
                             return;
                         }
                     }
-                    continue;
+                    // A short page was the end of the feed when read: wait for more rather than read it again.
+                    if read as u64 == WATCH_BATCH {
+                        continue;
+                    }
+                    backlog = None;
                 }
                 Ok(_) => backlog = None,
                 Err(error) => {
@@ -372,9 +381,15 @@ pub fn watch<R: Send + 'static>(
                     return;
                 }
             }
+            let caught_up_at = tokio::time::Instant::now();
             tokio::select! {
                 _ = commits.changed() => {}
                 _ = tokio::time::sleep(WATCH_POLL) => {}
+                _ = tx.closed() => return,
+                _ = shutdown.cancelled() => return,
+            }
+            tokio::select! {
+                _ = tokio::time::sleep_until(caught_up_at + FOLLOW_SPACING) => {}
                 _ = tx.closed() => return,
                 _ = shutdown.cancelled() => return,
             }

@@ -19,6 +19,11 @@ use crate::validate::RequestId;
 use liaison_proto::common::v1::ChangeKind;
 use sea_orm::{ConnectionTrait, DbBackend, QueryTrait, Value};
 
+/// The statement text of a whole-row insert, by active-model type (see [`Insert::model`]).
+static WHOLE_ROWS: std::sync::LazyLock<
+    std::sync::RwLock<std::collections::HashMap<std::any::TypeId, std::sync::Arc<str>>>,
+> = std::sync::LazyLock::new(Default::default);
+
 /// One `INSERT INTO t (…) VALUES (…), …` with `?` placeholders.
 #[derive(Debug, Clone)]
 pub struct Insert {
@@ -33,10 +38,38 @@ impl Insert {
     }
 
     /// The insert of a sea-orm model.
+    ///
+    /// A model with every column set (a whole row, as `into_active_model` gives) has the same statement text
+    /// every time: it is built once per entity and kept, since building it cost more than the rest of a
+    /// create's inserts together.
     pub fn model<A>(model: A) -> Self
     where
-        A: sea_orm::ActiveModelTrait,
+        A: sea_orm::ActiveModelTrait + 'static,
     {
+        use sea_orm::{ActiveValue, Iterable};
+        let mut values = Vec::new();
+        for column in <A::Entity as sea_orm::EntityTrait>::Column::iter() {
+            match model.get(column) {
+                ActiveValue::Set(value) | ActiveValue::Unchanged(value) => values.push(value),
+                ActiveValue::NotSet => return Self::built(model),
+            }
+        }
+        let entity = std::any::TypeId::of::<A>();
+        if let Some(sql) = WHOLE_ROWS.read().ok().and_then(|texts| texts.get(&entity).cloned()) {
+            return Self { sql: sql.to_string(), values };
+        }
+        let built = Self::built(model);
+        // Kept only if the built statement binds exactly the column values in column order (a column whose
+        // `save_as` wrote something else would not): then the text fits every whole row of the entity.
+        if built.values == values
+            && let Ok(mut texts) = WHOLE_ROWS.write()
+        {
+            texts.insert(entity, built.sql.as_str().into());
+        }
+        built
+    }
+
+    fn built<A: sea_orm::ActiveModelTrait>(model: A) -> Self {
         // Built for SQLite to get `?` placeholders; the SQL is otherwise the same for both engines.
         let built = <A::Entity as sea_orm::EntityTrait>::insert(model).build(DbBackend::Sqlite);
         Self { sql: built.sql, values: built.values.map(|v| v.0).unwrap_or_default() }
@@ -236,5 +269,43 @@ mod tests {
         let miscounted = Insert::new("INSERT INTO t (a) VALUES (?)", vec![1.into(), 2.into()]);
         assert!(miscounted.parts().is_err());
         assert!(Insert::new("INSERT INTO t (a) VALUES (?", vec![1.into()]).parts().is_err());
+    }
+
+    mod row {
+        use sea_orm::entity::prelude::*;
+
+        #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+        #[sea_orm(table_name = "rows")]
+        pub struct Model {
+            #[sea_orm(primary_key, auto_increment = false)]
+            pub id: String,
+            pub size: i64,
+            pub note: Option<String>,
+        }
+
+        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+        pub enum Relation {}
+
+        impl ActiveModelBehavior for ActiveModel {}
+    }
+
+    #[test]
+    fn a_whole_row_insert_reuses_its_text_and_binds_what_sea_query_would() {
+        use sea_orm::{ActiveValue, IntoActiveModel};
+        let model = |id: &str, size: i64| row::Model { id: id.into(), size, note: None }.into_active_model();
+        let first = Insert::model(model("a", 1));
+        let second = Insert::model(model("b", 2));
+        assert_eq!(first.sql, "INSERT INTO \"rows\" (\"id\", \"size\", \"note\") VALUES (?, ?, ?)");
+        assert_eq!(second.sql, first.sql);
+        assert_eq!(second.values, Insert::built(model("b", 2)).values);
+        assert_eq!(second.values, vec!["b".into(), 2i64.into(), Value::String(None)]);
+
+        // A model with a column left unset is built as it is, without that column.
+        let partial =
+            row::ActiveModel { id: ActiveValue::Set("c".into()), size: ActiveValue::Set(3), ..Default::default() };
+        let partial = Insert::model(partial);
+        assert_eq!(partial.sql, "INSERT INTO \"rows\" (\"id\", \"size\") VALUES (?, ?)");
+        assert_eq!(partial.values, vec!["c".into(), 3i64.into()]);
+        assert_eq!(Insert::model(model("d", 4)).sql, first.sql, "the partial text was not kept for whole rows");
     }
 }
