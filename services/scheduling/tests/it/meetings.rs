@@ -16,7 +16,7 @@ struct App {
     contacts: ContactsServiceClient<Channel>,
     client: SchedulingServiceClient<Channel>,
     contacts_server: Option<Running>,
-    _server: Running,
+    server: Running,
     _databases: (TestDatabase, TestDatabase),
 }
 
@@ -30,7 +30,7 @@ async fn app(engine: Engine) -> App {
         contacts: ContactsServiceClient::new(channel(&contacts_server)),
         client: SchedulingServiceClient::new(channel(&server)),
         contacts_server: Some(contacts_server),
-        _server: server,
+        server,
         _databases: (contacts_db, scheduling_db),
     }
 }
@@ -207,7 +207,15 @@ async fn a_retried_create_returns_its_meeting_even_with_contacts_down(engine: En
     let again = app.client.create_meeting(request.clone()).await.unwrap().into_inner().meeting.unwrap();
     assert_eq!(again, first, "a replay while contacts is up");
     app.contacts_server.take().unwrap().stop().await.unwrap();
-    let offline = app.client.create_meeting(request).await.unwrap().into_inner().meeting.unwrap();
+    // Scheduling retries the unreachable contacts service for its whole call deadline before it looks for the
+    // replay, so this caller waits longer than that deadline (the test channel's own timeout is the same length).
+    let patient = liaison_runtime::client::CallSettings {
+        call_timeout: liaison_testkit::test_calls().call_timeout * 4,
+        ..liaison_testkit::test_calls()
+    };
+    let mut patient_client =
+        SchedulingServiceClient::new(liaison_runtime::client::lazy_channel(&app.server.url(), patient).unwrap());
+    let offline = patient_client.create_meeting(request).await.unwrap().into_inner().meeting.unwrap();
     assert_eq!(offline, first, "a replay while contacts is down");
     let listed = app.client.list_meetings(ListMeetingsRequest::default()).await.unwrap().into_inner().meetings;
     assert_eq!(listed.len(), 1);
