@@ -271,6 +271,8 @@ mod tests {
         assert!(Insert::new("INSERT INTO t (a) VALUES (?", vec![1.into()]).parts().is_err());
     }
 
+    // sea-orm's derives expect a public entity; it is reachable only from these tests.
+    #[allow(unreachable_pub)]
     mod row {
         use sea_orm::entity::prelude::*;
 
