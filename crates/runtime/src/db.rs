@@ -287,7 +287,7 @@ impl Db {
             None => None,
         };
         let txn = self.conn.begin().await.map_err(db_error)?;
-        Ok(WriteTxn { txn, _gate: gate, committed: self.committed.clone() })
+        Ok(WriteTxn { txn: Some(txn), gate, committed: self.committed.clone() })
     }
 
     /// Tells change-feed watchers that a write committed outside a [`WriteTxn`] (a one-statement create).
@@ -359,23 +359,46 @@ impl SessionLock {
 
 /// A write transaction; see [`Db::begin_write`].
 pub struct WriteTxn {
-    txn: DatabaseTransaction,
-    _gate: Option<OwnedMutexGuard<()>>,
+    /// Open until `commit` or drop.
+    txn: Option<DatabaseTransaction>,
+    gate: Option<OwnedMutexGuard<()>>,
     committed: Arc<watch::Sender<u64>>,
 }
 
 impl WriteTxn {
-    pub async fn commit(self) -> Result<(), Error> {
-        self.txn.commit().await.map_err(db_error)?;
-        self.committed.send_modify(|n| *n = n.wrapping_add(1));
+    pub async fn commit(mut self) -> Result<(), Error> {
+        if let Some(txn) = self.txn.take() {
+            txn.commit().await.map_err(db_error)?;
+            self.committed.send_modify(|n| *n = n.wrapping_add(1));
+        }
         Ok(())
+    }
+}
+
+impl Drop for WriteTxn {
+    /// A transaction dropped uncommitted (an error on the way) is rolled back *before* the SQLite write gate is
+    /// released. Dropped alone, sea-orm only queues the rollback: the next writer, let in by the gate, could
+    /// reach SQLite while this connection still held the write lock and fail with "database is locked" (seen
+    /// as a rare INTERNAL among racing creates under load).
+    fn drop(&mut self) {
+        let (Some(txn), Some(gate)) = (self.txn.take(), self.gate.take()) else { return };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    let _ = txn.rollback().await;
+                    drop(gate);
+                });
+            }
+            Err(_) => drop((txn, gate)),
+        }
     }
 }
 
 impl Deref for WriteTxn {
     type Target = DatabaseTransaction;
     fn deref(&self) -> &DatabaseTransaction {
-        &self.txn
+        // Only `commit` and `drop` take the transaction, and both consume the WriteTxn.
+        self.txn.as_ref().expect("a WriteTxn holds its transaction until commit or drop")
     }
 }
 
@@ -480,5 +503,36 @@ mod tests {
         assert_eq!(url.to_string(), "postgres://liaison:***@db:5432/contacts");
         let err = "mysql://root:hunter2@x/y".parse::<DatabaseUrl>().expect_err("unsupported");
         assert!(!err.contains("hunter2"));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_dropped_write_is_rolled_back_before_the_next_writer_starts() {
+        use sea_orm::ConnectionTrait;
+        let path = std::env::temp_dir().join(format!("liaison-db-{}.db", uuid::Uuid::now_v7()));
+        let url: DatabaseUrl = format!("sqlite://{}?mode=rwc", path.display()).parse().expect("url");
+        let db = Db::connect(&url).await.expect("connect");
+        db.conn().execute_unprepared("CREATE TABLE t (x INTEGER)").await.expect("table");
+        for _ in 0..50 {
+            let abandoned = db.begin_write().await.expect("begin");
+            abandoned.execute_unprepared("INSERT INTO t VALUES (1)").await.expect("insert");
+            drop(abandoned);
+            let next = db.begin_write().await.expect("begin");
+            next.execute_unprepared("INSERT INTO t VALUES (2)").await.expect("the next writer is not locked out");
+            next.commit().await.expect("commit");
+        }
+        let count = |x: i32| {
+            let db = db.clone();
+            async move {
+                let sql = format!("SELECT COUNT(*) AS n FROM t WHERE x = {x}");
+                let row =
+                    db.conn().query_one_raw(sea_orm::Statement::from_string(db.conn().get_database_backend(), sql));
+                row.await.expect("count").expect("a row").try_get::<i64>("", "n").expect("n")
+            }
+        };
+        assert_eq!(count(1).await, 0, "abandoned writes are rolled back");
+        assert_eq!(count(2).await, 50);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
     }
 }
