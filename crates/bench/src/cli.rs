@@ -109,6 +109,10 @@ pub(crate) struct RunArgs {
     /// Contacts created before the read scenarios [default: 2000; --quick: 200].
     #[arg(long)]
     pub(crate) seed_contacts: Option<usize>,
+    /// Rounds of every scenario, each with its ceilings measured next to it; the goals take the median of the
+    /// rounds, so that one noisy stretch of a shared machine does not decide them [default: 3; --quick: 1].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub(crate) rounds: Option<u32>,
     /// Changes in the feeds when reporting's ingestion is timed [default: 30000; --quick: 1000].
     #[arg(long)]
     pub(crate) backlog: Option<usize>,
@@ -176,6 +180,7 @@ pub(crate) struct RunSettings {
     pub(crate) liaison_bin: PathBuf,
     pub(crate) load: Load,
     pub(crate) seed_contacts: usize,
+    pub(crate) rounds: u32,
     pub(crate) backlog: usize,
     pub(crate) only: Vec<String>,
     #[serde(skip)]
@@ -218,6 +223,7 @@ impl RunArgs {
             liaison_bin,
             load: self.load.resolve(self.quick),
             seed_contacts,
+            rounds: self.rounds.unwrap_or(if self.quick { 1 } else { 3 }),
             backlog: self.backlog.unwrap_or(if self.quick { 1000 } else { 30_000 }),
             only: self.only.clone(),
             json: self.json.clone(),
@@ -282,6 +288,7 @@ mod tests {
         assert_eq!(settings.load.concurrency, 16);
         assert_eq!(settings.seed_contacts, 200);
         assert_eq!(settings.backlog, 1000);
+        assert_eq!(settings.rounds, 1);
         assert_eq!(settings.liaison_bin, PathBuf::from("/x/target/release/liaison"));
     }
 
@@ -292,6 +299,7 @@ mod tests {
         assert_eq!(settings.load.duration, Duration::from_secs(10));
         assert_eq!(settings.load.connections, 4);
         assert_eq!(settings.load.concurrency, 64);
+        assert_eq!(settings.rounds, 3);
         assert_eq!(settings.engines, vec![Engine::Sqlite, Engine::Postgres]);
         assert!(!settings.engines_explicit);
     }
@@ -326,5 +334,6 @@ mod tests {
         let Some(Command::Drive(drive)) = cli.command else { panic!("drive") };
         assert_eq!(drive.load.resolve(false).duration, Duration::from_secs(2));
         assert!(Cli::try_parse_from(["liaison-bench", "--connections", "0"]).is_err());
+        assert!(Cli::try_parse_from(["liaison-bench", "--rounds", "0"]).is_err());
     }
 }

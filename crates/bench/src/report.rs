@@ -18,9 +18,10 @@ pub(crate) struct Report {
     /// `/proc/loadavg` when the run started: a busy machine makes every figure noisy.
     pub(crate) load_average: Option<String>,
     pub(crate) settings: RunSettings,
-    /// The echo server on the same stack, with GetContact-sized responses: the ceiling of every read scenario.
+    /// The stack check at the start of the run: the echo server on the same stack with GetContact-sized
+    /// responses (each round measures it again as its own read ceiling)…
     pub(crate) echo: Option<Measured>,
-    /// The same with tiny messages: the stack alone.
+    /// … and with tiny messages: the stack alone.
     pub(crate) echo_small: Option<Measured>,
     pub(crate) engines: Vec<EngineReport>,
     pub(crate) goals: Vec<GoalResult>,
@@ -37,17 +38,27 @@ pub(crate) struct EngineReport {
     pub(crate) cold_start_ms: f64,
     /// Resident memory of each server process a moment after it became SERVING.
     pub(crate) idle_rss: Vec<ProcessMemory>,
+    /// The scenarios, driven round after round with their ceilings: the goals take the median of the rounds.
+    pub(crate) rounds: Vec<Round>,
+    /// Each time reporting was restarted empty and caught up with the backlog.
+    pub(crate) ingestion: Vec<Ingestion>,
+    /// The most each server process was resident over the whole run (VmHWM).
+    pub(crate) peak_rss: Vec<ProcessMemory>,
+}
+
+/// One round of an engine: each ceiling measured right before the scenarios compared with it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub(crate) struct Round {
+    /// The echo server with GetContact-sized responses: the ceiling of this round's read scenarios.
+    pub(crate) echo: Option<Measured>,
     /// The database's own rate for the single-row insert (sqlx straight to the database).
     pub(crate) db_insert: Option<Measured>,
     /// The database's own rate for the primary-key read.
     pub(crate) db_read: Option<Measured>,
     pub(crate) scenarios: Vec<Measured>,
-    pub(crate) ingestion: Option<Ingestion>,
-    /// The most each server process was resident over the whole run (VmHWM).
-    pub(crate) peak_rss: Vec<ProcessMemory>,
 }
 
-impl EngineReport {
+impl Round {
     pub(crate) fn scenario(&self, name: &str) -> Option<&Measured> {
         self.scenarios.iter().find(|s| s.name == name)
     }
@@ -182,12 +193,12 @@ pub(crate) fn ratio(value: f64, ceiling: f64) -> Option<f64> {
     (value > 0.0 && ceiling > 0.0 && value.is_finite() && ceiling.is_finite()).then(|| value / ceiling)
 }
 
-/// Fills in each scenario's ratio to its ceiling (echo: the run's echo server; db: the engine's database).
-pub(crate) fn assign_ratios(engine: &mut EngineReport, echo: Option<&Measured>) {
+/// Fills in each scenario's ratio to its ceiling measured in the same round (the echo server; the database).
+pub(crate) fn assign_ratios(round: &mut Round) {
     let rate = |m: Option<&Measured>| m.map_or(0.0, |m| m.per_s);
-    let echo = rate(echo);
-    let insert = rate(engine.db_insert.as_ref());
-    for scenario in &mut engine.scenarios {
+    let echo = rate(round.echo.as_ref());
+    let insert = rate(round.db_insert.as_ref());
+    for scenario in &mut round.scenarios {
         scenario.ratio = scenario.ceiling.and_then(|ceiling| {
             let ceiling = match ceiling {
                 Ceiling::Echo => echo,
@@ -323,8 +334,9 @@ pub(crate) fn markdown(report: &Report) -> String {
     }
     if report.echo.is_some() || report.echo_small.is_some() {
         out.push_str(
-            "### Echo ceiling (same server stack, own process)\n\nThe first row is the ceiling: the echo returns as \
-             many bytes as a GetContact response. The second is the stack alone, with tiny messages.\n\n",
+            "### Echo server (same server stack, own process): the stack check at the start\n\nThe first row: the echo \
+             returns as many bytes as a GetContact response (each round measures it again, as the ceiling of its \
+             reads). The second is the stack alone, with tiny messages.\n\n",
         );
         out.push_str(TABLE_HEAD);
         for echo in [&report.echo, &report.echo_small].into_iter().flatten() {
@@ -342,27 +354,35 @@ pub(crate) fn markdown(report: &Report) -> String {
             fmt_memory(&engine.idle_rss),
             fmt_memory(&engine.peak_rss),
         );
-        out.push_str(TABLE_HEAD);
-        for ceiling in [&engine.db_insert, &engine.db_read].into_iter().flatten() {
-            row(&mut out, ceiling);
+        for (index, round) in engine.rounds.iter().enumerate() {
+            if engine.rounds.len() > 1 {
+                let _ = writeln!(out, "#### {} round {} of {}\n", engine.engine.name(), index + 1, engine.rounds.len());
+            }
+            out.push_str(TABLE_HEAD);
+            for ceiling in [&round.echo, &round.db_insert, &round.db_read].into_iter().flatten() {
+                row(&mut out, ceiling);
+            }
+            for scenario in &round.scenarios {
+                row(&mut out, scenario);
+            }
+            out.push('\n');
         }
-        for scenario in &engine.scenarios {
-            row(&mut out, scenario);
-        }
-        if let Some(ingestion) = &engine.ingestion {
+        for ingestion in &engine.ingestion {
             let _ = writeln!(
                 out,
-                "\nreporting ingestion from a backlog of {} changes: {} changes in {:.2} s = **{} changes/s**",
+                "reporting ingestion from a backlog of {} changes: {} changes in {:.2} s = **{} changes/s**\n",
                 ingestion.backlog,
                 ingestion.changes,
                 ingestion.seconds,
                 fmt_rate(ingestion.changes_per_s)
             );
         }
-        out.push('\n');
     }
     if !report.goals.is_empty() {
-        out.push_str("### Goals\n\n| goal | engine | target | measured | result |\n|---|---|---|---|---|\n");
+        out.push_str(
+            "### Goals\n\nThe median of the rounds (of the ingestion runs), each round's figure in brackets.\n\n\
+             | goal | engine | target | measured | result |\n|---|---|---|---|---|\n",
+        );
         for goal in &report.goals {
             let _ = writeln!(
                 out,
@@ -406,16 +426,25 @@ pub(crate) mod tests {
         }
     }
 
+    /// A round with an echo ceiling of 10 000/s, a database insert rate of 4 000/s and `scenarios`.
+    pub(crate) fn round(scenarios: Vec<Measured>) -> Round {
+        Round {
+            echo: Some(measured("Echo", 10_000.0, 10_000.0, None)),
+            db_insert: Some(measured("db insert", 4000.0, 4000.0, None)),
+            db_read: Some(measured("db read", 20_000.0, 20_000.0, None)),
+            scenarios,
+        }
+    }
+
+    /// An engine of one round of `scenarios`.
     pub(crate) fn engine(engine: Engine, scenarios: Vec<Measured>) -> EngineReport {
         EngineReport {
             engine,
             topology: "test".into(),
             cold_start_ms: 420.0,
             idle_rss: vec![ProcessMemory { process: "all-in-one".into(), rss_kib: 20 * 1024 }],
-            db_insert: Some(measured("db insert", 4000.0, 4000.0, None)),
-            db_read: Some(measured("db read", 20_000.0, 20_000.0, None)),
-            scenarios,
-            ingestion: None,
+            rounds: vec![round(scenarios)],
+            ingestion: Vec::new(),
             peak_rss: vec![],
         }
     }
@@ -443,20 +472,17 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn each_scenario_is_divided_by_its_own_ceiling() {
-        let echo = measured("Echo", 10_000.0, 10_000.0, None);
-        let mut report = engine(
-            Engine::Sqlite,
-            vec![
-                measured("GetContact", 5000.0, 5000.0, Some(Ceiling::Echo)),
-                measured("CreateContact", 1000.0, 1000.0, Some(Ceiling::DbInsert)),
-                measured("Unrelated", 1000.0, 1000.0, None),
-            ],
-        );
-        assign_ratios(&mut report, Some(&echo));
+    fn each_scenario_is_divided_by_its_own_ceiling_of_its_own_round() {
+        let mut report = round(vec![
+            measured("GetContact", 5000.0, 5000.0, Some(Ceiling::Echo)),
+            measured("CreateContact", 1000.0, 1000.0, Some(Ceiling::DbInsert)),
+            measured("Unrelated", 1000.0, 1000.0, None),
+        ]);
+        assign_ratios(&mut report);
         let ratios: Vec<_> = report.scenarios.iter().map(|s| s.ratio).collect();
         assert_eq!(ratios, vec![Some(0.5), Some(0.25), None]);
-        assign_ratios(&mut report, None);
+        report.echo = None;
+        assign_ratios(&mut report);
         assert_eq!(report.scenarios[0].ratio, None, "no echo, no ratio");
     }
 

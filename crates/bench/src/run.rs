@@ -5,7 +5,7 @@ use crate::cli::{Engine, RunSettings};
 use crate::cluster::{Cluster, Postgres};
 use crate::load::{self, Connections, Drive, Pace};
 use crate::procs;
-use crate::report::{self, EngineReport, Measured, ProcessMemory, Report};
+use crate::report::{self, Ceiling, EngineReport, Measured, ProcessMemory, Report, Round};
 use crate::scenarios::{self, Fixture, Scenario};
 use anyhow::{Context, bail};
 use futures::{StreamExt, TryStreamExt};
@@ -50,25 +50,42 @@ pub(crate) async fn run(settings: &RunSettings) -> anyhow::Result<Report> {
     }
 
     eprintln!("liaison-bench: work directory {} (logs of the servers are there while it runs)", work.path().display());
-    let (echo, echo_small) = measure_echo(settings, work.path()).await?;
-    let mut reports = Vec::new();
-    for engine in engines {
-        let dir = work.path().join(engine.name());
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        eprintln!("liaison-bench: {} — starting the system under test", engine.name());
-        let mut cluster = match engine {
-            Engine::Sqlite => Cluster::start_sqlite(&settings.liaison_bin, &dir).await?,
-            Engine::Postgres => {
-                Cluster::start_postgres(&settings.liaison_bin, &dir, &postgres, &format!("liaison_bench_{tag}")).await?
-            }
+    let echo = if needs_echo(settings) {
+        eprintln!("liaison-bench: echo ceiling");
+        Some(EchoServer::start(&work.path().join("echo.log")).await?)
+    } else {
+        None
+    };
+    let measured = async {
+        let (echo_start, echo_small) = match &echo {
+            Some(server) => stack_check(settings, server).await?,
+            None => (None, None),
         };
-        let measured = bench_engine(settings, &mut cluster, &postgres, &dir, &tag).await;
-        let stopped = cluster.stop().await;
-        let mut report = measured?;
-        stopped.with_context(|| format!("stopping the {} system under test", engine.name()))?;
-        report::assign_ratios(&mut report, echo.as_ref());
-        reports.push(report);
+        let mut reports = Vec::new();
+        for engine in engines {
+            let dir = work.path().join(engine.name());
+            std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            eprintln!("liaison-bench: {} — starting the system under test", engine.name());
+            let mut cluster = match engine {
+                Engine::Sqlite => Cluster::start_sqlite(&settings.liaison_bin, &dir).await?,
+                Engine::Postgres => {
+                    Cluster::start_postgres(&settings.liaison_bin, &dir, &postgres, &format!("liaison_bench_{tag}"))
+                        .await?
+                }
+            };
+            let measured = bench_engine(settings, &mut cluster, &postgres, echo.as_ref(), &dir, &tag).await;
+            let stopped = cluster.stop().await;
+            let report = measured?;
+            stopped.with_context(|| format!("stopping the {} system under test", engine.name()))?;
+            reports.push(report);
+        }
+        anyhow::Ok((echo_start, echo_small, reports))
     }
+    .await;
+    if let Some(server) = echo {
+        server.proc.stop(Duration::from_secs(5)).await?;
+    }
+    let (echo, echo_small, reports) = measured?;
     let goals = crate::goals::evaluate(&reports);
     notes.extend(report::stack_stall_note(echo.as_ref(), echo_small.as_ref()));
     Ok(Report {
@@ -86,46 +103,52 @@ pub(crate) async fn run(settings: &RunSettings) -> anyhow::Result<Report> {
     })
 }
 
-/// The echo server's closed-loop rates, in a process of its own: with responses the size of a GetContact
-/// response (the ceiling: the same bytes on the wire as the scenario it is compared with), and with tiny ones
-/// (the stack alone; a gap between the two points at how the stack writes larger responses).
-async fn measure_echo(settings: &RunSettings, dir: &Path) -> anyhow::Result<(Option<Measured>, Option<Measured>)> {
-    let needs_echo =
-        [Scenario::GetContact, Scenario::BatchGetContacts, Scenario::ListContacts, Scenario::SearchContacts]
-            .iter()
-            .any(|s| settings.runs(s.name()));
-    if !needs_echo {
-        return Ok((None, None));
-    }
-    eprintln!("liaison-bench: echo ceiling");
-    let server = EchoServer::start(&dir.join("echo.log")).await?;
-    let measured = async {
-        let connections = Connections::open(&server.url, settings.load.connections).await?;
-        let drive = Drive { load: settings.load, pace: Pace::Closed };
-        let mut results = Vec::new();
-        let contact_sized = scenarios::typical_get_contact_response_len();
-        // A contact's name is what a GetContact request carries.
-        let name_sized = format!("contacts/{}", uuid::Uuid::now_v7()).len();
-        for (name, size) in [("Echo", contact_sized), ("EchoSmall", name_sized)] {
-            let workload = crate::echo::workload(vec![b'x'; size], connections.clone());
-            let outcome = load::run(workload, drive, &[server.proc.pid()]).await?;
-            let measured =
-                Measured::new(&format!("{name} ({size}-byte payload)"), &outcome, Pace::Closed, &["echo".to_owned()]);
-            progress("echo", &measured);
-            results.push(measured);
-        }
-        let small = results.pop();
-        anyhow::Ok((results.pop(), small))
-    }
-    .await;
-    server.proc.stop(Duration::from_secs(5)).await?;
-    measured
+/// Whether any scenario compared with the echo ceiling runs.
+fn needs_echo(settings: &RunSettings) -> bool {
+    [Scenario::GetContact, Scenario::BatchGetContacts, Scenario::ListContacts, Scenario::SearchContacts]
+        .iter()
+        .any(|s| settings.runs(s.name()))
+}
+
+/// The sizes of the echo's payloads: as many bytes as a GetContact response (the ceiling: the same bytes on the
+/// wire as the scenario it is compared with), and as many as a contact's name (the stack alone).
+fn echo_sizes() -> (usize, usize) {
+    (scenarios::typical_get_contact_response_len(), format!("contacts/{}", uuid::Uuid::now_v7()).len())
+}
+
+/// The stack check at the start of the run: the echo with GetContact-sized and with tiny messages (a gap between
+/// the two points at how the stack writes larger responses).
+async fn stack_check(
+    settings: &RunSettings,
+    server: &EchoServer,
+) -> anyhow::Result<(Option<Measured>, Option<Measured>)> {
+    let (contact_sized, name_sized) = echo_sizes();
+    let echo = measure_echo_once(settings, server, "Echo", contact_sized).await?;
+    progress("echo", &echo);
+    let small = measure_echo_once(settings, server, "EchoSmall", name_sized).await?;
+    progress("echo", &small);
+    Ok((Some(echo), Some(small)))
+}
+
+/// The echo server's closed-loop rate with `size`-byte payloads.
+async fn measure_echo_once(
+    settings: &RunSettings,
+    server: &EchoServer,
+    name: &str,
+    size: usize,
+) -> anyhow::Result<Measured> {
+    let connections = Connections::open(&server.url, settings.load.connections).await?;
+    let drive = Drive { load: settings.load, pace: Pace::Closed };
+    let workload = crate::echo::workload(vec![b'x'; size], connections);
+    let outcome = load::run(workload, drive, &[server.proc.pid()]).await?;
+    Ok(Measured::new(&format!("{name} ({size}-byte payload)"), &outcome, Pace::Closed, &["echo".to_owned()]))
 }
 
 async fn bench_engine(
     settings: &RunSettings,
     cluster: &mut Cluster,
     postgres: &Postgres,
+    echo: Option<&EchoServer>,
     dir: &Path,
     tag: &str,
 ) -> anyhow::Result<EngineReport> {
@@ -134,50 +157,44 @@ async fn bench_engine(
     tokio::time::sleep(IDLE_SETTLE).await;
     let idle_rss = memory_now(cluster, |m| m.rss_kib)?;
 
-    let (db_insert, db_read) = measure_database(settings, engine, postgres, dir, tag).await?;
-
-    let contacts = Connections::open(&cluster.url(ServiceKind::Contacts), settings.load.connections).await?;
-    let scheduling = Connections::open(&cluster.url(ServiceKind::Scheduling), settings.load.connections).await?;
-    eprintln!("liaison-bench: {} — seeding {} contacts", engine.name(), settings.seed_contacts);
-    let names = scenarios::seed_contacts(&contacts, tag, settings.seed_contacts).await?;
-    let fixture = Fixture {
-        names: Arc::new(names),
-        page_tokens: Arc::new(scenarios::page_tokens(&contacts.get(0)).await?),
-        tag: tag.into(),
-        workers: settings.load.concurrency,
-    };
-
-    let processes: Vec<String> = cluster.processes().into_iter().map(|(name, _)| name).collect();
-    let mut measured: Vec<Measured> = Vec::new();
-    for scenario in Scenario::ALL {
-        if !settings.runs(scenario.name()) {
-            continue;
-        }
-        let pace = match scenario {
-            Scenario::Ingestion => continue,
-            Scenario::GetContactHalfPeak => {
-                let peak = measured.iter().find(|m| m.name == Scenario::GetContact.name()).map_or(0.0, |m| m.per_s);
-                if peak <= 0.0 {
-                    eprintln!("liaison-bench: {} — GetContactHalfPeak needs GetContact's peak; skipped", engine.name());
-                    continue;
-                }
-                Pace::Open { per_second: peak / 2.0 }
-            }
-            _ => Pace::Closed,
+    let ceiling_db = open_ceiling_db(settings, engine, postgres, dir, tag).await?;
+    let rounds = async {
+        let contacts = Connections::open(&cluster.url(ServiceKind::Contacts), settings.load.connections).await?;
+        let scheduling = Connections::open(&cluster.url(ServiceKind::Scheduling), settings.load.connections).await?;
+        eprintln!("liaison-bench: {} — seeding {} contacts", engine.name(), settings.seed_contacts);
+        let names = scenarios::seed_contacts(&contacts, tag, settings.seed_contacts).await?;
+        let fixture = Fixture {
+            names: Arc::new(names),
+            page_tokens: Arc::new(scenarios::page_tokens(&contacts.get(0)).await?),
+            tag: tag.into(),
+            workers: settings.load.concurrency,
+            round: 0,
         };
-        let connections = if scenario == Scenario::CreateMeeting { &scheduling } else { &contacts };
-        let Some(workload) = scenarios::workload(scenario, &fixture, connections) else { continue };
-        let outcome = load::run(workload, Drive { load: settings.load, pace }, &cluster.pids()).await?;
-        cluster.check_alive()?;
-        let mut result = Measured::new(scenario.name(), &outcome, pace, &processes);
-        result.ceiling = scenario.ceiling();
-        progress(engine.name(), &result);
-        measured.push(result);
+        let mut rounds = Vec::with_capacity(settings.rounds as usize);
+        for round in 0..settings.rounds {
+            if settings.rounds > 1 {
+                eprintln!("liaison-bench: {} — round {} of {}", engine.name(), round + 1, settings.rounds);
+            }
+            let fixture = fixture.for_round(round);
+            let measured =
+                bench_round(settings, cluster, echo, ceiling_db.as_ref(), &fixture, &contacts, &scheduling).await?;
+            rounds.push(measured);
+        }
+        anyhow::Ok((rounds, contacts))
     }
+    .await;
+    if let Some(table) = ceiling_db {
+        table.db.close().await;
+        if let Some(pg_database) = table.pg_database {
+            postgres.drop_database(&pg_database).await?;
+        }
+    }
+    let (rounds, contacts) = rounds?;
 
     // VmHWM now: the SQLite all-in-one restarts (and so forgets its peak) for the ingestion measurement.
     let mut peak = memory_now(cluster, |m| m.hwm_kib)?;
-    let ingestion = if settings.runs(Scenario::Ingestion.name()) {
+    let mut ingestion = Vec::new();
+    if settings.runs(Scenario::Ingestion.name()) {
         let present = crate::ingest::backlog(cluster).await?;
         let missing = (settings.backlog as u64).saturating_sub(present);
         if missing > 0 {
@@ -186,76 +203,159 @@ async fn bench_engine(
         }
         let backlog = crate::ingest::backlog(cluster).await?;
         let timeout = Duration::from_secs(60.max(backlog / 1000));
-        eprintln!("liaison-bench: {} — reporting restarts empty and ingests {backlog} changes", engine.name());
-        let ingestion = crate::ingest::measure(cluster, backlog, timeout).await?;
-        eprintln!(
-            "liaison-bench: {} — ingestion: {} changes/s",
-            engine.name(),
-            report::fmt_rate(ingestion.changes_per_s)
-        );
-        let after = memory_now(cluster, |m| m.hwm_kib)?;
-        peak = merge_peaks(peak, after);
-        Some(ingestion)
-    } else {
-        None
-    };
+        for run in 0..settings.rounds {
+            eprintln!(
+                "liaison-bench: {} — reporting restarts empty and ingests {backlog} changes ({} of {})",
+                engine.name(),
+                run + 1,
+                settings.rounds
+            );
+            let measured = crate::ingest::measure(cluster, backlog, timeout).await?;
+            eprintln!(
+                "liaison-bench: {} — ingestion: {} changes/s",
+                engine.name(),
+                report::fmt_rate(measured.changes_per_s)
+            );
+            peak = merge_peaks(peak, memory_now(cluster, |m| m.hwm_kib)?);
+            ingestion.push(measured);
+        }
+    }
 
     Ok(EngineReport {
         engine,
         topology: cluster.topology().to_owned(),
         cold_start_ms: cluster.cold_start.as_secs_f64() * 1e3,
         idle_rss,
-        db_insert,
-        db_read,
-        scenarios: measured,
+        rounds,
         ingestion,
         peak_rss: peak,
     })
 }
 
-/// The database's own single-row insert and primary-key read rates, on a database next to the services'.
-async fn measure_database(
+/// One round: every scenario in turn, each ceiling measured right before the first scenario compared with it
+/// (the echo before the reads, the database's own rates before the writes), so that a ratio divides two figures
+/// taken seconds apart, not minutes.
+async fn bench_round(
+    settings: &RunSettings,
+    cluster: &mut Cluster,
+    echo: Option<&EchoServer>,
+    ceiling_db: Option<&CeilingTable>,
+    fixture: &Fixture,
+    contacts: &Connections,
+    scheduling: &Connections,
+) -> anyhow::Result<Round> {
+    let engine = cluster.engine;
+    let processes: Vec<String> = cluster.processes().into_iter().map(|(name, _)| name).collect();
+    let mut round = Round::default();
+    for scenario in Scenario::ALL {
+        if !settings.runs(scenario.name()) || scenario == Scenario::Ingestion {
+            continue;
+        }
+        match scenario.ceiling() {
+            Some(Ceiling::Echo) if round.echo.is_none() => {
+                if let Some(echo) = echo {
+                    let measured = measure_echo_once(settings, echo, "Echo", echo_sizes().0).await?;
+                    progress(engine.name(), &measured);
+                    round.echo = Some(measured);
+                }
+            }
+            Some(Ceiling::DbInsert) if round.db_insert.is_none() => {
+                if let Some(table) = ceiling_db {
+                    let tag = format!("{}-r{}", fixture.tag, fixture.round);
+                    let (insert, read) = measure_database(settings, table, &tag).await?;
+                    progress(engine.name(), &insert);
+                    progress(engine.name(), &read);
+                    round.db_insert = Some(insert);
+                    round.db_read = Some(read);
+                }
+            }
+            _ => {}
+        }
+        let pace = match scenario {
+            Scenario::GetContactHalfPeak => {
+                let peak = round.scenario(Scenario::GetContact.name()).map_or(0.0, |m| m.per_s);
+                if peak <= 0.0 {
+                    eprintln!("liaison-bench: {} — GetContactHalfPeak needs GetContact's peak; skipped", engine.name());
+                    continue;
+                }
+                Pace::Open { per_second: peak / 2.0 }
+            }
+            _ => Pace::Closed,
+        };
+        let connections = if scenario == Scenario::CreateMeeting { scheduling } else { contacts };
+        let Some(workload) = scenarios::workload(scenario, fixture, connections) else { continue };
+        let outcome = load::run(workload, Drive { load: settings.load, pace }, &cluster.pids()).await?;
+        cluster.check_alive()?;
+        let mut result = Measured::new(scenario.name(), &outcome, pace, &processes);
+        result.ceiling = scenario.ceiling();
+        progress(engine.name(), &result);
+        round.scenarios.push(result);
+    }
+    report::assign_ratios(&mut round);
+    Ok(round)
+}
+
+/// The database of the ceilings, next to the services' (same server, same settings).
+struct CeilingTable {
+    db: CeilingDb,
+    /// The rows it was filled with, which the primary-key reads pick from.
+    ids: Arc<Vec<String>>,
+    /// On PostgreSQL, the database to drop after the engine's run.
+    pg_database: Option<String>,
+}
+
+/// The database of the ceilings, its table filled with as many rows as the services were seeded with; `None`
+/// when no write scenario runs.
+async fn open_ceiling_db(
     settings: &RunSettings,
     engine: Engine,
     postgres: &Postgres,
     dir: &Path,
     tag: &str,
-) -> anyhow::Result<(Option<Measured>, Option<Measured>)> {
+) -> anyhow::Result<Option<CeilingTable>> {
     let wanted = [Scenario::CreateContact, Scenario::UpdateContact, Scenario::CreateMeeting]
         .iter()
         .any(|s| settings.runs(s.name()));
     if !wanted {
-        return Ok((None, None));
+        return Ok(None);
     }
-    eprintln!("liaison-bench: {} — the database's own rates", engine.name());
-    let pg_database = format!("liaison_bench_{tag}_ceiling");
-    let db = match engine {
-        Engine::Sqlite => CeilingDb::sqlite(&dir.join("ceiling.db")).await?,
-        Engine::Postgres => CeilingDb::postgres(&postgres.create(&pg_database).await?).await?,
+    eprintln!("liaison-bench: {} — the database for its own rates", engine.name());
+    let (db, pg_database) = match engine {
+        Engine::Sqlite => (CeilingDb::sqlite(&dir.join("ceiling.db")).await?, None),
+        Engine::Postgres => {
+            let name = format!("liaison_bench_{tag}_ceiling");
+            (CeilingDb::postgres(&postgres.create(&name).await?).await?, Some(name))
+        }
     };
-    let measured = async {
-        let seed_tag = format!("{tag}-seed");
-        let ids: Vec<String> = futures::stream::iter(0..settings.seed_contacts as u64)
-            .map(|i| db.insert(&seed_tag, i))
-            .buffer_unordered(16)
-            .try_collect()
-            .await
-            .context("cannot fill the ceiling table")?;
-        let drive = Drive { load: settings.load, pace: Pace::Closed };
-        let insert = load::run(db.insert_workload(tag), drive, &[]).await?;
-        let read = load::run(db.read_workload(Arc::new(ids)), drive, &[]).await?;
-        let insert = Measured::new("db insert", &insert, Pace::Closed, &[]);
-        let read = Measured::new("db read", &read, Pace::Closed, &[]);
-        progress(engine.name(), &insert);
-        progress(engine.name(), &read);
-        anyhow::Ok((Some(insert), Some(read)))
+    let seed_tag = format!("{tag}-seed");
+    let filled: anyhow::Result<Vec<String>> = futures::stream::iter(0..settings.seed_contacts as u64)
+        .map(|i| db.insert(&seed_tag, i))
+        .buffer_unordered(16)
+        .try_collect()
+        .await
+        .context("cannot fill the ceiling table");
+    match filled {
+        Ok(ids) => Ok(Some(CeilingTable { db, ids: Arc::new(ids), pg_database })),
+        Err(e) => {
+            db.close().await;
+            if let Some(name) = pg_database {
+                postgres.drop_database(&name).await?;
+            }
+            Err(e)
+        }
     }
-    .await;
-    db.close().await;
-    if engine == Engine::Postgres {
-        postgres.drop_database(&pg_database).await?;
-    }
-    measured
+}
+
+/// The database's own single-row insert and primary-key read rates, driven as the scenarios are.
+async fn measure_database(
+    settings: &RunSettings,
+    table: &CeilingTable,
+    tag: &str,
+) -> anyhow::Result<(Measured, Measured)> {
+    let drive = Drive { load: settings.load, pace: Pace::Closed };
+    let insert = load::run(table.db.insert_workload(tag), drive, &[]).await?;
+    let read = load::run(table.db.read_workload(table.ids.clone()), drive, &[]).await?;
+    Ok((Measured::new("db insert", &insert, Pace::Closed, &[]), Measured::new("db read", &read, Pace::Closed, &[])))
 }
 
 /// One figure of each server process's memory.
@@ -304,15 +404,20 @@ fn git_commit() -> Option<String> {
 pub(crate) fn broken_scenarios(report: &Report) -> Vec<String> {
     let mut broken = Vec::new();
     for engine in &report.engines {
-        for m in engine.scenarios.iter().chain(engine.db_insert.as_ref()).chain(engine.db_read.as_ref()) {
-            let only_unimplemented = m.errors.keys().all(|code| code == "UNIMPLEMENTED") && !m.errors.is_empty();
-            if m.ok == 0 && !only_unimplemented {
-                broken.push(format!(
-                    "{} {}: no successful call (errors: {:?})",
-                    engine.engine.name(),
-                    m.name,
-                    m.errors
-                ));
+        for (index, round) in engine.rounds.iter().enumerate() {
+            let measured =
+                round.scenarios.iter().chain([&round.echo, &round.db_insert, &round.db_read].into_iter().flatten());
+            for m in measured {
+                let only_unimplemented = m.errors.keys().all(|code| code == "UNIMPLEMENTED") && !m.errors.is_empty();
+                if m.ok == 0 && !only_unimplemented {
+                    broken.push(format!(
+                        "{} round {} {}: no successful call (errors: {:?})",
+                        engine.engine.name(),
+                        index + 1,
+                        m.name,
+                        m.errors
+                    ));
+                }
             }
         }
     }

@@ -51,6 +51,7 @@ pub(crate) async fn drive(args: &DriveArgs) -> anyhow::Result<()> {
         page_tokens: Arc::new(vec![String::new()]),
         tag: "drive".into(),
         workers: load.concurrency,
+        round: 0,
     };
     let workload = scenarios::workload(Scenario::GetContact, &fixture, &contacts).context("GetContact has calls")?;
     let outcome = load::run(workload, Drive { load, pace: Pace::Closed }, &[]).await?;

@@ -66,20 +66,37 @@ impl ContactsClient {
     }
 }
 
-/// The contacts service's batch responses as a resolver reads them. A resolver needs only which names exist, and
-/// decoding whole contacts (a dozen strings and lists each) cost more than the rest of a meeting's create: these
-/// messages have the same field numbers as the real ones and leave every other field undecoded.
-mod names_only {
+/// The contacts service's responses as a caller that needs only names reads them. A resolver needs only which
+/// names exist, and decoding whole contacts (a dozen strings and lists each) cost more than the rest of a
+/// meeting's create; a load generator needs only to see that the right contacts came back. These messages have
+/// the same field numbers as the real ones and leave every other field undecoded.
+pub mod names_only {
     /// A `Contact` or an `Organization`: both have their resource name as field 1.
     #[derive(Clone, PartialEq, prost::Message)]
-    pub(super) struct Named {
+    pub struct Named {
         #[prost(string, tag = "1")]
         pub name: String,
     }
 
+    /// `GetContactResponse`.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Contact {
+        #[prost(message, optional, tag = "1")]
+        pub contact: Option<Named>,
+    }
+
+    /// `ListContactsResponse`.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct ContactPage {
+        #[prost(message, repeated, tag = "1")]
+        pub contacts: Vec<Named>,
+        #[prost(string, tag = "2")]
+        pub next_page_token: String,
+    }
+
     /// `BatchGetContactsResponse`.
     #[derive(Clone, PartialEq, prost::Message)]
-    pub(super) struct Contacts {
+    pub struct Contacts {
         #[prost(message, repeated, tag = "1")]
         pub contacts: Vec<Named>,
         #[prost(string, repeated, tag = "2")]
@@ -88,7 +105,7 @@ mod names_only {
 
     /// `Party`: a oneof of a contact (1) and an organisation (2) is, on the wire, two optional fields.
     #[derive(Clone, PartialEq, prost::Message)]
-    pub(super) struct Party {
+    pub struct Party {
         #[prost(message, optional, tag = "1")]
         pub contact: Option<Named>,
         #[prost(message, optional, tag = "2")]
@@ -97,7 +114,7 @@ mod names_only {
 
     /// `BatchGetPartiesResponse`.
     #[derive(Clone, PartialEq, prost::Message)]
-    pub(super) struct Parties {
+    pub struct Parties {
         #[prost(message, repeated, tag = "1")]
         pub parties: Vec<Party>,
         #[prost(string, repeated, tag = "2")]
@@ -143,6 +160,17 @@ mod names_only {
             let names: Vec<_> =
                 view.parties.into_iter().filter_map(|p| p.contact.or(p.organization).map(|n| n.name)).collect();
             assert_eq!(names, ["organizations/o", "contacts/a"]);
+
+            let one = real::GetContactResponse { contact: Some(contact("contacts/a")) };
+            let view = Contact::decode(one.encode_to_vec().as_slice()).expect("decodes");
+            assert_eq!(view.contact.map(|c| c.name).as_deref(), Some("contacts/a"));
+            let page = real::ListContactsResponse {
+                contacts: vec![contact("contacts/a"), contact("contacts/b")],
+                next_page_token: "next".into(),
+            };
+            let view = ContactPage::decode(page.encode_to_vec().as_slice()).expect("decodes");
+            assert_eq!(view.contacts.len(), 2);
+            assert_eq!((view.contacts[1].name.as_str(), view.next_page_token.as_str()), ("contacts/b", "next"));
         }
     }
 }
