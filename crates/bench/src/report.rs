@@ -543,7 +543,7 @@ pub(crate) mod tests {
         assert!(text.contains("| EchoSmall | 20 000 |"), "{text}");
         assert!(text.contains("cold start to SERVING: 420 ms"), "{text}");
         let json = serde_json::to_value(&report).expect("json");
-        assert_eq!(json["engines"][0]["scenarios"][0]["ratio"], 0.5);
+        assert_eq!(json["engines"][0]["rounds"][0]["scenarios"][0]["ratio"], 0.5);
         assert_eq!(json["settings"]["load"]["duration_ms"], 10_000.0);
         assert!(text.contains("load average 0.12 0.20 0.31"), "{text}");
     }
