@@ -261,8 +261,7 @@ async fn bench_round(
             }
             Some(Ceiling::DbInsert) if round.db_insert.is_none() => {
                 if let Some(table) = ceiling_db {
-                    let tag = format!("{}-r{}", fixture.tag, fixture.round);
-                    let (insert, read) = measure_database(settings, table, &tag).await?;
+                    let (insert, read) = measure_database(settings, table, &fixture.round_tag()).await?;
                     progress(engine.name(), &insert);
                     progress(engine.name(), &read);
                     round.db_insert = Some(insert);

@@ -118,6 +118,11 @@ impl Fixture {
     pub(crate) fn for_round(&self, round: u32) -> Self {
         Self { round, ..self.clone() }
     }
+
+    /// What names this round's writes (request ids, written contacts, the ceiling's rows) apart from other rounds'.
+    pub(crate) fn round_tag(&self) -> String {
+        format!("{}-r{}", self.tag, self.round)
+    }
 }
 
 /// The contact of `names` that worker `worker` (of `workers`) updates in its `seq`-th call: worker `w` keeps to
@@ -218,7 +223,7 @@ pub(crate) fn workload(scenario: Scenario, fixture: &Fixture, connections: &Conn
     let connections = connections.clone();
     let names = fixture.names.clone();
     let round = fixture.round;
-    let tag: Arc<str> = format!("{}-r{round}", fixture.tag).into();
+    let tag: Arc<str> = fixture.round_tag().into();
     let workers = fixture.workers;
     let workload: Workload = match scenario {
         Scenario::GetContact | Scenario::GetContactHalfPeak => Arc::new(move |worker, seq| {
