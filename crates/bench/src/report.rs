@@ -51,6 +51,9 @@ pub(crate) struct EngineReport {
 pub(crate) struct Round {
     /// The echo server with GetContact-sized responses: the ceiling of this round's read scenarios.
     pub(crate) echo: Option<Measured>,
+    /// The same echo server driven in open loop at GetContactHalfPeak's rate, right after it: the latency floor
+    /// of this machine and this stack at that rate, which the p99 goal is read against.
+    pub(crate) echo_open: Option<Measured>,
     /// The database's own rate for the single-row insert (sqlx straight to the database).
     pub(crate) db_insert: Option<Measured>,
     /// The database's own rate for the primary-key read.
@@ -359,7 +362,7 @@ pub(crate) fn markdown(report: &Report) -> String {
                 let _ = writeln!(out, "#### {} round {} of {}\n", engine.engine.name(), index + 1, engine.rounds.len());
             }
             out.push_str(TABLE_HEAD);
-            for ceiling in [&round.echo, &round.db_insert, &round.db_read].into_iter().flatten() {
+            for ceiling in [&round.echo, &round.echo_open, &round.db_insert, &round.db_read].into_iter().flatten() {
                 row(&mut out, ceiling);
             }
             for scenario in &round.scenarios {
@@ -430,6 +433,7 @@ pub(crate) mod tests {
     pub(crate) fn round(scenarios: Vec<Measured>) -> Round {
         Round {
             echo: Some(measured("Echo", 10_000.0, 10_000.0, None)),
+            echo_open: None,
             db_insert: Some(measured("db insert", 4000.0, 4000.0, None)),
             db_read: Some(measured("db read", 20_000.0, 20_000.0, None)),
             scenarios,
@@ -522,6 +526,10 @@ pub(crate) mod tests {
         let mut open = measured("GetContact", 2500.0, 2500.0, Some(Ceiling::Echo));
         open.target_per_s = Some(2500.0);
         let settings = crate::cli::RunArgs::default().resolve(Some("x".into())).expect("settings");
+        let mut sqlite = engine(Engine::Sqlite, vec![scenario, open]);
+        let mut floor = measured("EchoOpenLoop", 2500.0, 2500.0, None);
+        floor.target_per_s = Some(2500.0);
+        sqlite.rounds[0].echo_open = Some(floor);
         let report = Report {
             tool: "liaison-bench 0.1.0".into(),
             started_at: "2026-01-01T00:00:00Z".into(),
@@ -531,7 +539,7 @@ pub(crate) mod tests {
             settings,
             echo: Some(measured("Echo", 10_000.0, 10_000.0, None)),
             echo_small: Some(measured("EchoSmall", 20_000.0, 20_000.0, None)),
-            engines: vec![engine(Engine::Sqlite, vec![scenario, open])],
+            engines: vec![sqlite],
             goals: Vec::new(),
             notes: vec!["postgres skipped".into()],
         };
@@ -539,6 +547,7 @@ pub(crate) mod tests {
         assert!(text.contains("| GetContact | 5 000 | 5 000 | 1.00 | 2.00 | 4.00 | 9.50 | 0 | 120 / 40 | all-in-one 40.0 MiB | echo | 0.50× |"), "{text}");
         assert!(text.contains("| GetContact (open loop at 2 500/s) |"), "{text}");
         assert!(text.contains("| db insert | 4 000 |"), "{text}");
+        assert!(text.contains("| EchoOpenLoop (open loop at 2 500/s) | 2 500 |"), "the latency floor is a row: {text}");
         assert!(text.contains("> postgres skipped"), "{text}");
         assert!(text.contains("| EchoSmall | 20 000 |"), "{text}");
         assert!(text.contains("cold start to SERVING: 420 ms"), "{text}");

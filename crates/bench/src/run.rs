@@ -123,25 +123,26 @@ async fn stack_check(
     server: &EchoServer,
 ) -> anyhow::Result<(Option<Measured>, Option<Measured>)> {
     let (contact_sized, name_sized) = echo_sizes();
-    let echo = measure_echo_once(settings, server, "Echo", contact_sized).await?;
+    let echo = measure_echo(settings, server, "Echo", contact_sized, Pace::Closed).await?;
     progress("echo", &echo);
-    let small = measure_echo_once(settings, server, "EchoSmall", name_sized).await?;
+    let small = measure_echo(settings, server, "EchoSmall", name_sized, Pace::Closed).await?;
     progress("echo", &small);
     Ok((Some(echo), Some(small)))
 }
 
-/// The echo server's closed-loop rate with `size`-byte payloads.
-async fn measure_echo_once(
+/// The echo server with `size`-byte payloads, driven at `pace`.
+async fn measure_echo(
     settings: &RunSettings,
     server: &EchoServer,
     name: &str,
     size: usize,
+    pace: Pace,
 ) -> anyhow::Result<Measured> {
     let connections = Connections::open(&server.url, settings.load.connections).await?;
-    let drive = Drive { load: settings.load, pace: Pace::Closed };
+    let drive = Drive { load: settings.load, pace };
     let workload = crate::echo::workload(vec![b'x'; size], connections);
     let outcome = load::run(workload, drive, &[server.proc.pid()]).await?;
-    Ok(Measured::new(&format!("{name} ({size}-byte payload)"), &outcome, Pace::Closed, &["echo".to_owned()]))
+    Ok(Measured::new(&format!("{name} ({size}-byte payload)"), &outcome, pace, &["echo".to_owned()]))
 }
 
 async fn bench_engine(
@@ -254,7 +255,7 @@ async fn bench_round(
         match scenario.ceiling() {
             Some(Ceiling::Echo) if round.echo.is_none() => {
                 if let Some(echo) = echo {
-                    let measured = measure_echo_once(settings, echo, "Echo", echo_sizes().0).await?;
+                    let measured = measure_echo(settings, echo, "Echo", echo_sizes().0, Pace::Closed).await?;
                     progress(engine.name(), &measured);
                     round.echo = Some(measured);
                 }
@@ -289,6 +290,11 @@ async fn bench_round(
         result.ceiling = scenario.ceiling();
         progress(engine.name(), &result);
         round.scenarios.push(result);
+        if let (Scenario::GetContactHalfPeak, Pace::Open { .. }, Some(echo)) = (scenario, pace, echo) {
+            let floor = measure_echo(settings, echo, "EchoOpenLoop", echo_sizes().0, pace).await?;
+            progress(engine.name(), &floor);
+            round.echo_open = Some(floor);
+        }
     }
     report::assign_ratios(&mut round);
     Ok(round)
