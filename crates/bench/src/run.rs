@@ -282,6 +282,11 @@ async fn bench_round(
             }
             _ => Pace::Closed,
         };
+        if let (Scenario::GetContactHalfPeak, Pace::Open { .. }, Some(echo)) = (scenario, pace, echo) {
+            let floor = measure_echo(settings, echo, "EchoOpenLoop", echo_sizes().0, pace).await?;
+            progress(engine.name(), &floor);
+            round.echo_open = Some(floor);
+        }
         let connections = if scenario == Scenario::CreateMeeting { scheduling } else { contacts };
         let Some(workload) = scenarios::workload(scenario, fixture, connections) else { continue };
         let outcome = load::run(workload, Drive { load: settings.load, pace }, &cluster.pids()).await?;
@@ -290,11 +295,6 @@ async fn bench_round(
         result.ceiling = scenario.ceiling();
         progress(engine.name(), &result);
         round.scenarios.push(result);
-        if let (Scenario::GetContactHalfPeak, Pace::Open { .. }, Some(echo)) = (scenario, pace, echo) {
-            let floor = measure_echo(settings, echo, "EchoOpenLoop", echo_sizes().0, pace).await?;
-            progress(engine.name(), &floor);
-            round.echo_open = Some(floor);
-        }
     }
     report::assign_ratios(&mut round);
     Ok(round)

@@ -93,6 +93,21 @@ impl ContactsApi {
         Ok(found)
     }
 
+    /// `GetContact`, answered with the contact's cached encoding, as [`Self::batch_get_contacts_spliced`] is: the
+    /// clone and the re-encoding were a tenth of the server's CPU per call, on the read other services make most.
+    pub async fn get_contact_spliced(&self, request: &GetContactRequest) -> Result<Spliced, Status> {
+        const CONTACT: u32 = 1;
+        let name = Name::<Contacts>::parse("name", &request.name).map_err(Error::from_violation)?;
+        match self.cached_contacts(&[name.key()], |cached| cached.encoded.clone()).await?.pop().flatten() {
+            Some(contact) => {
+                let mut response = Spliced::with_capacity(1);
+                response.push(CONTACT, contact);
+                Ok(response)
+            }
+            None => Err(Error::NotFound { resource: name.to_string() }.into()),
+        }
+    }
+
     /// `BatchGetContacts`, answered with each contact's cached encoding: cloning and re-encoding a hundred
     /// contacts per call cost more than the rest of the call. Served by [`crate::Contacts`] ahead of the trait
     /// method, which decodes this response for callers of the trait itself.
@@ -351,11 +366,10 @@ impl ContactsService for ContactsApi {
     }
 
     async fn get_contact(&self, request: Request<GetContactRequest>) -> Result<Response<GetContactResponse>, Status> {
-        let name = Name::<Contacts>::parse("name", &request.get_ref().name).map_err(Error::from_violation)?;
-        match self.contacts_by_id(&[name.key()]).await?.pop().flatten() {
-            Some(contact) => Ok(Response::new(GetContactResponse { contact: Some(contact) })),
-            None => Err(Error::NotFound { resource: name.to_string() }.into()),
-        }
+        let spliced = self.get_contact_spliced(request.get_ref()).await?;
+        let response = GetContactResponse::decode(spliced.encode_to_vec().as_slice())
+            .map_err(|e| Error::Internal(format!("re-reading a contact response: {e}")))?;
+        Ok(Response::new(response))
     }
 
     async fn list_contacts(
