@@ -51,7 +51,7 @@ pub(crate) struct EngineReport {
 pub(crate) struct Round {
     /// The echo server with GetContact-sized responses: the ceiling of this round's read scenarios.
     pub(crate) echo: Option<Measured>,
-    /// The same echo server driven in open loop at GetContactHalfPeak's rate, right after it: the latency floor
+    /// The same echo server driven in open loop at GetContactHalfPeak's rate, right before it: the latency floor
     /// of this machine and this stack at that rate, which the p99 goal is read against.
     pub(crate) echo_open: Option<Measured>,
     /// The database's own rate for the single-row insert (sqlx straight to the database).
