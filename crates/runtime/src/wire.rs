@@ -38,6 +38,13 @@ impl Spliced {
     pub fn field(&self, number: u32) -> impl Iterator<Item = &Bytes> {
         self.fields.iter().filter(move |(n, _)| *n == number).map(|(_, payload)| payload)
     }
+
+    /// This message read as the generated message `M` it stands for: what a service's trait method returns when
+    /// the wire route answers with the spliced bytes.
+    pub fn to_message<M: prost::Message + Default>(&self) -> Result<M, prost::DecodeError> {
+        use prost::Message as _;
+        M::decode(self.encode_to_vec().as_slice())
+    }
 }
 
 /// `message`'s encoding, to keep and splice.
@@ -176,6 +183,7 @@ mod tests {
         assert_eq!(spliced.encoded_len(), reference.encoded_len());
         assert_eq!(spliced.encode_to_vec(), reference.encode_to_vec());
         assert_eq!(Reference::decode(spliced.encode_to_vec().as_slice()).expect("decodes"), reference);
+        assert_eq!(spliced.to_message::<Reference>().expect("decodes"), reference);
     }
 
     #[test]

@@ -26,7 +26,6 @@ use liaison_runtime::service::ServiceContext;
 use liaison_runtime::validate::RequestId;
 use liaison_runtime::wire::{self, Spliced};
 use liaison_runtime::{Error, FieldViolation, Validate, etag, feed, idempotency, paging};
-use prost::Message;
 use std::collections::{HashMap, HashSet};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
@@ -94,7 +93,7 @@ impl ContactsApi {
     }
 
     /// `GetContact`, answered with the contact's cached encoding, as [`Self::batch_get_contacts_spliced`] is: the
-    /// clone and the re-encoding were a tenth of the server's CPU per call, on the read other services make most.
+    /// clone and the re-encoding were ~8% of the server's CPU per call, on the read other services make most.
     pub async fn get_contact_spliced(&self, request: &GetContactRequest) -> Result<Spliced, Status> {
         const CONTACT: u32 = 1;
         let name = Name::<Contacts>::parse("name", &request.name).map_err(Error::from_violation)?;
@@ -137,6 +136,11 @@ impl ContactsApi {
         }
         Ok(response)
     }
+}
+
+/// A spliced response read back as its generated message, for callers of the trait methods themselves.
+fn respliced<M: prost::Message + Default>(spliced: &Spliced) -> Result<M, Error> {
+    spliced.to_message().map_err(|e| Error::Internal(format!("re-reading a spliced response: {e}")))
 }
 
 fn create_key(request: &impl prost::Message, request_id: Option<RequestId>) -> CreateKey {
@@ -366,10 +370,7 @@ impl ContactsService for ContactsApi {
     }
 
     async fn get_contact(&self, request: Request<GetContactRequest>) -> Result<Response<GetContactResponse>, Status> {
-        let spliced = self.get_contact_spliced(request.get_ref()).await?;
-        let response = GetContactResponse::decode(spliced.encode_to_vec().as_slice())
-            .map_err(|e| Error::Internal(format!("re-reading a contact response: {e}")))?;
-        Ok(Response::new(response))
+        Ok(Response::new(respliced(&self.get_contact_spliced(request.get_ref()).await?)?))
     }
 
     async fn list_contacts(
@@ -434,10 +435,7 @@ impl ContactsService for ContactsApi {
         &self,
         request: Request<BatchGetContactsRequest>,
     ) -> Result<Response<BatchGetContactsResponse>, Status> {
-        let spliced = self.batch_get_contacts_spliced(request.get_ref()).await?;
-        let response = BatchGetContactsResponse::decode(spliced.encode_to_vec().as_slice())
-            .map_err(|e| Error::Internal(format!("re-reading a batch response: {e}")))?;
-        Ok(Response::new(response))
+        Ok(Response::new(respliced(&self.batch_get_contacts_spliced(request.get_ref()).await?)?))
     }
 
     async fn batch_get_parties(
