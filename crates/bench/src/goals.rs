@@ -31,6 +31,9 @@ pub(crate) struct GoalResult {
     /// For an absolute goal that the machine itself bounds: the same figure of the echo ceiling driven the same
     /// way in the same rounds (context for the result, not part of the judgement).
     pub(crate) floor_samples: Vec<f64>,
+    /// For a latency goal: the longest stall of the whole machine (every core at once) in each round's window, in
+    /// ms; a p99 near it is the machine's (context, not part of the judgement).
+    pub(crate) stall_samples: Vec<f64>,
     pub(crate) status: Status,
 }
 
@@ -68,6 +71,8 @@ struct Goal {
     measure: fn(&EngineReport) -> Vec<f64>,
     /// The echo ceiling's figure in each round, where the goal is absolute but the machine bounds it.
     floor: Option<fn(&EngineReport) -> Vec<f64>>,
+    /// For a latency goal: the longest stretch of each round's window in which the whole machine stood still.
+    stalls: Option<fn(&EngineReport) -> Vec<f64>>,
 }
 
 const BOTH: &[Engine] = &[Engine::Sqlite, Engine::Postgres];
@@ -111,6 +116,7 @@ const GOALS: &[Goal] = &[
         unit: Unit::Ratio,
         measure: |e| per_round(e, |r| ran(r, Scenario::GetContact)?.ratio),
         floor: None,
+        stalls: None,
     },
     Goal {
         goal: "GetContact p99 < 5 ms at half its peak rate (open loop)",
@@ -119,6 +125,11 @@ const GOALS: &[Goal] = &[
         unit: Unit::Ms,
         measure: |e| per_round(e, |r| Some(ran(r, Scenario::GetContactHalfPeak)?.latency.p99_ms)),
         floor: Some(|e| per_round(e, |r| r.echo_open.as_ref().filter(|m| m.ok > 0).map(|m| m.latency.p99_ms))),
+        stalls: Some(|e| {
+            per_round(e, |r| {
+                Some(ran(r, Scenario::GetContactHalfPeak)?.machine_stalls.filter(|s| s.cores > 1)?.longest_ms)
+            })
+        }),
     },
     Goal {
         goal: "CreateContact ≥ 0.7× the database's own single-row insert rate",
@@ -127,6 +138,7 @@ const GOALS: &[Goal] = &[
         unit: Unit::Ratio,
         measure: |e| per_round(e, |r| ran(r, Scenario::CreateContact)?.ratio),
         floor: None,
+        stalls: None,
     },
     Goal {
         goal: "BatchGetContacts(100) contacts/s ≥ 20× GetContact's",
@@ -142,6 +154,7 @@ const GOALS: &[Goal] = &[
             })
         },
         floor: None,
+        stalls: None,
     },
     Goal {
         goal: "CreateMeeting (10 participants) ≥ 0.5× CreateContact's rate",
@@ -154,6 +167,7 @@ const GOALS: &[Goal] = &[
             })
         },
         floor: None,
+        stalls: None,
     },
     Goal {
         goal: "reporting ingests ≥ 50 000 changes/s from a backlog",
@@ -162,6 +176,7 @@ const GOALS: &[Goal] = &[
         unit: Unit::PerSecond,
         measure: |e| e.ingestion.iter().map(|i| i.changes_per_s).filter(|r| *r > 0.0).collect(),
         floor: None,
+        stalls: None,
     },
     Goal {
         goal: "each service idle < 30 MiB RSS (largest of the four)",
@@ -170,6 +185,7 @@ const GOALS: &[Goal] = &[
         unit: Unit::MiB,
         measure: |e| once(e.idle_rss.iter().map(|m| m.rss_kib).max().map(mib)),
         floor: None,
+        stalls: None,
     },
     Goal {
         goal: "each service < 150 MiB RSS under load (largest VmHWM of the four)",
@@ -178,6 +194,7 @@ const GOALS: &[Goal] = &[
         unit: Unit::MiB,
         measure: |e| once(e.peak_rss.iter().map(|m| m.rss_kib).max().map(mib)),
         floor: None,
+        stalls: None,
     },
     Goal {
         goal: "the all-in-one idle < 80 MiB RSS",
@@ -186,6 +203,7 @@ const GOALS: &[Goal] = &[
         unit: Unit::MiB,
         measure: |e| once(e.idle_rss.iter().map(|m| m.rss_kib).max().map(mib)),
         floor: None,
+        stalls: None,
     },
     Goal {
         goal: "the all-in-one cold start to SERVING < 1 s",
@@ -194,6 +212,7 @@ const GOALS: &[Goal] = &[
         unit: Unit::Ms,
         measure: |e| once((e.cold_start_ms > 0.0).then_some(e.cold_start_ms)),
         floor: None,
+        stalls: None,
     },
 ];
 
@@ -228,17 +247,18 @@ pub(crate) fn evaluate(engines: &[EngineReport]) -> Vec<GoalResult> {
                 Target::Below(bound) => format!("< {}", goal.unit.show(bound)),
             };
             let floor_samples = goal.floor.map(|floor| floor(engine)).unwrap_or_default();
+            let stall_samples = goal.stalls.map(|stalls| stalls(engine)).unwrap_or_default();
             let measured = value.map(|v| {
-                let shown = show_samples(goal.unit, v, &samples);
-                match median(&floor_samples) {
-                    Some(floor) => {
-                        format!(
-                            "{shown}; the echo at the same rate: {}",
-                            show_samples(goal.unit, floor, &floor_samples)
-                        )
-                    }
-                    None => shown,
+                let mut shown = show_samples(goal.unit, v, &samples);
+                if let Some(floor) = median(&floor_samples) {
+                    shown +=
+                        &format!("; the echo at the same rate: {}", show_samples(goal.unit, floor, &floor_samples));
                 }
+                if !stall_samples.is_empty() {
+                    let each: Vec<String> = stall_samples.iter().map(|ms| format!("{ms:.1}")).collect();
+                    shown += &format!("; the whole machine's longest stall in each window: {} ms", each.join(", "));
+                }
+                shown
             });
             results.push(GoalResult {
                 goal: goal.goal,
@@ -248,6 +268,7 @@ pub(crate) fn evaluate(engines: &[EngineReport]) -> Vec<GoalResult> {
                 value,
                 samples,
                 floor_samples,
+                stall_samples,
                 status: value.map_or(Status::NotMeasured, |v| judge(goal.target, v)),
             });
         }
@@ -258,6 +279,7 @@ pub(crate) fn evaluate(engines: &[EngineReport]) -> Vec<GoalResult> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hiccup::MachineStalls;
     use crate::report::tests::{engine, measured, round};
     use crate::report::{Ceiling, Ingestion, ProcessMemory};
 
@@ -325,6 +347,33 @@ mod tests {
         );
         let ratio = status_of(&results, "GetContact requests/s", Engine::Sqlite);
         assert!(ratio.floor_samples.is_empty(), "only the latency goal has a floor");
+    }
+
+    #[test]
+    fn the_latency_goal_shows_the_machines_longest_stall_in_each_round_but_is_not_judged_on_it() {
+        let half = |p99: f64, longest_ms: f64, cores: usize| {
+            let mut m = measured("GetContactHalfPeak", 2500.0, 2500.0, Some(Ceiling::Echo));
+            m.latency.p99_ms = p99;
+            m.machine_stalls = Some(MachineStalls { count: 1, longest_ms, total_ms: longest_ms, cores });
+            m
+        };
+        let mut pg = engine(Engine::Postgres, vec![half(3.0, 0.0, 2)]);
+        pg.rounds.push(round(vec![half(60.0, 106.2, 2)]));
+        pg.rounds.push(round(vec![half(7.0, 0.0, 2)]));
+        pg.rounds.push(round(vec![half(4.0, 400.0, 1)]));
+        let results = evaluate(&[pg]);
+        let p99 = status_of(&results, "GetContact p99", Engine::Postgres);
+        assert_eq!(p99.status, Status::Missed, "a stalled round still counts");
+        assert_eq!(p99.stall_samples, vec![0.0, 106.2, 0.0], "one core cannot tell a stall from contention");
+        assert_eq!(
+            p99.measured.as_deref(),
+            Some(
+                "5.50 ms (3.00 ms, 60.00 ms, 7.00 ms, 4.00 ms); the whole machine's longest stall in each window: \
+                 0.0, 106.2, 0.0 ms"
+            )
+        );
+        let ratio = status_of(&results, "GetContact requests/s", Engine::Postgres);
+        assert!(ratio.stall_samples.is_empty(), "throughput goals show no stalls");
     }
 
     #[test]

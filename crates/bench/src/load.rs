@@ -2,7 +2,9 @@
 //! connection), a warm-up, then a measured window of fixed length. Closed loop (each worker sends its next call
 //! when the previous one answered: the peak rate) or open loop at a target rate, where latency is counted from
 //! when each call was due, so a slow server cannot hide its queue (no coordinated omission). While it measures,
-//! it watches the server processes' CPU time and resident memory.
+//! it watches the server processes' CPU time and resident memory, and in open loop the machine's own stalls
+//! ([`crate::hiccup`]).
+use crate::hiccup::{HiccupMeter, MachineStalls};
 use crate::procs;
 use anyhow::Context;
 use futures::future::BoxFuture;
@@ -99,6 +101,8 @@ pub(crate) struct Outcome {
     pub(crate) client_cpu: Duration,
     /// The most each watched process was resident during the window, in KiB (same order as the pids given).
     pub(crate) peak_rss_kib: Vec<u64>,
+    /// In open loop, the stretches of the window in which the whole machine stood still.
+    pub(crate) machine_stalls: Option<MachineStalls>,
 }
 
 /// A histogram of microseconds up to an hour, three significant digits.
@@ -177,7 +181,10 @@ pub(crate) async fn run(workload: Workload, drive: Drive, watch: &[u32]) -> anyh
 
     tokio::time::sleep_until(measure_from).await;
     let watcher = Watcher::start(watch)?;
+    // Only beside latency drives: at the peak a stall shows as a lower rate, which the rounds already average.
+    let meter = matches!(drive.pace, Pace::Open { .. }).then(HiccupMeter::start).transpose()?;
     tokio::time::sleep_until(end).await;
+    let machine_stalls = meter.map(HiccupMeter::finish);
     let (server_cpu, client_cpu, peak_rss_kib) = watcher.finish().await?;
 
     let mut total = Tally::new()?;
@@ -199,6 +206,7 @@ pub(crate) async fn run(workload: Workload, drive: Drive, watch: &[u32]) -> anyh
         server_cpu,
         client_cpu,
         peak_rss_kib,
+        machine_stalls,
     })
 }
 
@@ -320,6 +328,7 @@ mod tests {
         assert_eq!(outcome.latency.len(), outcome.ok);
         assert_eq!(outcome.window, Duration::from_millis(200));
         assert_eq!(outcome.peak_rss_kib.len(), 1);
+        assert_eq!(outcome.machine_stalls, None, "the machine's stalls are watched beside latency drives only");
     }
 
     #[tokio::test]
@@ -330,6 +339,8 @@ mod tests {
         // 250 ms of schedule at 100/s: calls 0..=24 are due, 20 of them in the measured window.
         assert!(calls.load(Ordering::Relaxed) <= 25, "{}", calls.load(Ordering::Relaxed));
         assert!(outcome.ok + outcome.errors.values().sum::<u64>() <= 20);
+        let stalls = outcome.machine_stalls.expect("an open loop watches the machine's stalls");
+        assert!(stalls.cores >= 1);
     }
 
     #[test]

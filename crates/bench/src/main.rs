@@ -4,12 +4,14 @@
 //!
 //! - `cli`: flags and their defaults; `run`: one whole run; `cluster` and `procs`: the servers under test;
 //! - `load`: the load driver; `scenarios`: what each scenario sends; `ceilings` and `echo`: what they are
-//!   divided by; `ingest`: reporting's catching up; `report` and `goals`: the results; `tools`: h2load helpers.
+//!   divided by; `hiccup`: the machine's own stalls beside the latency drives; `ingest`: reporting's catching up;
+//!   `report` and `goals`: the results; `tools`: h2load helpers.
 mod ceilings;
 mod cli;
 mod cluster;
 mod echo;
 mod goals;
+mod hiccup;
 mod ingest;
 mod load;
 mod procs;

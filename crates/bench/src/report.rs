@@ -2,6 +2,7 @@
 //! ratio to its ceiling, and the Markdown table printed at the end.
 use crate::cli::{Engine, RunSettings};
 use crate::goals::{GoalResult, Status};
+use crate::hiccup::MachineStalls;
 use crate::load::Outcome;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -138,6 +139,9 @@ pub(crate) struct Measured {
     /// The bench's own CPU time per successful call, in microseconds.
     pub(crate) bench_cpu_us_per_call: Option<f64>,
     pub(crate) peak_rss: Vec<ProcessMemory>,
+    /// In open loop: the stretches of the window in which every core stood still at once (the machine's, not
+    /// the code's; see [`crate::hiccup`]).
+    pub(crate) machine_stalls: Option<MachineStalls>,
     pub(crate) ceiling: Option<Ceiling>,
     /// `per_s` divided by the ceiling's `per_s`.
     pub(crate) ratio: Option<f64>,
@@ -170,6 +174,7 @@ impl Measured {
                 .zip(&outcome.peak_rss_kib)
                 .map(|(process, rss_kib)| ProcessMemory { process: process.clone(), rss_kib: *rss_kib })
                 .collect(),
+            machine_stalls: outcome.machine_stalls,
             ceiling: None,
             ratio: None,
         }
@@ -289,13 +294,28 @@ fn fmt_memory(memory: &[ProcessMemory]) -> String {
     memory.iter().map(|m| format!("{} {}", m.process, fmt_mib(m.rss_kib))).collect::<Vec<_>>().join(", ")
 }
 
+/// `the machine stood still 2× (longest 106.2 ms)`.
+pub(crate) fn fmt_machine_stalls(stalls: &MachineStalls) -> String {
+    match (stalls.cores, stalls.count) {
+        (0 | 1, _) => "machine stalls not measurable on one core".into(),
+        (_, 0) => format!("no stall of every core ≥ {} ms", crate::hiccup::NOTICEABLE.as_millis()),
+        (_, n) => format!(
+            "every core stood still {n}× (longest {:.1} ms, {:.0} ms in all)",
+            stalls.longest_ms, stalls.total_ms
+        ),
+    }
+}
+
 const TABLE_HEAD: &str = "| scenario | calls/s | items/s | p50 ms | p90 ms | p99 ms | max ms | errors | CPU µs/call: server / bench \
                           | peak RSS | ceiling | ratio |\n|---|--:|--:|--:|--:|--:|--:|---|--:|---|---|--:|\n";
 
 fn row(out: &mut String, m: &Measured) {
-    let name = match m.target_per_s {
-        Some(target) => format!("{} (open loop at {}/s)", m.name, fmt_rate(target)),
-        None => m.name.clone(),
+    let name = match (m.target_per_s, m.machine_stalls) {
+        (Some(target), Some(stalls)) => {
+            format!("{} (open loop at {}/s; {})", m.name, fmt_rate(target), fmt_machine_stalls(&stalls))
+        }
+        (Some(target), None) => format!("{} (open loop at {}/s)", m.name, fmt_rate(target)),
+        (None, _) => m.name.clone(),
     };
     let _ = writeln!(
         out,
@@ -424,6 +444,7 @@ pub(crate) mod tests {
             server_cpu_us_per_call: Some(120.0),
             bench_cpu_us_per_call: Some(40.0),
             peak_rss: vec![ProcessMemory { process: "all-in-one".into(), rss_kib: 40 * 1024 }],
+            machine_stalls: None,
             ceiling,
             ratio: None,
         }
@@ -520,6 +541,14 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn machine_stalls_read_as_what_was_seen() {
+        let stalls = |count, cores| MachineStalls { count, longest_ms: 12.34, total_ms: 20.0, cores };
+        assert_eq!(fmt_machine_stalls(&stalls(0, 2)), "no stall of every core ≥ 5 ms");
+        assert_eq!(fmt_machine_stalls(&stalls(3, 2)), "every core stood still 3× (longest 12.3 ms, 20 ms in all)");
+        assert_eq!(fmt_machine_stalls(&stalls(3, 1)), "machine stalls not measurable on one core");
+    }
+
+    #[test]
     fn the_markdown_table_has_a_row_per_scenario_and_ceiling() {
         let mut scenario = measured("GetContact", 5000.0, 5000.0, Some(Ceiling::Echo));
         scenario.ratio = Some(0.5);
@@ -529,6 +558,7 @@ pub(crate) mod tests {
         let mut sqlite = engine(Engine::Sqlite, vec![scenario, open]);
         let mut floor = measured("EchoOpenLoop", 2500.0, 2500.0, None);
         floor.target_per_s = Some(2500.0);
+        floor.machine_stalls = Some(MachineStalls { count: 2, longest_ms: 106.24, total_ms: 120.0, cores: 2 });
         sqlite.rounds[0].echo_open = Some(floor);
         let report = Report {
             tool: "liaison-bench 0.1.0".into(),
@@ -547,12 +577,18 @@ pub(crate) mod tests {
         assert!(text.contains("| GetContact | 5 000 | 5 000 | 1.00 | 2.00 | 4.00 | 9.50 | 0 | 120 / 40 | all-in-one 40.0 MiB | echo | 0.50× |"), "{text}");
         assert!(text.contains("| GetContact (open loop at 2 500/s) |"), "{text}");
         assert!(text.contains("| db insert | 4 000 |"), "{text}");
-        assert!(text.contains("| EchoOpenLoop (open loop at 2 500/s) | 2 500 |"), "the latency floor is a row: {text}");
+        assert!(
+            text.contains(
+                "| EchoOpenLoop (open loop at 2 500/s; every core stood still 2× (longest 106.2 ms, 120 ms in all)) | 2 500 |"
+            ),
+            "the latency floor is a row, with the machine's stalls in its window: {text}"
+        );
         assert!(text.contains("> postgres skipped"), "{text}");
         assert!(text.contains("| EchoSmall | 20 000 |"), "{text}");
         assert!(text.contains("cold start to SERVING: 420 ms"), "{text}");
         let json = serde_json::to_value(&report).expect("json");
         assert_eq!(json["engines"][0]["rounds"][0]["scenarios"][0]["ratio"], 0.5);
+        assert_eq!(json["engines"][0]["rounds"][0]["echo_open"]["machine_stalls"]["longest_ms"], 106.24);
         assert_eq!(json["settings"]["load"]["duration_ms"], 10_000.0);
         assert!(text.contains("load average 0.12 0.20 0.31"), "{text}");
     }
