@@ -354,7 +354,13 @@ mod tests {
         let half = |p99: f64, longest_ms: f64, cores: usize| {
             let mut m = measured("GetContactHalfPeak", 2500.0, 2500.0, Some(Ceiling::Echo));
             m.latency.p99_ms = p99;
-            m.machine_stalls = Some(MachineStalls { count: 1, longest_ms, total_ms: longest_ms, cores });
+            m.machine_stalls = Some(MachineStalls {
+                count: 1,
+                longest_ms,
+                total_ms: longest_ms,
+                longest_one_core_ms: longest_ms,
+                cores,
+            });
             m
         };
         let mut pg = engine(Engine::Postgres, vec![half(3.0, 0.0, 2)]);

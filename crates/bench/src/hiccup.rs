@@ -37,6 +37,10 @@ pub(crate) struct MachineStalls {
     pub(crate) count: u64,
     pub(crate) longest_ms: f64,
     pub(crate) total_ms: f64,
+    /// The longest stall of any one core on its own. Under the kernel's scheduler a meter thread that wakes gets
+    /// its core within a few ms, so a stall far longer than that is the hypervisor stopping that one vCPU — whose
+    /// running thread (a server's, the driver's) then waits as long — or the kernel not letting go of it.
+    pub(crate) longest_one_core_ms: f64,
     /// Cores watched; with one, a stall cannot be told from contention, so nothing is counted.
     pub(crate) cores: usize,
 }
@@ -97,6 +101,7 @@ pub(crate) fn summarise(per_core: &[Vec<Stretch>]) -> MachineStalls {
         count: common.len() as u64,
         longest_ms: common.iter().map(|s| ms(s.length())).fold(0.0, f64::max),
         total_ms: common.iter().map(|s| ms(s.length())).sum(),
+        longest_one_core_ms: per_core.iter().flatten().map(|s| ms(s.length())).fold(0.0, f64::max),
         cores: per_core.len(),
     }
 }
@@ -192,6 +197,7 @@ mod tests {
         assert_eq!(stalls.count, 2);
         assert!((stalls.longest_ms - 50.0).abs() < 1e-6, "{stalls:?}");
         assert!((stalls.total_ms - 80.0).abs() < 1e-6, "{stalls:?}");
+        assert!((stalls.longest_one_core_ms - 150.0).abs() < 1e-6, "{stalls:?}");
         assert_eq!(stalls.cores, 2);
     }
 
@@ -200,6 +206,7 @@ mod tests {
         let t = Instant::now();
         let stalls = summarise(&[vec![at(t, 0, 400)]]);
         assert_eq!((stalls.count, stalls.cores), (0, 1));
+        assert!((stalls.longest_one_core_ms - 400.0).abs() < 1e-6, "one core's own stall is still its own");
     }
 
     #[test]

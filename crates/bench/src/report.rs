@@ -60,6 +60,8 @@ pub(crate) struct Round {
     /// The database's own rate for the primary-key read.
     pub(crate) db_read: Option<Measured>,
     pub(crate) scenarios: Vec<Measured>,
+    /// How long putting the writes before the round on disk took (`None` with `--no-settle`).
+    pub(crate) settle_ms: Option<f64>,
 }
 
 impl Round {
@@ -296,14 +298,15 @@ fn fmt_memory(memory: &[ProcessMemory]) -> String {
 
 /// `the machine stood still 2× (longest 106.2 ms)`.
 pub(crate) fn fmt_machine_stalls(stalls: &MachineStalls) -> String {
-    match (stalls.cores, stalls.count) {
-        (0 | 1, _) => "machine stalls not measurable on one core".into(),
+    let every = match (stalls.cores, stalls.count) {
+        (0 | 1, _) => return format!("one core, stalled up to {:.1} ms", stalls.longest_one_core_ms),
         (_, 0) => format!("no stall of every core ≥ {} ms", crate::hiccup::NOTICEABLE.as_millis()),
         (_, n) => format!(
             "every core stood still {n}× (longest {:.1} ms, {:.0} ms in all)",
             stalls.longest_ms, stalls.total_ms
         ),
-    }
+    };
+    format!("{every}; one core alone up to {:.1} ms", stalls.longest_one_core_ms)
 }
 
 const TABLE_HEAD: &str = "| scenario | calls/s | items/s | p50 ms | p90 ms | p99 ms | max ms | errors | CPU µs/call: server / bench \
@@ -380,6 +383,9 @@ pub(crate) fn markdown(report: &Report) -> String {
         for (index, round) in engine.rounds.iter().enumerate() {
             if engine.rounds.len() > 1 {
                 let _ = writeln!(out, "#### {} round {} of {}\n", engine.engine.name(), index + 1, engine.rounds.len());
+            }
+            if let Some(settle_ms) = round.settle_ms {
+                let _ = writeln!(out, "The writes before this round were put on disk first, in {settle_ms:.0} ms.\n");
             }
             out.push_str(TABLE_HEAD);
             for ceiling in [&round.echo, &round.echo_open, &round.db_insert, &round.db_read].into_iter().flatten() {
@@ -458,6 +464,7 @@ pub(crate) mod tests {
             db_insert: Some(measured("db insert", 4000.0, 4000.0, None)),
             db_read: Some(measured("db read", 20_000.0, 20_000.0, None)),
             scenarios,
+            settle_ms: Some(250.0),
         }
     }
 
@@ -542,10 +549,19 @@ pub(crate) mod tests {
 
     #[test]
     fn machine_stalls_read_as_what_was_seen() {
-        let stalls = |count, cores| MachineStalls { count, longest_ms: 12.34, total_ms: 20.0, cores };
-        assert_eq!(fmt_machine_stalls(&stalls(0, 2)), "no stall of every core ≥ 5 ms");
-        assert_eq!(fmt_machine_stalls(&stalls(3, 2)), "every core stood still 3× (longest 12.3 ms, 20 ms in all)");
-        assert_eq!(fmt_machine_stalls(&stalls(3, 1)), "machine stalls not measurable on one core");
+        let stalls = |count, cores| MachineStalls {
+            count,
+            longest_ms: 12.34,
+            total_ms: 20.0,
+            longest_one_core_ms: 140.0,
+            cores,
+        };
+        assert_eq!(fmt_machine_stalls(&stalls(0, 2)), "no stall of every core ≥ 5 ms; one core alone up to 140.0 ms");
+        assert_eq!(
+            fmt_machine_stalls(&stalls(3, 2)),
+            "every core stood still 3× (longest 12.3 ms, 20 ms in all); one core alone up to 140.0 ms"
+        );
+        assert_eq!(fmt_machine_stalls(&stalls(3, 1)), "one core, stalled up to 140.0 ms");
     }
 
     #[test]
@@ -558,7 +574,13 @@ pub(crate) mod tests {
         let mut sqlite = engine(Engine::Sqlite, vec![scenario, open]);
         let mut floor = measured("EchoOpenLoop", 2500.0, 2500.0, None);
         floor.target_per_s = Some(2500.0);
-        floor.machine_stalls = Some(MachineStalls { count: 2, longest_ms: 106.24, total_ms: 120.0, cores: 2 });
+        floor.machine_stalls = Some(MachineStalls {
+            count: 2,
+            longest_ms: 106.24,
+            total_ms: 120.0,
+            longest_one_core_ms: 106.24,
+            cores: 2,
+        });
         sqlite.rounds[0].echo_open = Some(floor);
         let report = Report {
             tool: "liaison-bench 0.1.0".into(),
@@ -579,11 +601,13 @@ pub(crate) mod tests {
         assert!(text.contains("| db insert | 4 000 |"), "{text}");
         assert!(
             text.contains(
-                "| EchoOpenLoop (open loop at 2 500/s; every core stood still 2× (longest 106.2 ms, 120 ms in all)) | 2 500 |"
+                "| EchoOpenLoop (open loop at 2 500/s; every core stood still 2× (longest 106.2 ms, 120 ms in all); one core \
+                 alone up to 106.2 ms) | 2 500 |"
             ),
             "the latency floor is a row, with the machine's stalls in its window: {text}"
         );
         assert!(text.contains("> postgres skipped"), "{text}");
+        assert!(text.contains("The writes before this round were put on disk first, in 250 ms."), "{text}");
         assert!(text.contains("| EchoSmall | 20 000 |"), "{text}");
         assert!(text.contains("cold start to SERVING: 420 ms"), "{text}");
         let json = serde_json::to_value(&report).expect("json");
