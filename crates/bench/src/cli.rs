@@ -119,10 +119,6 @@ pub(crate) struct RunArgs {
     /// Run only these scenarios (comma-separated names as printed, e.g. GetContact,CreateContact).
     #[arg(long, value_delimiter = ',')]
     pub(crate) only: Vec<String>,
-    /// Do not settle before each round (PostgreSQL's CHECKPOINT and a `sync`), so that the writes of the round
-    /// before are still being written back while the next round's reads run.
-    #[arg(long)]
-    pub(crate) no_settle: bool,
     /// Where to write the JSON results.
     #[arg(long, default_value = "target/liaison-bench/results.json")]
     pub(crate) json: PathBuf,
@@ -187,8 +183,6 @@ pub(crate) struct RunSettings {
     pub(crate) rounds: u32,
     pub(crate) backlog: usize,
     pub(crate) only: Vec<String>,
-    /// Whether each round starts with the writes before it on disk (see [`crate::run`]).
-    pub(crate) settle: bool,
     #[serde(skip)]
     pub(crate) json: PathBuf,
     #[serde(skip)]
@@ -232,7 +226,6 @@ impl RunArgs {
             rounds: self.rounds.unwrap_or(if self.quick { 1 } else { 3 }),
             backlog: self.backlog.unwrap_or(if self.quick { 1000 } else { 30_000 }),
             only: self.only.clone(),
-            settle: !self.no_settle,
             json: self.json.clone(),
             markdown: self.markdown.clone(),
         })
@@ -309,9 +302,6 @@ mod tests {
         assert_eq!(settings.rounds, 3);
         assert_eq!(settings.engines, vec![Engine::Sqlite, Engine::Postgres]);
         assert!(!settings.engines_explicit);
-        assert!(settings.settle, "each round starts from the writes before it on disk");
-        let unsettled = parse(&["--no-settle"]).run.resolve(Some(PathBuf::from("bench"))).expect("settings");
-        assert!(!unsettled.settle);
     }
 
     #[test]

@@ -106,11 +106,6 @@ impl Postgres {
         Ok(self.url_of(name))
     }
 
-    /// Writes every dirty buffer of the server to disk now (needs superuser or `pg_checkpoint`).
-    pub(crate) async fn checkpoint(&self) -> anyhow::Result<()> {
-        self.execute("CHECKPOINT".to_owned()).await
-    }
-
     /// Drops the database `name`, disconnecting whoever uses it.
     pub(crate) async fn drop_database(&self, name: &str) -> anyhow::Result<()> {
         check_name(name)?;

@@ -60,8 +60,6 @@ pub(crate) struct Round {
     /// The database's own rate for the primary-key read.
     pub(crate) db_read: Option<Measured>,
     pub(crate) scenarios: Vec<Measured>,
-    /// How long putting the writes before the round on disk took (`None` with `--no-settle`).
-    pub(crate) settle_ms: Option<f64>,
 }
 
 impl Round {
@@ -384,9 +382,6 @@ pub(crate) fn markdown(report: &Report) -> String {
             if engine.rounds.len() > 1 {
                 let _ = writeln!(out, "#### {} round {} of {}\n", engine.engine.name(), index + 1, engine.rounds.len());
             }
-            if let Some(settle_ms) = round.settle_ms {
-                let _ = writeln!(out, "The writes before this round were put on disk first, in {settle_ms:.0} ms.\n");
-            }
             out.push_str(TABLE_HEAD);
             for ceiling in [&round.echo, &round.echo_open, &round.db_insert, &round.db_read].into_iter().flatten() {
                 row(&mut out, ceiling);
@@ -464,7 +459,6 @@ pub(crate) mod tests {
             db_insert: Some(measured("db insert", 4000.0, 4000.0, None)),
             db_read: Some(measured("db read", 20_000.0, 20_000.0, None)),
             scenarios,
-            settle_ms: Some(250.0),
         }
     }
 
@@ -607,7 +601,6 @@ pub(crate) mod tests {
             "the latency floor is a row, with the machine's stalls in its window: {text}"
         );
         assert!(text.contains("> postgres skipped"), "{text}");
-        assert!(text.contains("The writes before this round were put on disk first, in 250 ms."), "{text}");
         assert!(text.contains("| EchoSmall | 20 000 |"), "{text}");
         assert!(text.contains("cold start to SERVING: 420 ms"), "{text}");
         let json = serde_json::to_value(&report).expect("json");

@@ -177,10 +177,8 @@ async fn bench_engine(
                 eprintln!("liaison-bench: {} — round {} of {}", engine.name(), round + 1, settings.rounds);
             }
             let fixture = fixture.for_round(round);
-            let settled_ms = if settings.settle { settle(engine, postgres).await } else { None };
-            let mut measured =
+            let measured =
                 bench_round(settings, cluster, echo, ceiling_db.as_ref(), &fixture, &contacts, &scheduling).await?;
-            measured.settle_ms = settled_ms;
             rounds.push(measured);
         }
         anyhow::Ok((rounds, contacts))
@@ -233,27 +231,6 @@ async fn bench_engine(
         ingestion,
         peak_rss: peak,
     })
-}
-
-/// Before each round, the writes made before it (the seed, the ceiling's table, the last round's write
-/// scenarios) go to disk now rather than under the round's reads: PostgreSQL spreads a checkpoint over 4.5 minutes
-/// by default and the kernel writes dirty pages back after 30 s, and on this VM that deferred I/O slowed the next
-/// round's open-loop reads (the echo's too). A `CHECKPOINT` (PostgreSQL) and a `sync` (every engine's files) do
-/// it at once. Returns how long that took; a server that refuses `CHECKPOINT` is noted and the `sync` still runs.
-async fn settle(engine: Engine, postgres: &Postgres) -> Option<f64> {
-    let started = std::time::Instant::now();
-    if engine == Engine::Postgres
-        && let Err(error) = postgres.checkpoint().await
-    {
-        eprintln!("liaison-bench: {} — cannot settle with CHECKPOINT: {error:#}", engine.name());
-    }
-    if let Err(error) = tokio::task::spawn_blocking(nix::unistd::sync).await {
-        eprintln!("liaison-bench: {} — sync failed: {error}", engine.name());
-        return None;
-    }
-    let took_ms = started.elapsed().as_secs_f64() * 1e3;
-    eprintln!("liaison-bench: {} — settled (the writes before this round on disk) in {took_ms:.0} ms", engine.name());
-    Some(took_ms)
 }
 
 /// One round: every scenario in turn, each ceiling measured right before the first scenario compared with it
