@@ -87,15 +87,7 @@ impl Insert {
         if let (Some(rows), Some(one_row)) = (rows, whole_row_text::<A>())
             && let Some((head, row)) = one_row.split_once(" VALUES ")
         {
-            let mut sql = String::with_capacity(head.len() + 8 + rows.len() * (row.len() + 2));
-            sql.push_str(head);
-            sql.push_str(" VALUES ");
-            for n in 0..rows.len() {
-                if n > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(row);
-            }
+            let sql = format!("{head} VALUES {}", vec![row; rows.len()].join(", "));
             return Some(Self { sql, values: rows.into_iter().flatten().collect() });
         }
         let built = <A::Entity as sea_orm::EntityTrait>::insert_many(models).build(DbBackend::Sqlite);
