@@ -315,8 +315,7 @@ impl Db {
     /// The queue that writes one-statement creates together (see [`crate::group_commit`]); must be called on a
     /// Tokio runtime, which runs its writer.
     pub(crate) fn group_commit(&self) -> &crate::group_commit::GroupCommit {
-        self.group_commit
-            .get_or_init(|| crate::group_commit::GroupCommit::start(self.conn.clone(), self.committed.clone()))
+        self.group_commit.get_or_init(|| crate::group_commit::GroupCommit::start(&self.conn, self.committed.clone()))
     }
 
     /// The most creates written together in one statement so far (see [`crate::group_commit`]); 0 before the

@@ -20,21 +20,36 @@
 //! finds a free slot is written at once and alone; only while [`IN_FLIGHT`] statements are already running do new creates queue, so the
 //! group size follows the load. A group whose statement fails is retried create by create, so that each caller
 //! gets its own error and one bad create never fails its neighbours.
+//!
+//! Each slot writes on a PostgreSQL connection of its own, outside the pool: sqlx pings every connection that
+//! returns to its pool (a `Sync` and its answer, one more round trip and one more wake-up of the server process
+//! per statement), and under load those pings were as many as the group statements themselves.
 use crate::db::db_error;
 use crate::error::Error;
 use crate::oneshot::Insert;
 use crate::sql::statement;
-use sea_orm::{DatabaseConnection, DbBackend, FromQueryResult, Value};
+use sea_orm::sqlx::{self, Connection as _, Row as _};
+use sea_orm::{DatabaseConnection, DbBackend, DbErr, RuntimeErr, Value};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use tokio::sync::{Semaphore, mpsc, oneshot, watch};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, watch};
 
 /// Statements written at the same time. PostgreSQL gains nothing from more concurrent writers than it has
 /// cores to run them; fewer in flight means larger groups under load and fewer connections taken from reads.
 const IN_FLIGHT: usize = 2;
 /// Creates per group at most: keeps the number of distinct statement texts small enough for the statement cache.
 const MAX_GROUP: usize = 16;
+/// How long a writer connection may take to open, as the pool's connections (`db::Db::connect`).
+const CONNECT_DEADLINE: Duration = Duration::from_secs(3);
+/// How long one group statement may run before its callers are told the database is unavailable (the connection
+/// is then dropped: its state is unknown). Generous, since a statement can wait for locks or a slow disk.
+const STATEMENT_DEADLINE: Duration = Duration::from_secs(10);
+
+/// A slot's connection: opened when the slot is first used, dropped (and opened again by the next group) when a
+/// statement failed for another reason than the statement itself.
+type WriterConn = Option<sqlx::PgConnection>;
 
 /// The idempotency key a create claims, owned so that the create can wait in the queue.
 #[derive(Debug, Clone)]
@@ -73,10 +88,11 @@ pub(crate) struct GroupCommit {
 
 impl GroupCommit {
     /// Starts the writer on the current runtime. It ends when the last handle to the queue is dropped.
-    pub(crate) fn start(conn: DatabaseConnection, committed: Arc<watch::Sender<u64>>) -> Self {
+    pub(crate) fn start(conn: &DatabaseConnection, committed: Arc<watch::Sender<u64>>) -> Self {
         let (queue, incoming) = mpsc::unbounded_channel();
         let largest = Arc::new(AtomicUsize::new(0));
-        tokio::spawn(lead(conn, committed, incoming, largest.clone()));
+        let options = conn.get_postgres_connection_pool().connect_options();
+        tokio::spawn(lead(options, committed, incoming, largest.clone()));
         Self { queue, largest }
     }
 
@@ -98,12 +114,16 @@ impl GroupCommit {
 
 /// Takes creates off the queue, as many as are waiting when a slot frees, and writes each group on its own task.
 async fn lead(
-    conn: DatabaseConnection,
+    options: Arc<sqlx::postgres::PgConnectOptions>,
     committed: Arc<watch::Sender<u64>>,
     mut incoming: mpsc::UnboundedReceiver<Pending>,
     largest: Arc<AtomicUsize>,
 ) {
-    let slots = Arc::new(Semaphore::new(IN_FLIGHT));
+    // The free slots, each with its connection (if it has one yet).
+    let (free, mut slots) = mpsc::channel::<WriterConn>(IN_FLIGHT);
+    for _ in 0..IN_FLIGHT {
+        let _ = free.try_send(None);
+    }
     let mut carried: Option<Pending> = None;
     loop {
         let first = match carried.take() {
@@ -113,7 +133,7 @@ async fn lead(
                 None => return,
             },
         };
-        let Ok(slot) = slots.clone().acquire_owned().await else { return };
+        let Some(mut writer) = slots.recv().await else { return };
         let mut bytes = first.bound_len();
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -127,16 +147,21 @@ async fn lead(
         }
         largest.fetch_max(group.len(), Ordering::Relaxed);
         metrics::histogram!("liaison_db_create_group_size").record(group.len() as f64);
-        let (conn, committed) = (conn.clone(), committed.clone());
+        let (options, committed, free) = (options.clone(), committed.clone(), free.clone());
         tokio::spawn(async move {
-            write_group(&conn, &committed, group).await;
-            drop(slot);
+            write_group(&options, &mut writer, &committed, group).await;
+            let _ = free.send(writer).await;
         });
     }
 }
 
-async fn write_group(conn: &DatabaseConnection, committed: &watch::Sender<u64>, group: Vec<Pending>) {
-    let written = write(conn, &group).await;
+async fn write_group(
+    options: &sqlx::postgres::PgConnectOptions,
+    writer: &mut WriterConn,
+    committed: &watch::Sender<u64>,
+    group: Vec<Pending>,
+) {
+    let written = write(options, writer, &group).await;
     let group = match written {
         Ok(claimed) => {
             committed.send_modify(|n| *n = n.wrapping_add(1));
@@ -158,7 +183,7 @@ async fn write_group(conn: &DatabaseConnection, committed: &watch::Sender<u64>, 
         }
     };
     for pending in group {
-        let outcome = write(conn, std::slice::from_ref(&pending)).await;
+        let outcome = write(options, writer, std::slice::from_ref(&pending)).await;
         if outcome.is_ok() {
             committed.send_modify(|n| *n = n.wrapping_add(1));
         }
@@ -167,19 +192,59 @@ async fn write_group(conn: &DatabaseConnection, committed: &watch::Sender<u64>, 
     }
 }
 
-/// Writes `group` in one statement; the resource names whose claims were taken.
-async fn write(conn: &DatabaseConnection, group: &[Pending]) -> Result<HashSet<String>, Error> {
+/// Writes `group` in one statement on the slot's connection (opening it first if need be); the resource names
+/// whose claims were taken.
+async fn write(
+    options: &sqlx::postgres::PgConnectOptions,
+    writer: &mut WriterConn,
+    group: &[Pending],
+) -> Result<HashSet<String>, Error> {
     let (sql, values) = group_statement(group)?;
-    let rows = ClaimedName::find_by_statement(statement(DbBackend::Postgres, &sql, values))
-        .all(conn)
-        .await
-        .map_err(db_error)?;
-    Ok(rows.into_iter().map(|row| row.resource_name).collect())
+    let statement = statement(DbBackend::Postgres, &sql, values);
+    let values = statement.values.unwrap_or(sea_orm::Values(Vec::new()));
+    if writer.is_none() {
+        *writer = Some(connect(options).await?);
+    }
+    let Some(conn) = writer.as_mut() else {
+        return Err(Error::Internal("the writer connection was just opened".into()));
+    };
+    // The text is built from the entities' own statements and placeholders; every value is bound.
+    let sql = sqlx::AssertSqlSafe(statement.sql.as_str());
+    let query = sqlx::query_with(sql, sea_query_sqlx::SqlxValues(values)).fetch_all(&mut *conn);
+    let rows = match tokio::time::timeout(STATEMENT_DEADLINE, query).await {
+        Ok(Ok(rows)) => rows,
+        Ok(Err(error)) => {
+            // A statement the database refused leaves the connection ready for the next; anything else
+            // (I/O, TLS, protocol) leaves it in a state nobody knows.
+            let keep = matches!(error, sqlx::Error::Database(_));
+            let error = db_error(DbErr::Query(RuntimeErr::SqlxError(Arc::new(error))));
+            if !keep || matches!(error, Error::Unavailable { .. }) {
+                *writer = None;
+            }
+            return Err(error);
+        }
+        Err(_) => {
+            *writer = None;
+            return Err(Error::Unavailable {
+                dependency: "database".into(),
+                message: format!("a create statement did not finish within {STATEMENT_DEADLINE:?}"),
+            });
+        }
+    };
+    rows.iter()
+        .map(|row| row.try_get::<String, _>("resource_name"))
+        .collect::<Result<_, _>>()
+        .map_err(|error| db_error(DbErr::Query(RuntimeErr::SqlxError(Arc::new(error)))))
 }
 
-#[derive(FromQueryResult)]
-struct ClaimedName {
-    resource_name: String,
+/// Opens a writer connection with the pool's own options (server, TLS, statement logging).
+async fn connect(options: &sqlx::postgres::PgConnectOptions) -> Result<sqlx::PgConnection, Error> {
+    let unavailable = |message: String| Error::Unavailable { dependency: "database".into(), message };
+    match tokio::time::timeout(CONNECT_DEADLINE, sqlx::PgConnection::connect_with(options)).await {
+        Ok(Ok(conn)) => Ok(conn),
+        Ok(Err(error)) => Err(unavailable(format!("cannot open a writer connection: {error}"))),
+        Err(_) => Err(unavailable(format!("cannot open a writer connection within {CONNECT_DEADLINE:?}"))),
+    }
 }
 
 /// The one statement that writes every create of `group`, and its values.

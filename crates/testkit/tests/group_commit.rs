@@ -109,3 +109,51 @@ async fn concurrent_creates_are_grouped_and_each_gets_its_own_outcome() {
     );
     db.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_writer_opens_new_connections_after_its_own_were_terminated() {
+    let Some(database) = TestDatabase::postgres().await else { return };
+    let db = Db::connect(database.url()).await.unwrap();
+    db.migrate::<SharedTables>().await.unwrap();
+    db.conn()
+        .execute_unprepared(
+            "CREATE TABLE items (name TEXT PRIMARY KEY, amount BIGINT NOT NULL CHECK (amount >= 0)); \
+             CREATE TABLE item_tags (item TEXT NOT NULL, tag TEXT NOT NULL)",
+        )
+        .await
+        .unwrap();
+    // One create after the other: the writer's two slots each open their connection.
+    for index in 0..2 {
+        assert!(matches!(create(db.clone(), index, None, 1).await, Ok(Created::Fresh)));
+    }
+
+    // Every other session of the database goes: the writer's connections (outside the pool) and the pool's.
+    // The terminating session is a lone connection, so that "every other" is well defined.
+    use sea_orm::sqlx::{self, Connection as _};
+    let mut admin = sqlx::PgConnection::connect(database.url().as_str()).await.unwrap();
+    let others = "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()";
+    let terminate = format!("SELECT COUNT(pg_terminate_backend(pid)) {others}");
+    let terminated: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(terminate)).fetch_one(&mut admin).await.unwrap();
+    assert!(terminated >= 2, "the writer's connections were not found ({terminated} sessions)");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let remaining = format!("SELECT COUNT(*) {others}");
+    while sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(remaining.as_str())).fetch_one(&mut admin).await.unwrap() > 0
+    {
+        assert!(std::time::Instant::now() < deadline, "the terminated sessions did not end");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
+    // Each slot's next create meets its dead connection: it is told the database is unavailable (retryable) and
+    // writes nothing; the slot's next group opens a new connection.
+    let mut outcomes = Vec::new();
+    for index in 2..8 {
+        outcomes.push(create(db.clone(), index, None, 1).await);
+    }
+    let unavailable = outcomes.iter().filter(|o| matches!(o, Err(liaison_runtime::Error::Unavailable { .. }))).count();
+    let fresh = outcomes.iter().filter(|o| matches!(o, Ok(Created::Fresh))).count();
+    assert_eq!((unavailable, fresh), (2, 4), "{outcomes:?}");
+    assert!(outcomes[2..].iter().all(|o| matches!(o, Ok(Created::Fresh))), "{outcomes:?}");
+    let items: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM items").fetch_one(&mut admin).await.unwrap();
+    assert_eq!(items, 2 + 4, "a failed create wrote its row");
+    admin.close().await.unwrap();
+}
