@@ -29,6 +29,20 @@ async fn count(db: &Db, sql: &str) -> i64 {
     Count::find_by_statement(statement).one(db.conn()).await.unwrap().unwrap().n
 }
 
+/// The test database with the shared tables and the `items` and `item_tags` that [`create`] writes.
+async fn items_db(database: &TestDatabase) -> Db {
+    let db = Db::connect(database.url()).await.unwrap();
+    db.migrate::<SharedTables>().await.unwrap();
+    db.conn()
+        .execute_unprepared(
+            "CREATE TABLE items (name TEXT PRIMARY KEY, amount BIGINT NOT NULL CHECK (amount >= 0)); \
+             CREATE TABLE item_tags (item TEXT NOT NULL, tag TEXT NOT NULL)",
+        )
+        .await
+        .unwrap();
+    db
+}
+
 /// One create: a row of `items` (a negative `amount` breaks its CHECK) and a row of `item_tags`.
 async fn create(
     db: Db,
@@ -57,15 +71,7 @@ async fn create(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_creates_are_grouped_and_each_gets_its_own_outcome() {
     let Some(database) = TestDatabase::postgres().await else { return };
-    let db = Db::connect(database.url()).await.unwrap();
-    db.migrate::<SharedTables>().await.unwrap();
-    db.conn()
-        .execute_unprepared(
-            "CREATE TABLE items (name TEXT PRIMARY KEY, amount BIGINT NOT NULL CHECK (amount >= 0)); \
-             CREATE TABLE item_tags (item TEXT NOT NULL, tag TEXT NOT NULL)",
-        )
-        .await
-        .unwrap();
+    let db = items_db(&database).await;
 
     // 0..80: pairs share a request id (one writes, its twin replays it); from 80 on, every fourth create breaks
     // the CHECK constraint (with a request id of its own) and the others have no request id, so that groups
@@ -113,15 +119,7 @@ async fn concurrent_creates_are_grouped_and_each_gets_its_own_outcome() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_writer_opens_new_connections_after_its_own_were_terminated() {
     let Some(database) = TestDatabase::postgres().await else { return };
-    let db = Db::connect(database.url()).await.unwrap();
-    db.migrate::<SharedTables>().await.unwrap();
-    db.conn()
-        .execute_unprepared(
-            "CREATE TABLE items (name TEXT PRIMARY KEY, amount BIGINT NOT NULL CHECK (amount >= 0)); \
-             CREATE TABLE item_tags (item TEXT NOT NULL, tag TEXT NOT NULL)",
-        )
-        .await
-        .unwrap();
+    let db = items_db(&database).await;
     // One create after the other: the writer's two slots each open their connection.
     for index in 0..2 {
         assert!(matches!(create(db.clone(), index, None, 1).await, Ok(Created::Fresh)));
