@@ -139,6 +139,15 @@ pub fn channel(running: &Running) -> tonic::transport::Channel {
     liaison_runtime::client::lazy_channel(&running.url(), test_calls()).unwrap()
 }
 
+/// A channel to `running` whose calls wait four times as long as a service's own calls to its dependencies
+/// ([`test_calls`]): for tests of a service whose dependency is down, which answers only when its own deadline
+/// for that dependency has run out — a caller with the same deadline would see its own timeout (CANCELLED) first
+/// whenever the machine is slow.
+pub fn patient_channel(running: &Running) -> tonic::transport::Channel {
+    let patient = CallSettings { call_timeout: test_calls().call_timeout * 4, ..test_calls() };
+    liaison_runtime::client::lazy_channel(&running.url(), patient).unwrap()
+}
+
 /// Polls `check` every 20 ms until it returns `Some`, or panics after `timeout`.
 pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
 where

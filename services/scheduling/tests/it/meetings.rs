@@ -171,8 +171,10 @@ async fn with_contacts_down_a_meeting_is_unavailable_within_the_deadline_and_not
     let mut app = app(engine).await;
     let ada = person(&mut app, "Ada").await;
     app.contacts_server.take().unwrap().stop().await.unwrap();
+    let mut patient_client = SchedulingServiceClient::new(liaison_testkit::patient_channel(&app.server));
     let started = Instant::now();
-    let status = create(&mut app, meeting("Offline", vec![ada])).await.unwrap_err();
+    let request = CreateMeetingRequest { meeting: Some(meeting("Offline", vec![ada])), request_id: String::new() };
+    let status = patient_client.create_meeting(request).await.unwrap_err();
     let elapsed = started.elapsed();
     assert_eq!(status.code(), Code::Unavailable, "{status:?}");
     assert!(status.get_error_details().retry_info().is_some());
@@ -208,13 +210,8 @@ async fn a_retried_create_returns_its_meeting_even_with_contacts_down(engine: En
     assert_eq!(again, first, "a replay while contacts is up");
     app.contacts_server.take().unwrap().stop().await.unwrap();
     // Scheduling retries the unreachable contacts service for its whole call deadline before it looks for the
-    // replay, so this caller waits longer than that deadline (the test channel's own timeout is the same length).
-    let patient = liaison_runtime::client::CallSettings {
-        call_timeout: liaison_testkit::test_calls().call_timeout * 4,
-        ..liaison_testkit::test_calls()
-    };
-    let mut patient_client =
-        SchedulingServiceClient::new(liaison_runtime::client::lazy_channel(&app.server.url(), patient).unwrap());
+    // replay, so this caller waits longer than that deadline.
+    let mut patient_client = SchedulingServiceClient::new(liaison_testkit::patient_channel(&app.server));
     let offline = patient_client.create_meeting(request).await.unwrap().into_inner().meeting.unwrap();
     assert_eq!(offline, first, "a replay while contacts is down");
     let listed = app.client.list_meetings(ListMeetingsRequest::default()).await.unwrap().into_inner().meetings;
