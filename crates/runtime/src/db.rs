@@ -425,6 +425,11 @@ pub fn db_error(err: DbErr) -> Error {
     }
 }
 
+/// [`db_error`] for an error of a query run with sqlx directly (outside sea-orm).
+pub(crate) fn sqlx_error(err: sqlx::Error) -> Error {
+    db_error(DbErr::Query(RuntimeErr::SqlxError(Arc::new(err))))
+}
+
 /// Whether a unique constraint rejected the statement.
 pub fn is_unique_violation(err: &DbErr) -> bool {
     matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))

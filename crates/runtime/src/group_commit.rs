@@ -24,12 +24,12 @@
 //! Each slot writes on a PostgreSQL connection of its own, outside the pool: sqlx pings every connection that
 //! returns to its pool (a `Sync` and its answer, one more round trip and one more wake-up of the server process
 //! per statement), and under load those pings were as many as the group statements themselves.
-use crate::db::db_error;
+use crate::db::sqlx_error;
 use crate::error::Error;
 use crate::oneshot::Insert;
 use crate::sql::statement;
 use sea_orm::sqlx::{self, Connection as _, Row as _};
-use sea_orm::{DatabaseConnection, DbBackend, DbErr, RuntimeErr, Value};
+use sea_orm::{DatabaseConnection, DbBackend, Value};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -218,7 +218,7 @@ async fn write(
             // A statement the database refused leaves the connection ready for the next; anything else
             // (I/O, TLS, protocol) leaves it in a state nobody knows.
             let keep = matches!(error, sqlx::Error::Database(_));
-            let error = db_error(DbErr::Query(RuntimeErr::SqlxError(Arc::new(error))));
+            let error = sqlx_error(error);
             if !keep || matches!(error, Error::Unavailable { .. }) {
                 *writer = None;
             }
@@ -232,10 +232,7 @@ async fn write(
             });
         }
     };
-    rows.iter()
-        .map(|row| row.try_get::<String, _>("resource_name"))
-        .collect::<Result<_, _>>()
-        .map_err(|error| db_error(DbErr::Query(RuntimeErr::SqlxError(Arc::new(error)))))
+    rows.iter().map(|row| row.try_get::<String, _>("resource_name")).collect::<Result<_, _>>().map_err(sqlx_error)
 }
 
 /// Opens a writer connection with the pool's own options (server, TLS, statement logging).

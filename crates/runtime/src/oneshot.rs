@@ -79,16 +79,16 @@ impl Insert {
     {
         let models: Vec<A> = models.into_iter().collect();
         let first = models.first()?;
-        let rows: Option<Vec<Vec<Value>>> = models.iter().map(whole_row).collect();
-        if rows.is_some() && whole_row_text::<A>().is_none() {
-            // Builds the one-row text and keeps it if it fits every whole row, as a single insert would.
-            let _ = Self::model(first.clone());
-        }
-        if let (Some(rows), Some(one_row)) = (rows, whole_row_text::<A>())
-            && let Some((head, row)) = one_row.split_once(" VALUES ")
-        {
-            let sql = format!("{head} VALUES {}", vec![row; rows.len()].join(", "));
-            return Some(Self { sql, values: rows.into_iter().flatten().collect() });
+        if let Some(rows) = models.iter().map(whole_row).collect::<Option<Vec<Vec<Value>>>>() {
+            // No whole row of `A` built yet: a single insert builds the one-row text and keeps it.
+            let one_row = whole_row_text::<A>().or_else(|| {
+                Self::model(first.clone());
+                whole_row_text::<A>()
+            });
+            if let Some((head, row)) = one_row.as_deref().and_then(|text| text.split_once(" VALUES ")) {
+                let sql = format!("{head} VALUES {}", vec![row; rows.len()].join(", "));
+                return Some(Self { sql, values: rows.into_iter().flatten().collect() });
+            }
         }
         let built = <A::Entity as sea_orm::EntityTrait>::insert_many(models).build(DbBackend::Sqlite);
         Some(Self { sql: built.sql, values: built.values.map(|v| v.0).unwrap_or_default() })
