@@ -7,6 +7,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../proto");
     let files = [
         "liaison/common/v1/changes.proto",
+        "liaison/common/v1/change_feed.proto",
         "liaison/contacts/v1/contacts.proto",
         "liaison/scheduling/v1/scheduling.proto",
         "liaison/mediation/v1/mediation.proto",
@@ -28,7 +29,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     details.open_files(["google/rpc/error_details.proto"])?;
     std::fs::write(out_dir.join("error_details_descriptor.bin"), details.file_descriptor_set().encode_to_vec())?;
     println!("cargo:rerun-if-changed={}", vendor.display());
-    tonic_prost_build::configure().build_server(true).build_client(true).compile_fds(descriptor_set)?;
+    // `prost::Name` for every message: a resource's type name (change feed `Any`s, update masks) comes from it.
+    let mut config = tonic_prost_build::Config::new();
+    config.enable_type_names();
+    tonic_prost_build::configure()
+        .build_server(true)
+        .build_client(true)
+        .compile_fds_with_config(descriptor_set, config)?;
     println!("cargo:rerun-if-changed={}", root.display());
     Ok(())
 }

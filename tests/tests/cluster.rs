@@ -1,15 +1,13 @@
 //! The real binary in its two topologies: the all-in-one, and four `liaison serve` processes configured by
 //! environment variables (on SQLite files, and on PostgreSQL when `LIAISON_TEST_POSTGRES_URL` is set).
-mod support;
-
-use std::time::{Duration, Instant};
-use support::{
-    AllInOne, Cluster, SERVICES, assert_all_serving, assert_listening_logged, cross_service_flow, liaison, migrate,
-    run_to_end,
+use liaison_testkit::e2e::{
+    AllInOne, Cluster, Finished, SERVICES, assert_all_serving, assert_listening_logged, cross_service_flow, liaison,
+    migrate, run_to_end,
 };
+use std::time::{Duration, Instant};
 
 /// `liaison healthcheck --addr 127.0.0.1:<port> [--service <service>]`, run to its end.
-async fn healthcheck(port: u16, service: Option<&str>) -> support::Finished {
+async fn healthcheck(port: u16, service: Option<&str>) -> Finished {
     let mut command = liaison();
     command.args(["healthcheck", "--addr", &format!("127.0.0.1:{port}")]);
     if let Some(service) = service {
@@ -37,7 +35,7 @@ async fn all_in_one_serves_four_services_with_health_and_a_cross_service_flow() 
     assert!(!unknown.status.success(), "healthcheck of a service the server does not have must fail");
 
     for service in SERVICES {
-        let file = all_in_one.data_dir.path().join(format!("{service}.db"));
+        let file = all_in_one.data_dir.join(format!("{service}.db"));
         assert!(file.is_file(), "the all-in-one keeps {service} in {}", file.display());
     }
     assert_listening_logged(&all_in_one.proc, &SERVICES, &ports).await;

@@ -1,11 +1,9 @@
 //! Bad configuration stops the binary with one clear line on stderr and a non-zero exit, never a panic; the
 //! health check fails when nothing answers.
-mod support;
-
+use liaison_testkit::e2e::{Finished, assert_no_panic, free_port, liaison, run_to_end};
 use std::net::TcpListener;
 use std::process::Command;
 use std::time::Duration;
-use support::{Finished, assert_no_panic, free_port, liaison, run_to_end};
 
 const BAD_CONFIG_TIMEOUT: Duration = Duration::from_secs(15);
 

@@ -2,18 +2,17 @@
 //! environment the compose file gives them (only what one machine forces is remapped), on databases and roles
 //! made by the real PostgreSQL init script; their traces reach an OTLP receiver, their metrics are scraped from
 //! `/metrics`; and JSON logs carry the ids of the trace they belong to.
-mod support;
-
 use liaison_proto::contacts::v1::contacts_service_client::ContactsServiceClient;
 use liaison_proto::contacts::v1::{Contact, CreateContactRequest, GetContactRequest};
+use liaison_runtime::config::ServiceKind;
+use liaison_testkit::e2e::{
+    GRPC_SERVICES, NotReady, Proc, READY_TIMEOUT, SERVICES, assert_all_serving, binary, cross_service_flow, free_port,
+    free_ports, liaison, run_to_end, url, wait_ready, workspace_root,
+};
 use liaison_testkit::otlp::{OtlpReceiver, ReceivedSpan};
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
-use support::{
-    GRPC_SERVICES, NotReady, Proc, READY_TIMEOUT, SERVICES, assert_all_serving, cross_service_flow, free_port,
-    free_ports, liaison, run_to_end, url, wait_ready, workspace_root,
-};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const COMPOSE_FILE: &str = "deploy/compose/docker-compose.yml";
@@ -214,6 +213,435 @@ fn host_and_port(value: &str) -> Option<(&str, u16)> {
     let authority = authority.split('/').next().unwrap_or(authority);
     let (host, port) = authority.rsplit_once(':')?;
     Some((host, port.parse().ok()?))
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Who calls whom: the deploy files against `ServiceKind::dependencies()`, the one declaration of it.
+
+const BINARY_MAIN: &str = "crates/liaison/src/main.rs";
+const K8S_CONFIGMAP: &str = "deploy/k8s/configmap.yaml";
+const NETWORK_POLICIES: &str = "deploy/k8s/networkpolicies.yaml";
+
+/// The pods that may call every service port although they are no service, on purpose: a gateway, a grpcurl
+/// debug pod, a smoke test, labelled `liaison-api-client: "true"` in the namespace.
+const API_CLIENT_LABELS: [(&str, &str); 1] = [("liaison-api-client", "true")];
+
+/// Egress of every pod of the namespace: DNS.
+const DNS_EGRESS: [(&str, &str); 2] = [("UDP/53", "every pod resolves names"), ("TCP/53", "every pod resolves names")];
+
+/// Egress of every service besides the services it calls, by port only (a managed database lives outside the
+/// cluster): its PostgreSQL database and the OpenTelemetry collector.
+const SERVICE_INFRASTRUCTURE_EGRESS: [(&str, &str); 2] =
+    [("TCP/5432", "each service reaches its PostgreSQL database"), ("TCP/4317", "each service exports OTLP traces")];
+
+/// The variable that tells a service where `peer` is (`--<peer>-addr` of `liaison serve`).
+fn address_variable(peer: ServiceKind) -> String {
+    format!("LIAISON_{}_ADDR", peer.name().to_uppercase())
+}
+
+/// Where a service finds `peer` in a cluster: its compose service or Kubernetes Service, on its port.
+fn address_value(peer: ServiceKind) -> String {
+    format!("http://{}:{}", peer.name(), peer.default_port())
+}
+
+fn service_named(name: &str) -> Option<ServiceKind> {
+    ServiceKind::ALL.into_iter().find(|kind| kind.name() == name)
+}
+
+/// One line per disagreement between the `environment` of `kind` (`whose` says where it is written) and
+/// `kind`'s dependencies: a dependency whose address is missing or names something else, or the address of a
+/// service it does not call.
+fn peer_address_drift(whose: &str, kind: ServiceKind, environment: &BTreeMap<String, String>) -> Vec<String> {
+    let mut drift = Vec::new();
+    for peer in ServiceKind::ALL {
+        let variable = address_variable(peer);
+        let expected = address_value(peer);
+        match (kind.dependencies().contains(&peer), environment.get(&variable)) {
+            (true, None) => drift.push(format!("{whose} lacks {variable}, but {kind} calls {peer}")),
+            (true, Some(value)) if *value != expected => {
+                drift.push(format!("{whose} sets {variable}={value}, but {kind} calls {peer} at {expected}"))
+            }
+            (false, Some(value)) => {
+                drift.push(format!("{whose} sets {variable}={value}, but {kind} does not call {peer}"))
+            }
+            _ => {}
+        }
+    }
+    drift
+}
+
+/// The compose file against `ServiceKind::dependencies()`: each service's peer addresses, and the services in its
+/// `depends_on`, are exactly the services it calls. One line per disagreement, naming the service.
+fn compose_call_drift(document: &serde_yaml::Value) -> Vec<String> {
+    let mut drift = Vec::new();
+    for (kind, service) in ServiceKind::ALL.into_iter().zip(compose_services(document)) {
+        assert_eq!(service.name, kind.name(), "SERVICES is in ServiceKind::ALL order");
+        let environment = service.environment.iter().cloned().collect();
+        drift.extend(peer_address_drift(&format!("{COMPOSE_FILE}: {kind}.environment"), kind, &environment));
+        let waits_for: Vec<ServiceKind> = service.depends_on.iter().filter_map(|name| service_named(name)).collect();
+        for dependency in kind.dependencies().iter().filter(|d| !waits_for.contains(d)) {
+            drift.push(format!("{COMPOSE_FILE}: {kind}.depends_on lacks {dependency}, but {kind} calls {dependency}"));
+        }
+        for other in waits_for.iter().filter(|d| !kind.dependencies().contains(d)) {
+            drift.push(format!("{COMPOSE_FILE}: {kind}.depends_on names {other}, but {kind} does not call {other}"));
+        }
+    }
+    drift
+}
+
+/// `value` at `path` (mapping keys).
+fn yaml_at<'a>(value: &'a serde_yaml::Value, path: &[&str]) -> Option<&'a serde_yaml::Value> {
+    path.iter().try_fold(value, |value, key| value.get(*key))
+}
+
+/// A mapping of scalars (labels, `matchLabels`, a ConfigMap's `data`); absent is empty.
+fn string_map(value: Option<&serde_yaml::Value>, what: &str) -> BTreeMap<String, String> {
+    match value {
+        None | Some(serde_yaml::Value::Null) => BTreeMap::new(),
+        Some(serde_yaml::Value::Mapping(map)) => {
+            map.iter().map(|(key, value)| (scalar(key, what), scalar(value, what))).collect()
+        }
+        Some(other) => panic!("{what} is not a mapping: {other:?}"),
+    }
+}
+
+/// The documents of a multi-document YAML file (documents of comments only are skipped).
+fn yaml_documents(path: &str) -> Vec<serde_yaml::Value> {
+    let text = read_workspace_file(path);
+    let mut documents = Vec::new();
+    let mut current = String::new();
+    for line in text.lines().chain(std::iter::once("---")) {
+        if line.trim_end() == "---" {
+            let document: serde_yaml::Value = serde_yaml::from_str(&current).unwrap_or_else(|e| panic!("{path}: {e}"));
+            if !document.is_null() {
+                documents.push(document);
+            }
+            current.clear();
+        } else {
+            current.push_str(line);
+            current.push('\n');
+        }
+    }
+    documents
+}
+
+/// The Kubernetes manifests that say who calls whom.
+struct K8sManifests {
+    /// The Deployment of each service, in `ServiceKind::ALL` order.
+    deployments: Vec<serde_yaml::Value>,
+    /// `liaison-config`, loaded by every container with `envFrom`.
+    configmap: serde_yaml::Value,
+    network_policies: Vec<serde_yaml::Value>,
+}
+
+fn k8s_manifests() -> K8sManifests {
+    let deployments = ServiceKind::ALL
+        .into_iter()
+        .map(|kind| {
+            let path = format!("deploy/k8s/{kind}.yaml");
+            yaml_documents(&path)
+                .into_iter()
+                .find(|document| {
+                    document.get("kind").and_then(serde_yaml::Value::as_str) == Some("Deployment")
+                        && yaml_at(document, &["metadata", "name"]).and_then(serde_yaml::Value::as_str)
+                            == Some(kind.name())
+                })
+                .unwrap_or_else(|| panic!("{path} has no Deployment named {kind}"))
+        })
+        .collect();
+    let configmap = yaml_documents(K8S_CONFIGMAP)
+        .into_iter()
+        .find(|document| document.get("kind").and_then(serde_yaml::Value::as_str) == Some("ConfigMap"))
+        .unwrap_or_else(|| panic!("{K8S_CONFIGMAP} has no ConfigMap"));
+    let network_policies: Vec<serde_yaml::Value> = yaml_documents(NETWORK_POLICIES);
+    for policy in &network_policies {
+        assert_eq!(
+            policy.get("kind").and_then(serde_yaml::Value::as_str),
+            Some("NetworkPolicy"),
+            "{NETWORK_POLICIES} holds NetworkPolicies only: {policy:?}"
+        );
+    }
+    K8sManifests { deployments, configmap, network_policies }
+}
+
+/// The environment a container sets itself (`env:`; a `valueFrom` is shown as such).
+fn container_environment(container: &serde_yaml::Value, what: &str) -> BTreeMap<String, String> {
+    let Some(env) = container.get("env") else { return BTreeMap::new() };
+    env.as_sequence()
+        .unwrap_or_else(|| panic!("{what}: env is not a list"))
+        .iter()
+        .map(|entry| {
+            let name = entry.get("name").map(|n| scalar(n, what)).unwrap_or_else(|| panic!("{what}: env {entry:?}"));
+            let value = match (entry.get("value"), entry.get("valueFrom")) {
+                (Some(value), _) => scalar(value, what),
+                (None, Some(_)) => "(valueFrom)".to_owned(),
+                (None, None) => String::new(),
+            };
+            (name, value)
+        })
+        .collect()
+}
+
+/// The Deployments against `ServiceKind::dependencies()`: each service's container sets exactly the addresses of
+/// the services it calls, and the ConfigMap every container loads sets none.
+fn k8s_environment_drift(manifests: &K8sManifests) -> Vec<String> {
+    let mut drift = Vec::new();
+    for (kind, deployment) in ServiceKind::ALL.into_iter().zip(&manifests.deployments) {
+        let path = format!("deploy/k8s/{kind}.yaml");
+        let containers = yaml_at(deployment, &["spec", "template", "spec", "containers"])
+            .and_then(serde_yaml::Value::as_sequence)
+            .unwrap_or_else(|| panic!("{path}: the Deployment has no containers"));
+        match containers.iter().find(|c| c.get("name").and_then(serde_yaml::Value::as_str) == Some(kind.name())) {
+            None => drift.push(format!("{path}: the Deployment has no container named {kind}")),
+            Some(container) => {
+                let whose = format!("{path}: container {kind}'s env");
+                drift.extend(peer_address_drift(&whose, kind, &container_environment(container, &whose)));
+            }
+        }
+    }
+    let shared = string_map(manifests.configmap.get("data"), K8S_CONFIGMAP);
+    for peer in ServiceKind::ALL {
+        let variable = address_variable(peer);
+        if shared.contains_key(&variable) {
+            drift.push(format!(
+                "{K8S_CONFIGMAP} sets {variable} for every service, but only {:?} call {peer}",
+                peer.dependants().iter().map(|k| k.name()).collect::<Vec<_>>()
+            ));
+        }
+    }
+    drift
+}
+
+/// The other end of a connection a NetworkPolicy allows.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Peer {
+    /// The pods of one Liaison service.
+    Service(&'static str),
+    /// Other pods of the namespace, by the labels their `podSelector` asks for (`key=value,…`).
+    Pods(String),
+    /// Anything: a rule without `from`/`to`, or a direction no policy restricts.
+    Anywhere,
+    /// What this check does not model (a namespaceSelector, an ipBlock, matchExpressions), as written.
+    Other(String),
+}
+
+impl std::fmt::Display for Peer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Service(name) => f.write_str(name),
+            Self::Pods(labels) => write!(f, "pods labelled {labels}"),
+            Self::Anywhere => f.write_str("anywhere"),
+            Self::Other(text) => write!(f, "{{{text}}}"),
+        }
+    }
+}
+
+/// A connection allowed to or from a pod: the other end and `PROTOCOL/port` (`any port` when a rule names none).
+type Flow = (Peer, String);
+
+/// Ingress or egress, with the words the NetworkPolicy API and the messages use.
+#[derive(Clone, Copy)]
+struct Direction {
+    policy_type: &'static str,
+    rules: &'static str,
+    peers: &'static str,
+    preposition: &'static str,
+}
+
+const INGRESS: Direction = Direction { policy_type: "Ingress", rules: "ingress", peers: "from", preposition: "from" };
+const EGRESS: Direction = Direction { policy_type: "Egress", rules: "egress", peers: "to", preposition: "to" };
+
+/// The labels of each service's pods (its Deployment's pod template), in `ServiceKind::ALL` order.
+fn service_pod_labels(manifests: &K8sManifests) -> Vec<(ServiceKind, BTreeMap<String, String>)> {
+    ServiceKind::ALL
+        .into_iter()
+        .zip(&manifests.deployments)
+        .map(|(kind, deployment)| {
+            let labels = yaml_at(deployment, &["spec", "template", "metadata", "labels"]);
+            (kind, string_map(labels, &format!("deploy/k8s/{kind}.yaml: pod labels")))
+        })
+        .collect()
+}
+
+fn describe_labels(labels: &BTreeMap<String, String>) -> String {
+    labels.iter().map(|(key, value)| format!("{key}={value}")).collect::<Vec<_>>().join(",")
+}
+
+/// Whether a label selector selects pods labelled `labels`; `Err` for a selector this check does not model.
+fn selects(selector: Option<&serde_yaml::Value>, labels: &BTreeMap<String, String>) -> Result<bool, String> {
+    let Some(selector) = selector.filter(|s| !s.is_null()) else { return Ok(true) };
+    if selector.get("matchExpressions").is_some() {
+        return Err(format!("matchExpressions {selector:?}"));
+    }
+    let wanted = string_map(selector.get("matchLabels"), "matchLabels");
+    Ok(wanted.iter().all(|(key, value)| labels.get(key) == Some(value)))
+}
+
+/// The peers of one rule's `from`/`to`, against the services' pods.
+fn rule_peers(peers: Option<&serde_yaml::Value>, services: &[(ServiceKind, BTreeMap<String, String>)]) -> Vec<Peer> {
+    let items = peers.and_then(serde_yaml::Value::as_sequence).map(Vec::as_slice).unwrap_or_default();
+    if items.is_empty() {
+        return vec![Peer::Anywhere];
+    }
+    let mut found = Vec::new();
+    for item in items {
+        if item.get("namespaceSelector").is_some() || item.get("ipBlock").is_some() {
+            found.push(Peer::Other(format!("{item:?}")));
+            continue;
+        }
+        let selector = item.get("podSelector");
+        if selector.is_some_and(|s| s.get("matchExpressions").is_some()) {
+            found.push(Peer::Other(format!("{item:?}")));
+            continue;
+        }
+        let mut selected: Vec<Peer> = services
+            .iter()
+            .filter(|(_, labels)| selects(selector, labels).unwrap_or(false))
+            .map(|(kind, _)| Peer::Service(kind.name()))
+            .collect();
+        let wanted = string_map(selector.and_then(|s| s.get("matchLabels")), "matchLabels");
+        // A selector that is not one service's own (by name) may select other pods too.
+        if selected.is_empty() || !wanted.contains_key("app.kubernetes.io/name") {
+            selected.push(Peer::Pods(describe_labels(&wanted)));
+        }
+        found.extend(selected);
+    }
+    found
+}
+
+/// The `PROTOCOL/port` entries of one rule's `ports`.
+fn rule_ports(ports: Option<&serde_yaml::Value>) -> Vec<String> {
+    let items = ports.and_then(serde_yaml::Value::as_sequence).map(Vec::as_slice).unwrap_or_default();
+    if items.is_empty() {
+        return vec!["any port".to_owned()];
+    }
+    items
+        .iter()
+        .map(|item| {
+            let protocol = item.get("protocol").map_or_else(|| "TCP".to_owned(), |p| scalar(p, "protocol"));
+            let port = item.get("port").map_or_else(|| "any".to_owned(), |p| scalar(p, "port"));
+            match item.get("endPort") {
+                Some(end) => format!("{protocol}/{port}-{}", scalar(end, "endPort")),
+                None => format!("{protocol}/{port}"),
+            }
+        })
+        .collect()
+}
+
+/// Every connection the policies allow in `direction` for pods labelled `labels` (the union of the rules of the
+/// policies that select them; a pod no policy selects for that direction is not isolated in it).
+fn allowed_flows(
+    policies: &[serde_yaml::Value],
+    labels: &BTreeMap<String, String>,
+    direction: Direction,
+    services: &[(ServiceKind, BTreeMap<String, String>)],
+) -> BTreeSet<Flow> {
+    let mut isolated = false;
+    let mut flows = BTreeSet::new();
+    for policy in policies {
+        let spec = policy.get("spec").unwrap_or_else(|| panic!("{NETWORK_POLICIES}: a policy without spec"));
+        let types = match spec.get("policyTypes") {
+            Some(types) => string_list(types, "policyTypes"),
+            None if spec.get("egress").is_some() => vec!["Ingress".to_owned(), "Egress".to_owned()],
+            None => vec!["Ingress".to_owned()],
+        };
+        if !types.iter().any(|t| t == direction.policy_type) {
+            continue;
+        }
+        match selects(spec.get("podSelector"), labels) {
+            Ok(false) => continue,
+            Ok(true) => {}
+            Err(unsupported) => {
+                flows.insert((Peer::Other(format!("a policy selecting by {unsupported}")), "any port".to_owned()));
+                continue;
+            }
+        }
+        isolated = true;
+        let rules = spec.get(direction.rules).and_then(serde_yaml::Value::as_sequence).map(Vec::as_slice);
+        for rule in rules.unwrap_or_default() {
+            let ports = rule_ports(rule.get("ports"));
+            for peer in rule_peers(rule.get(direction.peers), services) {
+                flows.extend(ports.iter().map(|port| (peer.clone(), port.clone())));
+            }
+        }
+    }
+    if !isolated {
+        flows.insert((Peer::Anywhere, "any port".to_owned()));
+    }
+    flows
+}
+
+fn tcp(port: u16) -> String {
+    format!("TCP/{port}")
+}
+
+/// One line per connection allowed but not expected, or expected (with why) but not allowed.
+fn flow_drift(
+    what: &str,
+    direction: Direction,
+    allowed: &BTreeSet<Flow>,
+    expected: &BTreeMap<Flow, String>,
+) -> Vec<String> {
+    let preposition = direction.preposition;
+    let mut drift = Vec::new();
+    for ((peer, port), why) in expected.iter().filter(|(flow, _)| !allowed.contains(flow)) {
+        drift.push(format!("{NETWORK_POLICIES}: {what} {preposition} {peer} on {port} is not allowed, but {why}"));
+    }
+    for (peer, port) in allowed.iter().filter(|flow| !expected.contains_key(flow)) {
+        drift.push(format!(
+            "{NETWORK_POLICIES}: {what} {preposition} {peer} on {port} is allowed, but neither \
+             ServiceKind::dependencies() nor a deliberate exception asks for it"
+        ));
+    }
+    drift
+}
+
+/// The NetworkPolicies against `ServiceKind::dependencies()`: each service's port accepts exactly the services
+/// that call it and API clients; each service reaches exactly the services it calls, DNS, PostgreSQL and OTLP;
+/// API clients reach every service and DNS, and nothing reaches them.
+fn network_policy_drift(manifests: &K8sManifests) -> Vec<String> {
+    let services = service_pod_labels(manifests);
+    let policies = &manifests.network_policies;
+    let api_client: BTreeMap<String, String> =
+        API_CLIENT_LABELS.iter().map(|(key, value)| ((*key).to_owned(), (*value).to_owned())).collect();
+    let api_clients = Peer::Pods(describe_labels(&api_client));
+    let dns = || DNS_EGRESS.iter().map(|(port, why)| ((Peer::Anywhere, (*port).to_owned()), (*why).to_owned()));
+    let mut drift = Vec::new();
+    for (kind, labels) in &services {
+        let port = tcp(kind.default_port());
+        let mut ingress: BTreeMap<Flow, String> = kind
+            .dependants()
+            .into_iter()
+            .map(|caller| ((Peer::Service(caller.name()), port.clone()), format!("{caller} calls {kind}")))
+            .collect();
+        ingress.insert((api_clients.clone(), port.clone()), "API clients may call every service".to_owned());
+        let allowed = allowed_flows(policies, labels, INGRESS, &services);
+        drift.extend(flow_drift(&format!("ingress to {kind}"), INGRESS, &allowed, &ingress));
+
+        let mut egress: BTreeMap<Flow, String> = kind
+            .dependencies()
+            .iter()
+            .map(|d| ((Peer::Service(d.name()), tcp(d.default_port())), format!("{kind} calls {d}")))
+            .collect();
+        egress.extend(dns());
+        egress.extend(
+            SERVICE_INFRASTRUCTURE_EGRESS
+                .iter()
+                .map(|(port, why)| ((Peer::Anywhere, (*port).to_owned()), (*why).to_owned())),
+        );
+        let allowed = allowed_flows(policies, labels, EGRESS, &services);
+        drift.extend(flow_drift(&format!("egress of {kind}"), EGRESS, &allowed, &egress));
+    }
+    let mut egress: BTreeMap<Flow, String> = ServiceKind::ALL
+        .into_iter()
+        .map(|kind| ((Peer::Service(kind.name()), tcp(kind.default_port())), format!("API clients may call {kind}")))
+        .collect();
+    egress.extend(dns());
+    let allowed = allowed_flows(policies, &api_client, EGRESS, &services);
+    drift.extend(flow_drift(&format!("egress of {api_clients}"), EGRESS, &allowed, &egress));
+    let allowed = allowed_flows(policies, &api_client, INGRESS, &services);
+    drift.extend(flow_drift(&format!("ingress to {api_clients}"), INGRESS, &allowed, &BTreeMap::new()));
+    drift
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -664,7 +1092,7 @@ async fn the_compose_file_speaks_the_binarys_language() {
     let services = compose_services(&document);
     for (index, service) in services.iter().enumerate() {
         assert_eq!(service.command, ["serve", service.name.as_str()], "{}: command", service.name);
-        let mut command = clean_command(&support::binary().display().to_string());
+        let mut command = clean_command(&binary().display().to_string());
         command.args(["serve", &service.name, "--help"]);
         let out = output(&format!("liaison serve {} --help", service.name), command).await;
         assert!(out.status.success(), "liaison serve {} --help: {}", service.name, out.status);
@@ -759,7 +1187,7 @@ async fn the_compose_topology_runs_as_four_processes_on_postgres() {
         eprintln!("skipped: LIAISON_TEST_POSTGRES_URL is not set");
         return;
     };
-    support::binary();
+    binary();
     let started = Instant::now();
     let server = PgServer::parse(&admin_url);
     let document = compose_document();
@@ -1196,4 +1624,121 @@ async fn a_non_loopback_listen_address_needs_insecure() {
         );
     }
     proc.stop_gracefully().await;
+}
+
+/// Who calls whom is declared once, by `ServiceKind::dependencies()`: in the compose file each service is told
+/// the address of exactly the services it calls (under the variable names the binary reads), and waits for exactly
+/// those to be healthy.
+#[test]
+fn the_compose_file_wires_exactly_the_declared_dependencies() {
+    let main = read_workspace_file(BINARY_MAIN);
+    for peer in ServiceKind::ALL.into_iter().filter(|kind| !kind.dependants().is_empty()) {
+        let variable = address_variable(peer);
+        assert!(main.contains(&format!("env = \"{variable}\"")), "{BINARY_MAIN} reads no {variable} (clap env)");
+    }
+    let drift = compose_call_drift(&compose_document());
+    assert!(drift.is_empty(), "{COMPOSE_FILE} disagrees with ServiceKind::dependencies():\n{}", drift.join("\n"));
+}
+
+/// The Kubernetes manifests follow `ServiceKind::dependencies()`: each Deployment is given the addresses of exactly
+/// the services it calls; each service's port accepts only the services that call it (and, deliberately, pods
+/// labelled `liaison-api-client: "true"`); each service reaches only the services it calls (plus DNS, PostgreSQL
+/// and OTLP).
+#[test]
+fn the_kubernetes_manifests_allow_exactly_the_declared_calls() {
+    let manifests = k8s_manifests();
+    let mut drift = k8s_environment_drift(&manifests);
+    drift.extend(network_policy_drift(&manifests));
+    assert!(drift.is_empty(), "deploy/k8s disagrees with ServiceKind::dependencies():\n{}", drift.join("\n"));
+}
+
+/// The two checks above can fail: fed documents changed in memory, they name the service and what drifted.
+#[test]
+fn the_call_graph_checks_name_what_drifted() {
+    let pristine = compose_document();
+    let mutate = |change: &dyn Fn(&mut serde_yaml::Value)| {
+        let mut document = pristine.clone();
+        change(&mut document);
+        compose_call_drift(&document)
+    };
+    let removed = mutate(&|document| {
+        let environment = document["services"]["mediation"]["environment"].as_mapping_mut().expect("a mapping");
+        environment.remove("LIAISON_SCHEDULING_ADDR").expect("mediation is told where scheduling is");
+    });
+    assert_eq!(removed.len(), 1, "{removed:?}");
+    assert!(removed[0].contains("mediation") && removed[0].contains("LIAISON_SCHEDULING_ADDR"), "{removed:?}");
+    let added = mutate(&|document| {
+        let environment = document["services"]["scheduling"]["environment"].as_mapping_mut().expect("a mapping");
+        environment.insert("LIAISON_MEDIATION_ADDR".into(), "http://mediation:50053".into());
+    });
+    assert_eq!(added.len(), 1, "{added:?}");
+    assert!(added[0].contains("scheduling") && added[0].contains("LIAISON_MEDIATION_ADDR"), "{added:?}");
+    let wrong = mutate(&|document| {
+        let environment = document["services"]["reporting"]["environment"].as_mapping_mut().expect("a mapping");
+        environment.insert("LIAISON_CONTACTS_ADDR".into(), "http://scheduling:50051".into());
+    });
+    assert_eq!(wrong.len(), 1, "{wrong:?}");
+    assert!(wrong[0].contains("reporting") && wrong[0].contains("http://contacts:50051"), "{wrong:?}");
+    let unordered = mutate(&|document| {
+        let depends_on = document["services"]["mediation"]["depends_on"].as_mapping_mut().expect("a mapping");
+        depends_on.remove("scheduling").expect("mediation waits for scheduling");
+    });
+    assert_eq!(unordered.len(), 1, "{unordered:?}");
+    assert!(unordered[0].contains("mediation.depends_on") && unordered[0].contains("scheduling"), "{unordered:?}");
+
+    let policy = |manifests: &K8sManifests, name: &str| -> usize {
+        manifests
+            .network_policies
+            .iter()
+            .position(|p| yaml_at(p, &["metadata", "name"]).and_then(serde_yaml::Value::as_str) == Some(name))
+            .unwrap_or_else(|| panic!("{NETWORK_POLICIES} has no policy {name}"))
+    };
+    let selector = |name: &str| -> serde_yaml::Value {
+        serde_yaml::from_str(&format!(
+            "podSelector: {{matchLabels: {{app.kubernetes.io/name: {name}, app.kubernetes.io/part-of: liaison}}}}"
+        ))
+        .expect("a peer")
+    };
+
+    let mut cut = k8s_manifests();
+    let index = policy(&cut, "mediation-egress");
+    let rules = cut.network_policies[index]["spec"]["egress"].as_sequence_mut().expect("egress rules");
+    rules.retain(|rule| !format!("{rule:?}").contains("scheduling"));
+    let drift = network_policy_drift(&cut);
+    assert_eq!(drift.len(), 1, "{drift:?}");
+    assert!(drift[0].contains("egress of mediation to scheduling on TCP/50052 is not allowed"), "{drift:?}");
+
+    let mut opened = k8s_manifests();
+    let index = policy(&opened, "reporting-ingress");
+    let from = opened.network_policies[index]["spec"]["ingress"][0]["from"].as_sequence_mut().expect("from");
+    from.push(selector("contacts"));
+    let drift = network_policy_drift(&opened);
+    assert_eq!(drift.len(), 1, "{drift:?}");
+    assert!(drift[0].contains("ingress to reporting from contacts on TCP/50054 is allowed"), "{drift:?}");
+
+    let mut closed = k8s_manifests();
+    let index = policy(&closed, "contacts-ingress");
+    let from = closed.network_policies[index]["spec"]["ingress"][0]["from"].as_sequence_mut().expect("from");
+    from.retain(|peer| !format!("{peer:?}").contains("liaison-api-client"));
+    let drift = network_policy_drift(&closed);
+    assert_eq!(drift.len(), 1, "{drift:?}");
+    assert!(drift[0].contains("ingress to contacts from pods labelled liaison-api-client=true"), "{drift:?}");
+
+    let mut anything = k8s_manifests();
+    let index = policy(&anything, "scheduling-egress");
+    anything.network_policies[index]["spec"]["egress"]
+        .as_sequence_mut()
+        .expect("egress rules")
+        .push(serde_yaml::from_str("ports: [{protocol: TCP, port: 50053}]").expect("a rule"));
+    let drift = network_policy_drift(&anything);
+    assert_eq!(drift.len(), 1, "{drift:?}");
+    assert!(drift[0].contains("egress of scheduling to anywhere on TCP/50053 is allowed"), "{drift:?}");
+
+    let mut unset = k8s_manifests();
+    let containers = unset.deployments[1]["spec"]["template"]["spec"]["containers"].as_sequence_mut().expect("list");
+    let env = containers[0]["env"].as_sequence_mut().expect("env");
+    env.retain(|entry| entry.get("name").and_then(serde_yaml::Value::as_str) != Some("LIAISON_CONTACTS_ADDR"));
+    let drift = k8s_environment_drift(&unset);
+    assert_eq!(drift.len(), 1, "{drift:?}");
+    assert!(drift[0].contains("scheduling") && drift[0].contains("LIAISON_CONTACTS_ADDR"), "{drift:?}");
 }

@@ -1,15 +1,17 @@
 //! Operator smoke tests: the real `grpcurl` against the running all-in-one (reflection, describe, JSON calls,
-//! errors), and the README's walkthrough run as written. grpcurl missing from PATH skips them, except under
-//! `CI=true`, where it is a failure.
-mod support;
-
-use std::path::PathBuf;
+//! errors), and the documented walk-throughs run as written: the README's (twice, on the same data) and every
+//! `docs/*.md` page's. grpcurl missing from PATH skips them, except under `CI=true`, where it is a failure.
+use liaison_testkit::e2e::{AllInOne, GRPC_SERVICES, workspace_root};
+use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
-use support::{AllInOne, GRPC_SERVICES, workspace_root};
 
 const GRPCURL_TIMEOUT: Duration = Duration::from_secs(30);
 const WALKTHROUGH_TIMEOUT: Duration = Duration::from_secs(300);
+/// Served on every port beside the port's own service.
+const CHANGE_FEED: &str = "liaison.common.v1.ChangeFeedService";
+/// The ports the documents call (`localhost:50051` … or `127.0.0.1:50051` …), in the order of the all-in-one's.
+const DOCUMENTED_PORTS: [u16; 4] = [50051, 50052, 50053, 50054];
 const WALKTHROUGH_START: &str = "<!-- walkthrough:start -->";
 const WALKTHROUGH_END: &str = "<!-- walkthrough:end -->";
 
@@ -71,7 +73,7 @@ async fn grpcurl_lists_describes_and_calls_the_running_all_in_one() {
         let addr = format!("127.0.0.1:{port}");
         let listed = ok(&grpcurl, &["-plaintext", &addr, "list"]).await;
         let services: Vec<&str> = listed.lines().map(str::trim).collect();
-        for expected in [own, "grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"] {
+        for expected in [own, CHANGE_FEED, "grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"] {
             assert!(services.contains(&expected), "`grpcurl list` on {addr} lacks {expected}:\n{listed}");
         }
         for other in GRPC_SERVICES.into_iter().filter(|other| *other != own) {
@@ -130,10 +132,10 @@ async fn grpcurl_lists_describes_and_calls_the_running_all_in_one() {
     assert!(stderr.contains("contact.display_name"), "the error names contact.display_name:\n{stderr}");
 }
 
-/// The fenced code between every pair of walkthrough markers of `readme` (all fenced blocks there, in order), as
-/// one script: later sections use the names earlier ones created.
-fn walkthrough(readme: &str, path: &std::path::Path) -> String {
-    let lines: Vec<&str> = readme.lines().collect();
+/// The fenced code between every pair of walkthrough markers of `text` (all fenced blocks there, in order), as
+/// one script: later sections use the names earlier ones created. `None` if `text` has no walkthrough markers.
+fn walkthrough(text: &str, path: &Path) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
     let mut script = String::new();
     let mut sections = 0;
     let mut at = 0;
@@ -166,51 +168,132 @@ fn walkthrough(readme: &str, path: &std::path::Path) -> String {
         at = end + 1;
     }
     assert!(
-        sections > 0,
-        "{} must contain a walkthrough: ```bash blocks between the lines `{WALKTHROUGH_START}` and `{WALKTHROUGH_END}`",
+        !lines[at..].iter().any(|line| line.trim() == WALKTHROUGH_END),
+        "{}: a `{WALKTHROUGH_END}` has no `{WALKTHROUGH_START}` before it",
         path.display()
     );
+    if sections == 0 {
+        return None;
+    }
     assert!(!script.trim().is_empty(), "{}: the walkthrough blocks are empty", path.display());
-    script
+    Some(script)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn readme_walkthrough_runs_against_the_all_in_one() {
-    let Some(_grpcurl) = grpcurl() else { return };
-    // LIAISON_E2E_README runs another file's walkthrough (to try a draft without touching README.md).
-    let path = std::env::var_os("LIAISON_E2E_README").map_or_else(|| workspace_root().join("README.md"), PathBuf::from);
-    let readme = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "cannot read {} ({e}); it must hold the walkthrough between `{WALKTHROUGH_START}` and `{WALKTHROUGH_END}`",
-            path.display()
-        )
-    });
-    let mut script = walkthrough(&readme, &path);
-
-    let all_in_one = AllInOne::start().await;
-    for (default_port, port) in (50051u16..).zip(all_in_one.ports()) {
-        let host_port = format!("localhost:{default_port}");
-        assert!(script.contains(&host_port), "the walkthrough in {} never calls {host_port}", path.display());
-        script = script.replace(&host_port, &format!("127.0.0.1:{port}"));
-        script = script.replace(&format!("127.0.0.1:{default_port}"), &format!("127.0.0.1:{port}"));
+/// `script` with every documented `localhost:5005x` / `127.0.0.1:5005x` pointed at the running all-in-one's
+/// `ports`, in one pass (a real port that happens to be 5005x is never replaced again).
+fn on_ports(script: &str, ports: [u16; 4]) -> String {
+    const MARK: char = '\u{1}';
+    let mut marked = script.to_owned();
+    for (index, documented) in DOCUMENTED_PORTS.into_iter().enumerate() {
+        for host in ["localhost", "127.0.0.1"] {
+            marked = marked.replace(&format!("{host}:{documented}"), &format!("{MARK}{index}{MARK}"));
+        }
     }
+    for (index, port) in ports.into_iter().enumerate() {
+        marked = marked.replace(&format!("{MARK}{index}{MARK}"), &format!("127.0.0.1:{port}"));
+    }
+    marked
+}
 
+/// Runs `script` (the walkthrough of `path`) with bash, as the documents say it is run: one `bash -euo pipefail`
+/// per document, so a variable set in one block is seen by the next, in a fresh working directory.
+async fn run_walkthrough(path: &Path, script: &str, label: &str) {
     let dir = tempfile::tempdir().expect("create a temporary directory");
     let file = dir.path().join("walkthrough.sh");
-    std::fs::write(&file, &script).expect("write the walkthrough script");
+    std::fs::write(&file, script).expect("write the walkthrough script");
     let mut command = tokio::process::Command::new("bash");
     command.arg("-euo").arg("pipefail").arg(&file).current_dir(dir.path());
     command.stdin(std::process::Stdio::null()).kill_on_drop(true);
+    let started = std::time::Instant::now();
     let output = tokio::time::timeout(WALKTHROUGH_TIMEOUT, command.output())
         .await
-        .unwrap_or_else(|_| panic!("the walkthrough did not finish within {WALKTHROUGH_TIMEOUT:?}"))
+        .unwrap_or_else(|_| {
+            panic!("the walkthrough of {} ({label}) did not finish within {WALKTHROUGH_TIMEOUT:?}", path.display())
+        })
         .expect("run bash");
     assert!(
         output.status.success(),
-        "the README walkthrough failed ({}):\n--- script ---\n{script}--- stdout ---\n{}--- stderr ---\n{}",
+        "the walkthrough of {} ({label}) failed ({}):\n--- script ---\n{script}--- stdout ---\n{}--- stderr ---\n{}",
+        path.display(),
         output.status,
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    eprintln!("walkthrough ran:\n{}", String::from_utf8_lossy(&output.stdout));
+    eprintln!(
+        "the walkthrough of {} ({label}) ran in {:?}:\n{}",
+        path.display(),
+        started.elapsed(),
+        String::from_utf8_lossy(&output.stdout)
+    );
+}
+
+/// Reads a document that may hold a walkthrough.
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// The `docs/*.md` pages that hold a walkthrough, in file-name order, with their scripts.
+fn docs_walkthroughs(docs: &Path) -> Vec<(PathBuf, String)> {
+    let entries = std::fs::read_dir(docs).unwrap_or_else(|e| panic!("cannot list {}: {e}", docs.display()));
+    let mut pages: Vec<PathBuf> = entries
+        .map(|entry| entry.unwrap_or_else(|e| panic!("cannot list {}: {e}", docs.display())).path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "md"))
+        .collect();
+    pages.sort();
+    pages.into_iter().filter_map(|page| walkthrough(&read(&page), &page).map(|script| (page, script))).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readme_and_docs_walkthroughs_run_against_the_all_in_one() {
+    let Some(_grpcurl) = grpcurl() else { return };
+    let root = workspace_root();
+    // LIAISON_E2E_README runs another file's walkthrough (to try a draft without touching README.md).
+    let readme = std::env::var_os("LIAISON_E2E_README").map_or_else(|| root.join("README.md"), PathBuf::from);
+    let readme_script = walkthrough(&read(&readme), &readme).unwrap_or_else(|| {
+        panic!(
+            "{} must contain a walkthrough: ```bash blocks between the lines `{WALKTHROUGH_START}` and \
+             `{WALKTHROUGH_END}`",
+            readme.display()
+        )
+    });
+    for documented in DOCUMENTED_PORTS {
+        assert!(
+            readme_script.contains(&format!("localhost:{documented}")),
+            "the walkthrough in {} never calls localhost:{documented}",
+            readme.display()
+        );
+    }
+    let pages = docs_walkthroughs(&root.join("docs"));
+    assert!(
+        pages.iter().any(|(page, _)| page.ends_with("docs/contacts.md")),
+        "docs/contacts.md must hold a walkthrough (every RPC of contacts, run by this test)"
+    );
+
+    let all_in_one = AllInOne::start().await;
+    let ports = all_in_one.ports();
+    // Twice on the same data: a reader may run it again, and nothing in it may depend on a fresh database.
+    for run in ["first run", "second run on the same data"] {
+        run_walkthrough(&readme, &on_ports(&readme_script, ports), run).await;
+    }
+    for (page, script) in &pages {
+        run_walkthrough(page, &on_ports(script, ports), "after the README's").await;
+    }
+}
+
+#[test]
+fn documented_ports_are_replaced_once_even_when_a_real_port_is_a_documented_one() {
+    let script = "a localhost:50051 b 127.0.0.1:50052 c localhost:50054/x 50051";
+    assert_eq!(
+        on_ports(script, [50052, 50053, 50054, 50055]),
+        "a 127.0.0.1:50052 b 127.0.0.1:50053 c 127.0.0.1:50055/x 50051"
+    );
+}
+
+#[test]
+fn a_walkthrough_is_every_fenced_block_between_markers_and_none_without_them() {
+    let path = Path::new("page.md");
+    let text = "intro\n```sh\nnot run\n```\n<!-- walkthrough:start -->\n```bash\nA=1\n```\nprose\n```bash\necho $A\n```\n\
+                <!-- walkthrough:end -->\nmore\n<!-- walkthrough:start -->\n```bash\necho 2\n```\n<!-- walkthrough:end -->\n";
+    assert_eq!(walkthrough(text, path).as_deref(), Some("A=1\necho $A\necho 2\n"));
+    assert_eq!(walkthrough("no markers\n```bash\necho 1\n```\n", path), None);
 }

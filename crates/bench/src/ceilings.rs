@@ -2,10 +2,10 @@
 //! the echo server (this binary's `echo-server`, a child process on the same server stack), and the database's
 //! own rate for the single-row insert and the primary-key read of a contact-shaped row, through sqlx (the
 //! version sea-orm uses) with the pool size and durability settings of `liaison_runtime::db`.
-use crate::cluster::wait_serving;
+use crate::cluster::READINESS;
 use crate::load::{Call, Workload};
-use crate::procs::{Proc, clean_command};
 use anyhow::{Context, bail};
+use liaison_testkit::procs::{Logs, Proc, clean_command};
 use sea_orm::sqlx::{self, ConnectOptions as _};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -19,16 +19,14 @@ pub(crate) struct EchoServer {
 }
 
 impl EchoServer {
-    /// Starts `liaison-bench echo-server` (this very executable) and waits until it is SERVING.
-    pub(crate) async fn start(log: &Path) -> anyhow::Result<Self> {
+    /// Starts `liaison-bench echo-server` (this very executable), its log `echo.log` in `dir`, and waits until it
+    /// is SERVING.
+    pub(crate) async fn start(dir: &Path) -> anyhow::Result<Self> {
         let exe = std::env::current_exe().context("cannot tell where this executable is")?;
         let mut command = clean_command(&exe);
         command.args(["echo-server", "--listen", "127.0.0.1:0"]).stdout(std::process::Stdio::piped());
-        let file = std::fs::File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
-        command.stdin(std::process::Stdio::null()).stderr(file);
-        let mut child = command.spawn().with_context(|| format!("cannot start {} echo-server", exe.display()))?;
-        let stdout = child.stdout.take().context("the echo server's stdout is piped")?;
-        let mut proc = Proc::adopt("echo", child, log);
+        let mut proc = Proc::start("echo", command, &Logs::Dir(dir.to_owned()))?;
+        let stdout = proc.child_mut().stdout.take().context("the echo server's stdout is piped")?;
         let line = tokio::task::spawn_blocking(move || {
             let mut line = String::new();
             BufReader::new(stdout).read_line(&mut line).map(|_| line)
@@ -37,21 +35,16 @@ impl EchoServer {
             Ok(Ok(Ok(line))) if !line.trim().is_empty() => line,
             _ => {
                 // It may be on its way out: give it a moment, to report its exit status with its log.
-                for _ in 0..50 {
-                    if let Some(status) = proc.exited()? {
-                        return Err(proc.died(status));
-                    }
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-                bail!("the echo server did not say where it listens; its log:\n{}", proc.log_tail())
+                proc.wait_exit(Duration::from_secs(1)).await?;
+                proc.check_alive()?;
+                bail!("the echo server did not say where it listens; {}", proc.diagnostics())
             }
         };
         let addr: std::net::SocketAddr = line
             .trim()
             .parse()
             .with_context(|| format!("the echo server printed '{}', not an address", line.trim()))?;
-        proc.child_mut().stdout = None;
-        wait_serving(&mut proc, addr.port(), crate::echo::SERVICE_NAME).await?;
+        proc.serving(&READINESS, addr.port(), crate::echo::SERVICE_NAME).await?;
         Ok(Self { proc, url: format!("http://{addr}") })
     }
 }

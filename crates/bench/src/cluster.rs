@@ -1,67 +1,35 @@
-//! The system under test, started from the real `liaison` binary: on SQLite the all-in-one (one process, four
-//! servers, files in a temporary directory); on PostgreSQL four `liaison serve <service>` processes configured by
-//! environment as in a cluster, each on a database of its own that the bench creates and drops. Readiness and
-//! cold start are judged by the gRPC health service, as an orchestrator would.
+//! The system under test, started from the real `liaison` binary by `liaison_testkit::cluster` — the harness the
+//! end-to-end tests start it with too — given the bench's own binary, log directory and patience: on SQLite the
+//! all-in-one (one process, four servers, files in the work directory); on PostgreSQL four `liaison serve
+//! <service>` processes configured by environment as in a cluster, each on a database of its own that the bench
+//! creates and drops. Readiness and cold start are judged by the gRPC health service, as an orchestrator would.
 use crate::cli::Engine;
-use crate::procs::{self, Proc, clean_command};
-use anyhow::{Context, bail};
+use anyhow::Context;
 use liaison_runtime::config::ServiceKind;
+use liaison_testkit::cluster::{AllInOne, Cluster as Processes, Launcher, index};
+use liaison_testkit::procs::{Logs, Proc, Readiness};
 use sea_orm::sqlx::{self, Connection};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
-use tonic_health::pb::HealthCheckRequest;
-use tonic_health::pb::health_check_response::ServingStatus;
-use tonic_health::pb::health_client::HealthClient;
 
-/// How long a server may take to report SERVING.
-const READY_TIMEOUT: Duration = Duration::from_secs(30);
-/// How often readiness is asked while waiting (fine enough to time a sub-second start).
-const READY_POLL: Duration = Duration::from_millis(5);
+/// How long a server may take to report SERVING, and how often it is asked meanwhile (fine enough to time a
+/// sub-second start).
+pub(crate) const READINESS: Readiness = Readiness { timeout: Duration::from_secs(30), poll: Duration::from_millis(5) };
 /// How long a graceful stop may take.
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 /// Attempts at starting when a port picked as free was taken meanwhile.
 const START_ATTEMPTS: u32 = 3;
 
-/// Waits until the server on `port` reports `service` SERVING; fails if `proc` exits first.
-pub(crate) async fn wait_serving(proc: &mut Proc, port: u16, service: &str) -> anyhow::Result<()> {
-    let deadline = Instant::now() + READY_TIMEOUT;
-    let url = format!("http://127.0.0.1:{port}");
-    let endpoint = tonic::transport::Endpoint::from_shared(url.clone())
-        .with_context(|| format!("invalid URL {url}"))?
-        .connect_timeout(Duration::from_millis(500))
-        .timeout(Duration::from_secs(2));
-    let mut last = String::from("not asked yet");
-    while Instant::now() < deadline {
-        if let Some(status) = proc.exited()? {
-            return Err(proc.died(status));
-        }
-        match endpoint.connect().await {
-            Err(e) => last = format!("cannot connect to {url}: {e}"),
-            Ok(channel) => {
-                let mut health = HealthClient::new(channel);
-                while Instant::now() < deadline {
-                    match health.check(HealthCheckRequest { service: service.to_owned() }).await {
-                        Ok(response) if response.get_ref().status() == ServingStatus::Serving => return Ok(()),
-                        Ok(response) => {
-                            last = format!("'{service}' reports {}", response.get_ref().status().as_str_name())
-                        }
-                        Err(status) => last = format!("health check of '{service}' failed: {status}"),
-                    }
-                    if let Some(status) = proc.exited()? {
-                        return Err(proc.died(status));
-                    }
-                    tokio::time::sleep(READY_POLL).await;
-                }
-            }
-        }
-        tokio::time::sleep(READY_POLL).await;
+/// How the bench starts `bin`: stderr appended to `<dir>/<process>.log`, nothing in the environment but what the
+/// topology sets.
+fn launcher(bin: &Path, dir: &Path) -> Launcher {
+    Launcher {
+        logs: Logs::Dir(dir.to_owned()),
+        readiness: READINESS,
+        attempts: START_ATTEMPTS,
+        stop_timeout: STOP_TIMEOUT,
+        ..Launcher::new(bin)
     }
-    bail!("{} was not SERVING within {READY_TIMEOUT:?}: {last}; the end of its log:\n{}", proc.name(), proc.log_tail())
-}
-
-/// Whether a start failed because a port was taken (worth another try on other ports).
-fn port_taken(error: &anyhow::Error) -> bool {
-    format!("{error:#}").contains("already in use")
 }
 
 /// A PostgreSQL server on which the bench creates and drops databases of its own.
@@ -139,46 +107,31 @@ fn database_url(admin_url: &str, name: &str) -> String {
     }
 }
 
+/// The topology that runs.
+enum Topology {
+    AllInOne(AllInOne),
+    Processes(Processes),
+}
+
 /// The running system under test.
 pub(crate) struct Cluster {
     pub(crate) engine: Engine,
-    /// SQLite: the all-in-one; PostgreSQL: contacts, scheduling, mediation, reporting.
-    procs: Vec<Proc>,
-    /// Ports of contacts, scheduling, mediation, reporting.
-    ports: [u16; 4],
-    bin: PathBuf,
-    /// Logs, and the SQLite files.
-    dir: PathBuf,
+    topology: Topology,
     postgres: Option<(Postgres, [String; 4])>,
     /// From starting the process(es) to all four services SERVING.
     pub(crate) cold_start: Duration,
 }
 
 impl Cluster {
-    /// The all-in-one on SQLite files under `dir`.
+    /// The all-in-one on SQLite files under `dir/data`.
     pub(crate) async fn start_sqlite(bin: &Path, dir: &Path) -> anyhow::Result<Self> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let base = procs::free_base_port()?;
-            let ports = [base, base + 1, base + 2, base + 3];
-            let started = Instant::now();
-            match spawn_all_in_one(bin, dir, base).await {
-                Ok(proc) => {
-                    return Ok(Self {
-                        engine: Engine::Sqlite,
-                        procs: vec![proc],
-                        ports,
-                        bin: bin.to_owned(),
-                        dir: dir.to_owned(),
-                        postgres: None,
-                        cold_start: started.elapsed(),
-                    });
-                }
-                Err(e) if port_taken(&e) && attempt < START_ATTEMPTS => continue,
-                Err(e) => return Err(e),
-            }
-        }
+        let all_in_one = AllInOne::launch(&launcher(bin, dir), &dir.join("data")).await?;
+        Ok(Self {
+            engine: Engine::Sqlite,
+            cold_start: all_in_one.cold_start,
+            topology: Topology::AllInOne(all_in_one),
+            postgres: None,
+        })
     }
 
     /// Four processes, each on a new database `<prefix>_<service>` of `postgres`.
@@ -189,96 +142,66 @@ impl Cluster {
         prefix: &str,
     ) -> anyhow::Result<Self> {
         let names = ServiceKind::ALL.map(|kind| format!("{prefix}_{}", kind.name()));
+        let mut urls = Vec::new();
         for name in &names {
-            postgres.create(name).await?;
+            urls.push(postgres.create(name).await?);
         }
-        let mut cluster = Self {
-            engine: Engine::Postgres,
-            procs: Vec::new(),
-            ports: [0; 4],
-            bin: bin.to_owned(),
-            dir: dir.to_owned(),
-            postgres: Some((postgres.clone(), names)),
-            cold_start: Duration::ZERO,
-        };
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            cluster.procs.clear();
-            for port in &mut cluster.ports {
-                *port = procs::free_port()?;
-            }
-            let started = Instant::now();
-            let mut outcome = Ok(());
-            for kind in ServiceKind::ALL {
-                match cluster.spawn_service(kind).await {
-                    Ok(proc) => cluster.procs.push(proc),
-                    Err(e) => {
-                        outcome = Err(e);
-                        break;
-                    }
+        let urls: [String; 4] = urls.try_into().map_err(|_| anyhow::anyhow!("four databases expected"))?;
+        match Processes::launch(&launcher(bin, dir), &urls).await {
+            Ok(processes) => Ok(Self {
+                engine: Engine::Postgres,
+                cold_start: processes.cold_start,
+                topology: Topology::Processes(processes),
+                postgres: Some((postgres.clone(), names)),
+            }),
+            Err(e) => {
+                for name in &names {
+                    postgres.drop_database(name).await.ok();
                 }
-            }
-            match outcome {
-                Ok(()) => {
-                    cluster.cold_start = started.elapsed();
-                    return Ok(cluster);
-                }
-                Err(e) if port_taken(&e) && attempt < START_ATTEMPTS => continue,
-                Err(e) => {
-                    cluster.stop().await.ok();
-                    return Err(e);
-                }
+                Err(e.into())
             }
         }
-    }
-
-    /// `liaison serve <kind>` on its port and database, told where the services it calls are; SERVING.
-    async fn spawn_service(&self, kind: ServiceKind) -> anyhow::Result<Proc> {
-        let Some((postgres, names)) = &self.postgres else { bail!("only the PostgreSQL cluster runs services alone") };
-        let index = service_index(kind);
-        let mut command = clean_command(&self.bin);
-        command
-            .args(["serve", kind.name()])
-            .env("LIAISON_LISTEN_ADDR", format!("127.0.0.1:{}", self.ports[index]))
-            .env("DATABASE_URL", postgres.url_of(&names[index]))
-            .stdout(std::process::Stdio::null());
-        for peer in kind.dependencies() {
-            let variable = format!("LIAISON_{}_ADDR", peer.name().to_uppercase());
-            command.env(variable, self.url(*peer));
-        }
-        let log = self.dir.join(format!("{}.log", kind.name()));
-        let mut proc = Proc::spawn(kind.name(), command, &log)?;
-        wait_serving(&mut proc, self.ports[index], kind.grpc_service()).await?;
-        Ok(proc)
     }
 
     /// `http://127.0.0.1:<port of kind>`.
     pub(crate) fn url(&self, kind: ServiceKind) -> String {
-        format!("http://127.0.0.1:{}", self.ports[service_index(kind)])
+        match &self.topology {
+            Topology::AllInOne(all_in_one) => all_in_one.url(kind),
+            Topology::Processes(processes) => processes.url(kind),
+        }
     }
 
     pub(crate) fn topology(&self) -> &'static str {
-        match self.engine {
-            Engine::Sqlite => "the all-in-one: one process, four servers",
-            Engine::Postgres => "four `liaison serve` processes",
+        match self.topology {
+            Topology::AllInOne(_) => "the all-in-one: one process, four servers",
+            Topology::Processes(_) => "four `liaison serve` processes",
+        }
+    }
+
+    fn procs(&self) -> Vec<&Proc> {
+        match &self.topology {
+            Topology::AllInOne(all_in_one) => vec![&all_in_one.proc],
+            Topology::Processes(processes) => processes.procs.iter().collect(),
         }
     }
 
     /// Names and pids of the server processes.
     pub(crate) fn processes(&self) -> Vec<(String, u32)> {
-        self.procs.iter().map(|p| (p.name().to_owned(), p.pid())).collect()
+        self.procs().into_iter().map(|p| (p.name().to_owned(), p.pid())).collect()
     }
 
     pub(crate) fn pids(&self) -> Vec<u32> {
-        self.procs.iter().map(Proc::pid).collect()
+        self.procs().into_iter().map(Proc::pid).collect()
     }
 
     /// Fails with the end of its log if a server process has ended.
     pub(crate) fn check_alive(&mut self) -> anyhow::Result<()> {
-        for proc in &mut self.procs {
-            if let Some(status) = proc.exited()? {
-                return Err(proc.died(status));
+        match &mut self.topology {
+            Topology::AllInOne(all_in_one) => all_in_one.proc.check_alive()?,
+            Topology::Processes(processes) => {
+                for proc in &mut processes.procs {
+                    proc.check_alive()?;
+                }
             }
         }
         Ok(())
@@ -288,46 +211,27 @@ impl Cluster {
     /// started (it is not waited for: the caller times its catching up). On SQLite the all-in-one restarts as a
     /// whole (the other services keep their data); its reporting file is removed.
     pub(crate) async fn restart_reporting_empty(&mut self) -> anyhow::Result<Instant> {
-        match self.engine {
-            Engine::Sqlite => {
-                if let Some(proc) = self.procs.pop() {
-                    proc.stop(STOP_TIMEOUT).await?;
-                }
-                let data = self.dir.join("data");
+        match &mut self.topology {
+            Topology::AllInOne(all_in_one) => {
+                all_in_one.stop().await?;
                 for suffix in ["", "-wal", "-shm"] {
-                    let file = data.join(format!("reporting.db{suffix}"));
+                    let file = all_in_one.data_dir.join(format!("reporting.db{suffix}"));
                     if file.exists() {
                         std::fs::remove_file(&file).with_context(|| format!("cannot remove {}", file.display()))?;
                     }
                 }
                 let started = Instant::now();
-                let proc = Proc::spawn(
-                    "all-in-one",
-                    all_in_one_command(&self.bin, &data, self.ports[0]),
-                    &self.log("all-in-one"),
-                )?;
-                self.procs.push(proc);
+                all_in_one.respawn()?;
                 Ok(started)
             }
-            Engine::Postgres => {
-                let index = service_index(ServiceKind::Reporting);
-                if self.procs.len() > index {
-                    self.procs.remove(index).stop(STOP_TIMEOUT).await?;
-                }
-                let Some((postgres, names)) = &self.postgres else { bail!("no PostgreSQL databases") };
-                postgres.drop_database(&names[index]).await?;
-                postgres.create(&names[index]).await?;
+            Topology::Processes(processes) => {
+                processes.stop_service(ServiceKind::Reporting).await?;
+                let (postgres, names) = self.postgres.as_ref().context("no PostgreSQL databases")?;
+                let name = &names[index(ServiceKind::Reporting)];
+                postgres.drop_database(name).await?;
+                postgres.create(name).await?;
                 let started = Instant::now();
-                let mut command = clean_command(&self.bin);
-                command
-                    .args(["serve", "reporting"])
-                    .env("LIAISON_LISTEN_ADDR", format!("127.0.0.1:{}", self.ports[index]))
-                    .env("DATABASE_URL", postgres.url_of(&names[index]))
-                    .stdout(std::process::Stdio::null());
-                for peer in ServiceKind::Reporting.dependencies() {
-                    command.env(format!("LIAISON_{}_ADDR", peer.name().to_uppercase()), self.url(*peer));
-                }
-                self.procs.push(Proc::spawn("reporting", command, &self.log("reporting"))?);
+                processes.respawn(ServiceKind::Reporting)?;
                 Ok(started)
             }
         }
@@ -335,23 +239,20 @@ impl Cluster {
 
     /// Waits until the reporting server is SERVING again after [`Cluster::restart_reporting_empty`].
     pub(crate) async fn wait_reporting(&mut self) -> anyhow::Result<()> {
-        let port = self.ports[service_index(ServiceKind::Reporting)];
-        let proc = self.procs.last_mut().context("no reporting process")?;
-        wait_serving(proc, port, ServiceKind::Reporting.grpc_service()).await
-    }
-
-    fn log(&self, name: &str) -> PathBuf {
-        self.dir.join(format!("{name}.log"))
+        match &mut self.topology {
+            Topology::AllInOne(all_in_one) => all_in_one.wait_serving(ServiceKind::Reporting).await?,
+            Topology::Processes(processes) => processes.wait_serving(ServiceKind::Reporting).await?,
+        }
+        Ok(())
     }
 
     /// Stops every process (dependants first) and drops the PostgreSQL databases.
     pub(crate) async fn stop(mut self) -> anyhow::Result<()> {
-        let mut first_error = None;
-        while let Some(proc) = self.procs.pop() {
-            if let Err(e) = proc.stop(STOP_TIMEOUT).await {
-                first_error.get_or_insert(e);
-            }
+        let mut first_error = match &mut self.topology {
+            Topology::AllInOne(all_in_one) => all_in_one.stop().await.err(),
+            Topology::Processes(processes) => processes.stop().await.err(),
         }
+        .map(anyhow::Error::from);
         if let Some((postgres, names)) = self.postgres.take() {
             for name in &names {
                 if let Err(e) = postgres.drop_database(name).await {
@@ -361,31 +262,6 @@ impl Cluster {
         }
         first_error.map_or(Ok(()), Err)
     }
-}
-
-fn service_index(kind: ServiceKind) -> usize {
-    ServiceKind::ALL.iter().position(|k| *k == kind).unwrap_or(0)
-}
-
-fn all_in_one_command(bin: &Path, data: &Path, base_port: u16) -> std::process::Command {
-    let mut command = clean_command(bin);
-    command
-        .arg("--data-dir")
-        .arg(data)
-        .arg("--base-port")
-        .arg(base_port.to_string())
-        .stdout(std::process::Stdio::null());
-    command
-}
-
-/// Starts the all-in-one with its data under `dir/data` and waits until its four services are SERVING.
-async fn spawn_all_in_one(bin: &Path, dir: &Path, base_port: u16) -> anyhow::Result<Proc> {
-    let mut proc =
-        Proc::spawn("all-in-one", all_in_one_command(bin, &dir.join("data"), base_port), &dir.join("all-in-one.log"))?;
-    for (port, kind) in (base_port..).zip(ServiceKind::ALL) {
-        wait_serving(&mut proc, port, kind.grpc_service()).await?;
-    }
-    Ok(proc)
 }
 
 #[cfg(test)]
@@ -411,11 +287,5 @@ mod tests {
         assert!(check_name("x; DROP DATABASE postgres").is_err());
         assert!(check_name("Upper").is_err());
         assert!(check_name("1abc").is_err());
-    }
-
-    #[test]
-    fn port_conflicts_are_told_apart_from_other_failures() {
-        assert!(port_taken(&anyhow::anyhow!("contacts: cannot listen on 127.0.0.1:5: the address is already in use")));
-        assert!(!port_taken(&anyhow::anyhow!("database unreachable")));
     }
 }

@@ -5,11 +5,10 @@
 use crate::cluster::Cluster;
 use crate::report::Ingestion;
 use anyhow::Context;
-use liaison_proto::contacts::v1::contacts_service_client::ContactsServiceClient;
-use liaison_proto::mediation::v1::mediation_service_client::MediationServiceClient;
+use liaison_proto::common::v1::ListChangesRequest;
+use liaison_proto::common::v1::change_feed_service_client::ChangeFeedServiceClient;
 use liaison_proto::reporting::v1::GetIngestionStatusRequest;
 use liaison_proto::reporting::v1::reporting_service_client::ReportingServiceClient;
-use liaison_proto::scheduling::v1::scheduling_service_client::SchedulingServiceClient;
 use liaison_runtime::config::ServiceKind;
 use std::time::{Duration, Instant};
 use tonic::transport::Channel;
@@ -37,23 +36,13 @@ async fn connect(url: &str) -> anyhow::Result<Channel> {
 
 /// How many changes the feed of `kind` holds: the first page of one and what remains after it.
 async fn feed_length(channel: &Channel, kind: ServiceKind) -> anyhow::Result<u64> {
-    macro_rules! length {
-        ($client:ident, $module:ident) => {{
-            let request = liaison_proto::$module::v1::ListChangesRequest { after_sequence: 0, page_size: Some(1) };
-            let page = $client::new(channel.clone())
-                .list_changes(request)
-                .await
-                .with_context(|| format!("ListChanges of {kind} failed"))?
-                .into_inner();
-            page.changes.len() as u64 + u64::try_from(page.remaining_count).unwrap_or(0)
-        }};
-    }
-    Ok(match kind {
-        ServiceKind::Contacts => length!(ContactsServiceClient, contacts),
-        ServiceKind::Scheduling => length!(SchedulingServiceClient, scheduling),
-        ServiceKind::Mediation => length!(MediationServiceClient, mediation),
-        ServiceKind::Reporting => 0,
-    })
+    let request = ListChangesRequest { after_sequence: 0, page_size: Some(1) };
+    let page = ChangeFeedServiceClient::new(channel.clone())
+        .list_changes(request)
+        .await
+        .with_context(|| format!("ListChanges of {kind} failed"))?
+        .into_inner();
+    Ok(page.changes.len() as u64 + u64::try_from(page.remaining_count).unwrap_or(0))
 }
 
 /// Restarts reporting with an empty read model and times it catching up with `backlog` changes.

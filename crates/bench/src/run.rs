@@ -52,7 +52,7 @@ pub(crate) async fn run(settings: &RunSettings) -> anyhow::Result<Report> {
     eprintln!("liaison-bench: work directory {} (logs of the servers are there while it runs)", work.path().display());
     let echo = if needs_echo(settings) {
         eprintln!("liaison-bench: echo ceiling");
-        Some(EchoServer::start(&work.path().join("echo.log")).await?)
+        Some(EchoServer::start(work.path()).await?)
     } else {
         None
     };
@@ -82,7 +82,7 @@ pub(crate) async fn run(settings: &RunSettings) -> anyhow::Result<Report> {
         anyhow::Ok((echo_start, echo_small, reports))
     }
     .await;
-    if let Some(server) = echo {
+    if let Some(mut server) = echo {
         server.proc.stop(Duration::from_secs(5)).await?;
     }
     let (echo, echo_small, reports) = measured?;

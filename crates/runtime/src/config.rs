@@ -50,14 +50,23 @@ impl ServiceKind {
         SocketAddr::from((Ipv4Addr::LOCALHOST, self.default_port()))
     }
 
-    /// The services this one calls.
-    pub fn dependencies(self) -> &'static [ServiceKind] {
+    /// The services this one calls: the one declaration of who calls whom. `service::start` requires their
+    /// addresses, and the deploy files (the compose environment and `depends_on`, the Kubernetes Deployments'
+    /// environment and NetworkPolicies) are tested against it (`tests/tests/deployment.rs`). Reporting calls each
+    /// source's `liaison.common.v1.ChangeFeedService`; mediation calls scheduling (mediation sessions are meetings).
+    pub const fn dependencies(self) -> &'static [ServiceKind] {
         match self {
             Self::Contacts => &[],
             Self::Scheduling => &[Self::Contacts],
             Self::Mediation => &[Self::Contacts, Self::Scheduling],
             Self::Reporting => &[Self::Contacts, Self::Scheduling, Self::Mediation],
         }
+    }
+
+    /// The services that call this one (the reverse of [`ServiceKind::dependencies`]), in [`ServiceKind::ALL`]
+    /// order.
+    pub fn dependants(self) -> Vec<ServiceKind> {
+        Self::ALL.into_iter().filter(|caller| caller.dependencies().contains(&self)).collect()
     }
 }
 
@@ -114,5 +123,26 @@ mod tests {
         assert_eq!("mediation".parse::<ServiceKind>(), Ok(ServiceKind::Mediation));
         let err = "billing".parse::<ServiceKind>().expect_err("unknown");
         assert!(err.contains("billing") && err.contains("contacts"));
+    }
+
+    #[test]
+    fn every_service_calls_only_services_that_start_before_it() {
+        for (index, kind) in ServiceKind::ALL.into_iter().enumerate() {
+            for dependency in kind.dependencies() {
+                let position = ServiceKind::ALL.iter().position(|k| k == dependency);
+                assert!(position.is_some_and(|p| p < index), "{kind} calls {dependency}, which starts after it");
+            }
+        }
+    }
+
+    #[test]
+    fn dependants_are_the_reverse_of_dependencies() {
+        assert_eq!(
+            ServiceKind::Contacts.dependants(),
+            [ServiceKind::Scheduling, ServiceKind::Mediation, ServiceKind::Reporting]
+        );
+        assert_eq!(ServiceKind::Scheduling.dependants(), [ServiceKind::Mediation, ServiceKind::Reporting]);
+        assert_eq!(ServiceKind::Mediation.dependants(), [ServiceKind::Reporting]);
+        assert!(ServiceKind::Reporting.dependants().is_empty());
     }
 }

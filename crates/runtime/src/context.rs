@@ -22,14 +22,22 @@ impl Actor {
         Self("anonymous".to_owned())
     }
 
-    /// The actor a request names, or `anonymous` when it names none or something unprintable or over-long.
-    pub fn from_header(value: Option<&str>) -> Self {
-        match value.map(str::trim) {
-            Some(v) if !v.is_empty() && v.chars().count() <= ACTOR_MAX && !v.chars().any(char::is_control) => {
-                Self(v.to_owned())
-            }
-            _ => Self::anonymous(),
+    /// The actor a request names: `anonymous` when it names none; an error saying what is wrong when the value is
+    /// empty, unprintable or over-long (it would otherwise be recorded as someone else in every change).
+    pub fn from_header(value: Option<&[u8]>) -> Result<Self, crate::error::FieldViolation> {
+        let Some(raw) = value else { return Ok(Self::anonymous()) };
+        let invalid = |why: &str| crate::error::FieldViolation::new(ACTOR_HEADER, why);
+        let text = std::str::from_utf8(raw).map_err(|_| invalid("must be UTF-8 text"))?.trim();
+        if text.is_empty() {
+            return Err(invalid("must name who the caller acts for; leave the metadata out to act anonymously"));
         }
+        if text.chars().count() > ACTOR_MAX {
+            return Err(invalid(&format!("must be at most {ACTOR_MAX} characters")));
+        }
+        if text.chars().any(char::is_control) {
+            return Err(invalid("must not contain control characters"));
+        }
+        Ok(Self(text.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -162,12 +170,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_actor_is_taken_from_metadata_unless_missing_or_unprintable() {
-        assert_eq!(Actor::from_header(Some(" ada@office ")).as_str(), "ada@office");
-        assert_eq!(Actor::from_header(None), Actor::anonymous());
-        assert_eq!(Actor::from_header(Some("")), Actor::anonymous());
-        assert_eq!(Actor::from_header(Some("a\u{7}b")), Actor::anonymous());
-        assert_eq!(Actor::from_header(Some(&"x".repeat(201))), Actor::anonymous());
+    fn an_actor_is_taken_from_metadata_and_an_invalid_one_is_refused() {
+        assert_eq!(Actor::from_header(Some(b" ada@office ")).map(|a| a.as_str().to_owned()), Ok("ada@office".into()));
+        assert_eq!(Actor::from_header(None), Ok(Actor::anonymous()));
+        assert_eq!(Actor::from_header(Some("Zoë Ødegård".as_bytes())).map(|a| a.0), Ok("Zoë Ødegård".into()));
+        for bad in [&b""[..], b"   ", b"a\x07b", &[0xff, 0xfe], "x".repeat(201).as_bytes()] {
+            let violation = Actor::from_header(Some(bad)).expect_err("refused");
+            assert_eq!(violation.field, ACTOR_HEADER, "{bad:?}");
+        }
     }
 
     #[test]

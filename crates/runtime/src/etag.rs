@@ -7,13 +7,16 @@ pub fn render(revision: i64) -> String {
     format!("\"r{revision}\"")
 }
 
-/// Parses an etag sent back by a client; empty means "no check".
+/// Parses an etag sent back by a client, with or without its quotes (a JSON string holding `"r3"` is easy to
+/// type as `r3`); empty means "no check".
 pub fn parse_expected(field: &str, etag: &str) -> Result<Option<i64>, FieldViolation> {
-    if etag.is_empty() {
+    let trimmed = etag.trim();
+    if trimmed.is_empty() {
         return Ok(None);
     }
-    etag.strip_prefix("\"r")
-        .and_then(|rest| rest.strip_suffix('"'))
+    let bare = trimmed.strip_prefix('"').and_then(|rest| rest.strip_suffix('"')).unwrap_or(trimmed);
+    bare.strip_prefix('r')
+        .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
         .and_then(|n| n.parse::<i64>().ok())
         .filter(|n| *n > 0)
         .map(Some)
@@ -28,6 +31,10 @@ mod tests {
     fn an_etag_round_trips() {
         assert_eq!(parse_expected("etag", &render(7)), Ok(Some(7)));
         assert_eq!(parse_expected("etag", ""), Ok(None));
-        assert!(parse_expected("etag", "r7").is_err());
+        assert_eq!(parse_expected("etag", "r7"), Ok(Some(7)), "without its quotes");
+        assert_eq!(parse_expected("etag", " \"r7\" "), Ok(Some(7)));
+        for bad in ["7", "\"r7", "r7\"", "r", "r0", "r-1", "r+7", "\"\"", "x7"] {
+            assert!(parse_expected("etag", bad).is_err(), "{bad:?}");
+        }
     }
 }

@@ -324,17 +324,6 @@ pub async fn serve_list(db: &Db, after: i64, page_size: Option<i32>) -> Result<F
     list(db, after, size).await
 }
 
-/// `WatchChanges` of any service: validates the cursor, then streams (see [`watch`]).
-pub fn serve_watch<R: Send + 'static>(
-    db: &Db,
-    after: i64,
-    shutdown: &CancellationToken,
-    wrap: fn(Vec<Change>, i64) -> R,
-) -> Result<ReceiverStream<Result<R, tonic::Status>>, Error> {
-    let after = parse_cursor("after_sequence", after).map_err(|v| Error::InvalidArgument(vec![v]))?;
-    Ok(watch(db.clone(), after, shutdown.clone(), wrap))
-}
-
 /// Streams the feed after `after`: the backlog in batches, then new changes as they commit, until the client
 /// goes away or the server shuts down. `wrap` builds the service's own response message from a batch.
 pub fn watch<R: Send + 'static>(

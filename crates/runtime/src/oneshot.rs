@@ -16,7 +16,6 @@ use crate::error::Error;
 use crate::group_commit::OwnedClaim;
 use crate::sql::statement;
 use crate::validate::RequestId;
-use liaison_proto::common::v1::ChangeKind;
 use sea_orm::{ConnectionTrait, DbBackend, QueryTrait, Value};
 
 /// The statement text of a whole-row insert, by active-model type (see [`Insert::model`]).
@@ -92,11 +91,6 @@ impl Insert {
         }
         let built = <A::Entity as sea_orm::EntityTrait>::insert_many(models).build(DbBackend::Sqlite);
         Some(Self { sql: built.sql, values: built.values.map(|v| v.0).unwrap_or_default() })
-    }
-
-    /// The change-feed row of a mutation (see [`crate::feed::insert`]).
-    pub fn change<M: prost::Message>(resource_name: &str, kind: ChangeKind, type_name: &str, resource: &M) -> Self {
-        crate::feed::insert(type_name, &[(resource_name, kind, resource)])
     }
 
     /// Runs this insert on `conn` (inside the caller's transaction).

@@ -200,7 +200,7 @@ pub struct FeedBatch {
 /// A stream of feed batches.
 pub type FeedStream = futures::stream::BoxStream<'static, Result<FeedBatch, tonic::Status>>;
 
-/// Client of any service's change feed.
+/// Client of any service's change feed (`liaison.common.v1.ChangeFeedService` on the service's own port).
 #[derive(Debug, Clone)]
 pub struct FeedClient {
     source: crate::config::ServiceKind,
@@ -219,31 +219,17 @@ impl FeedClient {
 
     /// Opens `WatchChanges` after `after`. Opening has the call deadline; the stream itself lives until closed.
     pub async fn watch(&self, after: i64) -> Result<FeedStream, Error> {
-        use crate::config::ServiceKind;
         use futures::StreamExt;
         let dependency = format!("{}.WatchChanges", self.source);
         let deadline = self.calls.call_timeout;
         let opening = async {
-            let channel = self.channel.clone();
-            // The four services' feeds differ only in their generated types.
-            macro_rules! watch_with {
-                ($package:ident, $module:ident, $client:ident) => {{
-                    use liaison_proto::$package::v1::{WatchChangesRequest, $module::$client};
-                    let request = with_trace(WatchChangesRequest { after_sequence: after });
-                    let stream = $client::new(channel).watch_changes(request).await?;
-                    stream
-                        .into_inner()
-                        .map(|r| r.map(|m| FeedBatch { changes: m.changes, remaining: m.remaining_count }))
-                        .boxed()
-                }};
-            }
-            let stream: FeedStream = match self.source {
-                ServiceKind::Contacts => watch_with!(contacts, contacts_service_client, ContactsServiceClient),
-                ServiceKind::Scheduling => watch_with!(scheduling, scheduling_service_client, SchedulingServiceClient),
-                ServiceKind::Mediation => watch_with!(mediation, mediation_service_client, MediationServiceClient),
-                ServiceKind::Reporting => watch_with!(reporting, reporting_service_client, ReportingServiceClient),
-            };
-            Ok::<_, tonic::Status>(stream)
+            use liaison_proto::common::v1::WatchChangesRequest;
+            use liaison_proto::common::v1::change_feed_service_client::ChangeFeedServiceClient;
+            let request = with_trace(WatchChangesRequest { after_sequence: after, start_at_end: false });
+            let stream = ChangeFeedServiceClient::new(self.channel.clone()).watch_changes(request).await?;
+            let batches =
+                stream.into_inner().map(|r| r.map(|m| FeedBatch { changes: m.changes, remaining: m.remaining_count }));
+            Ok::<FeedStream, tonic::Status>(batches.boxed())
         };
         match tokio::time::timeout(deadline, opening).await {
             Ok(Ok(stream)) => Ok(stream),

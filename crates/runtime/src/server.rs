@@ -1,8 +1,9 @@
-//! The one server builder: mounts a service with health (following its database), reflection v1 and v1alpha,
-//! the request-context layer (trace context, one span per RPC), and graceful shutdown.
+//! The one server builder: mounts a service with its change feed (`liaison.common.v1.ChangeFeedService`), health
+//! (following its database), reflection v1 and v1alpha, the request-context layer (trace context, actor, one span
+//! per RPC, a clear answer for a service this port does not serve), and graceful shutdown.
 use crate::context::{self, TraceContext};
 use crate::db::Db;
-use futures::future::BoxFuture;
+use futures::future::{BoxFuture, Either};
 use std::net::SocketAddr;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -19,6 +20,10 @@ pub struct Mounted {
     pub db: Db,
 }
 
+const HEALTH: &str = "grpc.health.v1.Health";
+const REFLECTION_V1: &str = "grpc.reflection.v1.ServerReflection";
+const REFLECTION_V1ALPHA: &str = "grpc.reflection.v1alpha.ServerReflection";
+
 /// How often health re-checks the database.
 pub const HEALTH_INTERVAL: Duration = Duration::from_millis(500);
 
@@ -29,7 +34,8 @@ pub async fn serve(listener: TcpListener, mounted: Mounted, shutdown: Cancellati
     let serving_now = db.ping().await;
     reporter.set_service_status("", ServingStatus::Serving).await;
     set_health(&reporter, service_name, serving_now).await;
-    tokio::spawn(follow_database_health(db, reporter, service_name, serving_now, shutdown.clone()));
+    tokio::spawn(follow_database_health(db.clone(), reporter, service_name, serving_now, shutdown.clone()));
+    let change_feed = crate::feed_service::ChangeFeed::server(db, shutdown.clone());
 
     let reflection = || {
         tonic_reflection::server::Builder::configure()
@@ -37,9 +43,10 @@ pub async fn serve(listener: TcpListener, mounted: Mounted, shutdown: Cancellati
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(liaison_proto::ERROR_DETAILS_DESCRIPTOR_SET)
             .with_service_name(service_name)
-            .with_service_name("grpc.health.v1.Health")
-            .with_service_name("grpc.reflection.v1.ServerReflection")
-            .with_service_name("grpc.reflection.v1alpha.ServerReflection")
+            .with_service_name(crate::feed_service::SERVICE_NAME)
+            .with_service_name(HEALTH)
+            .with_service_name(REFLECTION_V1)
+            .with_service_name(REFLECTION_V1ALPHA)
     };
     let reflection_v1 = reflection().build_v1().map_err(|e| format!("reflection: {e}"))?;
     let reflection_v1alpha = reflection().build_v1alpha().map_err(|e| format!("reflection: {e}"))?;
@@ -49,8 +56,9 @@ pub async fn serve(listener: TcpListener, mounted: Mounted, shutdown: Cancellati
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         // Clients that resolved a service name once are rebalanced over new replicas within minutes.
         .max_connection_age(Duration::from_secs(300))
-        .layer(tower::layer::layer_fn(|inner| RequestContext { inner }))
+        .layer(tower::layer::layer_fn(|inner| RequestContext { inner, own: service_name }))
         .add_routes(routes)
+        .add_service(change_feed)
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
@@ -114,6 +122,36 @@ async fn follow_database_health(
 #[derive(Clone)]
 pub struct RequestContext<S> {
     inner: S,
+    /// The service this server mounts (the others it serves are the same on every server).
+    own: &'static str,
+}
+
+impl<S> RequestContext<S> {
+    fn serves(&self, service: &str) -> bool {
+        service == self.own
+            || [crate::feed_service::SERVICE_NAME, HEALTH, REFLECTION_V1, REFLECTION_V1ALPHA].contains(&service)
+    }
+}
+
+/// What a caller of a service this port does not serve is told: which one it serves, and where the asked one
+/// lives when it is a Liaison service — rather than an UNIMPLEMENTED with an empty message.
+fn not_served(own: &str, asked: &str) -> tonic::Status {
+    use crate::config::ServiceKind;
+    let here = ServiceKind::ALL.into_iter().find(|kind| kind.grpc_service() == own);
+    let serves = match here {
+        Some(kind) => format!("this port serves {own} (the {kind} service)"),
+        None => format!("this port serves {own}"),
+    };
+    let message = match ServiceKind::ALL.into_iter().find(|kind| kind.grpc_service() == asked) {
+        Some(kind) => format!(
+            "{serves}, not {asked}: call the {kind} service, on port {} by default (its address is \
+             LIAISON_{}_ADDR in a cluster)",
+            kind.default_port(),
+            kind.name().to_uppercase()
+        ),
+        None => format!("{serves}, its change feed, health and reflection; there is no service {asked:?} here"),
+    };
+    tonic::Status::unimplemented(message)
 }
 
 /// Reads W3C trace context from HTTP/2 headers.
@@ -135,12 +173,11 @@ fn grpc_status<R>(response: &http::Response<R>) -> i64 {
     response.headers().get("grpc-status").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(0)
 }
 
-impl<S, B, R> tower::Service<http::Request<B>> for RequestContext<S>
+impl<S, B> tower::Service<http::Request<B>> for RequestContext<S>
 where
-    S: tower::Service<http::Request<B>, Response = http::Response<R>> + Send + 'static,
+    S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>> + Send + 'static,
     S::Future: Send + 'static,
     S::Error: Send + 'static,
-    R: Send + 'static,
 {
     type Response = S::Response;
     type Error = S::Error;
@@ -184,8 +221,17 @@ where
         span.record("trace_id", trace.trace_id());
         span.record("span_id", trace.span_id());
         let metrics = crate::metrics::RpcTimer::start(service, method);
-        let actor = context::Actor::from_header(header(context::ACTOR_HEADER));
-        let future = self.inner.call(request);
+        let refused = if self.serves(service) {
+            context::Actor::from_header(request.headers().get(context::ACTOR_HEADER).map(|v| v.as_bytes()))
+                .map_err(|violation| tonic::Status::from(crate::Error::from_violation(violation)))
+        } else {
+            Err(not_served(self.own, service))
+        };
+        // A refused call never reaches the service: its answer is ready at once.
+        let (actor, future) = match refused {
+            Ok(actor) => (actor, Either::Left(self.inner.call(request))),
+            Err(status) => (context::Actor::anonymous(), Either::Right(std::future::ready(Ok(status.into_http())))),
+        };
         let recorded = span.clone();
         Box::pin(context::scope(
             trace,

@@ -34,11 +34,11 @@ fn missing_peer(peer: ServiceKind) -> String {
     format!("needs the address of {peer}: set --{peer}-addr or LIAISON_{}_ADDR", peer.name().to_uppercase())
 }
 
-/// A Liaison service: its kind, its migrations and how to mount it.
+/// A Liaison service: its kind, its migrations and how to mount it. The services it calls are its kind's
+/// [`ServiceKind::dependencies`], declared once there (the deploy files are tested against it); their addresses
+/// are required at start.
 pub trait LiaisonService {
     const KIND: ServiceKind;
-    /// The services it calls (their addresses are required at start).
-    const PEERS: &'static [ServiceKind];
     type Migrator: MigratorTrait;
     fn mount(ctx: ServiceContext) -> impl Future<Output = Result<Mounted, String>> + Send;
 }
@@ -79,7 +79,7 @@ pub async fn start<S: LiaisonService>(
     shutdown: CancellationToken,
 ) -> Result<Running, String> {
     let kind = S::KIND;
-    for peer in S::PEERS {
+    for peer in kind.dependencies() {
         let url = settings.peers.get(*peer).ok_or_else(|| format!("{kind}: {}", missing_peer(*peer)))?;
         lazy_channel(url, settings.calls).map_err(|e| format!("{kind}: {e}"))?;
     }

@@ -1,9 +1,34 @@
 //! Test support shared by every service's tests: a fresh database per test, on SQLite (always) and on
 //! PostgreSQL (when `LIAISON_TEST_POSTGRES_URL` is set — and under `CI=true` its absence fails the test rather
 //! than skipping it), and real servers started through the same path as the binary, on 127.0.0.1:0.
+//!
+//! - [`Call`]: a call of a tonic client reads as one line that gives the message or the error, and a call that
+//!   went the other way panics naming the RPC's response, the test's line and the status:
+//!
+//!   ```ignore
+//!   use liaison_testkit::Call;
+//!
+//!   let created = app.client.create_contact(request).ok().await.contact.unwrap();
+//!   let status = app.client.get_contact(GetContactRequest { name: "contacts/nobody".into() }).err().await;
+//!   assert_eq!(status.code(), tonic::Code::NotFound);
+//!   ```
+//!   (instead of `.await.unwrap().into_inner()` and `.await.unwrap_err()`).
+//! - [`procs`]: child processes of the real binaries (clean environment, stderr in memory or in a log file,
+//!   SIGTERM to stop, SIGKILL when dropped), free ports, readiness by the gRPC health service.
+//! - [`cluster`]: the binary's two topologies, the all-in-one and four `liaison serve` processes, started by a
+//!   [`cluster::Launcher`] that names the binary, the logs and the patience; one service restarted in place.
+//!   The end-to-end tests and the bench both start the system this way.
+//! - [`e2e`]: the end-to-end tests' side: the binary built once per test binary, their launcher, panicking
+//!   `AllInOne::start()` / `Cluster::start(..)`, and the checks every topology must pass.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
+mod call;
+pub mod cluster;
+pub mod e2e;
 pub mod otlp;
+pub mod procs;
+
+pub use call::Call;
 
 use liaison_runtime::client::CallSettings;
 use liaison_runtime::config::{Peers, ServiceSettings};
@@ -137,6 +162,13 @@ pub async fn spawn_at<S: LiaisonService>(
 /// A lazy channel to a running server.
 pub fn channel(running: &Running) -> tonic::transport::Channel {
     liaison_runtime::client::lazy_channel(&running.url(), test_calls()).unwrap()
+}
+
+/// A client of the change feed (`liaison.common.v1.ChangeFeedService`) that `running` serves on its port.
+pub fn feed(
+    running: &Running,
+) -> liaison_proto::common::v1::change_feed_service_client::ChangeFeedServiceClient<tonic::transport::Channel> {
+    liaison_proto::common::v1::change_feed_service_client::ChangeFeedServiceClient::new(channel(running))
 }
 
 /// A channel to `running` whose calls wait four times as long as a service's own calls to its dependencies

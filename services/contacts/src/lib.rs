@@ -19,7 +19,6 @@ pub struct Contacts;
 
 impl LiaisonService for Contacts {
     const KIND: ServiceKind = ServiceKind::Contacts;
-    const PEERS: &'static [ServiceKind] = &[];
     type Migrator = store::migration::Migrator;
 
     async fn mount(ctx: ServiceContext) -> Result<Mounted, String> {

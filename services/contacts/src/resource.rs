@@ -7,10 +7,28 @@ use liaison_proto::contacts::v1::{Affiliation, Contact, Date, FieldProvenance, O
 use liaison_runtime::etag;
 use liaison_runtime::time::to_timestamp;
 
-pub const ORGANIZATION_TYPE: &str = "liaison.contacts.v1.Organization";
-pub const CONTACT_TYPE: &str = "liaison.contacts.v1.Contact";
-pub const AFFILIATION_TYPE: &str = "liaison.contacts.v1.Affiliation";
-pub const RELATIONSHIP_TYPE: &str = "liaison.contacts.v1.Relationship";
+/// Declares a stored model as a resource: its name and its wire form (see `liaison_runtime::resource`).
+macro_rules! resource {
+    ($($model:ty => $wire:ty, $name:expr, $to_wire:expr;)+) => {$(
+        impl liaison_runtime::resource::Resource for $model {
+            type Wire = $wire;
+            fn resource_name(&self) -> String {
+                $name(&self.id)
+            }
+            fn to_wire(&self) -> $wire {
+                $to_wire(self)
+            }
+        }
+    )+};
+}
+pub(crate) use resource;
+
+resource! {
+    organization::Model => Organization, organization_name, organization;
+    contact::Model => Contact, contact_name, contact;
+    affiliation::Model => Affiliation, |id| format!("affiliations/{id}"), affiliation;
+    relationship::Model => Relationship, |id| format!("relationships/{id}"), relationship;
+}
 
 /// How long a deleted contact can be restored, and a merge undone.
 pub const UNDELETE_WINDOW: chrono::TimeDelta = chrono::TimeDelta::days(30);

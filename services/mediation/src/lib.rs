@@ -17,7 +17,6 @@ pub struct Mediation;
 
 impl LiaisonService for Mediation {
     const KIND: ServiceKind = ServiceKind::Mediation;
-    const PEERS: &'static [ServiceKind] = &[ServiceKind::Contacts];
     type Migrator = store::migration::Migrator;
 
     async fn mount(ctx: ServiceContext) -> Result<Mounted, String> {

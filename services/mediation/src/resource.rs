@@ -5,12 +5,20 @@ use liaison_proto::mediation::v1::Case;
 use liaison_runtime::etag;
 use liaison_runtime::time::to_timestamp;
 
-pub const CASE_TYPE: &str = "liaison.mediation.v1.Case";
+impl liaison_runtime::resource::Resource for StoredCase {
+    type Wire = Case;
+    fn resource_name(&self) -> String {
+        format!("cases/{}", self.case.id)
+    }
+    fn to_wire(&self) -> Case {
+        case(self)
+    }
+}
 
 pub fn case(stored: &StoredCase) -> Case {
     let c = &stored.case;
     Case {
-        name: format!("cases/{}", c.id),
+        name: liaison_runtime::resource::Resource::resource_name(stored),
         title: c.title.clone(),
         description: c.description.clone(),
         parties: stored.parties.clone(),

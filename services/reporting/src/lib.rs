@@ -13,27 +13,26 @@ use liaison_runtime::peers::FeedClient;
 use liaison_runtime::server::Mounted;
 use liaison_runtime::service::{LiaisonService, ServiceContext};
 
-/// The sources reporting follows, in the order it reports them.
-pub const SOURCES: [ServiceKind; 3] = [ServiceKind::Contacts, ServiceKind::Scheduling, ServiceKind::Mediation];
+/// The sources reporting follows, in the order it reports them: the services it depends on.
+pub const SOURCES: &[ServiceKind] = ServiceKind::Reporting.dependencies();
 
 /// The reporting service, as the runtime starts it.
 pub struct Reporting;
 
 impl LiaisonService for Reporting {
     const KIND: ServiceKind = ServiceKind::Reporting;
-    const PEERS: &'static [ServiceKind] = &[ServiceKind::Contacts, ServiceKind::Scheduling, ServiceKind::Mediation];
     type Migrator = store::migration::Migrator;
 
     async fn mount(ctx: ServiceContext) -> Result<Mounted, String> {
         let store = store::Store::new(ctx.db.clone());
         let status = ingest::IngestionState::default();
-        for source in SOURCES {
+        for &source in SOURCES {
             let feed = FeedClient::new(source, ctx.channel(source)?, ctx.calls);
             tokio::spawn(ingest::follow(feed, store.clone(), status.clone(), ctx.shutdown.clone()));
         }
         let db = ctx.db.clone();
         let server = liaison_proto::reporting::v1::reporting_service_server::ReportingServiceServer::new(
-            api::ReportingApi::new(store, status, ctx.shutdown),
+            api::ReportingApi::new(store, status),
         );
         Ok(Mounted {
             service_name: ServiceKind::Reporting.grpc_service(),

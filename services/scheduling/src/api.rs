@@ -8,21 +8,18 @@ use liaison_runtime::names::{Meetings, Name};
 use liaison_runtime::peers::{ContactsClient, missing_references};
 use liaison_runtime::service::ServiceContext;
 use liaison_runtime::validate::RequestId;
-use liaison_runtime::{Error, Validate, feed, idempotency, paging};
-use tokio_stream::wrappers::ReceiverStream;
-use tokio_util::sync::CancellationToken;
+use liaison_runtime::{Error, Validate, idempotency, paging};
 use tonic::{Request, Response, Status};
 
 /// The `SchedulingService` implementation.
 pub struct SchedulingApi {
     store: Store,
     contacts: ContactsClient,
-    shutdown: CancellationToken,
 }
 
 impl SchedulingApi {
     pub fn new(ctx: ServiceContext, contacts: ContactsClient) -> Self {
-        Self { store: Store::new(ctx.db), contacts, shutdown: ctx.shutdown }
+        Self { store: Store::new(ctx.db), contacts }
     }
 }
 
@@ -73,29 +70,5 @@ impl SchedulingService for SchedulingApi {
             meetings: meetings.iter().map(resource::meeting).collect(),
             next_page_token,
         }))
-    }
-
-    async fn list_changes(
-        &self,
-        request: Request<ListChangesRequest>,
-    ) -> Result<Response<ListChangesResponse>, Status> {
-        let request = request.into_inner();
-        let page = feed::serve_list(self.store.db(), request.after_sequence, request.page_size).await?;
-        Ok(Response::new(ListChangesResponse { changes: page.changes, remaining_count: page.remaining }))
-    }
-
-    type WatchChangesStream = ReceiverStream<Result<WatchChangesResponse, Status>>;
-
-    async fn watch_changes(
-        &self,
-        request: Request<WatchChangesRequest>,
-    ) -> Result<Response<Self::WatchChangesStream>, Status> {
-        let stream = feed::serve_watch(
-            self.store.db(),
-            request.get_ref().after_sequence,
-            &self.shutdown,
-            |changes, remaining_count| WatchChangesResponse { changes, remaining_count },
-        )?;
-        Ok(Response::new(stream))
     }
 }

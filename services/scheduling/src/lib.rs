@@ -17,7 +17,6 @@ pub struct Scheduling;
 
 impl LiaisonService for Scheduling {
     const KIND: ServiceKind = ServiceKind::Scheduling;
-    const PEERS: &'static [ServiceKind] = &[ServiceKind::Contacts];
     type Migrator = store::migration::Migrator;
 
     async fn mount(ctx: ServiceContext) -> Result<Mounted, String> {

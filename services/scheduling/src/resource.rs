@@ -4,12 +4,20 @@ use liaison_proto::scheduling::v1::Meeting;
 use liaison_runtime::etag;
 use liaison_runtime::time::to_timestamp;
 
-pub const MEETING_TYPE: &str = "liaison.scheduling.v1.Meeting";
+impl liaison_runtime::resource::Resource for StoredMeeting {
+    type Wire = Meeting;
+    fn resource_name(&self) -> String {
+        format!("meetings/{}", self.meeting.id)
+    }
+    fn to_wire(&self) -> Meeting {
+        meeting(self)
+    }
+}
 
 pub fn meeting(stored: &StoredMeeting) -> Meeting {
     let m = &stored.meeting;
     Meeting {
-        name: format!("meetings/{}", m.id),
+        name: liaison_runtime::resource::Resource::resource_name(stored),
         title: m.title.clone(),
         start_time: Some(to_timestamp(m.start_time)),
         end_time: Some(to_timestamp(m.end_time)),

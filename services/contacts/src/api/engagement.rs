@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use liaison_proto::contacts::v1::*;
 use liaison_runtime::fieldmask::UpdateMask;
 use liaison_runtime::names::{Name, PartyName};
+use liaison_runtime::resource::Resource as _;
 use liaison_runtime::time::{from_timestamp, to_timestamp};
 use liaison_runtime::validate::RequestId;
 use liaison_runtime::{Error, FieldViolation, Validate, etag, paging, time};
@@ -238,7 +239,7 @@ pub(super) async fn update_interaction(
     let (name, expected, mask) = (
         Name::<Interactions>::parse("interaction.name", &new.name),
         etag::parse_expected("interaction.etag", &new.etag),
-        UpdateMask::parse("update_mask", request.update_mask.as_ref(), INTERACTION_UPDATABLE),
+        UpdateMask::parse("update_mask", request.update_mask.as_ref(), &new, INTERACTION_UPDATABLE),
     )
         .validate()?;
     let now = time::now();

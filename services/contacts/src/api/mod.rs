@@ -25,16 +25,13 @@ use liaison_runtime::names::{Affiliations, Contacts, Name, Organizations, PartyN
 use liaison_runtime::service::ServiceContext;
 use liaison_runtime::validate::RequestId;
 use liaison_runtime::wire::{self, Spliced};
-use liaison_runtime::{Error, FieldViolation, Validate, etag, feed, idempotency, paging};
+use liaison_runtime::{Error, FieldViolation, Validate, etag, idempotency, paging};
 use std::collections::{HashMap, HashSet};
-use tokio_stream::wrappers::ReceiverStream;
-use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
 /// The `ContactsService` implementation.
 pub struct ContactsApi {
     store: Store,
-    shutdown: CancellationToken,
     /// Contacts as last read, by the id asked for (a merged id maps to its survivor): other services resolve the
     /// same names over and over.
     contacts: ReadCache<CachedContact>,
@@ -52,11 +49,7 @@ const CACHED_CONTACTS: usize = 20_000;
 impl ContactsApi {
     pub fn new(ctx: ServiceContext) -> Self {
         liaison_runtime::cache::follow_other_writers(ctx.db.clone(), ctx.shutdown.clone());
-        Self {
-            contacts: ReadCache::new(ctx.db.clone(), CACHED_CONTACTS),
-            store: Store::new(ctx.db),
-            shutdown: ctx.shutdown,
-        }
+        Self { contacts: ReadCache::new(ctx.db.clone(), CACHED_CONTACTS), store: Store::new(ctx.db) }
     }
 
     /// Contacts by id through the read cache, in the order of `ids` (`None` for those that do not exist).
@@ -331,7 +324,7 @@ impl ContactsService for ContactsApi {
         let (name, expected, mask) = (
             Name::<Organizations>::parse("organization.name", &new.name),
             etag::parse_expected("organization.etag", &new.etag),
-            UpdateMask::parse("update_mask", request.update_mask.as_ref(), ORGANIZATION_UPDATABLE),
+            UpdateMask::parse("update_mask", request.update_mask.as_ref(), &new, ORGANIZATION_UPDATABLE),
         )
             .validate()?;
         let model = self
@@ -408,7 +401,7 @@ impl ContactsService for ContactsApi {
         let (name, expected, mask) = (
             Name::<Contacts>::parse("contact.name", &new.name),
             etag::parse_expected("contact.etag", &new.etag),
-            UpdateMask::parse("update_mask", request.update_mask.as_ref(), CONTACT_UPDATABLE),
+            UpdateMask::parse("update_mask", request.update_mask.as_ref(), &new, CONTACT_UPDATABLE),
         )
             .validate()?;
         let model = self
@@ -524,7 +517,7 @@ impl ContactsService for ContactsApi {
         let (name, expected, mask) = (
             Name::<Affiliations>::parse("affiliation.name", &new.name),
             etag::parse_expected("affiliation.etag", &new.etag),
-            UpdateMask::parse("update_mask", request.update_mask.as_ref(), AFFILIATION_UPDATABLE),
+            UpdateMask::parse("update_mask", request.update_mask.as_ref(), &new, AFFILIATION_UPDATABLE),
         )
             .validate()?;
         let model = self
@@ -618,7 +611,7 @@ impl ContactsService for ContactsApi {
         let (name, expected, mask) = (
             Name::<Relationships>::parse("relationship.name", &new.name),
             etag::parse_expected("relationship.etag", &new.etag),
-            UpdateMask::parse("update_mask", request.update_mask.as_ref(), RELATIONSHIP_UPDATABLE),
+            UpdateMask::parse("update_mask", request.update_mask.as_ref(), &new, RELATIONSHIP_UPDATABLE),
         )
             .validate()?;
         let model = self
@@ -679,30 +672,6 @@ impl ContactsService for ContactsApi {
                 .collect(),
             missing_names: missing,
         }))
-    }
-
-    async fn list_changes(
-        &self,
-        request: Request<ListChangesRequest>,
-    ) -> Result<Response<ListChangesResponse>, Status> {
-        let request = request.into_inner();
-        let page = feed::serve_list(self.store.db(), request.after_sequence, request.page_size).await?;
-        Ok(Response::new(ListChangesResponse { changes: page.changes, remaining_count: page.remaining }))
-    }
-
-    type WatchChangesStream = ReceiverStream<Result<WatchChangesResponse, Status>>;
-
-    async fn watch_changes(
-        &self,
-        request: Request<WatchChangesRequest>,
-    ) -> Result<Response<Self::WatchChangesStream>, Status> {
-        let stream = feed::serve_watch(
-            self.store.db(),
-            request.get_ref().after_sequence,
-            &self.shutdown,
-            |changes, remaining_count| WatchChangesResponse { changes, remaining_count },
-        )?;
-        Ok(Response::new(stream))
     }
 
     async fn create_assessment(

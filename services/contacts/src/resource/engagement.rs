@@ -5,8 +5,9 @@ use liaison_proto::contacts::v1::{Assessment, FollowUp, Interaction, Quadrant as
 use liaison_runtime::etag;
 use liaison_runtime::time::to_timestamp;
 
-pub const ASSESSMENT_TYPE: &str = "liaison.contacts.v1.Assessment";
-pub const INTERACTION_TYPE: &str = "liaison.contacts.v1.Interaction";
+super::resource! {
+    assessment::Model => Assessment, assessment_name, assessment;
+}
 
 pub fn assessment_name(id: &str) -> String {
     format!("assessments/{id}")

@@ -11,7 +11,6 @@
 use super::{CreateKey, Store, json};
 use crate::domain::engagement::{Assessments, InteractionFields, Interactions, NewAssessment, Quadrant};
 use crate::resource;
-use crate::resource::engagement::{ASSESSMENT_TYPE, INTERACTION_TYPE};
 use crate::store::entity::{assessment, contact, interaction, interaction_party, organization};
 use chrono::{DateTime, NaiveDate, Utc};
 use liaison_proto::common::v1::ChangeKind;
@@ -19,8 +18,9 @@ use liaison_proto::contacts::v1::Interaction;
 use liaison_runtime::db::{WriteTxn, db_error, is_unique_violation};
 use liaison_runtime::idempotency::Begun;
 use liaison_runtime::names::{Name, PartyName};
+use liaison_runtime::resource as stored;
 use liaison_runtime::sql::statement;
-use liaison_runtime::{Error, PreconditionViolation, crud, feed, idempotency, time};
+use liaison_runtime::{Error, PreconditionViolation, crud, idempotency, time};
 use sea_orm::sea_query::Query;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, IntoActiveModel, QueryFilter,
@@ -43,8 +43,12 @@ pub struct StoredInteraction {
     pub participants: Vec<String>,
 }
 
-impl StoredInteraction {
-    pub fn to_wire(&self) -> Interaction {
+impl liaison_runtime::resource::Resource for StoredInteraction {
+    type Wire = Interaction;
+    fn resource_name(&self) -> String {
+        resource::engagement::interaction_name(&self.interaction.id)
+    }
+    fn to_wire(&self) -> Interaction {
         resource::engagement::interaction(&self.interaction, &self.participants)
     }
 }
@@ -140,33 +144,10 @@ struct LastInteraction {
     occur_time: DateTime<Utc>,
 }
 
-impl crud::Revisioned for interaction::Entity {
-    fn id_column() -> Self::Column {
-        interaction::Column::Id
-    }
-    fn revision_column() -> Self::Column {
-        interaction::Column::Revision
-    }
-    fn id_of(model: &Self::Model) -> String {
-        model.id.clone()
-    }
-    fn revision_of(model: &Self::Model) -> i64 {
-        model.revision
-    }
-}
+liaison_runtime::revisioned!(interaction);
 
 fn stored_date(date: NaiveDate) -> String {
     date.format("%Y-%m-%d").to_string()
-}
-
-async fn append_assessment(txn: &WriteTxn, model: &assessment::Model, kind: ChangeKind) -> Result<(), Error> {
-    let wire = resource::engagement::assessment(model);
-    feed::append(&**txn, &wire.name, kind, ASSESSMENT_TYPE, &wire).await
-}
-
-async fn append_interaction(txn: &WriteTxn, stored: &StoredInteraction, kind: ChangeKind) -> Result<(), Error> {
-    let wire = stored.to_wire();
-    feed::append(&**txn, &wire.name, kind, INTERACTION_TYPE, &wire).await
 }
 
 /// Runs one statement written with `?` placeholders; the number of rows it changed.
@@ -358,7 +339,7 @@ impl Store {
                 db_error(e)
             });
         }
-        append_assessment(&txn, &model, ChangeKind::Created).await?;
+        stored::append(&*txn, &model, ChangeKind::Created).await?;
         txn.commit().await?;
         Ok(model)
     }
@@ -456,7 +437,7 @@ impl Store {
         let participants: Vec<String> = fields.participants.iter().map(ToString::to_string).collect();
         insert_participants(&*txn, &model.id, &participants).await?;
         let stored = StoredInteraction { interaction: model, participants };
-        append_interaction(&txn, &stored, ChangeKind::Created).await?;
+        stored::append(&*txn, &stored, ChangeKind::Created).await?;
         txn.commit().await?;
         Ok(stored)
     }
@@ -523,20 +504,22 @@ impl Store {
         expected_revision: Option<i64>,
         apply: impl FnOnce(&Interaction) -> Result<InteractionFields, Error>,
     ) -> Result<StoredInteraction, Error> {
-        let resource = name.to_string();
         let txn = self.db.begin_write().await?;
-        let current =
-            crud::current_for_update::<interaction::Entity>(&*txn, &resource, name.key(), expected_revision).await?;
-        let before = participants_of(&*txn, &current.id).await?;
-        let fields = apply(&resource::engagement::interaction(&current, &before))?;
-        let added: Vec<PartyName> =
-            fields.participants.iter().filter(|p| !before.contains(&p.to_string())).copied().collect();
-        hold_parties(&txn, &added, "participant").await?;
-        let updated =
-            interaction_row(current.id.clone(), &fields, current.revision + 1, current.create_time, time::now());
+        let mut before = Vec::new();
+        let mut participants = Vec::new();
+        let rules = async |current: &interaction::Model| {
+            before = participants_of(&*txn, &current.id).await?;
+            let fields = apply(&resource::engagement::interaction(current, &before))?;
+            let added: Vec<PartyName> =
+                fields.participants.iter().filter(|p| !before.contains(&p.to_string())).copied().collect();
+            hold_parties(&txn, &added, "participant").await?;
+            participants = fields.participants.iter().map(ToString::to_string).collect();
+            Ok(interaction_row(current.id.clone(), &fields, current.revision, current.create_time, current.update_time))
+        };
         // The conditional update takes the row first: participants are rewritten only by the writer that holds it.
-        crud::replace_if_unchanged::<interaction::Entity>(&*txn, &resource, current.revision, updated.clone()).await?;
-        let participants: Vec<String> = fields.participants.iter().map(ToString::to_string).collect();
+        let (_, updated) =
+            stored::update_row::<interaction::Entity>(&*txn, &name.to_string(), name.key(), expected_revision, rules)
+                .await?;
         if participants != before {
             interaction_party::Entity::delete_many()
                 .filter(interaction_party::Column::InteractionId.eq(updated.id.clone()))
@@ -545,10 +528,10 @@ impl Store {
                 .map_err(db_error)?;
             insert_participants(&*txn, &updated.id, &participants).await?;
         }
-        let stored = StoredInteraction { interaction: updated, participants };
-        append_interaction(&txn, &stored, ChangeKind::Updated).await?;
+        let changed = StoredInteraction { interaction: updated, participants };
+        stored::append(&*txn, &changed, ChangeKind::Updated).await?;
         txn.commit().await?;
-        Ok(stored)
+        Ok(changed)
     }
 
     pub async fn delete_interaction(
@@ -556,20 +539,22 @@ impl Store {
         name: Name<Interactions>,
         expected_revision: Option<i64>,
     ) -> Result<(), Error> {
-        let resource = name.to_string();
         let txn = self.db.begin_write().await?;
+        let mut participants = Vec::new();
+        let rules = async |current: &interaction::Model| {
+            participants = participants_of(&*txn, &current.id).await?;
+            Ok(())
+        };
         let current =
-            crud::current_for_update::<interaction::Entity>(&*txn, &resource, name.key(), expected_revision).await?;
-        let participants = participants_of(&*txn, &current.id).await?;
-        crud::delete_if_unchanged::<interaction::Entity>(&*txn, &resource, &current).await?;
+            stored::delete_row::<interaction::Entity>(&*txn, &name.to_string(), name.key(), expected_revision, rules)
+                .await?;
         // The foreign key cascades; said again so that nothing depends on SQLite's foreign_keys pragma.
         interaction_party::Entity::delete_many()
             .filter(interaction_party::Column::InteractionId.eq(current.id.clone()))
             .exec(&*txn)
             .await
             .map_err(db_error)?;
-        append_interaction(&txn, &StoredInteraction { interaction: current, participants }, ChangeKind::Deleted)
-            .await?;
+        stored::append(&*txn, &StoredInteraction { interaction: current, participants }, ChangeKind::Deleted).await?;
         txn.commit().await
     }
 

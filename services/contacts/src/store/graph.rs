@@ -14,7 +14,8 @@ use liaison_runtime::db::{WriteTxn, db_error, is_unique_violation};
 use liaison_runtime::idempotency::Begun;
 use liaison_runtime::names::{Affiliations, Contacts, Name, Organizations, PartyName, Relationships};
 use liaison_runtime::peers::missing_references;
-use liaison_runtime::{Error, PreconditionViolation, crud, feed, idempotency, time};
+use liaison_runtime::resource as stored;
+use liaison_runtime::{Error, PreconditionViolation, crud, idempotency, time};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::HashMap;
 
@@ -24,16 +25,6 @@ fn stored_date(date: Option<NaiveDate>) -> Option<String> {
 
 fn parse_date(stored: Option<&str>) -> Option<NaiveDate> {
     stored.and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-}
-
-async fn append_affiliation(txn: &WriteTxn, model: &affiliation::Model, kind: ChangeKind) -> Result<(), Error> {
-    let wire = resource::affiliation(model);
-    feed::append(&**txn, &wire.name, kind, resource::AFFILIATION_TYPE, &wire).await
-}
-
-async fn append_relationship(txn: &WriteTxn, model: &relationship::Model, kind: ChangeKind) -> Result<(), Error> {
-    let wire = resource::relationship(model);
-    feed::append(&**txn, &wire.name, kind, resource::RELATIONSHIP_TYPE, &wire).await
 }
 
 /// Locks a party's row for the rest of the transaction; FAILED_PRECONDITION naming it if it does not exist.
@@ -110,7 +101,7 @@ pub(super) async fn release_organization(txn: &WriteTxn, name: &Name<Organizatio
     }
     for row in &affiliations {
         affiliation::Entity::delete_by_id(row.id.clone()).exec(&**txn).await.map_err(db_error)?;
-        append_affiliation(txn, row, ChangeKind::Deleted).await?;
+        stored::append(&**txn, row, ChangeKind::Deleted).await?;
     }
     Ok(())
 }
@@ -189,7 +180,7 @@ impl Store {
             }
             return Err(db_error(e));
         }
-        append_affiliation(&txn, &model, ChangeKind::Created).await?;
+        stored::append(&*txn, &model, ChangeKind::Created).await?;
         txn.commit().await?;
         Ok(model)
     }
@@ -236,24 +227,22 @@ impl Store {
         expected_revision: Option<i64>,
         apply: impl FnOnce(&Affiliation) -> Result<AffiliationFields, Error>,
     ) -> Result<affiliation::Model, Error> {
-        let resource = name.to_string();
         let txn = self.db.begin_write().await?;
-        let current =
-            crud::current_for_update::<affiliation::Entity>(&*txn, &resource, name.key(), expected_revision).await?;
-        let fields = apply(&resource::affiliation(&current))?;
-        let ended = fields.ended(time::now().date_naive());
-        let updated = affiliation::Model {
-            role: fields.role,
-            start_date: stored_date(fields.start),
-            end_date: stored_date(fields.end),
-            // An affiliation that has ended is no one's point of contact any more.
-            point_of_contact: current.point_of_contact && !ended,
-            revision: current.revision + 1,
-            update_time: time::now(),
-            ..current.clone()
+        let rules = async |current: &affiliation::Model| {
+            let fields = apply(&resource::affiliation(current))?;
+            let ended = fields.ended(time::now().date_naive());
+            Ok(affiliation::Model {
+                role: fields.role,
+                start_date: stored_date(fields.start),
+                end_date: stored_date(fields.end),
+                // An affiliation that has ended is no one's point of contact any more.
+                point_of_contact: current.point_of_contact && !ended,
+                ..current.clone()
+            })
         };
-        crud::replace_if_unchanged::<affiliation::Entity>(&*txn, &resource, current.revision, updated.clone()).await?;
-        append_affiliation(&txn, &updated, ChangeKind::Updated).await?;
+        let updated =
+            stored::update::<affiliation::Entity>(&*txn, &name.to_string(), name.key(), expected_revision, rules)
+                .await?;
         txn.commit().await?;
         Ok(updated)
     }
@@ -263,12 +252,9 @@ impl Store {
         name: Name<Affiliations>,
         expected_revision: Option<i64>,
     ) -> Result<(), Error> {
-        let resource = name.to_string();
         let txn = self.db.begin_write().await?;
-        let current =
-            crud::current_for_update::<affiliation::Entity>(&*txn, &resource, name.key(), expected_revision).await?;
-        crud::delete_if_unchanged::<affiliation::Entity>(&*txn, &resource, &current).await?;
-        append_affiliation(&txn, &current, ChangeKind::Deleted).await?;
+        let rules = async |_: &affiliation::Model| Ok(());
+        stored::delete::<affiliation::Entity>(&*txn, &name.to_string(), name.key(), expected_revision, rules).await?;
         txn.commit().await
     }
 
@@ -319,14 +305,14 @@ impl Store {
                 ..previous.clone()
             };
             let previous_name = format!("affiliations/{}", previous.id);
-            crud::replace_if_unchanged::<affiliation::Entity>(
+            stored::replace_if_unchanged::<affiliation::Entity>(
                 &*txn,
                 &previous_name,
                 previous.revision,
                 updated.clone(),
             )
             .await?;
-            append_affiliation(&txn, &updated, ChangeKind::Updated).await?;
+            stored::append(&*txn, &updated, ChangeKind::Updated).await?;
             demoted = Some(previous_name);
         }
         let promoted = affiliation::Model {
@@ -335,8 +321,9 @@ impl Store {
             update_time: now,
             ..target.clone()
         };
-        crud::replace_if_unchanged::<affiliation::Entity>(&*txn, &resource, target.revision, promoted.clone()).await?;
-        append_affiliation(&txn, &promoted, ChangeKind::Updated).await?;
+        stored::replace_if_unchanged::<affiliation::Entity>(&*txn, &resource, target.revision, promoted.clone())
+            .await?;
+        stored::append(&*txn, &promoted, ChangeKind::Updated).await?;
         txn.commit().await?;
         Ok((promoted, demoted))
     }
@@ -388,7 +375,7 @@ impl Store {
                 db_error(e)
             });
         }
-        append_relationship(&txn, &model, ChangeKind::Created).await?;
+        stored::append(&*txn, &model, ChangeKind::Created).await?;
         txn.commit().await?;
         Ok(model)
     }
@@ -427,21 +414,19 @@ impl Store {
         expected_revision: Option<i64>,
         apply: impl FnOnce(&Relationship) -> Result<RelationshipFields, Error>,
     ) -> Result<relationship::Model, Error> {
-        let resource = name.to_string();
         let txn = self.db.begin_write().await?;
-        let current =
-            crud::current_for_update::<relationship::Entity>(&*txn, &resource, name.key(), expected_revision).await?;
-        let fields = apply(&resource::relationship(&current))?;
-        let updated = relationship::Model {
-            since: stored_date(fields.since),
-            strength: fields.strength,
-            notes: fields.notes,
-            revision: current.revision + 1,
-            update_time: time::now(),
-            ..current.clone()
+        let rules = async |current: &relationship::Model| {
+            let fields = apply(&resource::relationship(current))?;
+            Ok(relationship::Model {
+                since: stored_date(fields.since),
+                strength: fields.strength,
+                notes: fields.notes,
+                ..current.clone()
+            })
         };
-        crud::replace_if_unchanged::<relationship::Entity>(&*txn, &resource, current.revision, updated.clone()).await?;
-        append_relationship(&txn, &updated, ChangeKind::Updated).await?;
+        let updated =
+            stored::update::<relationship::Entity>(&*txn, &name.to_string(), name.key(), expected_revision, rules)
+                .await?;
         txn.commit().await?;
         Ok(updated)
     }
@@ -451,12 +436,9 @@ impl Store {
         name: Name<Relationships>,
         expected_revision: Option<i64>,
     ) -> Result<(), Error> {
-        let resource = name.to_string();
         let txn = self.db.begin_write().await?;
-        let current =
-            crud::current_for_update::<relationship::Entity>(&*txn, &resource, name.key(), expected_revision).await?;
-        crud::delete_if_unchanged::<relationship::Entity>(&*txn, &resource, &current).await?;
-        append_relationship(&txn, &current, ChangeKind::Deleted).await?;
+        let rules = async |_: &relationship::Model| Ok(());
+        stored::delete::<relationship::Entity>(&*txn, &name.to_string(), name.key(), expected_revision, rules).await?;
         txn.commit().await
     }
 

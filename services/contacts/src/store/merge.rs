@@ -7,7 +7,7 @@
 //! snapshots of both contacts in a `merges` row, which is what UnmergeContacts replays backwards. A dry run
 //! (`validate_only`) runs the very same code and rolls the transaction back, so the preview cannot differ from
 //! the merge.
-use super::{Store, append_contact, apply_contact_fields, engagement, ensure_live, json, keys};
+use super::{Store, apply_contact_fields, engagement, ensure_live, json, keys};
 use crate::domain::ContactFields;
 use crate::domain::duplicates::Person;
 use crate::domain::graph::RelationshipKind;
@@ -19,7 +19,8 @@ use liaison_proto::common::v1::ChangeKind;
 use liaison_proto::contacts::v1::MovedLink;
 use liaison_runtime::db::{WriteTxn, db_error};
 use liaison_runtime::names::{Contacts, Name};
-use liaison_runtime::{Error, PreconditionViolation, crud, feed, time};
+use liaison_runtime::resource as stored;
+use liaison_runtime::{Error, PreconditionViolation, crud, time};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 
@@ -388,16 +389,6 @@ impl RelationshipRow {
     }
 }
 
-async fn append_affiliation(txn: &WriteTxn, model: &affiliation::Model, kind: ChangeKind) -> Result<(), Error> {
-    let wire = resource::affiliation(model);
-    feed::append(&**txn, &wire.name, kind, resource::AFFILIATION_TYPE, &wire).await
-}
-
-async fn append_relationship(txn: &WriteTxn, model: &relationship::Model, kind: ChangeKind) -> Result<(), Error> {
-    let wire = resource::relationship(model);
-    feed::append(&**txn, &wire.name, kind, resource::RELATIONSHIP_TYPE, &wire).await
-}
-
 /// Locks both contact rows in id order (the same order for every caller, so two transactions wanting the same
 /// pair queue instead of deadlocking) and returns them, as they are once locked, in the order asked.
 async fn lock_pair(
@@ -454,8 +445,8 @@ async fn repoint_affiliations(
         let resource = format!("affiliations/{}", row.id);
         match kept.iter().find(|k| k.organization_id == row.organization_id) {
             Some(existing) => {
-                crud::delete_if_unchanged::<affiliation::Entity>(&**txn, &resource, &row).await?;
-                append_affiliation(txn, &row, ChangeKind::Deleted).await?;
+                stored::delete_if_unchanged::<affiliation::Entity>(&**txn, &resource, &row).await?;
+                stored::append(&**txn, &row, ChangeKind::Deleted).await?;
                 moves.push(LinkMove::AffiliationRemoved { row: (&row).into(), kept: existing.id.clone() });
                 let ended = existing
                     .end_date
@@ -471,14 +462,14 @@ async fn repoint_affiliations(
                         ..existing.clone()
                     };
                     let name = format!("affiliations/{}", existing.id);
-                    crud::replace_if_unchanged::<affiliation::Entity>(
+                    stored::replace_if_unchanged::<affiliation::Entity>(
                         &**txn,
                         &name,
                         existing.revision,
                         promoted.clone(),
                     )
                     .await?;
-                    append_affiliation(txn, &promoted, ChangeKind::Updated).await?;
+                    stored::append(&**txn, &promoted, ChangeKind::Updated).await?;
                     moves.push(LinkMove::AffiliationPromoted {
                         id: existing.id.clone(),
                         organization_id: existing.organization_id.clone(),
@@ -493,9 +484,9 @@ async fn repoint_affiliations(
                     update_time: now,
                     ..row.clone()
                 };
-                crud::replace_if_unchanged::<affiliation::Entity>(&**txn, &resource, row.revision, moved.clone())
+                stored::replace_if_unchanged::<affiliation::Entity>(&**txn, &resource, row.revision, moved.clone())
                     .await?;
-                append_affiliation(txn, &moved, ChangeKind::Updated).await?;
+                stored::append(&**txn, &moved, ChangeKind::Updated).await?;
                 moves.push(LinkMove::AffiliationMoved {
                     id: row.id.clone(),
                     organization_id: row.organization_id.clone(),
@@ -525,14 +516,14 @@ async fn restore_affiliations(txn: &WriteTxn, moves: &[LinkMove]) -> Result<(), 
                     update_time: now,
                     ..row.clone()
                 };
-                crud::replace_if_unchanged::<affiliation::Entity>(
+                stored::replace_if_unchanged::<affiliation::Entity>(
                     &**txn,
                     &format!("affiliations/{id}"),
                     row.revision,
                     back.clone(),
                 )
                 .await?;
-                append_affiliation(txn, &back, ChangeKind::Updated).await?;
+                stored::append(&**txn, &back, ChangeKind::Updated).await?;
             }
             LinkMove::AffiliationPromoted { id, .. } => {
                 let Some(row) = crud::find::<affiliation::Entity>(&**txn, id.clone()).await? else { continue };
@@ -545,14 +536,14 @@ async fn restore_affiliations(txn: &WriteTxn, moves: &[LinkMove]) -> Result<(), 
                     update_time: now,
                     ..row.clone()
                 };
-                crud::replace_if_unchanged::<affiliation::Entity>(
+                stored::replace_if_unchanged::<affiliation::Entity>(
                     &**txn,
                     &format!("affiliations/{id}"),
                     row.revision,
                     demoted.clone(),
                 )
                 .await?;
-                append_affiliation(txn, &demoted, ChangeKind::Updated).await?;
+                stored::append(&**txn, &demoted, ChangeKind::Updated).await?;
             }
             LinkMove::AffiliationRemoved { row, .. } => {
                 if crud::find::<organization::Entity>(&**txn, row.organization_id.clone()).await?.is_none() {
@@ -572,7 +563,7 @@ async fn restore_affiliations(txn: &WriteTxn, moves: &[LinkMove]) -> Result<(), 
                     .exec(&**txn)
                     .await
                     .map_err(db_error)?;
-                append_affiliation(txn, &restored, ChangeKind::Created).await?;
+                stored::append(&**txn, &restored, ChangeKind::Created).await?;
             }
             _ => {}
         }
@@ -632,8 +623,8 @@ async fn repoint_relationships(
         };
         match removal {
             Some(duplicate_of) => {
-                crud::delete_if_unchanged::<relationship::Entity>(&**txn, &resource, &row).await?;
-                append_relationship(txn, &row, ChangeKind::Deleted).await?;
+                stored::delete_if_unchanged::<relationship::Entity>(&**txn, &resource, &row).await?;
+                stored::append(&**txn, &row, ChangeKind::Deleted).await?;
                 moves.push(LinkMove::RelationshipRemoved { row: (&row).into(), duplicate_of });
             }
             None => {
@@ -644,9 +635,9 @@ async fn repoint_relationships(
                     update_time: now,
                     ..row.clone()
                 };
-                crud::replace_if_unchanged::<relationship::Entity>(&**txn, &resource, row.revision, moved.clone())
+                stored::replace_if_unchanged::<relationship::Entity>(&**txn, &resource, row.revision, moved.clone())
                     .await?;
-                append_relationship(txn, &moved, ChangeKind::Updated).await?;
+                stored::append(&**txn, &moved, ChangeKind::Updated).await?;
                 moves.push(LinkMove::RelationshipMoved {
                     id: row.id.clone(),
                     kind: row.kind,
@@ -688,14 +679,14 @@ async fn restore_relationships(txn: &WriteTxn, moves: &[LinkMove]) -> Result<(),
                     update_time: now,
                     ..row.clone()
                 };
-                crud::replace_if_unchanged::<relationship::Entity>(
+                stored::replace_if_unchanged::<relationship::Entity>(
                     &**txn,
                     &format!("relationships/{id}"),
                     row.revision,
                     back.clone(),
                 )
                 .await?;
-                append_relationship(txn, &back, ChangeKind::Updated).await?;
+                stored::append(&**txn, &back, ChangeKind::Updated).await?;
             }
             LinkMove::RelationshipRemoved { row, .. } => {
                 if !party_exists(txn, &row.party).await?
@@ -709,7 +700,7 @@ async fn restore_relationships(txn: &WriteTxn, moves: &[LinkMove]) -> Result<(),
                     .exec(&**txn)
                     .await
                     .map_err(db_error)?;
-                append_relationship(txn, &restored, ChangeKind::Created).await?;
+                stored::append(&**txn, &restored, ChangeKind::Created).await?;
             }
             _ => {}
         }
@@ -732,6 +723,21 @@ async fn active_merge(txn: &WriteTxn, merged: Name<Contacts>) -> Result<Option<m
         .one(&**txn)
         .await
         .map_err(db_error)
+}
+
+/// Why `merged` cannot be unmerged when it has no merge to undo: NOT_FOUND if no such contact exists, otherwise a
+/// precondition failure saying it is not merged (never merged, or already unmerged).
+async fn not_merged(txn: &WriteTxn, merged: Name<Contacts>) -> Error {
+    let resource = merged.to_string();
+    match contact::Entity::find_by_id(merged.key()).one(&**txn).await {
+        Ok(Some(_)) => precondition(
+            "NOT_MERGED",
+            resource.clone(),
+            format!("{resource} is not merged into another contact (never merged, or already unmerged)"),
+        ),
+        Ok(None) => Error::NotFound { resource },
+        Err(e) => db_error(e),
+    }
 }
 
 impl Store {
@@ -794,14 +800,14 @@ impl Store {
             update_time: now,
             ..merged.clone()
         };
-        crud::replace_if_unchanged::<contact::Entity>(&*txn, &survivor_wire, survivor.revision, combined.clone())
+        stored::replace_if_unchanged::<contact::Entity>(&*txn, &survivor_wire, survivor.revision, combined.clone())
             .await?;
-        crud::replace_if_unchanged::<contact::Entity>(&*txn, &merged_wire, merged.revision, gone.clone()).await?;
+        stored::replace_if_unchanged::<contact::Entity>(&*txn, &merged_wire, merged.revision, gone.clone()).await?;
         keys::replace(&*txn, &combined).await?;
         keys::replace(&*txn, &gone).await?;
-        append_contact(&txn, &combined, ChangeKind::Updated).await?;
+        stored::append(&*txn, &combined, ChangeKind::Updated).await?;
         // The merged contact leaves the register as a contact of its own; the survivor lists it in merged_names.
-        append_contact(&txn, &gone, ChangeKind::Deleted).await?;
+        stored::append(&*txn, &gone, ChangeKind::Deleted).await?;
 
         let mut moves = Vec::new();
         for mover in MOVERS {
@@ -830,15 +836,18 @@ impl Store {
     /// revisions) and every link moved back. Returns `(survivor, restored)`.
     pub async fn unmerge_contacts(&self, merged: Name<Contacts>) -> Result<(contact::Model, contact::Model), Error> {
         let resource = merged.to_string();
-        let not_merged = || Error::NotFound { resource: resource.clone() };
         let txn = self.db.begin_write().await?;
-        let record = active_merge(&txn, merged).await?.ok_or_else(not_merged)?;
+        let Some(record) = active_merge(&txn, merged).await? else {
+            return Err(not_merged(&txn, merged).await);
+        };
         let survivor_id = uuid::Uuid::try_parse(&record.survivor_id)
             .map_err(|_| Error::Internal(format!("merge {} has a bad survivor id", record.id)))?;
         let survivor_name = Name::<Contacts>::from_id(survivor_id);
         let (survivor, gone) = lock_pair(&txn, survivor_name, merged).await?;
         // Read again under the locks: an unmerge that raced this one may have finished while we waited.
-        let record = active_merge(&txn, merged).await?.filter(|r| r.id == record.id).ok_or_else(not_merged)?;
+        let Some(record) = active_merge(&txn, merged).await?.filter(|r| r.id == record.id) else {
+            return Err(not_merged(&txn, merged).await);
+        };
         let (Some(survivor), Some(gone)) = (survivor, gone) else {
             return Err(Error::Internal(format!("merge {} refers to a contact that does not exist", record.id)));
         };
@@ -879,18 +888,18 @@ impl Store {
         let restored = snapshot(&record.merged_before)?.restore(gone.revision + 1, now);
         let moves: Vec<LinkMove> = serde_json::from_str(&record.link_moves)
             .map_err(|e| Error::Internal(format!("merge {} has damaged link moves: {e}", record.id)))?;
-        crud::replace_if_unchanged::<contact::Entity>(
+        stored::replace_if_unchanged::<contact::Entity>(
             &*txn,
             &survivor_name.to_string(),
             survivor.revision,
             restored_survivor.clone(),
         )
         .await?;
-        crud::replace_if_unchanged::<contact::Entity>(&*txn, &resource, gone.revision, restored.clone()).await?;
+        stored::replace_if_unchanged::<contact::Entity>(&*txn, &resource, gone.revision, restored.clone()).await?;
         keys::replace(&*txn, &restored_survivor).await?;
         keys::replace(&*txn, &restored).await?;
-        append_contact(&txn, &restored_survivor, ChangeKind::Updated).await?;
-        append_contact(&txn, &restored, ChangeKind::Updated).await?;
+        stored::append(&*txn, &restored_survivor, ChangeKind::Updated).await?;
+        stored::append(&*txn, &restored, ChangeKind::Updated).await?;
         restore_links(&txn, &moves).await?;
         let closed = merge_record::Entity::update_many()
             .col_expr(merge_record::Column::UnmergeTime, sea_orm::sea_query::Expr::value(now))
@@ -900,7 +909,7 @@ impl Store {
             .await
             .map_err(db_error)?;
         if closed.rows_affected != 1 {
-            return Err(not_merged());
+            return Err(not_merged(&txn, merged).await);
         }
         txn.commit().await?;
         Ok((restored_survivor, restored))

@@ -18,8 +18,9 @@ use liaison_runtime::db::{Db, WriteTxn, db_error};
 use liaison_runtime::idempotency::Begun;
 use liaison_runtime::names::{Contacts, Name, Organizations};
 use liaison_runtime::oneshot::{self, Insert};
+use liaison_runtime::resource as stored;
 use liaison_runtime::validate::RequestId;
-use liaison_runtime::{Error, PreconditionViolation, crud, feed, idempotency, time};
+use liaison_runtime::{Error, PreconditionViolation, crud, idempotency, time};
 use sea_orm::{EntityTrait, IntoActiveModel};
 
 /// The idempotency key of a create and the fingerprint of its request.
@@ -80,7 +81,7 @@ impl Store {
             update_time: now,
         };
         organization::Entity::insert(model.clone().into_active_model()).exec(&*txn).await.map_err(db_error)?;
-        append_organization(&txn, &model, ChangeKind::Created).await?;
+        stored::append(&*txn, &model, ChangeKind::Created).await?;
         txn.commit().await?;
         Ok(model)
     }
@@ -123,30 +124,27 @@ impl Store {
         expected_revision: Option<i64>,
         apply: impl FnOnce(&Organization) -> Result<OrganizationFields, Error>,
     ) -> Result<organization::Model, Error> {
-        let resource = name.to_string();
         let txn = self.db.begin_write().await?;
-        let current =
-            crud::current_for_update::<organization::Entity>(&*txn, &resource, name.key(), expected_revision).await?;
-        let fields = apply(&resource::organization(&current))?;
-        if fields.parent.map(|p| p.key()) != current.parent_id {
-            check_parent(&txn, &name, fields.parent).await?;
-        }
-        let search_text = crate::domain::channels::fold(&fields.display_name);
-        let updated = organization::Model {
-            display_name: fields.display_name,
-            kind: fields.kind.value(),
-            website: fields.website,
-            notes: fields.notes,
-            parent_id: fields.parent.map(|p| p.key()),
-            postal_address: postal_address_column(fields.postal_address.as_ref()),
-            labels: labels_column(&fields.labels),
-            search_text,
-            revision: current.revision + 1,
-            update_time: time::now(),
-            ..current.clone()
+        let rules = async |current: &organization::Model| {
+            let fields = apply(&resource::organization(current))?;
+            if fields.parent.map(|p| p.key()) != current.parent_id {
+                check_parent(&txn, &name, fields.parent).await?;
+            }
+            Ok(organization::Model {
+                search_text: crate::domain::channels::fold(&fields.display_name),
+                display_name: fields.display_name,
+                kind: fields.kind.value(),
+                website: fields.website,
+                notes: fields.notes,
+                parent_id: fields.parent.map(|p| p.key()),
+                postal_address: postal_address_column(fields.postal_address.as_ref()),
+                labels: labels_column(&fields.labels),
+                ..current.clone()
+            })
         };
-        crud::replace_if_unchanged::<organization::Entity>(&*txn, &resource, current.revision, updated.clone()).await?;
-        append_organization(&txn, &updated, ChangeKind::Updated).await?;
+        let updated =
+            stored::update::<organization::Entity>(&*txn, &name.to_string(), name.key(), expected_revision, rules)
+                .await?;
         txn.commit().await?;
         Ok(updated)
     }
@@ -159,14 +157,10 @@ impl Store {
         expected_revision: Option<i64>,
         force: bool,
     ) -> Result<(), Error> {
-        let resource = name.to_string();
         let txn = self.db.begin_write().await?;
         crud::lock_row::<organization::Entity>(&*txn, name.key()).await?;
-        let current =
-            crud::current_for_update::<organization::Entity>(&*txn, &resource, name.key(), expected_revision).await?;
-        graph::release_organization(&txn, &name, force).await?;
-        crud::delete_if_unchanged::<organization::Entity>(&*txn, &resource, &current).await?;
-        append_organization(&txn, &current, ChangeKind::Deleted).await?;
+        let rules = async |_: &organization::Model| graph::release_organization(&txn, &name, force).await;
+        stored::delete::<organization::Entity>(&*txn, &name.to_string(), name.key(), expected_revision, rules).await?;
         txn.commit().await
     }
 
@@ -186,12 +180,7 @@ impl Store {
         apply_contact_fields(&mut model, fields);
         let mut inserts = vec![Insert::model(model.clone().into_active_model())];
         inserts.extend(keys::insert(&model));
-        inserts.push(Insert::change(
-            &name.to_string(),
-            ChangeKind::Created,
-            resource::CONTACT_TYPE,
-            &resource::contact(&model),
-        ));
+        inserts.push(stored::change(&model, ChangeKind::Created));
         let request_id = key.request_id.as_ref();
         match oneshot::create_named(&self.db, "CreateContact", request_id, &key.fingerprint, &name, inserts).await? {
             None => Ok(model),
@@ -288,18 +277,16 @@ impl Store {
         expected_revision: Option<i64>,
         apply: impl FnOnce(&Contact) -> Result<ContactFields, Error>,
     ) -> Result<contact::Model, Error> {
-        let resource = name.to_string();
         let txn = self.db.begin_write().await?;
-        let current =
-            crud::current_for_update::<contact::Entity>(&*txn, &resource, name.key(), expected_revision).await?;
-        ensure_live(&current)?;
-        let fields = apply(&resource::contact(&current))?;
-        let mut updated =
-            contact::Model { revision: current.revision + 1, update_time: time::now(), ..current.clone() };
-        apply_contact_fields(&mut updated, fields);
-        crud::replace_if_unchanged::<contact::Entity>(&*txn, &resource, current.revision, updated.clone()).await?;
+        let rules = async |current: &contact::Model| {
+            ensure_live(current)?;
+            let mut updated = current.clone();
+            apply_contact_fields(&mut updated, apply(&resource::contact(current))?);
+            Ok(updated)
+        };
+        let updated =
+            stored::update::<contact::Entity>(&*txn, &name.to_string(), name.key(), expected_revision, rules).await?;
         keys::replace(&*txn, &updated).await?;
-        append_contact(&txn, &updated, ChangeKind::Updated).await?;
         txn.commit().await?;
         Ok(updated)
     }
@@ -311,25 +298,20 @@ impl Store {
         name: Name<Contacts>,
         expected_revision: Option<i64>,
     ) -> Result<contact::Model, Error> {
-        let resource = name.to_string();
         let txn = self.db.begin_write().await?;
         crud::lock_row::<contact::Entity>(&*txn, name.key()).await?;
-        let current =
-            crud::current_for_update::<contact::Entity>(&*txn, &resource, name.key(), expected_revision).await?;
-        if current.delete_time.is_some() || current.merged_into.is_some() {
-            return Err(Error::NotFound { resource });
-        }
-        graph::ensure_unlinked_contact(&txn, &name).await?;
-        let now = time::now();
-        let deleted = contact::Model {
-            delete_time: Some(now),
-            revision: current.revision + 1,
-            update_time: now,
-            ..current.clone()
+        let rules = async |current: &contact::Model| {
+            // Deleting twice, or deleting a merged contact, is a request that cannot apply, not a missing contact.
+            ensure_live(current)?;
+            graph::ensure_unlinked_contact(&txn, &name).await?;
+            Ok(contact::Model { delete_time: Some(time::now()), ..current.clone() })
         };
-        crud::replace_if_unchanged::<contact::Entity>(&*txn, &resource, current.revision, deleted.clone()).await?;
+        // A soft delete is an update of the row whose change says the resource is gone.
+        let (_, deleted) =
+            stored::update_row::<contact::Entity>(&*txn, &name.to_string(), name.key(), expected_revision, rules)
+                .await?;
         keys::replace(&*txn, &deleted).await?;
-        append_contact(&txn, &deleted, ChangeKind::Deleted).await?;
+        stored::append(&*txn, &deleted, ChangeKind::Deleted).await?;
         txn.commit().await?;
         Ok(deleted)
     }
@@ -343,28 +325,21 @@ impl Store {
         let resource = name.to_string();
         let txn = self.db.begin_write().await?;
         crud::lock_row::<contact::Entity>(&*txn, name.key()).await?;
-        let current =
-            crud::current_for_update::<contact::Entity>(&*txn, &resource, name.key(), expected_revision).await?;
-        let now = time::now();
         let precondition = |reason: &'static str, description: String| Error::FailedPrecondition {
             reason,
             violations: vec![PreconditionViolation { kind: reason.into(), subject: resource.clone(), description }],
         };
-        match current.delete_time {
-            None => return Err(precondition("NOT_DELETED", format!("{resource} is not deleted"))),
-            Some(deleted) if now - deleted > UNDELETE_WINDOW => {
-                return Err(precondition(
-                    "UNDELETE_EXPIRED",
-                    format!("{resource} was deleted on {}, more than 30 days ago", deleted.format("%Y-%m-%d")),
-                ));
-            }
-            Some(_) => {}
-        }
+        let rules = async |current: &contact::Model| match current.delete_time {
+            None => Err(precondition("NOT_DELETED", format!("{resource} is not deleted"))),
+            Some(deleted) if time::now() - deleted > UNDELETE_WINDOW => Err(precondition(
+                "UNDELETE_EXPIRED",
+                format!("{resource} was deleted on {}, more than 30 days ago", deleted.format("%Y-%m-%d")),
+            )),
+            Some(_) => Ok(contact::Model { delete_time: None, ..current.clone() }),
+        };
         let restored =
-            contact::Model { delete_time: None, revision: current.revision + 1, update_time: now, ..current.clone() };
-        crud::replace_if_unchanged::<contact::Entity>(&*txn, &resource, current.revision, restored.clone()).await?;
+            stored::update::<contact::Entity>(&*txn, &resource, name.key(), expected_revision, rules).await?;
         keys::replace(&*txn, &restored).await?;
-        append_contact(&txn, &restored, ChangeKind::Updated).await?;
         txn.commit().await?;
         Ok(restored)
     }
@@ -405,25 +380,7 @@ pub struct ContactFilter {
     pub show_deleted: bool,
 }
 
-macro_rules! revisioned {
-    ($($entity:ident),+) => {$(
-        impl crud::Revisioned for $entity::Entity {
-            fn id_column() -> Self::Column {
-                $entity::Column::Id
-            }
-            fn revision_column() -> Self::Column {
-                $entity::Column::Revision
-            }
-            fn id_of(model: &Self::Model) -> String {
-                model.id.clone()
-            }
-            fn revision_of(model: &Self::Model) -> i64 {
-                model.revision
-            }
-        }
-    )+};
-}
-revisioned!(organization, contact, affiliation, relationship);
+liaison_runtime::revisioned!(organization, contact, affiliation, relationship);
 
 /// Sets the client-settable columns of a contact (and those derived from them) from validated fields.
 pub(crate) fn apply_contact_fields(model: &mut contact::Model, fields: ContactFields) {
@@ -453,16 +410,6 @@ pub(crate) fn json<T: serde::Serialize>(value: &T) -> String {
 
 fn postal_address_column(address: Option<&PostalAddress>) -> String {
     address.map(json).unwrap_or_default()
-}
-
-async fn append_organization(txn: &WriteTxn, model: &organization::Model, kind: ChangeKind) -> Result<(), Error> {
-    let wire = resource::organization(model);
-    feed::append(&**txn, &wire.name, kind, resource::ORGANIZATION_TYPE, &wire).await
-}
-
-pub(crate) async fn append_contact(txn: &WriteTxn, model: &contact::Model, kind: ChangeKind) -> Result<(), Error> {
-    let wire = resource::contact(model);
-    feed::append(&**txn, &wire.name, kind, resource::CONTACT_TYPE, &wire).await
 }
 
 /// The parent of an organisation must exist and must not have the organisation among its ancestors. Changes to

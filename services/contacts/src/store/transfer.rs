@@ -422,5 +422,5 @@ async fn write(conn: &impl ConnectionTrait, writes: &Writes) -> Result<(), Error
         .await
         .map_err(db_error)?;
     }
-    feed::append_many(conn, resource::CONTACT_TYPE, &writes.changes).await
+    feed::append_many(conn, &liaison_runtime::resource::type_name::<contact::Model>(), &writes.changes).await
 }

@@ -1,6 +1,6 @@
 use crate::helpers::*;
 use futures::StreamExt;
-use liaison_proto::common::v1::ChangeKind;
+use liaison_proto::common::v1::{ChangeKind, ListChangesRequest, WatchChangesRequest};
 use liaison_proto::contacts::v1::*;
 use liaison_runtime::db::Db;
 use liaison_testkit::{Engine, TestDatabase, eventually, on_both_databases};
@@ -12,6 +12,8 @@ on_both_databases!(
     watch_delivers_the_backlog_then_new_changes_live,
     a_server_restart_loses_no_change,
     an_unknown_cursor_is_invalid_argument,
+    a_list_says_the_latest_sequence_and_a_watch_can_start_at_the_end,
+    a_cursor_with_start_at_end_is_invalid_argument,
     a_change_carries_the_trace_context_of_its_request,
 );
 
@@ -35,6 +37,7 @@ async fn every_mutation_appends_one_change_in_order(engine: Engine) {
     // Paging through the feed after a cursor (the sentinel of `all_changes` follows the three).
     let rest = app
         .client
+        .feed
         .list_changes(ListChangesRequest { after_sequence: changes[0].sequence, page_size: Some(1) })
         .await
         .unwrap()
@@ -53,8 +56,13 @@ async fn watch_delivers_the_backlog_then_new_changes_live(engine: Engine) {
     let first = create_contact(&mut app.client, "First").await;
     let second = create_contact(&mut app.client, "Second").await;
     let cursor = all_changes(&mut app.client).await[0].sequence;
-    let mut stream =
-        app.client.watch_changes(WatchChangesRequest { after_sequence: cursor }).await.unwrap().into_inner();
+    let mut stream = app
+        .client
+        .feed
+        .watch_changes(WatchChangesRequest { after_sequence: cursor, start_at_end: false })
+        .await
+        .unwrap()
+        .into_inner();
     let backlog = tokio::time::timeout(Duration::from_secs(5), stream.next()).await.unwrap().unwrap().unwrap();
     // The backlog: the second contact, then the sentinel `all_changes` wrote.
     assert_eq!(backlog.changes[0].resource_name, second.name);
@@ -82,10 +90,72 @@ async fn a_server_restart_loses_no_change(engine: Engine) {
 async fn an_unknown_cursor_is_invalid_argument(engine: Engine) {
     let mut app = app(engine).await;
     let status =
-        app.client.list_changes(ListChangesRequest { after_sequence: 999, page_size: None }).await.unwrap_err();
+        app.client.feed.list_changes(ListChangesRequest { after_sequence: 999, page_size: None }).await.unwrap_err();
     assert_eq!(bad_fields(&status), ["after_sequence"]);
-    let status = app.client.watch_changes(WatchChangesRequest { after_sequence: -1 }).await.unwrap_err();
+    let status = app
+        .client
+        .feed
+        .watch_changes(WatchChangesRequest { after_sequence: -1, start_at_end: false })
+        .await
+        .unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
+}
+
+async fn a_list_says_the_latest_sequence_and_a_watch_can_start_at_the_end(engine: Engine) {
+    let mut app = app(engine).await;
+    let empty = app.client.feed.list_changes(ListChangesRequest::default()).await.unwrap().into_inner();
+    assert_eq!((empty.changes.len(), empty.latest_sequence), (0, 0));
+    for name in ["Old one", "Old two"] {
+        create_contact(&mut app.client, name).await;
+    }
+    let history = all_changes(&mut app.client).await;
+    let page = app
+        .client
+        .feed
+        .list_changes(ListChangesRequest { after_sequence: 0, page_size: Some(1) })
+        .await
+        .unwrap()
+        .into_inner();
+    // Two contacts and the sentinel `all_changes` wrote, which is the newest.
+    assert_eq!(page.changes[0].sequence, history[0].sequence);
+    assert_eq!(page.remaining_count, 2);
+    let head = page.latest_sequence;
+    assert!(head > history[1].sequence, "latest {head} is the sentinel's, after {:?}", history[1].sequence);
+
+    let mut tail = app
+        .client
+        .feed
+        .watch_changes(WatchChangesRequest { after_sequence: 0, start_at_end: true })
+        .await
+        .unwrap()
+        .into_inner();
+    let new = create_contact(&mut app.client, "New").await;
+    let first = tokio::time::timeout(Duration::from_secs(10), tail.next()).await.unwrap().unwrap().unwrap();
+    let names: Vec<&str> = first.changes.iter().map(|c| c.resource_name.as_str()).collect();
+    assert_eq!(names, [new.name.as_str()], "only what happened after the watch began, none of the history");
+    let after_head = app
+        .client
+        .feed
+        .list_changes(ListChangesRequest { after_sequence: head, page_size: None })
+        .await
+        .unwrap()
+        .into_inner();
+    let names: Vec<&str> = after_head.changes.iter().map(|c| c.resource_name.as_str()).collect();
+    assert_eq!(names, [new.name.as_str()]);
+    assert_eq!(after_head.latest_sequence, after_head.changes[0].sequence);
+}
+
+async fn a_cursor_with_start_at_end_is_invalid_argument(engine: Engine) {
+    let mut app = app(engine).await;
+    create_contact(&mut app.client, "Someone").await;
+    let cursor = all_changes(&mut app.client).await[0].sequence;
+    let status = app
+        .client
+        .feed
+        .watch_changes(WatchChangesRequest { after_sequence: cursor, start_at_end: true })
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&status), ["after_sequence"]);
 }
 
 async fn a_change_carries_the_trace_context_of_its_request(engine: Engine) {
@@ -111,7 +181,7 @@ async fn a_change_committed_late_with_a_lower_sequence_is_still_delivered() {
         return;
     };
     let server = liaison_testkit::spawn::<liaison_contacts::Contacts>(&database, Default::default()).await;
-    let mut client = Client::new(liaison_testkit::channel(&server));
+    let mut client = Client::new(&server);
     let db = Db::connect(database.url()).await.unwrap();
 
     // The slow writer: takes its sequence first and holds its transaction open.
@@ -135,6 +205,7 @@ async fn a_change_committed_late_with_a_lower_sequence_is_still_delivered() {
     let mut cursor = 0;
     let poll = async |client: &mut Client, cursor: &mut i64, received: &mut Vec<String>| {
         let page = client
+            .feed
             .list_changes(ListChangesRequest { after_sequence: *cursor, page_size: None })
             .await
             .unwrap()
@@ -198,7 +269,7 @@ async fn health_follows_the_database() {
         async move { (status(health).await == Some(ServingStatus::NotServing)).then_some(()) }
     })
     .await;
-    let mut client = Client::new(liaison_testkit::channel(&server));
+    let mut client = Client::new(&server);
     let status_of_call = client
         .get_contact(GetContactRequest { name: "contacts/01a20000-0000-7000-8000-000000000000".into() })
         .await
@@ -229,6 +300,6 @@ async fn replicas_migrating_at_once_all_succeed(engine: Engine) {
         outcome.expect("every replica migrates");
     }
     let server = liaison_testkit::spawn::<liaison_contacts::Contacts>(&database, Default::default()).await;
-    let mut client = Client::new(liaison_testkit::channel(&server));
+    let mut client = Client::new(&server);
     create_contact(&mut client, "Migrated").await;
 }

@@ -9,6 +9,9 @@ on_both_databases!(
     a_tampered_page_token_is_invalid_argument,
     page_size_zero_is_rejected_and_huge_is_clamped,
     an_update_changes_only_the_masked_fields,
+    an_update_without_a_mask_changes_only_the_fields_it_carries,
+    a_star_mask_replaces_every_field_and_camel_case_paths_are_accepted,
+    an_etag_is_accepted_with_or_without_its_quotes,
     a_stale_etag_is_aborted_and_changes_nothing,
     an_unknown_mask_path_is_named,
     a_deleted_contact_stays_readable_by_name_but_leaves_lists,
@@ -170,6 +173,79 @@ async fn an_update_changes_only_the_masked_fields(engine: Engine) {
     assert_eq!(changes[1].kind, liaison_proto::common::v1::ChangeKind::Updated as i32);
 }
 
+/// A contact with every kind of field set, as the mask tests start from.
+async fn detailed_contact(client: &mut Client) -> Contact {
+    let mut detailed = contact("Grace Hopper");
+    detailed.notes = "Prefers mornings".into();
+    detailed.labels = vec!["navy".into()];
+    detailed.phone = "+33 1 23 45 67 89".into();
+    let request = CreateContactRequest { contact: Some(detailed), request_id: String::new() };
+    client.create_contact(request).await.unwrap().into_inner().contact.unwrap()
+}
+
+async fn update(client: &mut Client, contact: Contact, paths: Option<&[&str]>) -> Result<Contact, tonic::Status> {
+    let update_mask = paths.map(|p| prost_types::FieldMask { paths: p.iter().map(|p| (*p).to_owned()).collect() });
+    let request = UpdateContactRequest { contact: Some(contact), update_mask };
+    client.update_contact(request).await.map(|r| r.into_inner().contact.unwrap())
+}
+
+async fn an_update_without_a_mask_changes_only_the_fields_it_carries(engine: Engine) {
+    let mut app = app(engine).await;
+    let created = detailed_contact(&mut app.client).await;
+    let renamed =
+        Contact { name: created.name.clone(), display_name: "Rear Admiral Hopper".into(), ..Default::default() };
+    let updated = update(&mut app.client, renamed, None).await.unwrap();
+    assert_eq!(updated.display_name, "Rear Admiral Hopper");
+    assert_eq!(
+        (&updated.emails, &updated.phones, &updated.notes, &updated.labels, &updated.time_zone),
+        (&created.emails, &created.phones, &created.notes, &created.labels, &created.time_zone),
+        "fields the request did not carry are kept"
+    );
+    // An empty mask is the same as an absent one.
+    let noted = Contact { name: created.name.clone(), notes: "Afternoons now".into(), ..Default::default() };
+    let updated = update(&mut app.client, noted, Some(&[])).await.unwrap();
+    assert_eq!((updated.display_name.as_str(), updated.notes.as_str()), ("Rear Admiral Hopper", "Afternoons now"));
+    assert_eq!(updated.emails, created.emails);
+}
+
+async fn a_star_mask_replaces_every_field_and_camel_case_paths_are_accepted(engine: Engine) {
+    let mut app = app(engine).await;
+    let created = detailed_contact(&mut app.client).await;
+    let camel = Contact {
+        name: created.name.clone(),
+        display_name: "Grace B. Hopper".into(),
+        time_zone: "America/New_York".into(),
+        notes: "not named by the mask".into(),
+        ..Default::default()
+    };
+    let updated = update(&mut app.client, camel, Some(&["displayName", "timeZone"])).await.unwrap();
+    assert_eq!((updated.display_name.as_str(), updated.time_zone.as_str()), ("Grace B. Hopper", "America/New_York"));
+    assert_eq!(updated.notes, created.notes);
+
+    let replacement = Contact { name: created.name.clone(), display_name: "Hopper".into(), ..Default::default() };
+    let replaced = update(&mut app.client, replacement, Some(&["*"])).await.unwrap();
+    assert_eq!(replaced.display_name, "Hopper");
+    assert!(replaced.notes.is_empty() && replaced.labels.is_empty() && replaced.emails.is_empty(), "{replaced:?}");
+}
+
+async fn an_etag_is_accepted_with_or_without_its_quotes(engine: Engine) {
+    let mut app = app(engine).await;
+    let created = detailed_contact(&mut app.client).await;
+    assert!(created.etag.starts_with('"') && created.etag.ends_with('"'), "{}", created.etag);
+    let bare = created.etag.trim_matches('"').to_owned();
+    let with_bare =
+        Contact { name: created.name.clone(), etag: bare.clone(), notes: "one".into(), ..Default::default() };
+    let updated = update(&mut app.client, with_bare, None).await.unwrap();
+    assert_eq!(updated.notes, "one");
+    // The same bare etag is now stale: refused as a stale etag, not as a malformed one.
+    let stale = Contact { name: created.name.clone(), etag: bare, notes: "two".into(), ..Default::default() };
+    let status = update(&mut app.client, stale, None).await.unwrap_err();
+    assert_eq!(status.code(), Code::Aborted, "{status:?}");
+    let quoted =
+        Contact { name: created.name.clone(), etag: updated.etag, notes: "three".into(), ..Default::default() };
+    assert_eq!(update(&mut app.client, quoted, None).await.unwrap().notes, "three");
+}
+
 async fn a_stale_etag_is_aborted_and_changes_nothing(engine: Engine) {
     let mut app = app(engine).await;
     let created = create_contact(&mut app.client, "Alan Turing").await;
@@ -251,7 +327,7 @@ async fn a_deleted_contact_stays_readable_by_name_but_leaves_lists(engine: Engin
         .delete_contact(DeleteContactRequest { name: created.name.clone(), etag: String::new() })
         .await
         .unwrap_err();
-    assert_eq!(status.code(), Code::NotFound);
+    assert_eq!(status.code(), Code::FailedPrecondition, "deleting it again says it is deleted: {status:?}");
     // A deleted contact cannot be changed until it is restored.
     let status = app
         .client

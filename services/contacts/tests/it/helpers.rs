@@ -1,4 +1,6 @@
 use liaison_contacts::Contacts;
+use liaison_proto::common::v1::ListChangesRequest;
+use liaison_proto::common::v1::change_feed_service_client::ChangeFeedServiceClient;
 use liaison_proto::contacts::v1::contacts_service_client::ContactsServiceClient;
 use liaison_proto::contacts::v1::*;
 use liaison_runtime::config::Peers;
@@ -6,7 +8,32 @@ use liaison_runtime::service::Running;
 use liaison_testkit::{Engine, TestDatabase, channel, spawn};
 use tonic::transport::Channel;
 
-pub type Client = ContactsServiceClient<Channel>;
+/// A client of one contacts server: its `ContactsService` (through `Deref`) and the change feed on its port.
+#[derive(Clone)]
+pub struct Client {
+    contacts: ContactsServiceClient<Channel>,
+    pub feed: ChangeFeedServiceClient<Channel>,
+}
+
+impl Client {
+    pub fn new(server: &Running) -> Self {
+        let channel = channel(server);
+        Self { contacts: ContactsServiceClient::new(channel.clone()), feed: ChangeFeedServiceClient::new(channel) }
+    }
+}
+
+impl std::ops::Deref for Client {
+    type Target = ContactsServiceClient<Channel>;
+    fn deref(&self) -> &Self::Target {
+        &self.contacts
+    }
+}
+
+impl std::ops::DerefMut for Client {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.contacts
+    }
+}
 
 /// A contacts server on its own database, and a client of it.
 pub struct App {
@@ -18,7 +45,7 @@ pub struct App {
 pub async fn app(engine: Engine) -> App {
     let database = TestDatabase::new(engine).await.expect("database");
     let server = spawn::<Contacts>(&database, Peers::default()).await;
-    let client = ContactsServiceClient::new(channel(&server));
+    let client = Client::new(&server);
     App { client, server, database }
 }
 
@@ -28,7 +55,7 @@ impl App {
         let App { server, database, .. } = self;
         server.stop().await.expect("clean stop");
         let server = spawn::<Contacts>(&database, Peers::default()).await;
-        let client = ContactsServiceClient::new(channel(&server));
+        let client = Client::new(&server);
         App { client, server, database }
     }
 }
@@ -76,6 +103,7 @@ pub async fn all_changes(client: &mut Client) -> Vec<liaison_proto::common::v1::
         let sentinel = sentinel.clone();
         async move {
             let changes = client
+                .feed
                 .list_changes(ListChangesRequest { after_sequence: 0, page_size: Some(1000) })
                 .await
                 .expect("list changes")

@@ -16,6 +16,7 @@ on_both_databases!(
     history_lists_who_changed_which_field_and_when,
     history_of_an_unknown_contact_is_not_found,
     a_deleted_contact_takes_no_new_links,
+    deleting_a_deleted_contact_says_it_is_deleted_and_changes_nothing,
     a_cached_contact_is_refreshed_after_a_write_by_another_replica,
 );
 
@@ -27,6 +28,30 @@ async fn delete(client: &mut Client, name: &str) -> Contact {
         .into_inner()
         .contact
         .unwrap()
+}
+
+async fn deleting_a_deleted_contact_says_it_is_deleted_and_changes_nothing(engine: Engine) {
+    let mut app = app(engine).await;
+    let created = create_contact(&mut app.client, "Twice Gone").await;
+    let deleted = delete(&mut app.client, &created.name).await;
+    let status = app
+        .client
+        .delete_contact(DeleteContactRequest { name: created.name.clone(), etag: String::new() })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+    assert_eq!(status.get_error_details().error_info().map(|i| i.reason.as_str()), Some("CONTACT_DELETED"));
+    let failure = status.get_error_details().precondition_failure().cloned().unwrap();
+    assert_eq!(failure.violations[0].subject, created.name);
+    let read = app.client.get_contact(GetContactRequest { name: created.name.clone() }).await.unwrap().into_inner();
+    assert_eq!(read.contact.unwrap().etag, deleted.etag, "the second delete changed nothing");
+    let unknown = "contacts/01a20000-0000-7000-8000-00000000dead";
+    let status = app
+        .client
+        .delete_contact(DeleteContactRequest { name: unknown.into(), etag: String::new() })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::NotFound, "a contact that never existed is still not found");
 }
 
 async fn an_undeleted_contact_is_back_in_lists_with_a_new_etag(engine: Engine) {
@@ -279,7 +304,7 @@ async fn a_cached_contact_is_refreshed_after_a_write_by_another_replica(engine: 
     }
     let mut app = app(engine).await;
     let replica = liaison_testkit::spawn::<liaison_contacts::Contacts>(&app.database, Default::default()).await;
-    let mut other = Client::new(liaison_testkit::channel(&replica));
+    let mut other = Client::new(&replica);
     let created = create_contact(&mut app.client, "Cached Person").await;
     let read = |client: &mut Client| {
         let mut client = client.clone();

@@ -11,4 +11,5 @@ mod helpers;
 mod lifecycle;
 mod merge;
 mod organizations;
+mod server;
 mod transfer;

@@ -2,6 +2,7 @@
 //! runs, stream faults, an independent vCard parser (Python's vobject) and a ten-thousand-record import.
 use crate::helpers::*;
 use crate::organizations::create_organization;
+use liaison_proto::common::v1::ListChangesRequest;
 use liaison_proto::common::v1::{Change, ChangeKind};
 use liaison_proto::contacts::v1::*;
 use liaison_testkit::{Engine, eventually, on_both_databases};
@@ -115,6 +116,7 @@ async fn contact_changes(client: &mut Client) -> Vec<Change> {
             let mut after = 0;
             loop {
                 let page = client
+                    .feed
                     .list_changes(ListChangesRequest { after_sequence: after, page_size: Some(1000) })
                     .await
                     .unwrap()

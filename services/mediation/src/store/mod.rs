@@ -3,7 +3,6 @@ pub mod entity;
 pub mod migration;
 
 use crate::domain::{CaseState, NewCase};
-use crate::resource;
 use entity::{case, party};
 use liaison_proto::common::v1::ChangeKind;
 use liaison_runtime::db::Db;
@@ -70,8 +69,7 @@ impl Store {
         let mut inserts = vec![Insert::model(model.clone().into_active_model())];
         inserts.extend(Insert::models(rows));
         let stored = StoredCase { case: model, parties };
-        let wire = resource::case(&stored);
-        inserts.push(Insert::change(&wire.name, ChangeKind::Created, resource::CASE_TYPE, &wire));
+        inserts.push(liaison_runtime::resource::change(&stored, ChangeKind::Created));
         // The rows, the change and the idempotency key travel in one round trip (see `runtime::oneshot`).
         match oneshot::create_named(&self.db, OPEN_METHOD, request_id, fingerprint, &name, inserts).await? {
             None => Ok(stored),

@@ -1,13 +1,13 @@
 use liaison_contacts::Contacts;
 use liaison_mediation::Mediation;
+use liaison_proto::common::v1::ListChangesRequest;
 use liaison_proto::contacts::v1::contacts_service_client::ContactsServiceClient;
 use liaison_proto::contacts::v1::*;
 use liaison_proto::mediation::v1::mediation_service_client::MediationServiceClient;
-use liaison_proto::mediation::v1::{
-    Case, CaseState, GetCaseRequest, ListCasesRequest, ListChangesRequest as CaseChangesRequest, OpenCaseRequest,
-};
+use liaison_proto::mediation::v1::{Case, CaseState, GetCaseRequest, ListCasesRequest, OpenCaseRequest};
 use liaison_runtime::config::Peers;
 use liaison_runtime::service::Running;
+use liaison_scheduling::Scheduling;
 use liaison_testkit::{Engine, TestDatabase, channel, eventually, on_both_databases, spawn};
 use std::time::{Duration, Instant};
 use tonic::Code;
@@ -19,21 +19,26 @@ struct App {
     client: MediationServiceClient<Channel>,
     contacts_server: Option<Running>,
     server: Running,
-    _databases: (TestDatabase, TestDatabase),
+    _scheduling: Running,
+    _databases: (TestDatabase, TestDatabase, TestDatabase),
 }
 
 async fn app(engine: Engine) -> App {
     let contacts_db = TestDatabase::new(engine).await.unwrap();
     let mediation_db = TestDatabase::new(engine).await.unwrap();
+    let scheduling_db = TestDatabase::new(engine).await.unwrap();
     let contacts_server = spawn::<Contacts>(&contacts_db, Peers::default()).await;
-    let peers = Peers { contacts: Some(contacts_server.url()), ..Default::default() };
+    let to_contacts = Peers { contacts: Some(contacts_server.url()), ..Default::default() };
+    let scheduling_server = spawn::<Scheduling>(&scheduling_db, to_contacts.clone()).await;
+    let peers = Peers { scheduling: Some(scheduling_server.url()), ..to_contacts };
     let server = spawn::<Mediation>(&mediation_db, peers).await;
     App {
         contacts: ContactsServiceClient::new(channel(&contacts_server)),
         client: MediationServiceClient::new(channel(&server)),
         contacts_server: Some(contacts_server),
         server,
-        _databases: (contacts_db, mediation_db),
+        _scheduling: scheduling_server,
+        _databases: (contacts_db, mediation_db, scheduling_db),
     }
 }
 
@@ -142,11 +147,11 @@ async fn an_unknown_party_is_refused_by_name_and_nothing_is_written(engine: Engi
     let (other, _) = parties(&mut app).await;
     let ok = open(&mut app, case("Real", vec![person, other]), "").await.unwrap();
     let changes = eventually(Duration::from_secs(30), "the real case's change", || {
-        let mut client = app.client.clone();
+        let mut feed = liaison_testkit::feed(&app.server);
         let name = ok.name.clone();
         async move {
-            let changes = client
-                .list_changes(CaseChangesRequest { after_sequence: 0, page_size: None })
+            let changes = feed
+                .list_changes(ListChangesRequest { after_sequence: 0, page_size: None })
                 .await
                 .unwrap()
                 .into_inner()

@@ -36,7 +36,8 @@ impl Cluster {
         let contacts = spawn::<Contacts>(&dbs[0], Peers::default()).await;
         let to_contacts = Peers { contacts: Some(contacts.url()), ..Default::default() };
         let scheduling = spawn::<Scheduling>(&dbs[1], to_contacts.clone()).await;
-        let mediation = spawn::<Mediation>(&dbs[2], to_contacts).await;
+        let to_both = Peers { scheduling: Some(scheduling.url()), ..to_contacts };
+        let mediation = spawn::<Mediation>(&dbs[2], to_both).await;
         let mut cluster = Self {
             contacts_client: ContactsServiceClient::new(channel(&contacts)),
             contacts: Some(contacts),

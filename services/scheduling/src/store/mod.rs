@@ -4,7 +4,6 @@ pub mod entity;
 pub mod migration;
 
 use crate::domain::NewMeeting;
-use crate::resource;
 use entity::{meeting, participant};
 use liaison_proto::common::v1::ChangeKind;
 use liaison_runtime::db::Db;
@@ -72,8 +71,7 @@ impl Store {
         let mut inserts = vec![Insert::model(model.clone().into_active_model())];
         inserts.extend(Insert::models(rows));
         let stored = StoredMeeting { meeting: model, participants };
-        let wire = resource::meeting(&stored);
-        inserts.push(Insert::change(&wire.name, ChangeKind::Created, resource::MEETING_TYPE, &wire));
+        inserts.push(liaison_runtime::resource::change(&stored, ChangeKind::Created));
         // The rows, the change and the idempotency key travel in one round trip (see `runtime::oneshot`).
         match oneshot::create_named(&self.db, CREATE_METHOD, request_id, fingerprint, &name, inserts).await? {
             None => Ok(stored),

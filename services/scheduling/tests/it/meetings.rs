@@ -1,4 +1,5 @@
 use liaison_contacts::Contacts;
+use liaison_proto::common::v1::ListChangesRequest;
 use liaison_proto::contacts::v1::contacts_service_client::ContactsServiceClient;
 use liaison_proto::contacts::v1::{Contact, CreateContactRequest};
 use liaison_proto::scheduling::v1::scheduling_service_client::SchedulingServiceClient;
@@ -70,9 +71,9 @@ async fn create(app: &mut App, meeting: Meeting) -> Result<Meeting, tonic::Statu
 /// Every change of the scheduling feed, once `last` (the name of the newest meeting) is served.
 async fn changes_through(app: &App, last: &str) -> Vec<liaison_proto::common::v1::Change> {
     eventually(Duration::from_secs(10), "the last change", || {
-        let mut client = app.client.clone();
+        let mut feed = liaison_testkit::feed(&app.server);
         async move {
-            let changes = client
+            let changes = feed
                 .list_changes(ListChangesRequest { after_sequence: 0, page_size: Some(1000) })
                 .await
                 .unwrap()
@@ -181,7 +182,8 @@ async fn with_contacts_down_a_meeting_is_unavailable_within_the_deadline_and_not
     // The deadline of the contacts call is 1.5 s in tests; the answer comes within it (plus scheduling slack).
     assert!(elapsed < liaison_testkit::test_calls().call_timeout * 2, "took {elapsed:?}");
     assert!(app.client.list_meetings(ListMeetingsRequest::default()).await.unwrap().into_inner().meetings.is_empty());
-    let changes = app.client.list_changes(ListChangesRequest::default()).await.unwrap().into_inner();
+    let changes =
+        liaison_testkit::feed(&app.server).list_changes(ListChangesRequest::default()).await.unwrap().into_inner();
     assert!(changes.changes.is_empty());
 }
 

@@ -1,6 +1,6 @@
 //! Moving a party's engagement to another party and back, for merging and unmerging contacts: what moved is
 //! recorded row by row ([`EngagementMove`], stored as JSON in the merge record) so that it can be undone exactly.
-use super::{StoredInteraction, append_assessment, append_interaction, execute, participants_of, participation_rows};
+use super::{StoredInteraction, execute, participants_of, participation_rows};
 use crate::domain::engagement::Quadrant;
 use crate::resource::engagement::{assessment_name, interaction_name};
 use crate::store::entity::{assessment, contact, interaction, interaction_party, organization};
@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use liaison_proto::common::v1::ChangeKind;
 use liaison_runtime::db::{WriteTxn, db_error};
 use liaison_runtime::names::PartyName;
+use liaison_runtime::resource as stored;
 use liaison_runtime::{Error, crud, time};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
@@ -128,9 +129,9 @@ async fn touch_interaction(txn: &WriteTxn, current: &interaction::Model, now: Da
     let conn = &**txn;
     let updated = interaction::Model { revision: current.revision + 1, update_time: now, ..current.clone() };
     let resource = interaction_name(&current.id);
-    crud::replace_if_unchanged::<interaction::Entity>(conn, &resource, current.revision, updated.clone()).await?;
+    stored::replace_if_unchanged::<interaction::Entity>(conn, &resource, current.revision, updated.clone()).await?;
     let participants = participants_of(conn, &updated.id).await?;
-    append_interaction(txn, &StoredInteraction { interaction: updated, participants }, ChangeKind::Updated).await
+    stored::append(&**txn, &StoredInteraction { interaction: updated, participants }, ChangeKind::Updated).await
 }
 
 async fn has_assessment_on(conn: &impl ConnectionTrait, party: &str, day: &str) -> Result<bool, Error> {
@@ -203,7 +204,7 @@ async fn repoint_assessments(txn: &WriteTxn, from: &str, to: &str) -> Result<Vec
         let quadrant = quadrant_label(row.quadrant);
         if taken.contains(&row.assessment_date) {
             execute(conn, "DELETE FROM assessments WHERE id = ?", vec![row.id.clone().into()]).await?;
-            append_assessment(txn, &row, ChangeKind::Deleted).await?;
+            stored::append(&**txn, &row, ChangeKind::Deleted).await?;
             moves.push(EngagementMove {
                 description: format!(
                     "assessment of {from} on {} ({quadrant}) removed: {to} has its own assessment that day",
@@ -216,7 +217,7 @@ async fn repoint_assessments(txn: &WriteTxn, from: &str, to: &str) -> Result<Vec
             execute(conn, "UPDATE assessments SET party = ? WHERE id = ?", vec![to.into(), row.id.clone().into()])
                 .await?;
             let moved = assessment::Model { party: to.to_owned(), ..row };
-            append_assessment(txn, &moved, ChangeKind::Updated).await?;
+            stored::append(&**txn, &moved, ChangeKind::Updated).await?;
             moves.push(EngagementMove {
                 description: format!("assessment of {from} on {} ({quadrant}) moved to {to}", moved.assessment_date),
                 resource,
@@ -333,7 +334,7 @@ pub(crate) async fn restore_party(txn: &WriteTxn, moves: &[EngagementMove]) -> R
                 }
                 execute(conn, "UPDATE assessments SET party = ? WHERE id = ?", vec![from.clone().into(), id.into()])
                     .await?;
-                append_assessment(txn, &assessment::Model { party: from.clone(), ..row }, ChangeKind::Updated).await?;
+                stored::append(&**txn, &assessment::Model { party: from.clone(), ..row }, ChangeKind::Updated).await?;
             }
             MovedRow::AssessmentRemoved { row, .. } => {
                 let model = row.to_model();
@@ -343,7 +344,7 @@ pub(crate) async fn restore_party(txn: &WriteTxn, moves: &[EngagementMove]) -> R
                     continue;
                 }
                 assessment::Entity::insert(model.clone().into_active_model()).exec(conn).await.map_err(db_error)?;
-                append_assessment(txn, &model, ChangeKind::Created).await?;
+                stored::append(&**txn, &model, ChangeKind::Created).await?;
             }
             MovedRow::ParticipationMoved { from, to, position } => {
                 let id = id_in(&m.resource, "interactions")?;

@@ -79,7 +79,7 @@ async fn reload(store: &Store, stored: &StoredInteraction) -> StoredInteraction 
 /// commit is served once every older transaction of the cluster has ended).
 async fn feed_of(store: &Store, expected: usize) -> Vec<(String, i32)> {
     liaison_testkit::eventually(std::time::Duration::from_secs(10), "the changes", || async move {
-        let page = feed::list(store.db(), 0, 1000).await.ok()?;
+        let page = liaison_runtime::feed::list(store.db(), 0, 1000).await.ok()?;
         (page.changes.len() >= expected)
             .then(|| page.changes.into_iter().map(|c| (c.resource_name, c.kind)).collect::<Vec<_>>())
     })

@@ -1,0 +1,398 @@
+//! The end-to-end tests' side of the process harness: the `liaison` binary they run (built once per test binary,
+//! or named by `LIAISON_E2E_BIN`), the [`Launcher`] they start it with, the topologies started in one call, the
+//! panicking forms of the harness's fallible calls, and the checks and the cross-service flow that every topology
+//! (all-in-one, four processes on SQLite, four processes on PostgreSQL) must pass.
+use crate::Call;
+use crate::cluster::Launcher;
+use crate::procs;
+use liaison_proto::contacts::v1::contacts_service_client::ContactsServiceClient;
+use liaison_proto::contacts::v1::{
+    Contact, CreateContactRequest, CreateOrganizationRequest, GetContactRequest, Organization, OrganizationKind,
+};
+use liaison_proto::mediation::v1::mediation_service_client::MediationServiceClient;
+use liaison_proto::mediation::v1::{Case, CaseState, OpenCaseRequest};
+use liaison_proto::reporting::v1::GetDashboardRequest;
+use liaison_proto::reporting::v1::reporting_service_client::ReportingServiceClient;
+use liaison_proto::scheduling::v1::scheduling_service_client::SchedulingServiceClient;
+use liaison_proto::scheduling::v1::{CreateMeetingRequest, Meeting};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+use tonic_health::pb::health_check_response::ServingStatus;
+
+pub use crate::cluster::{AllInOne, Cluster};
+pub use crate::procs::{NotReady, Proc, health, strip_ansi, url};
+
+/// The four services, in port order (contacts = base, scheduling = base + 1, …).
+pub const SERVICES: [&str; 4] = ["contacts", "scheduling", "mediation", "reporting"];
+
+/// Their fully-qualified gRPC names (also their health-check names), in the same order.
+pub const GRPC_SERVICES: [&str; 4] = [
+    "liaison.contacts.v1.ContactsService",
+    "liaison.scheduling.v1.SchedulingService",
+    "liaison.mediation.v1.MediationService",
+    "liaison.reporting.v1.ReportingService",
+];
+
+/// How long a server may take to report SERVING.
+pub const READY_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// How long a graceful stop (SIGTERM) may take.
+pub const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long reporting may take to show what the other services did.
+pub const DASHBOARD_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Attempts at starting a topology when a port picked as free was taken by someone else meanwhile.
+const START_ATTEMPTS: u32 = 5;
+
+/// The root of the workspace.
+pub fn workspace_root() -> PathBuf {
+    let testkit = Path::new(env!("CARGO_MANIFEST_DIR"));
+    testkit.ancestors().nth(2).expect("testkit lives in <workspace>/crates/testkit").to_path_buf()
+}
+
+/// The real `liaison` binary, built once per test binary with the debug profile; or the binary named by
+/// `LIAISON_E2E_BIN` (e.g. a release build), which is then used as it is. A failed build fails every test that
+/// needs the binary, with cargo's output, without building again.
+pub fn binary() -> &'static Path {
+    static BINARY: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    match BINARY.get_or_init(find_or_build_binary) {
+        Ok(path) => path,
+        Err(message) => panic!("{message}"),
+    }
+}
+
+fn find_or_build_binary() -> Result<PathBuf, String> {
+    if let Some(path) = std::env::var_os("LIAISON_E2E_BIN") {
+        let path = PathBuf::from(path);
+        return if path.is_file() {
+            Ok(path)
+        } else {
+            Err(format!("LIAISON_E2E_BIN={} is not a file", path.display()))
+        };
+    }
+    let cargo = std::env::var_os("CARGO").map_or_else(|| PathBuf::from(env!("CARGO")), PathBuf::from);
+    let root = workspace_root();
+    let started = Instant::now();
+    let mut command = Command::new(&cargo);
+    // Cargo gives a test the variables of its own package (CARGO_MANIFEST_DIR, CARGO_PKG_NAME, OUT_DIR, …).
+    // Build scripts such as ring's rerun when those change in cargo's environment, so passing them on would
+    // rebuild ring, rustls, sqlx, … here, and again at the next `cargo test`. The user's cargo configuration
+    // (CARGO_HOME, CARGO_TARGET_DIR, CARGO_BUILD_*, CARGO_PROFILE_*, …) is kept.
+    for (key, _) in std::env::vars_os() {
+        if let Some(name) = key.to_str()
+            && (name.starts_with("CARGO_PKG_")
+                || name.starts_with("CARGO_BIN_")
+                || name.starts_with("CARGO_MANIFEST_")
+                || matches!(name, "CARGO_CRATE_NAME" | "CARGO_PRIMARY_PACKAGE" | "CARGO_TARGET_TMPDIR" | "OUT_DIR"))
+        {
+            command.env_remove(&key);
+        }
+    }
+    let output = command
+        .args(["build", "-p", "liaison", "--bin", "liaison"])
+        .current_dir(&root)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run `{} build -p liaison --bin liaison`: {e}", cargo.display()))?;
+    if !output.status.success() {
+        return Err(format!(
+            "`cargo build -p liaison --bin liaison` failed ({}), so the end-to-end tests cannot run:\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    // A relative CARGO_TARGET_DIR is relative to where cargo runs, which is the workspace root here.
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), |dir| root.join(dir));
+    let path = target.join("debug").join(format!("liaison{}", std::env::consts::EXE_SUFFIX));
+    if !path.is_file() {
+        return Err(format!("cargo built the liaison binary but {} does not exist", path.display()));
+    }
+    eprintln!("built {} in {:?}", path.display(), started.elapsed());
+    Ok(path)
+}
+
+/// A command running the binary, with none of the caller's Liaison configuration leaking into it.
+pub fn liaison() -> Command {
+    procs::clean_command(binary())
+}
+
+/// How the tests start the binary: stderr in memory (printed when a test fails), deadlines between services of
+/// 3 s (1 s to connect) so that a loaded machine does not time out the cross-service flow.
+pub fn launcher() -> Launcher {
+    let mut launcher = Launcher::new(binary());
+    launcher.env = vec![
+        ("LIAISON_CALL_TIMEOUT_MS".to_owned(), "3000".to_owned()),
+        ("LIAISON_CONNECT_TIMEOUT_MS".to_owned(), "1000".to_owned()),
+    ];
+    launcher.attempts = START_ATTEMPTS;
+    launcher.readiness.timeout = READY_TIMEOUT;
+    launcher.stop_timeout = STOP_TIMEOUT;
+    launcher
+}
+
+/// As [`procs::free_port`], panicking.
+pub fn free_port() -> u16 {
+    procs::free_port().unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// As [`procs::free_ports`], panicking.
+pub fn free_ports<const N: usize>() -> [u16; N] {
+    procs::free_ports::<N>().unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Polls the health service on `port` until `service` is SERVING, while `proc` runs; within [`READY_TIMEOUT`].
+pub async fn wait_ready(proc: &mut Proc, port: u16, service: &str) -> Result<(), NotReady> {
+    procs::Readiness { timeout: READY_TIMEOUT, ..procs::Readiness::default() }.wait(proc, port, service).await
+}
+
+/// The tests' conveniences: each panics (with the process's stderr) where the harness returns an error.
+impl Proc {
+    /// Starts `command` with stdout closed and stderr in memory; panics if it cannot start.
+    pub fn spawn(name: &str, mut command: Command) -> Self {
+        command.stdout(Stdio::null());
+        Self::start(name, command, &procs::Logs::Memory).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Sends SIGTERM and waits up to `timeout` for the process to end; panics if it does not.
+    pub async fn terminate(&mut self, timeout: Duration) -> ExitStatus {
+        let started = Instant::now();
+        let status = self.stop(timeout).await.unwrap_or_else(|e| panic!("{e}"));
+        eprintln!("{} stopped after SIGTERM in {:?} ({status})", self.name(), started.elapsed());
+        status
+    }
+
+    /// Sends SIGTERM and asserts a clean exit (status 0) within [`STOP_TIMEOUT`] and no panic on stderr.
+    pub async fn stop_gracefully(&mut self) {
+        let status = self.terminate(STOP_TIMEOUT).await;
+        let stderr = self.finish_stderr();
+        assert!(status.success(), "{} exited with {status} after SIGTERM; stderr:\n{stderr}", self.name());
+        assert_no_panic(self.name(), &stderr);
+    }
+
+    /// Waits until a line of stderr satisfies `matches`; panics after `timeout`.
+    pub async fn wait_for_log(&self, what: &str, timeout: Duration, matches: impl Fn(&str) -> bool) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.stderr().lines().any(&matches) {
+                return;
+            }
+            if Instant::now() >= deadline {
+                panic!("{} never logged {what} within {timeout:?}; stderr:\n{}", self.name(), self.stderr());
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+}
+
+/// Asserts that a process's stderr shows no panic and no backtrace.
+pub fn assert_no_panic(name: &str, stderr: &str) {
+    let lower = stderr.to_lowercase();
+    assert!(
+        !lower.contains("panicked") && !lower.contains("backtrace"),
+        "{name} panicked or printed a backtrace:\n{stderr}"
+    );
+}
+
+impl AllInOne {
+    /// Starts the all-in-one of [`binary`] with a temporary data directory of its own and waits until its four
+    /// services are SERVING; panics if it cannot.
+    pub async fn start() -> Self {
+        binary();
+        let started = Instant::now();
+        let data_dir = tempfile::tempdir().expect("create a temporary data directory");
+        let mut all_in_one = Self::launch(&launcher(), data_dir.path()).await.unwrap_or_else(|e| panic!("{e}"));
+        all_in_one._temporary = Some(data_dir);
+        let ports = all_in_one.ports();
+        eprintln!("all-in-one on {}..{} ready in {:?}", ports[0], ports[3], started.elapsed());
+        all_in_one
+    }
+}
+
+impl Cluster {
+    /// Starts the four services of [`binary`] on `database_urls` (contacts, scheduling, mediation, reporting),
+    /// each one SERVING before the next starts; panics if it cannot.
+    pub async fn start(database_urls: &[String; 4]) -> Self {
+        binary();
+        let started = Instant::now();
+        let cluster = Self::launch(&launcher(), database_urls).await.unwrap_or_else(|e| panic!("{e}"));
+        eprintln!("four-process cluster on {:?} ready in {:?}", cluster.ports, started.elapsed());
+        cluster
+    }
+
+    /// SIGTERM to each process, the dependants first; each must exit 0 within [`STOP_TIMEOUT`].
+    pub async fn stop_gracefully(&mut self) {
+        for proc in self.procs.iter_mut().rev() {
+            proc.stop_gracefully().await;
+        }
+    }
+}
+
+/// Asserts that each service answers health SERVING for its own name and for the whole server (`""`).
+pub async fn assert_all_serving(ports: [u16; 4]) {
+    for (port, service) in ports.into_iter().zip(GRPC_SERVICES) {
+        for name in [service, ""] {
+            let status = health(port, name).await.unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(status, ServingStatus::Serving, "health of '{name}' on port {port}");
+        }
+    }
+}
+
+/// Asserts that `proc` logged, for each service, a `listening` line naming it and its address.
+pub async fn assert_listening_logged(proc: &Proc, services: &[&str], ports: &[u16]) {
+    for (service, port) in services.iter().zip(ports) {
+        let service_field = format!("service=\"{service}\"");
+        let addr = format!("127.0.0.1:{port}");
+        proc.wait_for_log(&format!("`listening` for {service} on {addr}"), Duration::from_secs(2), |line| {
+            line.contains("listening") && line.contains(&service_field) && line.contains(&addr)
+        })
+        .await;
+    }
+}
+
+/// The flow that crosses all four services: an organisation and a contact on contacts, a meeting with the
+/// contact on scheduling (which checks the participant on contacts), a case between the contact and the
+/// organisation on mediation (which checks the parties on contacts), and reporting's dashboard counting them.
+pub async fn cross_service_flow(ports: [u16; 4]) {
+    let [contacts_port, scheduling_port, mediation_port, reporting_port] = ports;
+    let mut contacts = ContactsServiceClient::connect(url(contacts_port)).await.expect("connect a client to contacts");
+    let organization = contacts
+        .create_organization(CreateOrganizationRequest {
+            organization: Some(Organization {
+                display_name: "Ministry of Water".into(),
+                kind: OrganizationKind::GovernmentBody as i32,
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .ok()
+        .await
+        .organization
+        .expect("CreateOrganization returns the organisation");
+    assert!(organization.name.starts_with("organizations/"), "organisation name {:?}", organization.name);
+
+    let contact = contacts
+        .create_contact(CreateContactRequest {
+            contact: Some(Contact {
+                display_name: "Amina Okafor".into(),
+                email: "amina@example.org".into(),
+                time_zone: "Africa/Lagos".into(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .ok()
+        .await
+        .contact
+        .expect("CreateContact returns the contact");
+    assert!(contact.name.starts_with("contacts/"), "contact name {:?}", contact.name);
+    let fetched = contacts
+        .get_contact(GetContactRequest { name: contact.name.clone() })
+        .ok()
+        .await
+        .contact
+        .expect("GetContact returns the contact");
+    assert_eq!(fetched, contact, "GetContact returns what CreateContact returned");
+
+    // Scheduling checks the participant on contacts.
+    let mut scheduling =
+        SchedulingServiceClient::connect(url(scheduling_port)).await.expect("connect a client to scheduling");
+    let meeting = scheduling
+        .create_meeting(CreateMeetingRequest {
+            meeting: Some(Meeting {
+                title: "Water rights: first hearing".into(),
+                start_time: Some(prost_types::Timestamp { seconds: 1_900_000_000, nanos: 0 }),
+                end_time: Some(prost_types::Timestamp { seconds: 1_900_003_600, nanos: 0 }),
+                time_zone: "Africa/Lagos".into(),
+                participants: vec![contact.name.clone()],
+                ..Default::default()
+            }),
+            request_id: "e2e-meeting-1".into(),
+        })
+        .ok()
+        .await
+        .meeting
+        .expect("CreateMeeting returns the meeting");
+    assert!(meeting.name.starts_with("meetings/"), "meeting name {:?}", meeting.name);
+    assert_eq!(meeting.participants, vec![contact.name.clone()]);
+
+    // Mediation checks the parties on contacts.
+    let mut mediation =
+        MediationServiceClient::connect(url(mediation_port)).await.expect("connect a client to mediation");
+    let case = mediation
+        .open_case(OpenCaseRequest {
+            case: Some(Case {
+                title: "Borehole access dispute".into(),
+                parties: vec![contact.name.clone(), organization.name.clone()],
+                ..Default::default()
+            }),
+            request_id: "e2e-case-1".into(),
+        })
+        .ok()
+        .await
+        .case
+        .expect("OpenCase returns the case");
+    assert!(case.name.starts_with("cases/"), "case name {:?}", case.name);
+    assert_eq!(case.state, CaseState::Open as i32, "a new case is OPEN");
+
+    let mut reporting =
+        ReportingServiceClient::connect(url(reporting_port)).await.expect("connect a client to reporting");
+    let deadline = Instant::now() + DASHBOARD_TIMEOUT;
+    let started = Instant::now();
+    loop {
+        let dashboard = reporting
+            .get_dashboard(GetDashboardRequest {})
+            .ok()
+            .await
+            .dashboard
+            .expect("GetDashboard returns a dashboard");
+        let counts =
+            (dashboard.organization_count, dashboard.contact_count, dashboard.meeting_count, dashboard.open_case_count);
+        if counts == (1, 1, 1, 1) {
+            assert!(dashboard.update_time.is_some(), "a dashboard that counts something has an update_time");
+            eprintln!("dashboard caught up in {:?}", started.elapsed());
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "reporting's dashboard did not show (organizations, contacts, meetings, open cases) = (1, 1, 1, 1) \
+             within {DASHBOARD_TIMEOUT:?}; last: {counts:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The result of running the binary to its end.
+pub struct Finished {
+    pub status: ExitStatus,
+    /// Without colour codes.
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+/// Runs `command` until it ends; panics if it still runs after `timeout` (and kills it).
+pub async fn run_to_end(name: &str, command: Command, timeout: Duration) -> Finished {
+    let started = Instant::now();
+    let mut proc = Proc::spawn(name, command);
+    let Some(status) = proc.wait_exit(timeout).await.unwrap_or_else(|e| panic!("{e}")) else {
+        panic!("{name} was still running after {timeout:?}; stderr so far:\n{}", proc.stderr())
+    };
+    let elapsed = started.elapsed();
+    Finished { status, stderr: proc.finish_stderr(), elapsed }
+}
+
+/// `liaison migrate <service> --database-url <url>` must exit 0.
+pub async fn migrate(service: &str, database_url: &str) {
+    let mut command = liaison();
+    command.args(["migrate", service, "--database-url", database_url]);
+    let done = run_to_end(&format!("migrate {service}"), command, Duration::from_secs(30)).await;
+    assert!(
+        done.status.success(),
+        "`liaison migrate {service} --database-url {database_url}` exited with {}; stderr:\n{}",
+        done.status,
+        done.stderr
+    );
+    assert_no_panic("migrate", &done.stderr);
+}
