@@ -2,12 +2,13 @@
 //! environment the compose file gives them (only what one machine forces is remapped), on databases and roles
 //! made by the real PostgreSQL init script; their traces reach an OTLP receiver, their metrics are scraped from
 //! `/metrics`; and JSON logs carry the ids of the trace they belong to.
+#![allow(clippy::expect_used, reason = "end-to-end test: a step that fails panics with its cause")]
 use liaison_proto::contacts::v1::contacts_service_client::ContactsServiceClient;
 use liaison_proto::contacts::v1::{Contact, CreateContactRequest, GetContactRequest};
 use liaison_runtime::config::ServiceKind;
 use liaison_testkit::e2e::{
-    GRPC_SERVICES, NotReady, Proc, READY_TIMEOUT, SERVICES, assert_all_serving, binary, cross_service_flow, free_port,
-    free_ports, liaison, run_to_end, url, wait_ready, workspace_root,
+    GRPC_SERVICES, Proc, SERVICES, assert_all_serving, binary, cross_service_flow, free_port, free_ports, liaison,
+    run_to_end, serving, url, with_free_ports, workspace_root,
 };
 use liaison_testkit::otlp::{OtlpReceiver, ReceivedSpan};
 use std::collections::{BTreeMap, BTreeSet};
@@ -26,8 +27,6 @@ const SPANS_TIMEOUT: Duration = Duration::from_secs(10);
 const METRICS_TIMEOUT: Duration = Duration::from_secs(5);
 /// Deadline of one external command (psql, bash, the health check).
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
-/// Attempts at starting the cluster when a port picked as free was taken meanwhile.
-const START_ATTEMPTS: u32 = 5;
 
 /// Variables the binary reads although they are no command-line option: the log filter and OpenTelemetry's.
 const READ_OUTSIDE_CLAP: [&str; 3] = ["RUST_LOG", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME"];
@@ -1271,14 +1270,12 @@ async fn the_compose_topology_runs_as_four_processes_on_postgres() {
 
     // The four processes, each with its compose environment: only addresses are remapped to this machine.
     let receiver = OtlpReceiver::start().await;
-    let mut procs: Vec<Proc> = Vec::new();
-    let mut grpc_ports = [0u16; 4];
-    let mut metrics_ports = [0u16; 4];
-    'attempt: for attempt in 1..=START_ATTEMPTS {
-        procs.clear();
+    let mut attempt = 0;
+    let (mut procs, grpc_ports, metrics_ports) = with_free_ports(async || {
+        attempt += 1;
         let ports = free_ports::<8>();
-        grpc_ports.copy_from_slice(&ports[..4]);
-        metrics_ports.copy_from_slice(&ports[4..]);
+        let grpc_ports: [u16; 4] = std::array::from_fn(|index| ports[index]);
+        let metrics_ports: [u16; 4] = std::array::from_fn(|index| ports[4 + index]);
         let remap = Remap {
             ports: services
                 .iter()
@@ -1294,6 +1291,7 @@ async fn the_compose_topology_runs_as_four_processes_on_postgres() {
             server: &server,
             otlp_endpoint: receiver.endpoint(),
         };
+        let mut procs: Vec<Proc> = Vec::new();
         for (index, (service, env)) in services.iter().zip(&environments).enumerate() {
             let local: BTreeMap<String, String> =
                 env.iter().map(|(key, value)| (key.clone(), remap.value(&service.name, key, value))).collect();
@@ -1303,42 +1301,23 @@ async fn the_compose_topology_runs_as_four_processes_on_postgres() {
                 let changed: Vec<&str> = env.iter().filter(|(k, v)| &local[k] != v).map(|(k, _)| k.as_str()).collect();
                 eprintln!("{}: {} compose variables, remapped {changed:?}", service.name, env.len());
             }
-            let mut proc = Proc::spawn(&service.name, serve_command(service, &local));
-            match wait_ready(&mut proc, grpc_ports[index], GRPC_SERVICES[index]).await {
-                Ok(()) => {
-                    // Read once the binary runs (right after spawn it may not have exec'd yet).
-                    let names = process_env_names(proc.pid());
-                    if let Some(names) = names {
-                        let names: BTreeSet<&String> = names.iter().collect();
-                        assert_eq!(
-                            names, compose_names,
-                            "{}: the process's environment is exactly the compose file's",
-                            service.name
-                        );
-                    }
-                    procs.push(proc);
-                }
-                Err(NotReady::Exited(status)) => {
-                    let stderr = proc.finish_stderr();
-                    if stderr.contains("in use") && attempt < START_ATTEMPTS {
-                        eprintln!("attempt {attempt}: a port of {ports:?} was taken; retrying");
-                        continue 'attempt;
-                    }
-                    panic!(
-                        "`liaison {}` exited ({status}) before it was ready; stderr:\n{stderr}",
-                        service.command.join(" ")
-                    );
-                }
-                Err(NotReady::TimedOut(last)) => panic!(
-                    "`liaison {}` was not ready within {READY_TIMEOUT:?}: {last}; stderr:\n{}",
-                    service.command.join(" "),
-                    proc.stderr()
-                ),
+            let command = serve_command(service, &local);
+            let proc = serving(&service.name, command, grpc_ports[index], GRPC_SERVICES[index]).await?;
+            // Read once the binary runs (right after spawn it may not have exec'd yet).
+            if let Some(names) = process_env_names(proc.pid()) {
+                let names: BTreeSet<&String> = names.iter().collect();
+                assert_eq!(
+                    names, compose_names,
+                    "{}: the process's environment is exactly the compose file's",
+                    service.name
+                );
             }
+            procs.push(proc);
             compose_healthcheck(service, grpc_ports[index]).await;
         }
-        break;
-    }
+        Ok((procs, grpc_ports, metrics_ports))
+    })
+    .await;
     assert_eq!(procs.len(), 4, "the four services started");
     eprintln!("compose topology on {grpc_ports:?} (metrics {metrics_ports:?}) ready in {:?}", started.elapsed());
     assert_all_serving(grpc_ports).await;
@@ -1433,7 +1412,7 @@ fn is_hex(value: &str, len: usize) -> bool {
 /// `serve contacts` on SQLite with JSON logs at debug level, plus `extra` environment.
 async fn contacts_with_json_logs(dir: &tempfile::TempDir, extra: &[(&str, String)]) -> (Proc, u16) {
     let database = format!("sqlite://{}", dir.path().join("contacts.db").display());
-    for attempt in 1..=START_ATTEMPTS {
+    with_free_ports(async || {
         let port = free_port();
         let mut command = liaison();
         command
@@ -1445,22 +1424,9 @@ async fn contacts_with_json_logs(dir: &tempfile::TempDir, extra: &[(&str, String
         for (key, value) in extra {
             command.env(key, value);
         }
-        let mut proc = Proc::spawn("contacts", command);
-        match wait_ready(&mut proc, port, GRPC_SERVICES[0]).await {
-            Ok(()) => return (proc, port),
-            Err(NotReady::Exited(status)) => {
-                let stderr = proc.finish_stderr();
-                if stderr.contains("in use") && attempt < START_ATTEMPTS {
-                    continue;
-                }
-                panic!("`liaison serve contacts` exited ({status}) before it was ready; stderr:\n{stderr}");
-            }
-            Err(NotReady::TimedOut(last)) => {
-                panic!("`liaison serve contacts` was not ready: {last}; stderr:\n{}", proc.stderr())
-            }
-        }
-    }
-    unreachable!("the loop returns or panics")
+        Ok((serving("contacts", command, port, GRPC_SERVICES[0]).await?, port))
+    })
+    .await
 }
 
 /// CreateContact sent with `traceparent` `00-<trace_id>-<span_id>-01`, then GetContact of a contact that does
@@ -1616,13 +1582,9 @@ async fn a_non_loopback_listen_address_needs_insecure() {
     let mut command = liaison();
     command.args(["serve", "contacts"]).env("LIAISON_LISTEN_ADDR", format!("0.0.0.0:{port}"));
     command.env("DATABASE_URL", &database).env("LIAISON_INSECURE", &insecure);
-    let mut proc = Proc::spawn("contacts on 0.0.0.0", command);
-    if let Err(e) = wait_ready(&mut proc, port, GRPC_SERVICES[0]).await {
-        panic!(
-            "0.0.0.0 with LIAISON_INSECURE={insecure:?} (the compose value) did not serve: {e:?}\n{}",
-            proc.stderr()
-        );
-    }
+    let mut proc = serving("contacts on 0.0.0.0", command, port, GRPC_SERVICES[0]).await.unwrap_or_else(|e| {
+        panic!("0.0.0.0 with LIAISON_INSECURE={insecure:?} (the compose value) did not serve: {e}")
+    });
     proc.stop_gracefully().await;
 }
 

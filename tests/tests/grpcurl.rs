@@ -1,6 +1,7 @@
 //! Operator smoke tests: the real `grpcurl` against the running all-in-one (reflection, describe, JSON calls,
 //! errors), and the documented walk-throughs run as written: the README's (twice, on the same data) and every
 //! `docs/*.md` page's. grpcurl missing from PATH skips them, except under `CI=true`, where it is a failure.
+#![allow(clippy::expect_used, reason = "end-to-end test: a step that fails panics with its cause")]
 use liaison_testkit::e2e::{AllInOne, GRPC_SERVICES, workspace_root};
 use std::path::{Path, PathBuf};
 use std::process::Output;

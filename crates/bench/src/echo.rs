@@ -1,4 +1,4 @@
-//! The echo ceiling: `liaison.bench.v1.EchoService` mounted through `liaison_runtime::server` exactly as a
+//! The echo ceiling: `liaison.bench.v1.EchoService` mounted through `liaison_runtime::net::server` exactly as a
 //! Liaison service mounts itself (health following a database, reflection, the request-context layer, the same
 //! logging set-up), served by `liaison-bench echo-server` in a process of its own so that its memory and CPU are
 //! measured the way the services' are.
@@ -7,8 +7,8 @@ use liaison_proto::bench::v1::echo_service_client::EchoServiceClient;
 use liaison_proto::bench::v1::echo_service_server::{EchoService, EchoServiceServer};
 use liaison_proto::bench::v1::{EchoRequest, EchoResponse};
 use liaison_runtime::db::{DatabaseUrl, Db};
-use liaison_runtime::server::{Mounted, bind, serve};
-use liaison_runtime::telemetry::{self, LogFormat};
+use liaison_runtime::net::server::{Mounted, bind, serve};
+use liaison_runtime::net::telemetry::{self, LogFormat};
 use std::io::Write;
 use std::net::SocketAddr;
 use tokio_util::sync::CancellationToken;
@@ -44,7 +44,7 @@ pub(crate) async fn run_server(listen: SocketAddr) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let on_signal = shutdown.clone();
     tokio::spawn(async move {
-        liaison_runtime::shutdown::signal().await;
+        liaison_runtime::net::shutdown::signal().await;
         on_signal.cancel();
     });
     let served = serve(listener, mounted, shutdown).await.map_err(anyhow::Error::msg);

@@ -64,7 +64,7 @@ async fn bench(args: &cli::RunArgs) -> anyhow::Result<ExitCode> {
     // On Ctrl-C or SIGTERM the run is dropped, which kills the servers it started.
     let report = tokio::select! {
         report = run::run(&settings) => report?,
-        () = liaison_runtime::shutdown::signal() => anyhow::bail!("interrupted; the servers under test were stopped"),
+        () = liaison_runtime::net::shutdown::signal() => anyhow::bail!("interrupted; the servers under test were stopped"),
     };
     let markdown = report::markdown(&report);
     save(&settings.json, &serde_json::to_string_pretty(&report).context("cannot serialise the results")?)?;

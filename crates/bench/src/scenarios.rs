@@ -12,7 +12,7 @@ use liaison_proto::contacts::v1::{
 };
 use liaison_proto::scheduling::v1::scheduling_service_client::SchedulingServiceClient;
 use liaison_proto::scheduling::v1::{CreateMeetingRequest, Meeting};
-use liaison_runtime::peers::names_only;
+use liaison_runtime::net::peers::names_only;
 use std::sync::Arc;
 use tonic::transport::Channel;
 

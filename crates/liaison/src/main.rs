@@ -3,11 +3,11 @@
 //! `healthcheck` asks a server whether it is SERVING. Configuration errors end with one line on stderr and a
 //! non-zero exit.
 use clap::{Args, Parser, Subcommand};
-use liaison_runtime::client::CallSettings;
 use liaison_runtime::config::{Peers, ServiceKind, ServiceSettings};
 use liaison_runtime::db::DatabaseUrl;
-use liaison_runtime::service::{Running, migrate, start};
-use liaison_runtime::telemetry::{self, LogFormat};
+use liaison_runtime::net::client::CallSettings;
+use liaison_runtime::net::telemetry::{self, LogFormat};
+use liaison_runtime::service::{Running, StartError, migrate, start};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -127,6 +127,27 @@ struct HealthcheckArgs {
     timeout_ms: u64,
 }
 
+/// Why the binary stops with an error: printed as one line, passwords hidden.
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    #[error(transparent)]
+    Start(#[from] StartError),
+    #[error("refusing to listen on {0} without authentication; pass --insecure (LIAISON_INSECURE=true) to allow it")]
+    Insecure(SocketAddr),
+    #[error(transparent)]
+    DatabaseUrl(#[from] liaison_runtime::db::DatabaseUrlError),
+    #[error(transparent)]
+    Metrics(#[from] liaison_runtime::net::metrics::MetricsError),
+    #[error("invalid --addr '{addr}': {source}")]
+    BadHealthcheckAddress { addr: String, source: tonic::transport::Error },
+    #[error("cannot reach {addr}: {chain}")]
+    Unreachable { addr: String, chain: String },
+    #[error("{addr} health check failed: {message}")]
+    HealthCheck { addr: String, message: String },
+    #[error("{addr} reports {status} for '{service}'")]
+    NotServing { addr: String, status: &'static str, service: String },
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -166,7 +187,7 @@ fn main() -> ExitCode {
         if let Some(addr) = metrics_addr
             && !matches!(cli.command, Some(Command::Healthcheck(_) | Command::Migrate(_)))
         {
-            liaison_runtime::metrics::serve(addr)?;
+            liaison_runtime::net::metrics::serve(addr)?;
             tracing::info!(%addr, "metrics on /metrics");
         }
         match cli.command {
@@ -182,8 +203,8 @@ fn main() -> ExitCode {
     }
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("liaison: {message}");
+        Err(failure) => {
+            eprintln!("liaison: {}", redact_passwords(&failure.to_string()));
             ExitCode::FAILURE
         }
     }
@@ -243,7 +264,7 @@ async fn start_service(
     kind: ServiceKind,
     settings: ServiceSettings,
     shutdown: CancellationToken,
-) -> Result<Running, String> {
+) -> Result<Running, StartError> {
     match kind {
         ServiceKind::Contacts => start::<liaison_contacts::Contacts>(settings, shutdown).await,
         ServiceKind::Scheduling => start::<liaison_scheduling::Scheduling>(settings, shutdown).await,
@@ -252,7 +273,7 @@ async fn start_service(
     }
 }
 
-async fn migrate_one(kind: ServiceKind, url: &DatabaseUrl) -> Result<(), String> {
+async fn migrate_one(kind: ServiceKind, url: &DatabaseUrl) -> Result<(), Failure> {
     match kind {
         ServiceKind::Contacts => migrate::<liaison_contacts::Contacts>(url).await,
         ServiceKind::Scheduling => migrate::<liaison_scheduling::Scheduling>(url).await,
@@ -266,18 +287,16 @@ async fn migrate_one(kind: ServiceKind, url: &DatabaseUrl) -> Result<(), String>
 /// Cancels `shutdown` on Ctrl-C / SIGTERM.
 fn cancel_on_signal(shutdown: CancellationToken) {
     tokio::spawn(async move {
-        liaison_runtime::shutdown::signal().await;
+        liaison_runtime::net::shutdown::signal().await;
         tracing::info!("shutdown requested; finishing in-flight calls");
         shutdown.cancel();
     });
 }
 
-async fn serve(args: ServeArgs) -> Result<(), String> {
+async fn serve(args: ServeArgs) -> Result<(), Failure> {
     let listen = args.listen.unwrap_or_else(|| args.service.default_listen());
     if !listen.ip().is_loopback() && !args.insecure {
-        return Err(format!(
-            "refusing to listen on {listen} without authentication; pass --insecure (LIAISON_INSECURE=true) to allow it"
-        ));
+        return Err(Failure::Insecure(listen));
     }
     let settings = ServiceSettings {
         listen,
@@ -288,10 +307,10 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     let shutdown = CancellationToken::new();
     let running = start_service(args.service, settings, shutdown.clone()).await?;
     cancel_on_signal(shutdown);
-    running.wait().await
+    Ok(running.wait().await?)
 }
 
-async fn all_in_one(args: AllInOneArgs) -> Result<(), String> {
+async fn all_in_one(args: AllInOneArgs) -> Result<(), Failure> {
     let shutdown = CancellationToken::new();
     let mut running = Vec::new();
     let listen = |index: u16| SocketAddr::from(([127, 0, 0, 1], args.base_port + index));
@@ -309,7 +328,7 @@ async fn all_in_one(args: AllInOneArgs) -> Result<(), String> {
                 for server in running {
                     let _ = server.wait().await;
                 }
-                return Err(e);
+                return Err(e.into());
             }
         }
     }
@@ -321,10 +340,10 @@ async fn all_in_one(args: AllInOneArgs) -> Result<(), String> {
             first_error.get_or_insert(e);
         }
     }
-    first_error.map_or(Ok(()), Err)
+    first_error.map_or(Ok(()), |e| Err(e.into()))
 }
 
-async fn healthcheck(args: HealthcheckArgs) -> Result<(), String> {
+async fn healthcheck(args: HealthcheckArgs) -> Result<(), Failure> {
     use tonic_health::pb::HealthCheckRequest;
     use tonic_health::pb::health_client::HealthClient;
     let service = match args.service.parse::<ServiceKind>() {
@@ -334,19 +353,22 @@ async fn healthcheck(args: HealthcheckArgs) -> Result<(), String> {
     let timeout = Duration::from_millis(args.timeout_ms);
     let url = if args.addr.contains("://") { args.addr.clone() } else { format!("http://{}", args.addr) };
     let endpoint = tonic::transport::Endpoint::from_shared(url.clone())
-        .map_err(|e| format!("invalid --addr '{}': {e}", args.addr))?
+        .map_err(|source| Failure::BadHealthcheckAddress { addr: args.addr.clone(), source })?
         .connect_timeout(timeout)
         .timeout(timeout);
-    let channel = endpoint.connect().await.map_err(|e| format!("cannot reach {}: {}", args.addr, error_chain(&e)))?;
+    let channel = endpoint
+        .connect()
+        .await
+        .map_err(|e| Failure::Unreachable { addr: args.addr.clone(), chain: error_chain(&e) })?;
     let response = HealthClient::new(channel)
         .check(HealthCheckRequest { service: service.clone() })
         .await
-        .map_err(|status| format!("{} health check failed: {}", args.addr, status.message()))?;
+        .map_err(|status| Failure::HealthCheck { addr: args.addr.clone(), message: status.message().to_owned() })?;
     let status = response.into_inner().status();
     if status == tonic_health::pb::health_check_response::ServingStatus::Serving {
         Ok(())
     } else {
-        Err(format!("{} reports {} for '{}'", args.addr, status.as_str_name(), service))
+        Err(Failure::NotServing { addr: args.addr, status: status.as_str_name(), service })
     }
 }
 

@@ -1,6 +1,6 @@
 //! The services of the cluster and what each needs to start.
-use crate::client::CallSettings;
 use crate::db::DatabaseUrl;
+use crate::net::client::CallSettings;
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::str::FromStr;

@@ -6,37 +6,36 @@
 //! A service crate implements [`service::LiaisonService`] and uses these pieces; it never builds a `Status`,
 //! opens a socket or talks SQL to another service's tables.
 
-pub mod cache;
-pub mod client;
+/// The API's conventions: the error vocabulary and its one mapping to `tonic::Status`, resource names, field
+/// validation, update masks, etags, page tokens, timestamps.
+pub mod api {
+    pub mod error;
+    pub mod etag;
+    pub mod fieldmask;
+    pub mod names;
+    pub mod paging;
+    pub mod time;
+    pub mod validate;
+}
 pub mod config;
-pub mod context;
-pub mod crud;
 pub mod db;
-pub mod error;
-pub mod etag;
 pub mod feed;
-pub mod feed_service;
-pub mod fieldmask;
-mod group_commit;
-pub mod idempotency;
-pub mod metrics;
-pub mod migration;
-pub mod names;
-pub mod oneshot;
-pub mod paging;
-pub mod peers;
-pub mod resource;
-pub mod server;
+/// Talking gRPC: the server builder and its request context, clients of other services, trace context,
+/// telemetry, metrics, graceful shutdown.
+pub mod net {
+    pub mod client;
+    pub mod context;
+    pub mod metrics;
+    pub mod peers;
+    pub mod server;
+    pub mod shutdown;
+    pub mod telemetry;
+    pub mod wire;
+}
 pub mod service;
-pub mod shutdown;
-pub mod sql;
-pub mod telemetry;
-pub mod time;
-pub mod validate;
-pub mod wire;
 
-pub use error::{Error, FieldViolation, PreconditionViolation, Result};
-pub use validate::Validate;
+pub use api::error::{Error, FieldViolation, PreconditionViolation, Result};
+pub use api::validate::Validate;
 
 /// Re-exported so that services use the same versions.
 pub use {async_trait_reexport::async_trait, sea_orm, sea_orm_migration};

@@ -1,15 +1,58 @@
 //! Starting a service: bind, connect and migrate its database, mount it, serve it. The binary and the tests use
 //! the same path, so what the tests start is what runs.
-use crate::client::{CallSettings, lazy_channel};
 use crate::config::{Peers, ServiceKind, ServiceSettings};
 use crate::db::{DatabaseUrl, Db};
-use crate::server::{Mounted, bind, serve};
+use crate::net::client::{CallSettings, lazy_channel};
+use crate::net::server::{Mounted, ServeError, bind, serve};
 use sea_orm_migration::MigratorTrait;
 use std::future::Future;
 use std::net::SocketAddr;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
+
+/// Why a service could not start, or stopped with an error: each names the service and says what to do in one
+/// line (the binary prints it as it is).
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{service}: needs the address of {peer}: set --{peer}-addr or LIAISON_{}_ADDR", .peer.name().to_uppercase())]
+    MissingPeer { service: ServiceKind, peer: ServiceKind },
+    #[error("{service}: invalid address of {peer} '{url}': {source}")]
+    BadPeerAddress {
+        service: ServiceKind,
+        peer: ServiceKind,
+        url: String,
+        #[source]
+        source: tonic::transport::Error,
+    },
+    #[error("{service}: cannot listen on {addr}: the address is already in use")]
+    AddressInUse { service: ServiceKind, addr: SocketAddr },
+    #[error("{service}: cannot listen on {addr}: {source}")]
+    Listen {
+        service: ServiceKind,
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{service}: {source}")]
+    Database {
+        service: ServiceKind,
+        #[source]
+        source: crate::Error,
+    },
+    #[error("{service}: {source}")]
+    Serve {
+        service: ServiceKind,
+        #[source]
+        source: ServeError,
+    },
+    #[error("{service}: server task failed: {source}")]
+    Task {
+        service: ServiceKind,
+        #[source]
+        source: tokio::task::JoinError,
+    },
+}
 
 /// What a service gets when it is mounted.
 #[derive(Debug, Clone)]
@@ -24,14 +67,19 @@ pub struct ServiceContext {
 
 impl ServiceContext {
     /// A lazy channel to a service this one calls.
-    pub fn channel(&self, peer: ServiceKind) -> Result<Channel, String> {
-        let url = self.peers.get(peer).ok_or_else(|| missing_peer(peer))?;
-        lazy_channel(url, self.calls)
+    pub fn channel(&self, peer: ServiceKind) -> Result<Channel, StartError> {
+        peer_channel(self.kind, &self.peers, peer, self.calls)
     }
 }
 
-fn missing_peer(peer: ServiceKind) -> String {
-    format!("needs the address of {peer}: set --{peer}-addr or LIAISON_{}_ADDR", peer.name().to_uppercase())
+fn peer_channel(
+    service: ServiceKind,
+    peers: &Peers,
+    peer: ServiceKind,
+    calls: CallSettings,
+) -> Result<Channel, StartError> {
+    let url = peers.get(peer).ok_or(StartError::MissingPeer { service, peer })?;
+    lazy_channel(url, calls).map_err(|source| StartError::BadPeerAddress { service, peer, url: url.to_owned(), source })
 }
 
 /// A Liaison service: its kind, its migrations and how to mount it. The services it calls are its kind's
@@ -40,7 +88,7 @@ fn missing_peer(peer: ServiceKind) -> String {
 pub trait LiaisonService {
     const KIND: ServiceKind;
     type Migrator: MigratorTrait;
-    fn mount(ctx: ServiceContext) -> impl Future<Output = Result<Mounted, String>> + Send;
+    fn mount(ctx: ServiceContext) -> impl Future<Output = Result<Mounted, StartError>> + Send;
 }
 
 /// A running server.
@@ -49,21 +97,21 @@ pub struct Running {
     /// The address actually bound (useful with port 0).
     pub addr: SocketAddr,
     shutdown: CancellationToken,
-    task: JoinHandle<Result<(), String>>,
+    task: JoinHandle<Result<(), StartError>>,
 }
 
 impl Running {
     /// Stops accepting, lets in-flight calls finish, and waits for the server to end.
-    pub async fn stop(self) -> Result<(), String> {
+    pub async fn stop(self) -> Result<(), StartError> {
         self.shutdown.cancel();
         self.wait().await
     }
 
     /// Waits for the server to end (after its shutdown token is cancelled).
-    pub async fn wait(self) -> Result<(), String> {
+    pub async fn wait(self) -> Result<(), StartError> {
         match self.task.await {
             Ok(result) => result,
-            Err(e) => Err(format!("{} server task failed: {e}", self.kind)),
+            Err(source) => Err(StartError::Task { service: self.kind, source }),
         }
     }
 
@@ -77,14 +125,18 @@ impl Running {
 pub async fn start<S: LiaisonService>(
     settings: ServiceSettings,
     shutdown: CancellationToken,
-) -> Result<Running, String> {
+) -> Result<Running, StartError> {
     let kind = S::KIND;
     for peer in kind.dependencies() {
-        let url = settings.peers.get(*peer).ok_or_else(|| format!("{kind}: {}", missing_peer(*peer)))?;
-        lazy_channel(url, settings.calls).map_err(|e| format!("{kind}: {e}"))?;
+        peer_channel(kind, &settings.peers, *peer, settings.calls)?;
     }
-    let listener = bind(settings.listen).await.map_err(|e| format!("{kind}: {e}"))?;
-    let addr = listener.local_addr().map_err(|e| format!("{kind}: {e}"))?;
+    let listen = settings.listen;
+    let listen_error = |source: std::io::Error| match source.kind() {
+        std::io::ErrorKind::AddrInUse => StartError::AddressInUse { service: kind, addr: listen },
+        _ => StartError::Listen { service: kind, addr: listen, source },
+    };
+    let listener = bind(listen).await.map_err(listen_error)?;
+    let addr = listener.local_addr().map_err(listen_error)?;
     let db = connect_and_migrate::<S>(&settings.database_url).await?;
     let ctx = ServiceContext {
         kind,
@@ -93,11 +145,12 @@ pub async fn start<S: LiaisonService>(
         calls: settings.calls,
         shutdown: shutdown.child_token(),
     };
-    let mounted = S::mount(ctx).await.map_err(|e| format!("{kind}: {e}"))?;
+    let mounted = S::mount(ctx).await?;
     tracing::info!(service = kind.name(), %addr, database = %settings.database_url, "listening");
     let token = shutdown.clone();
     let task = tokio::spawn(async move {
-        let result = serve(listener, mounted, token).await.map_err(|e| format!("{kind}: {e}"));
+        let result =
+            serve(listener, mounted, token).await.map_err(|source| StartError::Serve { service: kind, source });
         db.close().await;
         tracing::info!(service = kind.name(), "stopped");
         result
@@ -106,15 +159,15 @@ pub async fn start<S: LiaisonService>(
 }
 
 /// Applies a service's migrations and returns.
-pub async fn migrate<S: LiaisonService>(database_url: &DatabaseUrl) -> Result<(), String> {
+pub async fn migrate<S: LiaisonService>(database_url: &DatabaseUrl) -> Result<(), StartError> {
     let db = connect_and_migrate::<S>(database_url).await?;
     db.close().await;
     Ok(())
 }
 
-async fn connect_and_migrate<S: LiaisonService>(database_url: &DatabaseUrl) -> Result<Db, String> {
-    let kind = S::KIND;
-    let db = Db::connect(database_url).await.map_err(|e| format!("{kind}: {e}"))?;
-    db.migrate::<S::Migrator>().await.map_err(|e| format!("{kind}: {e}"))?;
+async fn connect_and_migrate<S: LiaisonService>(database_url: &DatabaseUrl) -> Result<Db, StartError> {
+    let database = |source| StartError::Database { service: S::KIND, source };
+    let db = Db::connect(database_url).await.map_err(database)?;
+    db.migrate::<S::Migrator>().await.map_err(database)?;
     Ok(db)
 }

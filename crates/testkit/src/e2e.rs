@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use tonic_health::pb::health_check_response::ServingStatus;
 
 pub use crate::cluster::{AllInOne, Cluster};
-pub use crate::procs::{NotReady, Proc, health, strip_ansi, url};
+pub use crate::procs::{Proc, health, strip_ansi, url};
 
 /// The four services, in port order (contacts = base, scheduling = base + 1, …).
 pub const SERVICES: [&str; 4] = ["contacts", "scheduling", "mediation", "reporting"];
@@ -128,7 +128,7 @@ pub fn launcher() -> Launcher {
         ("LIAISON_CONNECT_TIMEOUT_MS".to_owned(), "1000".to_owned()),
     ];
     launcher.attempts = START_ATTEMPTS;
-    launcher.readiness.timeout = READY_TIMEOUT;
+    launcher.readiness = launcher_readiness();
     launcher.stop_timeout = STOP_TIMEOUT;
     launcher
 }
@@ -143,9 +143,24 @@ pub fn free_ports<const N: usize>() -> [u16; N] {
     procs::free_ports::<N>().unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// Polls the health service on `port` until `service` is SERVING, while `proc` runs; within [`READY_TIMEOUT`].
-pub async fn wait_ready(proc: &mut Proc, port: u16, service: &str) -> Result<(), NotReady> {
-    procs::Readiness { timeout: READY_TIMEOUT, ..procs::Readiness::default() }.wait(proc, port, service).await
+/// Starts `command` as `name` (stdout closed, stderr in memory) and waits until `service` on `port` is SERVING,
+/// within [`READY_TIMEOUT`]; the failure, with the process's stderr, is an error to retry on when it says a port
+/// was taken (see [`with_free_ports`]).
+pub async fn serving(name: &str, mut command: Command, port: u16, service: &str) -> Result<Proc, procs::Error> {
+    command.stdout(Stdio::null());
+    let mut proc = Proc::start(name, command, &procs::Logs::Memory)?;
+    proc.serving(&launcher_readiness(), port, service).await?;
+    Ok(proc)
+}
+
+/// Runs `start` (which picks free ports and starts processes on them) again while it fails because a port it
+/// picked was taken meanwhile, up to five times; panics with any other failure.
+pub async fn with_free_ports<T>(start: impl AsyncFnMut() -> Result<T, procs::Error>) -> T {
+    procs::retry_on_taken_port(START_ATTEMPTS, start).await.unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn launcher_readiness() -> procs::Readiness {
+    procs::Readiness { timeout: READY_TIMEOUT, ..procs::Readiness::default() }
 }
 
 /// The tests' conveniences: each panics (with the process's stderr) where the harness returns an error.

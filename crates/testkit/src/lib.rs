@@ -20,7 +20,12 @@
 //!   The end-to-end tests and the bench both start the system this way.
 //! - [`e2e`]: the end-to-end tests' side: the binary built once per test binary, their launcher, panicking
 //!   `AllInOne::start()` / `Cluster::start(..)`, and the checks every topology must pass.
-#![allow(clippy::unwrap_used, clippy::print_stdout)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    reason = "test support: a set-up that fails panics with its cause, and the harness prints what it starts"
+)]
 
 mod call;
 pub mod cluster;
@@ -30,9 +35,9 @@ pub mod procs;
 
 pub use call::Call;
 
-use liaison_runtime::client::CallSettings;
 use liaison_runtime::config::{Peers, ServiceSettings};
 use liaison_runtime::db::DatabaseUrl;
+use liaison_runtime::net::client::CallSettings;
 use liaison_runtime::service::{LiaisonService, Running, start};
 use sea_orm::{ConnectionTrait, Database};
 use std::time::Duration;
@@ -161,7 +166,7 @@ pub async fn spawn_at<S: LiaisonService>(
 
 /// A lazy channel to a running server.
 pub fn channel(running: &Running) -> tonic::transport::Channel {
-    liaison_runtime::client::lazy_channel(&running.url(), test_calls()).unwrap()
+    liaison_runtime::net::client::lazy_channel(&running.url(), test_calls()).unwrap()
 }
 
 /// A client of the change feed (`liaison.common.v1.ChangeFeedService`) that `running` serves on its port.
@@ -177,7 +182,7 @@ pub fn feed(
 /// whenever the machine is slow.
 pub fn patient_channel(running: &Running) -> tonic::transport::Channel {
     let patient = CallSettings { call_timeout: test_calls().call_timeout * 4, ..test_calls() };
-    liaison_runtime::client::lazy_channel(&running.url(), patient).unwrap()
+    liaison_runtime::net::client::lazy_channel(&running.url(), patient).unwrap()
 }
 
 /// Polls `check` every 20 ms until it returns `Some`, or panics after `timeout`.

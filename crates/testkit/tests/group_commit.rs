@@ -1,12 +1,12 @@
-//! One-statement creates on PostgreSQL are written in groups under load (`liaison_runtime::group_commit`):
+//! One-statement creates on PostgreSQL are written in groups under load (`liaison_runtime::db::group_commit`):
 //! every create still gets its own outcome — written, replayed from its idempotency key, or its own error.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use liaison_runtime::api::validate::RequestId;
 use liaison_runtime::async_trait::async_trait;
 use liaison_runtime::db::Db;
-use liaison_runtime::oneshot::{self, Claim, Created, Insert};
+use liaison_runtime::db::single_trip::{self, Claim, Created, Insert};
 use liaison_runtime::sea_orm_migration::{MigrationTrait, MigratorTrait};
-use liaison_runtime::validate::RequestId;
 use liaison_testkit::TestDatabase;
 use sea_orm::{ConnectionTrait, FromQueryResult, Statement};
 
@@ -15,7 +15,7 @@ struct SharedTables;
 #[async_trait]
 impl MigratorTrait for SharedTables {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(liaison_runtime::migration::CreateSharedTables)]
+        vec![Box::new(liaison_runtime::db::migration::CreateSharedTables)]
     }
 }
 
@@ -65,7 +65,7 @@ async fn create(
             vec![name.clone().into(), "a".into(), name.clone().into(), "b".into()],
         ),
     ];
-    oneshot::create(&db, claim, inserts).await
+    single_trip::create(&db, claim, inserts).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,13 +4,14 @@
 
 pub mod api;
 pub mod domain;
+pub mod formats;
 pub mod resource;
 pub mod store;
 
 use liaison_proto::contacts::v1::{BatchGetContactsRequest, GetContactRequest};
 use liaison_runtime::config::ServiceKind;
-use liaison_runtime::server::Mounted;
-use liaison_runtime::service::{LiaisonService, ServiceContext};
+use liaison_runtime::net::server::Mounted;
+use liaison_runtime::service::{LiaisonService, ServiceContext, StartError};
 use std::sync::Arc;
 use tonic::{Request, Response};
 
@@ -21,7 +22,7 @@ impl LiaisonService for Contacts {
     const KIND: ServiceKind = ServiceKind::Contacts;
     type Migrator = store::migration::Migrator;
 
-    async fn mount(ctx: ServiceContext) -> Result<Mounted, String> {
+    async fn mount(ctx: ServiceContext) -> Result<Mounted, StartError> {
         let db = ctx.db.clone();
         let api = Arc::new(api::ContactsApi::new(ctx));
         let server =
@@ -31,12 +32,12 @@ impl LiaisonService for Contacts {
         // the generated routes for them.
         let get = format!("/{}/GetContact", ServiceKind::Contacts.grpc_service());
         let get_api = Arc::clone(&api);
-        liaison_runtime::wire::route_unary(&mut routes, &get, move |request: Request<GetContactRequest>| {
+        liaison_runtime::net::wire::route_unary(&mut routes, &get, move |request: Request<GetContactRequest>| {
             let api = Arc::clone(&get_api);
             async move { Ok(Response::new(api.get_contact_spliced(request.get_ref()).await?)) }
         });
         let batch_get = format!("/{}/BatchGetContacts", ServiceKind::Contacts.grpc_service());
-        liaison_runtime::wire::route_unary(
+        liaison_runtime::net::wire::route_unary(
             &mut routes,
             &batch_get,
             move |request: Request<BatchGetContactsRequest>| {

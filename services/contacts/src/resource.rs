@@ -4,13 +4,13 @@ pub mod engagement;
 use crate::domain::channels::{Channels, ConsentRecord, PostalAddress, WorkingInterval, labels_from_column};
 use crate::store::entity::{affiliation, contact, organization, relationship};
 use liaison_proto::contacts::v1::{Affiliation, Contact, Date, FieldProvenance, Organization, Relationship};
-use liaison_runtime::etag;
-use liaison_runtime::time::to_timestamp;
+use liaison_runtime::api::etag;
+use liaison_runtime::api::time::to_timestamp;
 
-/// Declares a stored model as a resource: its name and its wire form (see `liaison_runtime::resource`).
+/// Declares a stored model as a resource: its name and its wire form (see `liaison_runtime::db::resource`).
 macro_rules! resource {
     ($($model:ty => $wire:ty, $name:expr, $to_wire:expr;)+) => {$(
-        impl liaison_runtime::resource::Resource for $model {
+        impl liaison_runtime::db::resource::Resource for $model {
             type Wire = $wire;
             fn resource_name(&self) -> String {
                 $name(&self.id)

@@ -1,6 +1,6 @@
 //! The rules of cases, free of I/O.
-use liaison_runtime::names::{PartyName, parse_list};
-use liaison_runtime::validate::{long_text, required_text};
+use liaison_runtime::api::names::{PartyName, parse_list};
+use liaison_runtime::api::validate::{long_text, required_text};
 use liaison_runtime::{FieldViolation, Validate};
 
 pub const TITLE_MAX: usize = 200;
@@ -65,7 +65,7 @@ impl NewCase {
 mod tests {
     use super::*;
     use liaison_proto::mediation::v1::Case;
-    use liaison_runtime::names::{Contacts, Name, Organizations};
+    use liaison_runtime::api::names::{Contacts, Name, Organizations};
 
     #[test]
     fn a_case_needs_at_least_two_parties() {

@@ -8,9 +8,9 @@ pub mod resource;
 pub mod store;
 
 use liaison_runtime::config::ServiceKind;
-use liaison_runtime::peers::ContactsClient;
-use liaison_runtime::server::Mounted;
-use liaison_runtime::service::{LiaisonService, ServiceContext};
+use liaison_runtime::net::peers::ContactsClient;
+use liaison_runtime::net::server::Mounted;
+use liaison_runtime::service::{LiaisonService, ServiceContext, StartError};
 
 /// The mediation service, as the runtime starts it.
 pub struct Mediation;
@@ -19,7 +19,7 @@ impl LiaisonService for Mediation {
     const KIND: ServiceKind = ServiceKind::Mediation;
     type Migrator = store::migration::Migrator;
 
-    async fn mount(ctx: ServiceContext) -> Result<Mounted, String> {
+    async fn mount(ctx: ServiceContext) -> Result<Mounted, StartError> {
         let contacts = ContactsClient::new(ctx.channel(ServiceKind::Contacts)?, ctx.calls);
         let db = ctx.db.clone();
         let server = liaison_proto::mediation::v1::mediation_service_server::MediationServiceServer::new(

@@ -2,10 +2,10 @@
 use crate::domain::CaseState;
 use crate::store::StoredCase;
 use liaison_proto::mediation::v1::Case;
-use liaison_runtime::etag;
-use liaison_runtime::time::to_timestamp;
+use liaison_runtime::api::etag;
+use liaison_runtime::api::time::to_timestamp;
 
-impl liaison_runtime::resource::Resource for StoredCase {
+impl liaison_runtime::db::resource::Resource for StoredCase {
     type Wire = Case;
     fn resource_name(&self) -> String {
         format!("cases/{}", self.case.id)
@@ -18,7 +18,7 @@ impl liaison_runtime::resource::Resource for StoredCase {
 pub fn case(stored: &StoredCase) -> Case {
     let c = &stored.case;
     Case {
-        name: liaison_runtime::resource::Resource::resource_name(stored),
+        name: liaison_runtime::db::resource::Resource::resource_name(stored),
         title: c.title.clone(),
         description: c.description.clone(),
         parties: stored.parties.clone(),

@@ -4,7 +4,7 @@ use crate::ingest::IngestionState;
 use crate::store::Store;
 use liaison_proto::reporting::v1::reporting_service_server::ReportingService;
 use liaison_proto::reporting::v1::*;
-use liaison_runtime::time::to_timestamp;
+use liaison_runtime::api::time::to_timestamp;
 use tonic::{Request, Response, Status};
 
 /// The `ReportingService` implementation.

@@ -4,7 +4,7 @@
 use crate::store::Store;
 use futures::{FutureExt, StreamExt};
 use liaison_runtime::config::ServiceKind;
-use liaison_runtime::peers::FeedClient;
+use liaison_runtime::net::peers::FeedClient;
 use rand::Rng;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -153,7 +153,7 @@ async fn follow_once(feed: &FeedClient, store: &Store, state: &IngestionState) -
         let span = ingestion_span(source, &batch.changes);
         cursor = store.apply(source, cursor, &batch.changes).instrument(span).await.map_err(|e| e.to_string())?.cursor;
         state.update(source, |live| live.lag = batch.remaining);
-        liaison_runtime::metrics::record_feed(source.name(), batch.remaining, batch.changes.len() as u64);
+        liaison_runtime::net::metrics::record_feed(source.name(), batch.remaining, batch.changes.len() as u64);
         if let Some(end) = ended {
             return end;
         }
@@ -166,7 +166,8 @@ fn ingestion_span(source: ServiceKind, changes: &[liaison_proto::common::v1::Cha
     use tracing_opentelemetry::OpenTelemetrySpanExt;
     let span = tracing::info_span!("reporting.ingest", source = source.name(), changes = changes.len());
     for change in changes.iter().take(128) {
-        if let Some(context) = liaison_runtime::context::remote_span_context(&change.trace_parent, &change.trace_state)
+        if let Some(context) =
+            liaison_runtime::net::context::remote_span_context(&change.trace_parent, &change.trace_state)
         {
             span.add_link(context);
         }

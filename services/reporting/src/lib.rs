@@ -9,9 +9,9 @@ pub mod ingest;
 pub mod store;
 
 use liaison_runtime::config::ServiceKind;
-use liaison_runtime::peers::FeedClient;
-use liaison_runtime::server::Mounted;
-use liaison_runtime::service::{LiaisonService, ServiceContext};
+use liaison_runtime::net::peers::FeedClient;
+use liaison_runtime::net::server::Mounted;
+use liaison_runtime::service::{LiaisonService, ServiceContext, StartError};
 
 /// The sources reporting follows, in the order it reports them: the services it depends on.
 pub const SOURCES: &[ServiceKind] = ServiceKind::Reporting.dependencies();
@@ -23,7 +23,7 @@ impl LiaisonService for Reporting {
     const KIND: ServiceKind = ServiceKind::Reporting;
     type Migrator = store::migration::Migrator;
 
-    async fn mount(ctx: ServiceContext) -> Result<Mounted, String> {
+    async fn mount(ctx: ServiceContext) -> Result<Mounted, StartError> {
         let store = store::Store::new(ctx.db.clone());
         let status = ingest::IngestionState::default();
         for &source in SOURCES {

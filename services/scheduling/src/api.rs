@@ -4,11 +4,11 @@ use crate::resource;
 use crate::store::Store;
 use liaison_proto::scheduling::v1::scheduling_service_server::SchedulingService;
 use liaison_proto::scheduling::v1::*;
-use liaison_runtime::names::{Meetings, Name};
-use liaison_runtime::peers::{ContactsClient, missing_references};
+use liaison_runtime::api::names::{Meetings, Name};
+use liaison_runtime::api::validate::RequestId;
+use liaison_runtime::net::peers::{ContactsClient, missing_references};
 use liaison_runtime::service::ServiceContext;
-use liaison_runtime::validate::RequestId;
-use liaison_runtime::{Error, Validate, idempotency, paging};
+use liaison_runtime::{Error, Validate, api::paging, db::idempotency};
 use tonic::{Request, Response, Status};
 
 /// The `SchedulingService` implementation.

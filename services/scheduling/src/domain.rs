@@ -1,8 +1,8 @@
 //! The rules of meetings, free of I/O.
 use chrono::{DateTime, Utc};
-use liaison_runtime::names::{Contacts, Name, parse_list};
-use liaison_runtime::time::from_timestamp;
-use liaison_runtime::validate::{TimeZone, required_text};
+use liaison_runtime::api::names::{Contacts, Name, parse_list};
+use liaison_runtime::api::time::from_timestamp;
+use liaison_runtime::api::validate::{TimeZone, required_text};
 use liaison_runtime::{FieldViolation, Validate};
 
 pub const TITLE_MAX: usize = 200;

@@ -1,10 +1,10 @@
 //! How stored meetings look on the wire and in the change feed.
 use crate::store::StoredMeeting;
 use liaison_proto::scheduling::v1::Meeting;
-use liaison_runtime::etag;
-use liaison_runtime::time::to_timestamp;
+use liaison_runtime::api::etag;
+use liaison_runtime::api::time::to_timestamp;
 
-impl liaison_runtime::resource::Resource for StoredMeeting {
+impl liaison_runtime::db::resource::Resource for StoredMeeting {
     type Wire = Meeting;
     fn resource_name(&self) -> String {
         format!("meetings/{}", self.meeting.id)
@@ -17,7 +17,7 @@ impl liaison_runtime::resource::Resource for StoredMeeting {
 pub fn meeting(stored: &StoredMeeting) -> Meeting {
     let m = &stored.meeting;
     Meeting {
-        name: liaison_runtime::resource::Resource::resource_name(stored),
+        name: liaison_runtime::db::resource::Resource::resource_name(stored),
         title: m.title.clone(),
         start_time: Some(to_timestamp(m.start_time)),
         end_time: Some(to_timestamp(m.end_time)),

@@ -9,12 +9,12 @@ use crate::resource::{self, engagement as render};
 use crate::store::engagement::{EngagementFigures, InteractionFilter, InteractionKey, StakeholderKey};
 use chrono::{DateTime, Utc};
 use liaison_proto::contacts::v1::*;
-use liaison_runtime::fieldmask::UpdateMask;
-use liaison_runtime::names::{Name, PartyName};
-use liaison_runtime::resource::Resource as _;
-use liaison_runtime::time::{from_timestamp, to_timestamp};
-use liaison_runtime::validate::RequestId;
-use liaison_runtime::{Error, FieldViolation, Validate, etag, paging, time};
+use liaison_runtime::api::fieldmask::UpdateMask;
+use liaison_runtime::api::names::{Name, PartyName};
+use liaison_runtime::api::time::{from_timestamp, to_timestamp};
+use liaison_runtime::api::validate::RequestId;
+use liaison_runtime::db::resource::Resource as _;
+use liaison_runtime::{Error, FieldViolation, Validate, api::etag, api::paging, api::time};
 use tonic::{Request, Response, Status};
 
 /// A token that passed its checksum but holds no key of this list: it was not issued by this call.

@@ -4,8 +4,8 @@ use crate::domain::history;
 use crate::domain::search::Query;
 use crate::resource;
 use liaison_proto::contacts::v1::*;
-use liaison_runtime::names::{Contacts, Name};
-use liaison_runtime::{Error, Validate, etag, paging};
+use liaison_runtime::api::names::{Contacts, Name};
+use liaison_runtime::{Error, Validate, api::etag, api::paging};
 use prost::Message;
 use tonic::{Request, Response, Status};
 

@@ -4,8 +4,8 @@ use crate::domain::duplicates::{self, Pair};
 use crate::resource;
 use crate::store::merge::{LinkMove, MergeRequest};
 use liaison_proto::contacts::v1::*;
-use liaison_runtime::names::{Contacts, Name};
-use liaison_runtime::{Error, FieldViolation, Validate, etag, paging};
+use liaison_runtime::api::names::{Contacts, Name};
+use liaison_runtime::{Error, FieldViolation, Validate, api::etag, api::paging};
 use tonic::{Request, Response, Status};
 
 /// The threshold when a request leaves `min_score` unset (or 0).

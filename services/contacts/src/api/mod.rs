@@ -19,13 +19,13 @@ use crate::store::{ContactFilter, CreateKey, OrganizationFilter, Store};
 use bytes::Bytes;
 use liaison_proto::contacts::v1::contacts_service_server::ContactsService;
 use liaison_proto::contacts::v1::*;
-use liaison_runtime::cache::ReadCache;
-use liaison_runtime::fieldmask::UpdateMask;
-use liaison_runtime::names::{Affiliations, Contacts, Name, Organizations, PartyName, Relationships};
+use liaison_runtime::api::fieldmask::UpdateMask;
+use liaison_runtime::api::names::{Affiliations, Contacts, Name, Organizations, PartyName, Relationships};
+use liaison_runtime::api::validate::RequestId;
+use liaison_runtime::feed::cache::ReadCache;
+use liaison_runtime::net::wire::{self, Spliced};
 use liaison_runtime::service::ServiceContext;
-use liaison_runtime::validate::RequestId;
-use liaison_runtime::wire::{self, Spliced};
-use liaison_runtime::{Error, FieldViolation, Validate, etag, idempotency, paging};
+use liaison_runtime::{Error, FieldViolation, Validate, api::etag, api::paging, db::idempotency};
 use std::collections::{HashMap, HashSet};
 use tonic::{Request, Response, Status};
 
@@ -48,7 +48,7 @@ const CACHED_CONTACTS: usize = 20_000;
 
 impl ContactsApi {
     pub fn new(ctx: ServiceContext) -> Self {
-        liaison_runtime::cache::follow_other_writers(ctx.db.clone(), ctx.shutdown.clone());
+        liaison_runtime::feed::cache::follow_other_writers(ctx.db.clone(), ctx.shutdown.clone());
         Self { contacts: ReadCache::new(ctx.db.clone(), CACHED_CONTACTS), store: Store::new(ctx.db) }
     }
 
@@ -652,7 +652,7 @@ impl ContactsService for ContactsApi {
         let request = request.into_inner();
         let (candidate, parties) = (
             PartyName::parse("candidate", &request.candidate),
-            liaison_runtime::names::parse_list("parties", &request.parties, 1, 50, PartyName::parse),
+            liaison_runtime::api::names::parse_list("parties", &request.parties, 1, 50, PartyName::parse),
         )
             .validate()?;
         let everyone: Vec<PartyName> = std::iter::once(candidate).chain(parties.iter().copied()).collect();

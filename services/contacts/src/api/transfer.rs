@@ -11,12 +11,12 @@
 use super::ContactsApi;
 use crate::domain::channels;
 use crate::domain::transfer::{DuplicatePolicy, Format, IMPORT_MAX_BYTES, SourceRecord, ValidRecord, check};
-use crate::domain::{csv_format, vcard};
+use crate::formats::{self, csv, vcard};
 use crate::resource;
 use crate::store::transfer::{Action, Importer};
 use crate::store::{ContactFilter, Store};
 use liaison_proto::contacts::v1::*;
-use liaison_runtime::{Error, Validate, context};
+use liaison_runtime::{Error, Validate, net::context};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
@@ -65,7 +65,7 @@ async fn import(
         DuplicatePolicy::parse("options.duplicate_policy", options.duplicate_policy),
     )
         .validate()?;
-    let mut reader = format.reader();
+    let mut reader = formats::reader(format);
     let mut run = ImportRun::new(store.importer(policy, options.validate_only), tx.clone());
     let mut data = first.data;
     let mut size = 0usize;
@@ -245,7 +245,7 @@ async fn export(
                 }
                 text.into_bytes()
             }
-            Format::Csv => csv_format::write(&contacts, first)
+            Format::Csv => csv::write(&contacts, first)
                 .map_err(|e| Error::Internal(format!("writing CSV into memory failed: {e}")))?,
         };
         first = false;

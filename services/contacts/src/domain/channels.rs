@@ -493,8 +493,11 @@ impl ConsentRecord {
                 None
             }
         };
-        let note = match liaison_runtime::validate::long_text(&format!("{field}.note"), &consent.note, CONSENT_NOTE_MAX)
-        {
+        let note = match liaison_runtime::api::validate::long_text(
+            &format!("{field}.note"),
+            &consent.note,
+            CONSENT_NOTE_MAX,
+        ) {
             Ok(n) => n,
             Err(v) => {
                 violations.push(v);
@@ -535,7 +538,7 @@ pub struct PostalAddress {
 
 impl PostalAddress {
     pub fn parse(field: &str, address: Option<&wire::PostalAddress>) -> Result<Option<Self>, Vec<FieldViolation>> {
-        use liaison_runtime::validate::optional_text;
+        use liaison_runtime::api::validate::optional_text;
         let Some(a) = address else { return Ok(None) };
         let mut violations = Vec::new();
         let mut take = |r: Result<String, FieldViolation>| {

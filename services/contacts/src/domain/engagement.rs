@@ -3,8 +3,8 @@
 use super::graph::date;
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use liaison_proto::contacts::v1 as wire;
-use liaison_runtime::names::{Collection, PartyName, parse_list};
-use liaison_runtime::validate::{long_text, required_text};
+use liaison_runtime::api::names::{Collection, PartyName, parse_list};
+use liaison_runtime::api::validate::{long_text, required_text};
 use liaison_runtime::{FieldViolation, Validate};
 
 pub const COMMENT_MAX: usize = 2000;
@@ -261,7 +261,7 @@ fn occur_time(
     value: Option<&prost_types::Timestamp>,
     now: DateTime<Utc>,
 ) -> Result<DateTime<Utc>, FieldViolation> {
-    let time = liaison_runtime::time::from_timestamp(field, value)?;
+    let time = liaison_runtime::api::time::from_timestamp(field, value)?;
     let time = DateTime::from_timestamp_micros(time.timestamp_micros()).unwrap_or(time);
     if time > now + OCCUR_AHEAD_MAX {
         return Err(FieldViolation::new(field, "must not be more than a day in the future"));
@@ -417,7 +417,7 @@ mod tests {
     #[test]
     fn an_assessment_defaults_to_today_and_refuses_the_future() {
         let today = NaiveDate::from_ymd_opt(2025, 3, 10).expect("date");
-        let party = liaison_runtime::names::Name::<liaison_runtime::names::Contacts>::generate().to_string();
+        let party = liaison_runtime::api::names::Name::<liaison_runtime::api::names::Contacts>::generate().to_string();
         let mut a = wire::Assessment {
             party,
             influence: wire::Level::High as i32,
@@ -464,11 +464,12 @@ mod tests {
     #[test]
     fn every_bad_interaction_field_is_named() {
         let now = Utc::now();
-        let contact = liaison_runtime::names::Name::<liaison_runtime::names::Contacts>::generate().to_string();
+        let contact =
+            liaison_runtime::api::names::Name::<liaison_runtime::api::names::Contacts>::generate().to_string();
         let i = wire::Interaction {
             channel: 0,
             direction: 7,
-            occur_time: Some(liaison_runtime::time::to_timestamp(now + TimeDelta::hours(25))),
+            occur_time: Some(liaison_runtime::api::time::to_timestamp(now + TimeDelta::hours(25))),
             participants: vec![contact.clone(), contact],
             subject: String::new(),
             sentiment: 3,
@@ -500,7 +501,8 @@ mod tests {
     #[test]
     fn an_interaction_may_be_logged_up_to_a_day_ahead_and_is_kept_to_microseconds() {
         let now = Utc::now();
-        let contact = liaison_runtime::names::Name::<liaison_runtime::names::Organizations>::generate().to_string();
+        let contact =
+            liaison_runtime::api::names::Name::<liaison_runtime::api::names::Organizations>::generate().to_string();
         let mut i = wire::Interaction {
             channel: wire::InteractionChannel::Email as i32,
             direction: wire::InteractionDirection::Inbound as i32,

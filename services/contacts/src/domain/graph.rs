@@ -1,8 +1,8 @@
 //! Affiliations (who works where) and relationships (who is linked to whom), as validated values.
 use chrono::NaiveDate;
 use liaison_proto::contacts::v1 as wire;
-use liaison_runtime::names::{Contacts, Name, Organizations, PartyName};
-use liaison_runtime::validate::{long_text, optional_text};
+use liaison_runtime::api::names::{Contacts, Name, Organizations, PartyName};
+use liaison_runtime::api::validate::{long_text, optional_text};
 use liaison_runtime::{FieldViolation, Validate};
 
 pub const ROLE_MAX: usize = 200;

@@ -199,7 +199,7 @@ pub fn merged_names(survivor: &[String], merged: &str, merged_own: &[String]) ->
 mod tests {
     use super::*;
     use crate::domain::channels::{Channel, ChannelType, WorkingInterval};
-    use liaison_runtime::validate::TimeZone;
+    use liaison_runtime::api::validate::TimeZone;
 
     fn channels(values: &[&str]) -> Channels {
         Channels::new_unchecked(

@@ -3,7 +3,6 @@
 
 pub mod channels;
 pub mod conflicts;
-pub mod csv_format;
 pub mod duplicates;
 pub mod engagement;
 pub mod graph;
@@ -11,10 +10,9 @@ pub mod history;
 pub mod merge;
 pub mod search;
 pub mod transfer;
-pub mod vcard;
 use channels::{Channels, ConsentRecord, ContactChannel, PostalAddress, WorkingInterval};
 use liaison_runtime::FieldViolation;
-use liaison_runtime::validate::{TimeZone, long_text, optional_text, required_text};
+use liaison_runtime::api::validate::{TimeZone, long_text, optional_text, required_text};
 
 pub const DISPLAY_NAME_MAX: usize = 200;
 pub const PERSON_NAME_MAX: usize = 100;
@@ -118,7 +116,7 @@ pub struct OrganizationFields {
     pub kind: OrganizationKind,
     pub website: String,
     pub notes: String,
-    pub parent: Option<liaison_runtime::names::Name<liaison_runtime::names::Organizations>>,
+    pub parent: Option<liaison_runtime::api::names::Name<liaison_runtime::api::names::Organizations>>,
     pub postal_address: Option<PostalAddress>,
     pub labels: Vec<String>,
 }
@@ -133,7 +131,7 @@ impl OrganizationFields {
         use liaison_runtime::Validate;
         let f = |name: &str| format!("{prefix}.{name}");
         let parent = |field: &str, value: &str| {
-            if value.is_empty() { Ok(None) } else { liaison_runtime::names::Name::parse(field, value).map(Some) }
+            if value.is_empty() { Ok(None) } else { liaison_runtime::api::names::Name::parse(field, value).map(Some) }
         };
         let (display_name, kind, website, notes, parent, postal_address, labels) = (
             required_text(&f("display_name"), &o.display_name, DISPLAY_NAME_MAX),
@@ -188,7 +186,7 @@ impl ContactFields {
     pub fn parse(prefix: &str, c: &liaison_proto::contacts::v1::Contact) -> Result<Self, Vec<FieldViolation>> {
         use liaison_runtime::Validate;
         let f = |name: &str| format!("{prefix}.{name}");
-        let today = liaison_runtime::time::now().date_naive();
+        let today = liaison_runtime::api::time::now().date_naive();
         let (
             (display_name, given_name, family_name, emails, phones, preferred_channel),
             (languages, time_zone, working_hours, labels, consent, notes),

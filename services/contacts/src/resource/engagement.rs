@@ -2,8 +2,8 @@
 use crate::domain::engagement::Quadrant;
 use crate::store::entity::{assessment, interaction};
 use liaison_proto::contacts::v1::{Assessment, FollowUp, Interaction, Quadrant as WireQuadrant};
-use liaison_runtime::etag;
-use liaison_runtime::time::to_timestamp;
+use liaison_runtime::api::etag;
+use liaison_runtime::api::time::to_timestamp;
 
 super::resource! {
     assessment::Model => Assessment, assessment_name, assessment;

@@ -15,12 +15,12 @@ use crate::store::entity::{assessment, contact, interaction, interaction_party, 
 use chrono::{DateTime, NaiveDate, Utc};
 use liaison_proto::common::v1::ChangeKind;
 use liaison_proto::contacts::v1::Interaction;
+use liaison_runtime::api::names::{Name, PartyName};
+use liaison_runtime::db::idempotency::Begun;
+use liaison_runtime::db::resource as stored;
+use liaison_runtime::db::sql::statement;
 use liaison_runtime::db::{WriteTxn, db_error, is_unique_violation};
-use liaison_runtime::idempotency::Begun;
-use liaison_runtime::names::{Name, PartyName};
-use liaison_runtime::resource as stored;
-use liaison_runtime::sql::statement;
-use liaison_runtime::{Error, PreconditionViolation, crud, idempotency, time};
+use liaison_runtime::{Error, PreconditionViolation, api::time, db::crud, db::idempotency};
 use sea_orm::sea_query::Query;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, IntoActiveModel, QueryFilter,
@@ -33,7 +33,7 @@ mod moves;
 mod tests;
 
 pub use moves::{EngagementMove, MovedRow, RemovedAssessment};
-#[allow(unused_imports, reason = "MergeContacts and UnmergeContacts use them (api/merge.rs, built separately)")]
+
 pub(crate) use moves::{repoint_party, restore_party};
 
 /// An interaction with its participants, in their order.
@@ -43,7 +43,7 @@ pub struct StoredInteraction {
     pub participants: Vec<String>,
 }
 
-impl liaison_runtime::resource::Resource for StoredInteraction {
+impl liaison_runtime::db::resource::Resource for StoredInteraction {
     type Wire = Interaction;
     fn resource_name(&self) -> String {
         resource::engagement::interaction_name(&self.interaction.id)

@@ -10,12 +10,12 @@ use crate::store::entity::{affiliation, contact, organization, relationship};
 use chrono::NaiveDate;
 use liaison_proto::common::v1::ChangeKind;
 use liaison_proto::contacts::v1::{Affiliation, Relationship};
+use liaison_runtime::api::names::{Affiliations, Contacts, Name, Organizations, PartyName, Relationships};
+use liaison_runtime::db::idempotency::Begun;
+use liaison_runtime::db::resource as stored;
 use liaison_runtime::db::{WriteTxn, db_error, is_unique_violation};
-use liaison_runtime::idempotency::Begun;
-use liaison_runtime::names::{Affiliations, Contacts, Name, Organizations, PartyName, Relationships};
-use liaison_runtime::peers::missing_references;
-use liaison_runtime::resource as stored;
-use liaison_runtime::{Error, PreconditionViolation, crud, idempotency, time};
+use liaison_runtime::net::peers::missing_references;
+use liaison_runtime::{Error, PreconditionViolation, api::time, db::crud, db::idempotency};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::HashMap;
 

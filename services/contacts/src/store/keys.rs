@@ -5,7 +5,7 @@ use super::entity::contact;
 use crate::domain::channels::Channels;
 use liaison_runtime::Error;
 use liaison_runtime::db::db_error;
-use liaison_runtime::sql::statement;
+use liaison_runtime::db::sql::statement;
 use sea_orm::{ConnectionTrait, FromQueryResult};
 
 /// The keys of a contact: `email:{address}`, `phone:{e164}`, `uid:{uid}`.
@@ -29,14 +29,14 @@ pub fn of(model: &contact::Model) -> Vec<String> {
 }
 
 /// The insert of the keys of a new contact (none if it has none).
-pub fn insert(model: &contact::Model) -> Option<liaison_runtime::oneshot::Insert> {
+pub fn insert(model: &contact::Model) -> Option<liaison_runtime::db::single_trip::Insert> {
     let keys = of(model);
     if keys.is_empty() {
         return None;
     }
     let placeholders = vec!["(?, ?)"; keys.len()].join(", ");
     let values = keys.into_iter().flat_map(|k| [model.id.clone().into(), k.into()]).collect();
-    Some(liaison_runtime::oneshot::Insert::new(
+    Some(liaison_runtime::db::single_trip::Insert::new(
         format!("INSERT INTO contact_keys (contact_id, key) VALUES {placeholders}"),
         values,
     ))

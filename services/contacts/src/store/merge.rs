@@ -17,10 +17,10 @@ use crate::store::entity::{affiliation, contact, merge_record, organization, rel
 use chrono::{DateTime, Utc};
 use liaison_proto::common::v1::ChangeKind;
 use liaison_proto::contacts::v1::MovedLink;
+use liaison_runtime::api::names::{Contacts, Name};
+use liaison_runtime::db::resource as stored;
 use liaison_runtime::db::{WriteTxn, db_error};
-use liaison_runtime::names::{Contacts, Name};
-use liaison_runtime::resource as stored;
-use liaison_runtime::{Error, PreconditionViolation, crud, time};
+use liaison_runtime::{Error, PreconditionViolation, api::time, db::crud};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 

@@ -14,13 +14,13 @@ use crate::resource::{self, UNDELETE_WINDOW};
 use entity::{affiliation, contact, organization, relationship};
 use liaison_proto::common::v1::ChangeKind;
 use liaison_proto::contacts::v1::{Contact, Organization};
+use liaison_runtime::api::names::{Contacts, Name, Organizations};
+use liaison_runtime::api::validate::RequestId;
+use liaison_runtime::db::idempotency::Begun;
+use liaison_runtime::db::resource as stored;
+use liaison_runtime::db::single_trip::{self, Insert};
 use liaison_runtime::db::{Db, WriteTxn, db_error};
-use liaison_runtime::idempotency::Begun;
-use liaison_runtime::names::{Contacts, Name, Organizations};
-use liaison_runtime::oneshot::{self, Insert};
-use liaison_runtime::resource as stored;
-use liaison_runtime::validate::RequestId;
-use liaison_runtime::{Error, PreconditionViolation, crud, idempotency, time};
+use liaison_runtime::{Error, PreconditionViolation, api::time, db::crud, db::idempotency};
 use sea_orm::{EntityTrait, IntoActiveModel};
 
 /// The idempotency key of a create and the fingerprint of its request.
@@ -165,7 +165,7 @@ impl Store {
     }
 
     /// Creates a contact. Its row, its keys, its change and its idempotency key are written in one round trip
-    /// (see `liaison_runtime::oneshot`): creates are the hot write path.
+    /// (see `liaison_runtime::db::single_trip`): creates are the hot write path.
     pub async fn create_contact(&self, fields: ContactFields, key: &CreateKey) -> Result<contact::Model, Error> {
         let name = Name::<Contacts>::generate();
         let now = time::now();
@@ -182,7 +182,8 @@ impl Store {
         inserts.extend(keys::insert(&model));
         inserts.push(stored::change(&model, ChangeKind::Created));
         let request_id = key.request_id.as_ref();
-        match oneshot::create_named(&self.db, "CreateContact", request_id, &key.fingerprint, &name, inserts).await? {
+        match single_trip::create_named(&self.db, "CreateContact", request_id, &key.fingerprint, &name, inserts).await?
+        {
             None => Ok(model),
             Some(existing) => self.get_contact(existing).await,
         }
@@ -436,7 +437,7 @@ async fn check_parent(
             return Err(cycle());
         }
         let Some(row) = crud::lock_row::<organization::Entity>(&**txn, id.clone()).await? else {
-            return Err(liaison_runtime::peers::missing_references(
+            return Err(liaison_runtime::net::peers::missing_references(
                 "PARENT_NOT_FOUND",
                 "parent organization",
                 &[resource::organization_name(&id)],

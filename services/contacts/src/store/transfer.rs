@@ -10,10 +10,10 @@ use crate::domain::transfer::{DuplicatePolicy, ValidRecord};
 use crate::resource;
 use liaison_proto::common::v1::ChangeKind;
 use liaison_proto::contacts::v1::Contact;
+use liaison_runtime::api::names::{Contacts, Name};
 use liaison_runtime::db::db_error;
-use liaison_runtime::names::{Contacts, Name};
-use liaison_runtime::sql::statement;
-use liaison_runtime::{Error, feed, time};
+use liaison_runtime::db::sql::statement;
+use liaison_runtime::{Error, api::time, feed};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::{HashMap, HashSet};
@@ -422,5 +422,5 @@ async fn write(conn: &impl ConnectionTrait, writes: &Writes) -> Result<(), Error
         .await
         .map_err(db_error)?;
     }
-    feed::append_many(conn, &liaison_runtime::resource::type_name::<contact::Model>(), &writes.changes).await
+    feed::append_many(conn, &liaison_runtime::db::resource::type_name::<contact::Model>(), &writes.changes).await
 }

@@ -1,6 +1,6 @@
 use crate::helpers::*;
 use liaison_proto::contacts::v1::*;
-use liaison_testkit::{Engine, on_both_databases};
+use liaison_testkit::{Call, Engine, on_both_databases};
 use tonic::Code;
 
 on_both_databases!(
@@ -38,9 +38,8 @@ async fn a_created_contact_can_be_read_back(engine: Engine) {
             }),
             request_id: String::new(),
         })
+        .ok()
         .await
-        .unwrap()
-        .into_inner()
         .contact
         .unwrap();
     assert!(created.name.starts_with("contacts/"));
@@ -49,10 +48,10 @@ async fn a_created_contact_can_be_read_back(engine: Engine) {
     assert_eq!(created.phone, "+442079460958");
     assert!(!created.etag.is_empty());
     let get = GetContactRequest { name: created.name.clone() };
-    let fetched = app.client.get_contact(get.clone()).await.unwrap().into_inner().contact;
+    let fetched = app.client.get_contact(get.clone()).ok().await.contact;
     assert_eq!(fetched, Some(created.clone()));
     // The second read is answered from the read cache's encoding of the contact, spliced into the response.
-    let cached = app.client.get_contact(get).await.unwrap().into_inner().contact;
+    let cached = app.client.get_contact(get).ok().await.contact;
     assert_eq!(cached, Some(created));
 }
 
@@ -69,9 +68,8 @@ async fn contacts_list_in_creation_order_over_three_pages(engine: Engine) {
         let page = app
             .client
             .list_contacts(ListContactsRequest { page_size: Some(3), page_token: token.clone(), ..Default::default() })
-            .await
-            .unwrap()
-            .into_inner();
+            .ok()
+            .await;
         pages += 1;
         assert!(page.contacts.len() <= 3);
         listed.extend(page.contacts.into_iter().map(|c| c.name));
@@ -92,9 +90,8 @@ async fn a_tampered_page_token_is_invalid_argument(engine: Engine) {
     let token = app
         .client
         .list_contacts(ListContactsRequest { page_size: Some(1), page_token: String::new(), ..Default::default() })
+        .ok()
         .await
-        .unwrap()
-        .into_inner()
         .next_page_token;
     let mut tampered = token.into_bytes();
     let last = tampered.len() - 1;
@@ -106,8 +103,8 @@ async fn a_tampered_page_token_is_invalid_argument(engine: Engine) {
             page_token: String::from_utf8(tampered).unwrap(),
             ..Default::default()
         })
-        .await
-        .unwrap_err();
+        .err()
+        .await;
     assert_eq!(bad_fields(&status), ["page_token"]);
     let status = app
         .client
@@ -116,8 +113,8 @@ async fn a_tampered_page_token_is_invalid_argument(engine: Engine) {
             page_token: "bm90LWEtdG9rZW4".into(),
             ..Default::default()
         })
-        .await
-        .unwrap_err();
+        .err()
+        .await;
     assert_eq!(bad_fields(&status), ["page_token"]);
 }
 
@@ -127,8 +124,8 @@ async fn page_size_zero_is_rejected_and_huge_is_clamped(engine: Engine) {
     let status = app
         .client
         .list_contacts(ListContactsRequest { page_size: Some(0), page_token: String::new(), ..Default::default() })
-        .await
-        .unwrap_err();
+        .err()
+        .await;
     assert_eq!(bad_fields(&status), ["page_size"]);
     let page = app
         .client
@@ -137,9 +134,8 @@ async fn page_size_zero_is_rejected_and_huge_is_clamped(engine: Engine) {
             page_token: String::new(),
             ..Default::default()
         })
-        .await
-        .unwrap()
-        .into_inner();
+        .ok()
+        .await;
     assert_eq!(page.contacts.len(), 1);
 }
 
@@ -158,9 +154,8 @@ async fn an_update_changes_only_the_masked_fields(engine: Engine) {
             }),
             update_mask: Some(prost_types::FieldMask { paths: vec!["notes".into()] }),
         })
+        .ok()
         .await
-        .unwrap()
-        .into_inner()
         .contact
         .unwrap();
     assert_eq!(updated.notes, "Prefers mornings");
@@ -180,7 +175,7 @@ async fn detailed_contact(client: &mut Client) -> Contact {
     detailed.labels = vec!["navy".into()];
     detailed.phone = "+33 1 23 45 67 89".into();
     let request = CreateContactRequest { contact: Some(detailed), request_id: String::new() };
-    client.create_contact(request).await.unwrap().into_inner().contact.unwrap()
+    client.create_contact(request).ok().await.contact.unwrap()
 }
 
 async fn update(client: &mut Client, contact: Contact, paths: Option<&[&str]>) -> Result<Contact, tonic::Status> {
@@ -259,16 +254,16 @@ async fn a_stale_etag_is_aborted_and_changes_nothing(engine: Engine) {
         update_mask: Some(prost_types::FieldMask { paths: vec!["notes".into()] }),
     };
     app.client.update_contact(update("first", &created.etag)).await.unwrap();
-    let status = app.client.update_contact(update("second", &created.etag)).await.unwrap_err();
+    let status = app.client.update_contact(update("second", &created.etag)).err().await;
     assert_eq!(status.code(), Code::Aborted);
-    let now = app.client.get_contact(GetContactRequest { name: created.name.clone() }).await.unwrap().into_inner();
+    let now = app.client.get_contact(GetContactRequest { name: created.name.clone() }).ok().await;
     assert_eq!(now.contact.unwrap().notes, "first");
     assert_eq!(all_changes(&mut app.client).await.len(), 2);
     let status = app
         .client
         .delete_contact(DeleteContactRequest { name: created.name.clone(), etag: created.etag.clone() })
-        .await
-        .unwrap_err();
+        .err()
+        .await;
     assert_eq!(status.code(), Code::Aborted);
 }
 
@@ -281,8 +276,8 @@ async fn an_unknown_mask_path_is_named(engine: Engine) {
             contact: Some(Contact { name: created.name.clone(), ..Default::default() }),
             update_mask: Some(prost_types::FieldMask { paths: vec!["create_time".into()] }),
         })
-        .await
-        .unwrap_err();
+        .err()
+        .await;
     assert_eq!(bad_fields(&status), ["update_mask.paths[0]"]);
     // An update that would blank a required field is rejected and writes nothing.
     let status = app
@@ -291,8 +286,8 @@ async fn an_unknown_mask_path_is_named(engine: Engine) {
             contact: Some(Contact { name: created.name.clone(), ..Default::default() }),
             update_mask: Some(prost_types::FieldMask { paths: vec!["display_name".into()] }),
         })
-        .await
-        .unwrap_err();
+        .err()
+        .await;
     assert_eq!(bad_fields(&status), ["contact.display_name"]);
     assert_eq!(all_changes(&mut app.client).await.len(), 1);
 }
@@ -303,30 +298,21 @@ async fn a_deleted_contact_stays_readable_by_name_but_leaves_lists(engine: Engin
     let deleted = app
         .client
         .delete_contact(DeleteContactRequest { name: created.name.clone(), etag: created.etag })
+        .ok()
         .await
-        .unwrap()
-        .into_inner()
         .contact
         .unwrap();
     let (delete_time, purge_time) = (deleted.delete_time.unwrap(), deleted.purge_time.unwrap());
     assert_eq!(purge_time.seconds - delete_time.seconds, 30 * 86_400);
-    let read = app.client.get_contact(GetContactRequest { name: created.name.clone() }).await.unwrap().into_inner();
+    let read = app.client.get_contact(GetContactRequest { name: created.name.clone() }).ok().await;
     assert_eq!(read.contact.unwrap().delete_time, Some(delete_time));
-    let listed = app.client.list_contacts(ListContactsRequest::default()).await.unwrap().into_inner().contacts;
+    let listed = app.client.list_contacts(ListContactsRequest::default()).ok().await.contacts;
     assert!(listed.is_empty());
-    let listed = app
-        .client
-        .list_contacts(ListContactsRequest { show_deleted: true, ..Default::default() })
-        .await
-        .unwrap()
-        .into_inner()
-        .contacts;
+    let listed =
+        app.client.list_contacts(ListContactsRequest { show_deleted: true, ..Default::default() }).ok().await.contacts;
     assert_eq!(listed.len(), 1);
-    let status = app
-        .client
-        .delete_contact(DeleteContactRequest { name: created.name.clone(), etag: String::new() })
-        .await
-        .unwrap_err();
+    let status =
+        app.client.delete_contact(DeleteContactRequest { name: created.name.clone(), etag: String::new() }).err().await;
     assert_eq!(status.code(), Code::FailedPrecondition, "deleting it again says it is deleted: {status:?}");
     // A deleted contact cannot be changed until it is restored.
     let status = app
@@ -335,8 +321,8 @@ async fn a_deleted_contact_stays_readable_by_name_but_leaves_lists(engine: Engin
             contact: Some(Contact { name: created.name.clone(), display_name: "X".into(), ..Default::default() }),
             update_mask: Some(prost_types::FieldMask { paths: vec!["display_name".into()] }),
         })
-        .await
-        .unwrap_err();
+        .err()
+        .await;
     assert_eq!(status.code(), Code::FailedPrecondition);
     let changes = all_changes(&mut app.client).await;
     assert_eq!(changes.len(), 2);
@@ -354,7 +340,7 @@ async fn twenty_concurrent_creates_with_one_request_id_make_one_contact(engine: 
     let names: Vec<String> = futures::future::join_all(calls).await.into_iter().map(|r| r.unwrap()).collect();
     assert!(names.iter().all(|n| n == &names[0]), "{names:?}");
     let mut client = app.client.clone();
-    let listed = client.list_contacts(ListContactsRequest::default()).await.unwrap().into_inner().contacts;
+    let listed = client.list_contacts(ListContactsRequest::default()).ok().await.contacts;
     assert_eq!(listed.len(), 1);
     assert_eq!(all_changes(&mut client).await.len(), 1);
     let organizations = client.list_organizations(ListOrganizationsRequest::default()).await.unwrap();
@@ -366,7 +352,7 @@ async fn a_request_id_reused_for_another_contact_is_rejected(engine: Engine) {
     let first = CreateContactRequest { contact: Some(contact("First")), request_id: "same-id".into() };
     app.client.create_contact(first).await.unwrap();
     let second = CreateContactRequest { contact: Some(contact("Second")), request_id: "same-id".into() };
-    let status = app.client.create_contact(second).await.unwrap_err();
+    let status = app.client.create_contact(second).err().await;
     assert_eq!(bad_fields(&status), ["request_id"]);
 }
 
@@ -384,8 +370,8 @@ async fn bad_input_names_every_field_and_writes_nothing(engine: Engine) {
             }),
             request_id: "has space".into(),
         })
-        .await
-        .unwrap_err();
+        .err()
+        .await;
     assert_eq!(
         bad_fields(&status),
         ["contact.display_name", "contact.email", "contact.phone", "contact.time_zone", "request_id"]
@@ -396,10 +382,10 @@ async fn bad_input_names_every_field_and_writes_nothing(engine: Engine) {
             organization: Some(Organization { display_name: "Acme".into(), kind: 42, ..Default::default() }),
             request_id: String::new(),
         })
-        .await
-        .unwrap_err();
+        .err()
+        .await;
     assert_eq!(bad_fields(&status), ["organization.kind"]);
-    assert!(app.client.list_contacts(ListContactsRequest::default()).await.unwrap().into_inner().contacts.is_empty());
+    assert!(app.client.list_contacts(ListContactsRequest::default()).ok().await.contacts.is_empty());
     assert!(all_changes(&mut app.client).await.is_empty());
     let organizations = app.client.list_organizations(ListOrganizationsRequest::default()).await.unwrap();
     assert_eq!(organizations.into_inner().organizations.len(), 1, "only the feed sentinel");
@@ -413,8 +399,8 @@ async fn over_long_fields_are_rejected_with_their_limit(engine: Engine) {
             contact: Some(Contact { display_name: "x".repeat(201), notes: "y".repeat(10_001), ..Default::default() }),
             request_id: String::new(),
         })
-        .await
-        .unwrap_err();
+        .err()
+        .await;
     assert_eq!(bad_fields(&status), ["contact.display_name", "contact.notes"]);
     assert!(status.message().contains("200"));
     assert!(all_changes(&mut app.client).await.is_empty());
@@ -428,19 +414,18 @@ async fn batch_get_returns_found_contacts_in_order_and_lists_the_missing(engine:
     let response = app
         .client
         .batch_get_contacts(BatchGetContactsRequest { names: vec![b.clone(), missing.clone(), a.clone(), b.clone()] })
-        .await
-        .unwrap()
-        .into_inner();
+        .ok()
+        .await;
     assert_eq!(response.contacts.iter().map(|c| c.name.clone()).collect::<Vec<_>>(), [b.clone(), a.clone()]);
     assert_eq!(response.missing_names, [missing]);
     let get = |name: &String| GetContactRequest { name: name.clone() };
-    let full_b = app.client.get_contact(get(&b)).await.unwrap().into_inner().contact.unwrap();
+    let full_b = app.client.get_contact(get(&b)).ok().await.contact.unwrap();
     assert_eq!(response.contacts[0], full_b, "a batch returns whole contacts, as GetContact does");
 
     // Now every one is cached: the response is spliced from cached encodings, and must read the same.
     let both = BatchGetContactsRequest { names: vec![a.clone(), b.clone()] };
-    let cached = app.client.batch_get_contacts(both.clone()).await.unwrap().into_inner();
-    let again = app.client.batch_get_contacts(both.clone()).await.unwrap().into_inner();
+    let cached = app.client.batch_get_contacts(both.clone()).ok().await;
+    let again = app.client.batch_get_contacts(both.clone()).ok().await;
     assert_eq!(cached, again);
     assert_eq!(cached.contacts[1], full_b);
     assert!(cached.missing_names.is_empty());
@@ -451,19 +436,17 @@ async fn batch_get_returns_found_contacts_in_order_and_lists_the_missing(engine:
             contact: Some(Contact { display_name: "B renamed".into(), ..full_b }),
             update_mask: Some(prost_types::FieldMask { paths: vec!["display_name".into()] }),
         })
+        .ok()
         .await
-        .unwrap()
-        .into_inner()
         .contact
         .unwrap();
-    let after = app.client.batch_get_contacts(both).await.unwrap().into_inner();
+    let after = app.client.batch_get_contacts(both).ok().await;
     assert_eq!(after.contacts[1], renamed, "a write is seen by the next batch read");
-    let status = app.client.batch_get_contacts(BatchGetContactsRequest { names: vec![] }).await.unwrap_err();
+    let status = app.client.batch_get_contacts(BatchGetContactsRequest { names: vec![] }).err().await;
     assert_eq!(bad_fields(&status), ["names"]);
-    let too_many =
-        (0..1001).map(|_| liaison_runtime::names::Name::<liaison_runtime::names::Contacts>::generate().to_string());
-    let status =
-        app.client.batch_get_contacts(BatchGetContactsRequest { names: too_many.collect() }).await.unwrap_err();
+    let too_many = (0..1001)
+        .map(|_| liaison_runtime::api::names::Name::<liaison_runtime::api::names::Contacts>::generate().to_string());
+    let status = app.client.batch_get_contacts(BatchGetContactsRequest { names: too_many.collect() }).err().await;
     assert_eq!(bad_fields(&status), ["names"]);
 }
 
@@ -475,26 +458,24 @@ async fn batch_get_parties_resolves_contacts_and_organizations_in_one_call(engin
     let response = app
         .client
         .batch_get_parties(BatchGetPartiesRequest { names: vec![org.clone(), missing.clone(), person.clone()] })
-        .await
-        .unwrap()
-        .into_inner();
+        .ok()
+        .await;
     assert_eq!(response.parties.len(), 2);
     assert!(matches!(response.parties[0].party, Some(party::Party::Organization(ref o)) if o.name == org));
     assert!(matches!(response.parties[1].party, Some(party::Party::Contact(ref c)) if c.name == person));
     assert_eq!(response.missing_names, [missing]);
-    let status =
-        app.client.batch_get_parties(BatchGetPartiesRequest { names: vec!["meetings/x".into()] }).await.unwrap_err();
+    let status = app.client.batch_get_parties(BatchGetPartiesRequest { names: vec!["meetings/x".into()] }).err().await;
     assert_eq!(bad_fields(&status), ["names[0]"]);
 }
 
 async fn a_malformed_name_is_invalid_argument_and_an_unknown_one_not_found(engine: Engine) {
     let mut app = app(engine).await;
-    let status = app.client.get_contact(GetContactRequest { name: "contacts/42".into() }).await.unwrap_err();
+    let status = app.client.get_contact(GetContactRequest { name: "contacts/42".into() }).err().await;
     assert_eq!(bad_fields(&status), ["name"]);
     let status = app
         .client
         .get_contact(GetContactRequest { name: "contacts/01a20000-0000-7000-8000-000000000000".into() })
-        .await
-        .unwrap_err();
+        .err()
+        .await;
     assert_eq!(status.code(), Code::NotFound);
 }

@@ -4,7 +4,7 @@ use crate::organizations::create_organization;
 use chrono::{DateTime, Datelike, TimeDelta, Utc};
 use liaison_proto::common::v1::ChangeKind;
 use liaison_proto::contacts::v1::*;
-use liaison_testkit::{Engine, on_both_databases};
+use liaison_testkit::{Call, Engine, on_both_databases};
 use tonic::Code;
 use tonic_types::StatusExt;
 
@@ -56,12 +56,7 @@ async fn assess(client: &mut Client, assessment: Assessment) -> Result<Assessmen
 }
 
 async fn assessments_of(client: &mut Client, party: &str) -> Vec<Assessment> {
-    client
-        .list_assessments(ListAssessmentsRequest { party: party.into(), ..Default::default() })
-        .await
-        .unwrap()
-        .into_inner()
-        .assessments
+    client.list_assessments(ListAssessmentsRequest { party: party.into(), ..Default::default() }).ok().await.assessments
 }
 
 fn interaction(
@@ -90,17 +85,11 @@ async fn log(client: &mut Client, interaction: Interaction) -> Result<Interactio
 }
 
 async fn interactions(client: &mut Client, request: ListInteractionsRequest) -> Vec<Interaction> {
-    client.list_interactions(request).await.unwrap().into_inner().interactions
+    client.list_interactions(request).ok().await.interactions
 }
 
 async fn summary(client: &mut Client, party: &str) -> EngagementSummary {
-    client
-        .get_engagement_summary(GetEngagementSummaryRequest { party: party.into() })
-        .await
-        .unwrap()
-        .into_inner()
-        .summary
-        .unwrap()
+    client.get_engagement_summary(GetEngagementSummaryRequest { party: party.into() }).ok().await.summary.unwrap()
 }
 
 on_both_databases!(
@@ -141,9 +130,8 @@ async fn assessments_keep_their_history_newest_first_with_a_derived_quadrant(eng
         let page = app
             .client
             .list_assessments(ListAssessmentsRequest { party: org.clone(), page_size: Some(2), page_token: token })
-            .await
-            .unwrap()
-            .into_inner();
+            .ok()
+            .await;
         pages += 1;
         listed.extend(page.assessments);
         if page.next_page_token.is_empty() {
@@ -162,8 +150,8 @@ async fn assessments_keep_their_history_newest_first_with_a_derived_quadrant(eng
             page_size: Some(0),
             ..Default::default()
         })
-        .await
-        .unwrap_err();
+        .err()
+        .await;
     assert_eq!(bad_fields(&status), ["party", "page_size"]);
 }
 
@@ -216,8 +204,8 @@ async fn bad_assessments_name_every_bad_field_and_write_nothing(engine: Engine) 
     let status = app
         .client
         .create_assessment(CreateAssessmentRequest { assessment: Some(bad), request_id: "has spaces".into() })
-        .await
-        .unwrap_err();
+        .err()
+        .await;
     assert_eq!(
         bad_fields(&status),
         [
@@ -233,7 +221,7 @@ async fn bad_assessments_name_every_bad_field_and_write_nothing(engine: Engine) 
             .await
             .unwrap_err();
     assert_eq!(bad_fields(&status), ["assessment.assessment_date"]);
-    let status = app.client.create_assessment(CreateAssessmentRequest::default()).await.unwrap_err();
+    let status = app.client.create_assessment(CreateAssessmentRequest::default()).err().await;
     assert_eq!(
         bad_fields(&status),
         ["assessment.party", "assessment.influence", "assessment.interest", "assessment.impact"]
@@ -264,13 +252,13 @@ async fn a_retried_assessment_returns_the_first_and_creates_nothing(engine: Engi
         assessment: Some(assessment(&org, Some(days_ago(1)), Level::High, Level::VeryHigh)),
         request_id: "assess-agency-1".into(),
     };
-    let first = app.client.create_assessment(request.clone()).await.unwrap().into_inner();
-    let again = app.client.create_assessment(request.clone()).await.unwrap().into_inner();
+    let first = app.client.create_assessment(request.clone()).ok().await;
+    let again = app.client.create_assessment(request.clone()).ok().await;
     assert_eq!(first, again);
     assert_eq!(assessments_of(&mut app.client, &org).await.len(), 1);
     let mut reused = request;
     reused.assessment.as_mut().unwrap().assessment_date = Some(days_ago(2));
-    let status = app.client.create_assessment(reused).await.unwrap_err();
+    let status = app.client.create_assessment(reused).err().await;
     assert_eq!(bad_fields(&status), ["request_id"]);
 }
 
@@ -307,9 +295,8 @@ async fn stakeholders_are_listed_by_the_quadrant_of_their_latest_assessment(engi
                 page_size: Some(1),
                 page_token: token,
             })
-            .await
-            .unwrap()
-            .into_inner();
+            .ok()
+            .await;
         pages += 1;
         listed.extend(page.stakeholders.into_iter().map(|s| (s.party, s.latest_assessment.unwrap())));
         if page.next_page_token.is_empty() {
@@ -321,12 +308,11 @@ async fn stakeholders_are_listed_by_the_quadrant_of_their_latest_assessment(engi
     assert_eq!(listed, expected, "deleted contacts and older assessments are left out");
     let monitor = client
         .list_stakeholders(ListStakeholdersRequest { quadrant: Quadrant::Monitor as i32, ..Default::default() })
-        .await
-        .unwrap()
-        .into_inner();
+        .ok()
+        .await;
     let monitored: Vec<String> = monitor.stakeholders.into_iter().map(|s| s.party).collect();
     assert_eq!(monitored, std::slice::from_ref(&agency));
-    let everyone = client.list_stakeholders(ListStakeholdersRequest::default()).await.unwrap().into_inner();
+    let everyone = client.list_stakeholders(ListStakeholdersRequest::default()).ok().await;
     assert_eq!(everyone.stakeholders.len(), 5);
     assert_eq!(everyone.stakeholders.last().unwrap().party, agency, "lowest influence last");
     // A token is valid only for the quadrant it was issued for.
@@ -336,20 +322,18 @@ async fn stakeholders_are_listed_by_the_quadrant_of_their_latest_assessment(engi
             page_size: Some(1),
             ..Default::default()
         })
-        .await
-        .unwrap()
-        .into_inner();
+        .ok()
+        .await;
     let status = client
         .list_stakeholders(ListStakeholdersRequest {
             quadrant: Quadrant::Monitor as i32,
             page_size: Some(1),
             page_token: first.next_page_token,
         })
-        .await
-        .unwrap_err();
+        .err()
+        .await;
     assert_eq!(bad_fields(&status), ["page_token"]);
-    let status =
-        client.list_stakeholders(ListStakeholdersRequest { quadrant: 9, ..Default::default() }).await.unwrap_err();
+    let status = client.list_stakeholders(ListStakeholdersRequest { quadrant: 9, ..Default::default() }).err().await;
     assert_eq!(bad_fields(&status), ["quadrant"]);
 }
 
@@ -373,13 +357,8 @@ async fn interactions_have_every_standard_method_with_etags_and_update_masks(eng
         (&created.participants, &created.follow_up, &created.links, created.occur_time),
         (&new.participants, &new.follow_up, &new.links, new.occur_time)
     );
-    let fetched = client
-        .get_interaction(GetInteractionRequest { name: created.name.clone() })
-        .await
-        .unwrap()
-        .into_inner()
-        .interaction
-        .unwrap();
+    let fetched =
+        client.get_interaction(GetInteractionRequest { name: created.name.clone() }).ok().await.interaction.unwrap();
     assert_eq!(fetched, created);
 
     // Only the masked field changes; the etag does.
@@ -395,9 +374,8 @@ async fn interactions_have_every_standard_method_with_etags_and_update_masks(eng
             interaction: Some(change.clone()),
             update_mask: mask(&["subject"]),
         })
+        .ok()
         .await
-        .unwrap()
-        .into_inner()
         .interaction
         .unwrap();
     assert_eq!(updated.subject, "Water permit, second round");
@@ -409,8 +387,8 @@ async fn interactions_have_every_standard_method_with_etags_and_update_masks(eng
     change.subject = "Lost update".into();
     let status = client
         .update_interaction(UpdateInteractionRequest { interaction: Some(change), update_mask: mask(&["subject"]) })
-        .await
-        .unwrap_err();
+        .err()
+        .await;
     assert_eq!(status.code(), Code::Aborted);
 
     // Participants are replaced as a whole; marking the follow-up done replaces it.
@@ -426,9 +404,8 @@ async fn interactions_have_every_standard_method_with_etags_and_update_masks(eng
             }),
             update_mask: mask(&["participants", "follow_up"]),
         })
+        .ok()
         .await
-        .unwrap()
-        .into_inner()
         .interaction
         .unwrap();
     assert_eq!(replaced.participants, [bob.clone(), ada.clone()]);
@@ -445,8 +422,8 @@ async fn interactions_have_every_standard_method_with_etags_and_update_masks(eng
             interaction: Some(Interaction { name: created.name.clone(), ..Default::default() }),
             update_mask: mask(&["etag"]),
         })
-        .await
-        .unwrap_err();
+        .err()
+        .await;
     assert_eq!(bad_fields(&status), ["update_mask.paths[0]"]);
     let status = client
         .update_interaction(UpdateInteractionRequest {
@@ -457,45 +434,40 @@ async fn interactions_have_every_standard_method_with_etags_and_update_masks(eng
             }),
             update_mask: mask(&["participants"]),
         })
-        .await
-        .unwrap_err();
+        .err()
+        .await;
     assert_eq!(precondition(&status), ("PARTY_NOT_FOUND".into(), vec![GHOST.to_owned()]));
     let status = client
         .update_interaction(UpdateInteractionRequest {
             interaction: Some(Interaction { name: created.name.clone(), sentiment: 5, ..Default::default() }),
             update_mask: mask(&["sentiment"]),
         })
-        .await
-        .unwrap_err();
+        .err()
+        .await;
     assert_eq!(bad_fields(&status), ["interaction.sentiment"]);
-    let current = client
-        .get_interaction(GetInteractionRequest { name: created.name.clone() })
-        .await
-        .unwrap()
-        .into_inner()
-        .interaction
-        .unwrap();
+    let current =
+        client.get_interaction(GetInteractionRequest { name: created.name.clone() }).ok().await.interaction.unwrap();
     assert_eq!(current, replaced, "refused updates changed nothing");
 
     // Delete checks the etag.
     let status = client
         .delete_interaction(DeleteInteractionRequest { name: created.name.clone(), etag: created.etag.clone() })
-        .await
-        .unwrap_err();
+        .err()
+        .await;
     assert_eq!(status.code(), Code::Aborted);
     client
         .delete_interaction(DeleteInteractionRequest { name: created.name.clone(), etag: replaced.etag.clone() })
         .await
         .unwrap();
-    let status = client.get_interaction(GetInteractionRequest { name: created.name.clone() }).await.unwrap_err();
+    let status = client.get_interaction(GetInteractionRequest { name: created.name.clone() }).err().await;
     assert_eq!(status.code(), Code::NotFound);
     let status = client
         .delete_interaction(DeleteInteractionRequest { name: created.name.clone(), etag: String::new() })
-        .await
-        .unwrap_err();
+        .err()
+        .await;
     assert_eq!(status.code(), Code::NotFound);
     assert!(interactions(client, ListInteractionsRequest { party: ada, ..Default::default() }).await.is_empty());
-    let status = client.get_interaction(GetInteractionRequest { name: "contacts/x".into() }).await.unwrap_err();
+    let status = client.get_interaction(GetInteractionRequest { name: "contacts/x".into() }).err().await;
     assert_eq!(bad_fields(&status), ["name"]);
 }
 
@@ -523,9 +495,8 @@ async fn interactions_are_listed_by_party_and_time_range_newest_first(engine: En
                 page_token: token,
                 ..Default::default()
             })
-            .await
-            .unwrap()
-            .into_inner();
+            .ok()
+            .await;
         pages.push(page.interactions.iter().map(|i| i.name.clone()).collect::<Vec<_>>());
         if page.next_page_token.is_empty() {
             break;
@@ -560,14 +531,13 @@ async fn interactions_are_listed_by_party_and_time_range_newest_first(engine: En
             end_time: Some(timestamp(at(2))),
             ..Default::default()
         })
-        .await
-        .unwrap_err();
+        .err()
+        .await;
     assert_eq!(bad_fields(&status), ["end_time"]);
     let first = client
         .list_interactions(ListInteractionsRequest { party: ada.clone(), page_size: Some(1), ..Default::default() })
-        .await
-        .unwrap()
-        .into_inner();
+        .ok()
+        .await;
     let status = client
         .list_interactions(ListInteractionsRequest {
             party: bob.clone(),
@@ -575,13 +545,13 @@ async fn interactions_are_listed_by_party_and_time_range_newest_first(engine: En
             page_token: first.next_page_token,
             ..Default::default()
         })
-        .await
-        .unwrap_err();
+        .err()
+        .await;
     assert_eq!(bad_fields(&status), ["page_token"], "a token is valid only with its filters");
     let status = client
         .list_interactions(ListInteractionsRequest { party: "people/1".into(), ..Default::default() })
-        .await
-        .unwrap_err();
+        .err()
+        .await;
     assert_eq!(bad_fields(&status), ["party"]);
 }
 
@@ -691,9 +661,8 @@ async fn every_engagement_mutation_is_in_the_change_feed(engine: Engine) {
             }),
             update_mask: mask(&["subject"]),
         })
+        .ok()
         .await
-        .unwrap()
-        .into_inner()
         .interaction
         .unwrap();
     client
@@ -816,11 +785,9 @@ async fn the_health_score_follows_the_documented_formula(engine: Engine) {
 
 async fn the_summary_of_a_party_that_does_not_exist_is_not_found(engine: Engine) {
     let mut app = app(engine).await;
-    let status =
-        app.client.get_engagement_summary(GetEngagementSummaryRequest { party: GHOST.into() }).await.unwrap_err();
+    let status = app.client.get_engagement_summary(GetEngagementSummaryRequest { party: GHOST.into() }).err().await;
     assert_eq!(status.code(), Code::NotFound);
     assert!(status.message().contains(GHOST));
-    let status =
-        app.client.get_engagement_summary(GetEngagementSummaryRequest { party: "cases/1".into() }).await.unwrap_err();
+    let status = app.client.get_engagement_summary(GetEngagementSummaryRequest { party: "cases/1".into() }).err().await;
     assert_eq!(bad_fields(&status), ["party"]);
 }

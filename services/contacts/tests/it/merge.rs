@@ -2,7 +2,7 @@
 use crate::helpers::*;
 use crate::organizations::create_organization;
 use liaison_proto::contacts::v1::*;
-use liaison_testkit::{Engine, on_both_databases};
+use liaison_testkit::{Call, Engine, on_both_databases};
 use std::collections::BTreeMap;
 use tonic::Code;
 use tonic_types::StatusExt;
@@ -25,9 +25,8 @@ const GHOST: &str = "contacts/01a20000-0000-7000-8000-00000000dead";
 async fn person(client: &mut Client, contact: Contact) -> Contact {
     client
         .create_contact(CreateContactRequest { contact: Some(contact), request_id: String::new() })
+        .ok()
         .await
-        .expect("create contact")
-        .into_inner()
         .contact
         .expect("contact")
 }
@@ -37,13 +36,7 @@ fn named(display_name: &str, email: &str, phone: &str) -> Contact {
 }
 
 async fn get(client: &mut Client, name: &str) -> Contact {
-    client
-        .get_contact(GetContactRequest { name: name.into() })
-        .await
-        .expect("get")
-        .into_inner()
-        .contact
-        .expect("contact")
+    client.get_contact(GetContactRequest { name: name.into() }).ok().await.contact.expect("contact")
 }
 
 async fn affiliate(client: &mut Client, contact: &str, organization: &str, role: &str, poc: bool) -> Affiliation {
@@ -59,9 +52,8 @@ async fn affiliate(client: &mut Client, contact: &str, organization: &str, role:
             }),
             request_id: String::new(),
         })
+        .ok()
         .await
-        .expect("affiliate")
-        .into_inner()
         .affiliation
         .expect("affiliation")
 }
@@ -79,9 +71,8 @@ async fn relate(client: &mut Client, a: &str, b: &str, kind: RelationshipType) -
             }),
             request_id: String::new(),
         })
+        .ok()
         .await
-        .expect("relate")
-        .into_inner()
         .relationship
         .expect("relationship")
 }
@@ -123,9 +114,8 @@ async fn duplicates(
 async fn affiliations_of(client: &mut Client, contact: &str) -> BTreeMap<String, Affiliation> {
     let listed = client
         .list_affiliations(ListAffiliationsRequest { contact: contact.into(), ..Default::default() })
+        .ok()
         .await
-        .expect("list affiliations")
-        .into_inner()
         .affiliations;
     listed.into_iter().map(|a| (a.name.clone(), a)).collect()
 }
@@ -134,9 +124,8 @@ async fn affiliations_of(client: &mut Client, contact: &str) -> BTreeMap<String,
 async fn relationships_of(client: &mut Client, party: &str) -> BTreeMap<String, Relationship> {
     let listed = client
         .list_relationships(ListRelationshipsRequest { party: party.into(), ..Default::default() })
+        .ok()
         .await
-        .expect("list relationships")
-        .into_inner()
         .relationships;
     listed.into_iter().map(|r| (r.name.clone(), r)).collect()
 }
@@ -398,9 +387,8 @@ async fn a_merge_keeps_every_link_and_the_union_of_channels(engine: Engine) {
     assert!(affiliations_of(c, &s.merged).await.is_empty());
     let agency_people = c
         .list_affiliations(ListAffiliationsRequest { organization: s.agency.clone(), ..Default::default() })
+        .ok()
         .await
-        .unwrap()
-        .into_inner()
         .affiliations;
     assert_eq!(agency_people.iter().filter(|a| a.point_of_contact).count(), 1);
 
@@ -440,23 +428,17 @@ async fn the_merged_name_resolves_to_the_survivor_everywhere_and_refuses_changes
     merge(c, &survivor, &merged.name, false).await.unwrap();
 
     assert_eq!(get(c, &merged.name).await.name, survivor);
-    let batch = c
-        .batch_get_contacts(BatchGetContactsRequest { names: vec![merged.name.clone(), survivor.clone()] })
-        .await
-        .unwrap()
-        .into_inner();
+    let batch =
+        c.batch_get_contacts(BatchGetContactsRequest { names: vec![merged.name.clone(), survivor.clone()] }).ok().await;
     assert_eq!(batch.contacts.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), [&survivor, &survivor]);
     assert!(batch.missing_names.is_empty());
-    let parties = c
-        .batch_get_parties(BatchGetPartiesRequest { names: vec![merged.name.clone(), org.clone()] })
-        .await
-        .unwrap()
-        .into_inner();
+    let parties =
+        c.batch_get_parties(BatchGetPartiesRequest { names: vec![merged.name.clone(), org.clone()] }).ok().await;
     match parties.parties[0].party.as_ref() {
         Some(party::Party::Contact(found)) => assert_eq!(found.name, survivor),
         other => panic!("expected the survivor, got {other:?}"),
     }
-    let listed = c.list_contacts(ListContactsRequest::default()).await.unwrap().into_inner().contacts;
+    let listed = c.list_contacts(ListContactsRequest::default()).ok().await.contacts;
     assert_eq!(listed.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), [&survivor], "merged ones leave lists");
 
     let status = c
@@ -464,8 +446,8 @@ async fn the_merged_name_resolves_to_the_survivor_everywhere_and_refuses_changes
             contact: Some(Contact { name: merged.name.clone(), notes: "late".into(), ..Default::default() }),
             update_mask: Some(prost_types::FieldMask { paths: vec!["notes".into()] }),
         })
-        .await
-        .unwrap_err();
+        .err()
+        .await;
     assert_eq!(precondition_reason(&status), "CONTACT_MERGED");
 }
 
@@ -527,8 +509,8 @@ async fn merging_into_itself_a_missing_deleted_or_merged_contact_or_with_a_stale
             survivor_etag: "v1".into(),
             ..Default::default()
         })
-        .await
-        .unwrap_err();
+        .err()
+        .await;
     assert_eq!(bad_fields(&status), ["survivor_etag"]);
 
     let status = merge(c, &a.name, GHOST, false).await.unwrap_err();
@@ -555,7 +537,7 @@ async fn merging_into_itself_a_missing_deleted_or_merged_contact_or_with_a_stale
         merged_etag: b.etag.clone(),
         validate_only: false,
     };
-    let status = c.merge_contacts(stale.clone()).await.unwrap_err();
+    let status = c.merge_contacts(stale.clone()).err().await;
     assert_eq!(status.code(), Code::Aborted, "{status:?}");
     assert_eq!(get(c, &a.name).await, a, "nothing written");
     assert_eq!(get(c, &b.name).await.name, b.name, "not merged");
@@ -639,9 +621,8 @@ async fn unmerge_restores_both_contacts_and_every_link_field_by_field(engine: En
     assert_eq!(get(c, &s.merged).await.name, s.merged, "the merged name is its own contact again");
     let agency = c
         .list_affiliations(ListAffiliationsRequest { organization: s.agency.clone(), ..Default::default() })
+        .ok()
         .await
-        .unwrap()
-        .into_inner()
         .affiliations;
     let poc: Vec<&str> = agency.iter().filter(|a| a.point_of_contact).map(|a| a.name.as_str()).collect();
     assert_eq!(poc, [s.merged_agency.as_str()]);
@@ -692,10 +673,10 @@ async fn unmerge_is_refused_when_not_merged_expired_superseded_or_the_survivor_i
     let third = person(c, named("Third", "t@example.org", "")).await.name;
     merge(c, &second, &third, false).await.unwrap();
     let db = liaison_runtime::db::Db::connect(app.database.url()).await.unwrap();
-    let long_ago = liaison_runtime::time::now() - chrono::TimeDelta::days(31);
+    let long_ago = liaison_runtime::api::time::now() - chrono::TimeDelta::days(31);
     use sea_orm::ConnectionTrait;
     let conn = db.conn();
-    conn.execute_raw(liaison_runtime::sql::statement(
+    conn.execute_raw(liaison_runtime::db::sql::statement(
         conn.get_database_backend(),
         "UPDATE merges SET merge_time = ? WHERE merged_id = ?",
         [long_ago.into(), third["contacts/".len()..].to_owned().into()],
@@ -721,9 +702,8 @@ async fn assess(client: &mut Client, party: &str, date: chrono::NaiveDate, influ
             }),
             request_id: String::new(),
         })
+        .ok()
         .await
-        .unwrap()
-        .into_inner()
         .assessment
         .unwrap()
 }
@@ -741,9 +721,8 @@ async fn log_call(client: &mut Client, participants: &[&str]) -> Interaction {
             }),
             request_id: String::new(),
         })
+        .ok()
         .await
-        .unwrap()
-        .into_inner()
         .interaction
         .unwrap()
 }
@@ -751,9 +730,8 @@ async fn log_call(client: &mut Client, participants: &[&str]) -> Interaction {
 async fn assessments_of(client: &mut Client, party: &str) -> Vec<String> {
     let mut names: Vec<String> = client
         .list_assessments(ListAssessmentsRequest { party: party.into(), ..Default::default() })
+        .ok()
         .await
-        .unwrap()
-        .into_inner()
         .assessments
         .into_iter()
         .map(|a| a.name)
@@ -791,16 +769,7 @@ async fn a_merge_moves_assessments_and_interactions_and_unmerge_puts_them_back(e
     let participants = |interaction: &str| {
         let mut client = reader.clone();
         let name = interaction.to_owned();
-        async move {
-            client
-                .get_interaction(GetInteractionRequest { name })
-                .await
-                .unwrap()
-                .into_inner()
-                .interaction
-                .unwrap()
-                .participants
-        }
+        async move { client.get_interaction(GetInteractionRequest { name }).ok().await.interaction.unwrap().participants }
     };
     assert_eq!(participants(&both).await, std::slice::from_ref(&survivor));
     assert_eq!(participants(&only_gone).await, std::slice::from_ref(&survivor));

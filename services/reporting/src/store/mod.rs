@@ -9,9 +9,9 @@ use chrono::{DateTime, Utc};
 use entity::source;
 use liaison_proto::common::v1::Change;
 use liaison_runtime::config::ServiceKind;
+use liaison_runtime::db::sql::{self, statement};
 use liaison_runtime::db::{Db, db_error};
-use liaison_runtime::sql::{self, statement};
-use liaison_runtime::{Error, time};
+use liaison_runtime::{Error, api::time};
 use sea_orm::{ConnectionTrait, EntityTrait, FromQueryResult, Value};
 use std::collections::HashMap;
 

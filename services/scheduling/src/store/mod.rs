@@ -6,11 +6,11 @@ pub mod migration;
 use crate::domain::NewMeeting;
 use entity::{meeting, participant};
 use liaison_proto::common::v1::ChangeKind;
+use liaison_runtime::api::names::{Meetings, Name};
+use liaison_runtime::api::validate::RequestId;
 use liaison_runtime::db::Db;
-use liaison_runtime::names::{Meetings, Name};
-use liaison_runtime::oneshot::{self, Insert};
-use liaison_runtime::validate::RequestId;
-use liaison_runtime::{Error, crud, idempotency, time};
+use liaison_runtime::db::single_trip::{self, Insert};
+use liaison_runtime::{Error, api::time, db::crud, db::idempotency};
 use sea_orm::IntoActiveModel;
 
 pub const CREATE_METHOD: &str = "CreateMeeting";
@@ -71,9 +71,9 @@ impl Store {
         let mut inserts = vec![Insert::model(model.clone().into_active_model())];
         inserts.extend(Insert::models(rows));
         let stored = StoredMeeting { meeting: model, participants };
-        inserts.push(liaison_runtime::resource::change(&stored, ChangeKind::Created));
-        // The rows, the change and the idempotency key travel in one round trip (see `runtime::oneshot`).
-        match oneshot::create_named(&self.db, CREATE_METHOD, request_id, fingerprint, &name, inserts).await? {
+        inserts.push(liaison_runtime::db::resource::change(&stored, ChangeKind::Created));
+        // The rows, the change and the idempotency key travel in one round trip (see `runtime::db::single_trip`).
+        match single_trip::create_named(&self.db, CREATE_METHOD, request_id, fingerprint, &name, inserts).await? {
             None => Ok(stored),
             Some(existing) => self.get_meeting(existing).await,
         }

@@ -6,10 +6,10 @@ use crate::resource::engagement::{assessment_name, interaction_name};
 use crate::store::entity::{assessment, contact, interaction, interaction_party, organization};
 use chrono::{DateTime, Utc};
 use liaison_proto::common::v1::ChangeKind;
+use liaison_runtime::api::names::PartyName;
+use liaison_runtime::db::resource as stored;
 use liaison_runtime::db::{WriteTxn, db_error};
-use liaison_runtime::names::PartyName;
-use liaison_runtime::resource as stored;
-use liaison_runtime::{Error, crud, time};
+use liaison_runtime::{Error, api::time, db::crud};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
 };
@@ -166,7 +166,6 @@ fn quadrant_label(value: i32) -> &'static str {
 /// Every assessment changed is in the change feed (updated or deleted), and every interaction changed gets a new
 /// revision (a new etag) and an updated change. Both party rows are held exclusively until the transaction ends,
 /// so no assessment or interaction can be added for either meanwhile. `from == to` changes nothing.
-#[allow(dead_code, reason = "MergeContacts calls it (api/merge.rs, built separately)")]
 pub(crate) async fn repoint_party(txn: &WriteTxn, from: &str, to: &str) -> Result<Vec<EngagementMove>, Error> {
     let (from_party, to_party) = (internal_party(from)?, internal_party(to)?);
     if from_party == to_party {
@@ -299,7 +298,6 @@ fn id_in(resource: &str, collection: &str) -> Result<String, Error> {
 /// is left as it is rather than forced: an interaction deleted since, a participation of `to` removed since, or
 /// a row that `from` has again in the meantime (a merged contact takes no new engagement, so in practice this
 /// only happens when the data was changed by hand).
-#[allow(dead_code, reason = "UnmergeContacts calls it (api/merge.rs, built separately)")]
 pub(crate) async fn restore_party(txn: &WriteTxn, moves: &[EngagementMove]) -> Result<(), Error> {
     let conn = &**txn;
     let mut parties = Vec::new();

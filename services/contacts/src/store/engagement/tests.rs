@@ -57,7 +57,7 @@ async fn log(store: &Store, participants: &[&str], subject: &str) -> StoredInter
     let i = wire::Interaction {
         channel: wire::InteractionChannel::Meeting as i32,
         direction: wire::InteractionDirection::Inbound as i32,
-        occur_time: Some(liaison_runtime::time::to_timestamp(time::now())),
+        occur_time: Some(liaison_runtime::api::time::to_timestamp(time::now())),
         participants: participants.iter().map(|p| (*p).to_owned()).collect(),
         subject: subject.into(),
         ..Default::default()

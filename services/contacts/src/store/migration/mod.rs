@@ -13,10 +13,10 @@ pub struct Migrator;
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         vec![
-            Box::new(liaison_runtime::migration::CreateSharedTables),
+            Box::new(liaison_runtime::db::migration::CreateSharedTables),
             Box::new(m20261123_000001_create_organizations_and_contacts::Migration),
             Box::new(m20261123_000002_create_affiliations_and_relationships::Migration),
-            Box::new(liaison_runtime::migration::AddChangeActor),
+            Box::new(liaison_runtime::db::migration::AddChangeActor),
             Box::new(m20261124_000003_contact_details::Migration),
             Box::new(m20261124_000010_engagement::Migration),
             Box::new(m20261124_000020_merges::Migration),

@@ -9,9 +9,9 @@ pub struct Migrator;
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         vec![
-            Box::new(liaison_runtime::migration::CreateSharedTables),
+            Box::new(liaison_runtime::db::migration::CreateSharedTables),
             Box::new(m20261123_000001_create_meetings::Migration),
-            Box::new(liaison_runtime::migration::AddChangeActor),
+            Box::new(liaison_runtime::db::migration::AddChangeActor),
         ]
     }
 }

@@ -3,7 +3,7 @@
 //! A token carries the key of the last item returned and the scope it was issued for (the method and its
 //! filter), sealed with a checksum: an edited token, or one from another method or filter, is INVALID_ARGUMENT
 //! rather than a silently wrong page.
-use crate::error::FieldViolation;
+use crate::api::error::FieldViolation;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};

@@ -5,17 +5,17 @@
 //! PostgreSQL each round trip costs as much as the write itself. Here the inserts become one statement of
 //! data-modifying CTEs, which PostgreSQL runs atomically in its own implicit transaction: the claim of the
 //! idempotency key, then each insert keeping its rows only if the claim succeeded (the statement is built, and
-//! concurrent creates are written together, by [`crate::group_commit`]).
+//! concurrent creates are written together, by [`crate::db::group_commit`]).
 //!
 //! When the idempotency key is already taken nothing else is inserted, and the first create's resource name is
 //! looked up and returned instead. A change row written this way gets its `txid` from the statement's own
 //! transaction, so the feed's ordering guarantee holds unchanged. SQLite has no network round trip: there the
 //! same inserts run in an ordinary write transaction.
+use crate::api::error::Error;
+use crate::api::validate::RequestId;
+use crate::db::group_commit::OwnedClaim;
+use crate::db::sql::statement;
 use crate::db::{Backend, Db, db_error};
-use crate::error::Error;
-use crate::group_commit::OwnedClaim;
-use crate::sql::statement;
-use crate::validate::RequestId;
 use sea_orm::{ConnectionTrait, DbBackend, QueryTrait, Value};
 
 /// The statement text of a whole-row insert, by active-model type (see [`Insert::model`]).
@@ -207,7 +207,7 @@ pub async fn create(db: &Db, claim: Option<Claim<'_>>, inserts: Vec<Insert>) -> 
             let txn = db.begin_write().await?;
             if let Some(c) = claim
                 && let Some(existing) =
-                    crate::idempotency::claim(&*txn, c.method, Some(c.request_id), c.fingerprint, c.resource_name)
+                    crate::db::idempotency::claim(&*txn, c.method, Some(c.request_id), c.fingerprint, c.resource_name)
                         .await?
             {
                 return Ok(Created::Replay(existing));
@@ -223,19 +223,19 @@ pub async fn create(db: &Db, claim: Option<Claim<'_>>, inserts: Vec<Insert>) -> 
 
 /// [`create`] for a resource `name` created by `method`, keyed by an optional `request_id`: `None` when the rows
 /// were written, the name of the first resource when the request id was used before.
-pub async fn create_named<C: crate::names::Collection>(
+pub async fn create_named<C: crate::api::names::Collection>(
     db: &Db,
     method: &str,
     request_id: Option<&RequestId>,
     fingerprint: &str,
-    name: &crate::names::Name<C>,
+    name: &crate::api::names::Name<C>,
     inserts: Vec<Insert>,
-) -> Result<Option<crate::names::Name<C>>, Error> {
+) -> Result<Option<crate::api::names::Name<C>>, Error> {
     let resource_name = name.to_string();
     let claim = request_id.map(|request_id| Claim { method, request_id, fingerprint, resource_name: &resource_name });
     match create(db, claim, inserts).await? {
         Created::Fresh => Ok(None),
-        Created::Replay(existing) => crate::names::Name::parse("stored name", &existing)
+        Created::Replay(existing) => crate::api::names::Name::parse("stored name", &existing)
             .map(Some)
             .map_err(|v| Error::Internal(format!("stored idempotency key names '{existing}': {}", v.description))),
     }
@@ -251,7 +251,7 @@ async fn create_in_one_statement(db: &Db, claim: Option<Claim<'_>>, inserts: Vec
     let wrote = db.group_commit().write(owned, inserts).await?;
     match claim {
         Some(c) if !wrote => {
-            match crate::idempotency::lookup(db.conn(), c.method, c.request_id, c.fingerprint).await? {
+            match crate::db::idempotency::lookup(db.conn(), c.method, c.request_id, c.fingerprint).await? {
                 Some(existing) => Ok(Created::Replay(existing)),
                 None => Err(Error::Internal("idempotency key vanished after a conflict".into())),
             }

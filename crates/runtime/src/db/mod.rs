@@ -4,7 +4,15 @@
 //! SQLite allows one writer at a time and answers a second one with SQLITE_BUSY; instead of retrying, write
 //! transactions of one process queue on an async gate, which is exactly SQLite's own order. PostgreSQL needs no
 //! gate: its invariants are held by constraints and conditional updates.
-use crate::error::Error;
+pub mod crud;
+pub(crate) mod group_commit;
+pub mod idempotency;
+pub mod migration;
+pub mod resource;
+pub mod single_trip;
+pub mod sql;
+
+use crate::api::error::Error;
 use sea_orm::sqlx;
 use sea_orm::{
     ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, RuntimeErr, TransactionTrait,
@@ -48,8 +56,19 @@ impl DatabaseUrl {
     }
 }
 
+/// Why a `DATABASE_URL` was refused (the password is never part of the message).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DatabaseUrlError {
+    #[error("DATABASE_URL '{redacted}' is malformed: expected {expected}")]
+    Malformed { redacted: String, expected: &'static str },
+    #[error("DATABASE_URL '{redacted}' has an invalid port '{port}'")]
+    InvalidPort { redacted: String, port: String },
+    #[error("DATABASE_URL '{redacted}' is not supported: it must start with postgres:// or sqlite://")]
+    Unsupported { redacted: String },
+}
+
 impl FromStr for DatabaseUrl {
-    type Err = String;
+    type Err = DatabaseUrlError;
 
     fn from_str(url: &str) -> Result<Self, Self::Err> {
         let url = url.trim();
@@ -59,22 +78,25 @@ impl FromStr for DatabaseUrl {
             let host = authority.rsplit('@').next().unwrap_or_default();
             let database = rest.split_once('/').map(|(_, d)| d.split('?').next().unwrap_or_default());
             if host.is_empty() || database.is_none_or(str::is_empty) {
-                return Err(format!(
-                    "DATABASE_URL '{}' is malformed: expected postgres://user:password@host:port/database",
-                    redact(url)
-                ));
+                return Err(DatabaseUrlError::Malformed {
+                    redacted: redact(url),
+                    expected: "postgres://user:password@host:port/database",
+                });
             }
             if let Some(port) = host.rsplit_once(':').map(|(_, p)| p)
                 && !host.ends_with(']')
                 && port.parse::<u16>().is_err()
             {
-                return Err(format!("DATABASE_URL '{}' has an invalid port '{port}'", redact(url)));
+                return Err(DatabaseUrlError::InvalidPort { redacted: redact(url), port: port.to_owned() });
             }
             Ok(Self { url: url.to_owned(), backend: Backend::Postgres })
         } else if let Some(rest) = url.strip_prefix("sqlite:") {
             let rest = rest.trim_start_matches("//");
             if rest.is_empty() || rest.starts_with('?') {
-                return Err(format!("DATABASE_URL '{url}' is malformed: expected sqlite://path/to/file.db"));
+                return Err(DatabaseUrlError::Malformed {
+                    redacted: redact(url),
+                    expected: "sqlite://path/to/file.db",
+                });
             }
             let with_mode = if rest.contains("mode=") || rest == ":memory:" {
                 format!("sqlite://{rest}")
@@ -85,7 +107,7 @@ impl FromStr for DatabaseUrl {
             };
             Ok(Self { url: with_mode, backend: Backend::Sqlite })
         } else {
-            Err(format!("DATABASE_URL '{}' is not supported: it must start with postgres:// or sqlite://", redact(url)))
+            Err(DatabaseUrlError::Unsupported { redacted: redact(url) })
         }
     }
 }
@@ -124,10 +146,10 @@ pub struct Db {
     backend: Backend,
     write_gate: Option<Arc<Mutex<()>>>,
     committed: Arc<watch::Sender<u64>>,
-    /// Changes made by other processes, as seen by [`crate::cache::follow_other_writers`].
+    /// Changes made by other processes, as seen by [`crate::feed::cache::follow_other_writers`].
     others: Arc<std::sync::atomic::AtomicU64>,
     /// The writer of grouped one-statement creates (PostgreSQL), started by the first create.
-    group_commit: Arc<std::sync::OnceLock<crate::group_commit::GroupCommit>>,
+    group_commit: Arc<std::sync::OnceLock<crate::db::group_commit::GroupCommit>>,
 }
 
 impl fmt::Debug for Db {
@@ -312,16 +334,17 @@ impl Db {
         self.committed.subscribe()
     }
 
-    /// The queue that writes one-statement creates together (see [`crate::group_commit`]); must be called on a
+    /// The queue that writes one-statement creates together (see [`crate::db::group_commit`]); must be called on a
     /// Tokio runtime, which runs its writer.
-    pub(crate) fn group_commit(&self) -> &crate::group_commit::GroupCommit {
-        self.group_commit.get_or_init(|| crate::group_commit::GroupCommit::start(&self.conn, self.committed.clone()))
+    pub(crate) fn group_commit(&self) -> &crate::db::group_commit::GroupCommit {
+        self.group_commit
+            .get_or_init(|| crate::db::group_commit::GroupCommit::start(&self.conn, self.committed.clone()))
     }
 
-    /// The most creates written together in one statement so far (see [`crate::group_commit`]); 0 before the
+    /// The most creates written together in one statement so far (see [`crate::db::group_commit`]); 0 before the
     /// first create on PostgreSQL.
     pub fn largest_create_group(&self) -> usize {
-        self.group_commit.get().map_or(0, crate::group_commit::GroupCommit::largest_group)
+        self.group_commit.get().map_or(0, crate::db::group_commit::GroupCommit::largest_group)
     }
 
     /// Closes the pool.
@@ -395,8 +418,8 @@ impl Drop for WriteTxn {
 
 impl Deref for WriteTxn {
     type Target = DatabaseTransaction;
+    #[expect(clippy::expect_used, reason = "only `commit` and `drop` take the transaction, and both consume it")]
     fn deref(&self) -> &DatabaseTransaction {
-        // Only `commit` and `drop` take the transaction, and both consume the WriteTxn.
         self.txn.as_ref().expect("a WriteTxn holds its transaction until commit or drop")
     }
 }
@@ -406,7 +429,7 @@ impl Deref for WriteTxn {
 /// rows, such as "no cycle of parent organisations".
 pub async fn xact_lock(txn: &impl ConnectionTrait, key: &str) -> Result<(), Error> {
     if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
-        let stmt = crate::sql::statement(
+        let stmt = crate::db::sql::statement(
             sea_orm::DbBackend::Postgres,
             "SELECT pg_advisory_xact_lock(hashtext(?))",
             [key.into()],
@@ -506,7 +529,9 @@ mod tests {
         let url: DatabaseUrl = "postgres://liaison:s3cret@db:5432/contacts".parse().expect("pg");
         assert_eq!(url.to_string(), "postgres://liaison:***@db:5432/contacts");
         let err = "mysql://root:hunter2@x/y".parse::<DatabaseUrl>().expect_err("unsupported");
-        assert!(!err.contains("hunter2"));
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        let err = "postgres://u:hunter2@db:abc/y".parse::<DatabaseUrl>().expect_err("bad port");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,22 +3,22 @@
 //!
 //! A service declares an entity in a few lines —
 //!
-//! ```ignore
+//! ```text
 //! liaison_runtime::revisioned!(affiliation);            // id, revision, update_time columns
 //! impl Resource for affiliation::Model {
 //!     type Wire = Affiliation;
 //!     fn resource_name(&self) -> String { format!("affiliations/{}", self.id) }
-//!     fn to_wire(&self) -> Affiliation { crate::resource::affiliation(self) }
+//!     fn to_wire(&self) -> Affiliation { crate::db::resource::affiliation(self) }
 //! }
 //! ```
 //!
 //! — and writes only its own rules: `update::<affiliation::Entity>(txn, &name, id, etag, async |current| …)`
 //! reads the row, lets the rules build the new one, stamps its revision, writes it only if nobody else did
 //! meanwhile, and appends its change, all in the caller's transaction.
-use crate::crud::find;
+use crate::api::error::Error;
+use crate::db::crud::find;
 use crate::db::db_error;
-use crate::error::Error;
-use crate::oneshot::Insert;
+use crate::db::single_trip::Insert;
 use chrono::{DateTime, Utc};
 use liaison_proto::common::v1::ChangeKind;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter};
@@ -53,7 +53,7 @@ pub trait Revisioned: EntityTrait {
 #[macro_export]
 macro_rules! revisioned {
     ($($entity:ident),+ $(,)?) => {$(
-        impl $crate::resource::Revisioned for $entity::Entity {
+        impl $crate::db::resource::Revisioned for $entity::Entity {
             fn id_column() -> Self::Column {
                 $entity::Column::Id
             }
@@ -66,7 +66,7 @@ macro_rules! revisioned {
             fn revision_of(model: &Self::Model) -> i64 {
                 model.revision
             }
-            fn stamp(model: &mut Self::Model, revision: i64, now: $crate::resource::Time) {
+            fn stamp(model: &mut Self::Model, revision: i64, now: $crate::db::resource::Time) {
                 model.revision = revision;
                 model.update_time = now;
             }
@@ -89,7 +89,7 @@ pub async fn append_many<R: Resource>(conn: &impl ConnectionTrait, changes: &[(R
     crate::feed::append_many(conn, &type_name::<R>(), &wires).await
 }
 
-/// The change-feed insert of one mutation, for creates written in one round trip ([`crate::oneshot`]).
+/// The change-feed insert of one mutation, for creates written in one round trip ([`crate::db::single_trip`]).
 pub fn change<R: Resource>(resource: &R, kind: ChangeKind) -> Insert {
     crate::feed::insert(&type_name::<R>(), &[(&resource.resource_name(), kind, &resource.to_wire())])
 }
@@ -171,7 +171,7 @@ where
     let current = current_for_update::<E>(conn, resource, id, expected_revision).await?;
     let mut updated = rules(&current).await?;
     let read_revision = E::revision_of(&current);
-    E::stamp(&mut updated, read_revision + 1, crate::time::now());
+    E::stamp(&mut updated, read_revision + 1, crate::api::time::now());
     replace_if_unchanged::<E>(conn, resource, read_revision, updated.clone()).await?;
     Ok((current, updated))
 }

@@ -1,7 +1,7 @@
 //! The reads every service's store does the same way: one row by id, a page of rows in id (= creation) order,
 //! many rows by id. Entities have a text primary key `id` holding a UUIDv7.
+use crate::api::error::Error;
 use crate::db::db_error;
-use crate::error::Error;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 /// The row with primary key `id`.

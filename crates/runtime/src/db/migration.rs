@@ -16,7 +16,7 @@ impl MigrationTrait for CreateSharedTables {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let conn = manager.get_connection();
         crate::feed::create_table(conn).await?;
-        crate::idempotency::create_table(conn).await
+        crate::db::idempotency::create_table(conn).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

@@ -2,7 +2,7 @@
 //!
 //! Each parser returns `Result<T, FieldViolation>` (or `Vec<FieldViolation>` for lists); [`Validate::validate`]
 //! on a tuple of such results gives either all the values or one `INVALID_ARGUMENT` naming every bad field.
-use crate::error::{Error, FieldViolation};
+use crate::api::error::{Error, FieldViolation};
 use chrono_tz::Tz;
 use std::fmt;
 

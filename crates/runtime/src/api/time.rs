@@ -1,5 +1,5 @@
 //! Conversions between protobuf timestamps and chrono, checked at the edge.
-use crate::error::FieldViolation;
+use crate::api::error::FieldViolation;
 use chrono::{DateTime, Utc};
 
 pub fn to_timestamp(time: DateTime<Utc>) -> prost_types::Timestamp {

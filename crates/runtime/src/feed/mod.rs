@@ -9,9 +9,12 @@
 //! visible belongs to a transaction at or above it, so what has been served is always a prefix of what will ever
 //! be served. A cursor is the sequence of the last change received; its position is looked up by that sequence.
 //! SQLite serialises writers, so its rows carry `txid = 0` and the order is simply the sequence.
+pub mod cache;
+pub mod service;
+
+use crate::api::error::{Error, status_of};
+use crate::db::sql::statement;
 use crate::db::{Backend, Db, db_error};
-use crate::error::{Error, status_of};
-use crate::sql::statement;
 use chrono::{DateTime, Utc};
 use liaison_proto::common::v1::{Change, ChangeKind};
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
@@ -126,10 +129,13 @@ pub async fn append_many<M: prost::Message>(
 
 /// The insert of change rows `(resource name, kind, resource)` of one type, stamped with the request's trace
 /// context and actor — the one place the shape of a change row is written.
-pub fn insert<M: prost::Message>(type_name: &str, changes: &[(&str, ChangeKind, &M)]) -> crate::oneshot::Insert {
-    let trace = crate::context::outgoing();
-    let actor = crate::context::actor();
-    let now = crate::time::now();
+pub fn insert<M: prost::Message>(
+    type_name: &str,
+    changes: &[(&str, ChangeKind, &M)],
+) -> crate::db::single_trip::Insert {
+    let trace = crate::net::context::outgoing();
+    let actor = crate::net::context::actor();
+    let now = crate::api::time::now();
     let type_url = format!("type.googleapis.com/{type_name}");
     let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; changes.len()].join(", ");
     let values = changes
@@ -147,7 +153,7 @@ pub fn insert<M: prost::Message>(type_name: &str, changes: &[(&str, ChangeKind, 
             ]
         })
         .collect();
-    crate::oneshot::Insert::new(
+    crate::db::single_trip::Insert::new(
         format!(
             "INSERT INTO changes (change_time, resource_name, kind, type_url, payload, trace_parent, trace_state, \
              actor) VALUES {rows}"
@@ -173,7 +179,7 @@ impl From<ChangeRow> for Change {
     fn from(row: ChangeRow) -> Self {
         Change {
             sequence: row.sequence,
-            change_time: Some(crate::time::to_timestamp(row.change_time)),
+            change_time: Some(crate::api::time::to_timestamp(row.change_time)),
             resource_name: row.resource_name,
             kind: row.kind,
             resource: Some(prost_types::Any { type_url: row.type_url, value: row.payload }),
@@ -203,9 +209,9 @@ pub struct FeedPage {
 }
 
 /// Validates `after_sequence` as a field value.
-pub fn parse_cursor(field: &str, after: i64) -> Result<i64, crate::error::FieldViolation> {
+pub fn parse_cursor(field: &str, after: i64) -> Result<i64, crate::api::error::FieldViolation> {
     if after < 0 {
-        return Err(crate::error::FieldViolation::new(field, "must be 0 or the sequence of a change"));
+        return Err(crate::api::error::FieldViolation::new(field, "must be 0 or the sequence of a change"));
     }
     Ok(after)
 }
@@ -320,7 +326,7 @@ pub async fn head(db: &Db) -> Result<i64, Error> {
 pub async fn serve_list(db: &Db, after: i64, page_size: Option<i32>) -> Result<FeedPage, Error> {
     use crate::Validate;
     let (after, size) =
-        (parse_cursor("after_sequence", after), crate::paging::page_size("page_size", page_size)).validate()?;
+        (parse_cursor("after_sequence", after), crate::api::paging::page_size("page_size", page_size)).validate()?;
     list(db, after, size).await
 }
 

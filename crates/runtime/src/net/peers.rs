@@ -1,8 +1,8 @@
 //! Typed clients of the services that others call, written once: every call carries a deadline and the
 //! caller's trace context; idempotent reads retry with backoff. A dependency that is down turns into
 //! UNAVAILABLE within the deadline, never a hang.
-use crate::client::{CallSettings, call_idempotent, request, with_trace};
-use crate::error::Error;
+use crate::api::error::Error;
+use crate::net::client::{CallSettings, call_idempotent, request, with_trace};
 use liaison_proto::contacts::v1::{BatchGetContactsRequest, BatchGetPartiesRequest};
 use tonic::transport::Channel;
 
@@ -181,7 +181,7 @@ pub fn missing_references(reason: &'static str, what: &str, missing: &[String]) 
         reason,
         violations: missing
             .iter()
-            .map(|name| crate::error::PreconditionViolation {
+            .map(|name| crate::api::error::PreconditionViolation {
                 kind: reason.to_owned(),
                 subject: name.clone(),
                 description: format!("{what} {name} does not exist"),

@@ -54,9 +54,18 @@ impl Telemetry {
 
 type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync>;
 
+/// Why trace export could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[error("OTEL_EXPORTER_OTLP_ENDPOINT '{endpoint}': {source}")]
+pub struct TelemetryError {
+    endpoint: String,
+    #[source]
+    source: opentelemetry_otlp::ExporterBuildError,
+}
+
 /// Installs the global subscriber (a second call, e.g. from tests, changes nothing). Must run inside a Tokio
 /// runtime when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (the exporter's gRPC channel lives on it).
-pub fn init(format: LogFormat, default_service_name: &str) -> Result<Telemetry, String> {
+pub fn init(format: LogFormat, default_service_name: &str) -> Result<Telemetry, TelemetryError> {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sea_orm_migration=warn,sqlx=warn"));
     let fmt: BoxedLayer = match format {
@@ -81,7 +90,7 @@ pub fn init(format: LogFormat, default_service_name: &str) -> Result<Telemetry, 
             let exporter = opentelemetry_otlp::SpanExporter::builder()
                 .with_tonic()
                 .build()
-                .map_err(|e| format!("OTEL_EXPORTER_OTLP_ENDPOINT '{endpoint}': {e}"))?;
+                .map_err(|source| TelemetryError { endpoint: endpoint.clone(), source })?;
             let service_name = std::env::var("OTEL_SERVICE_NAME")
                 .ok()
                 .filter(|n| !n.is_empty())

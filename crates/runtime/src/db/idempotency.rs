@@ -1,10 +1,10 @@
 //! Idempotent creates: a `request_id` is claimed by inserting it, inside the create's own transaction, into a
 //! table whose primary key is `(method, request_id)`. Of racing retries exactly one insert wins; the database
 //! makes the others wait for it and then see its row, so they return the first result and create nothing.
+use crate::api::error::Error;
+use crate::api::validate::RequestId;
 use crate::db::db_error;
-use crate::error::Error;
-use crate::sql::statement;
-use crate::validate::RequestId;
+use crate::db::sql::statement;
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 use sha2::{Digest, Sha256};
 
@@ -82,21 +82,21 @@ pub async fn claim(
 /// request with the same id created (return that, write nothing).
 pub enum Begun<C> {
     Fresh(crate::db::WriteTxn),
-    Replay(crate::names::Name<C>),
+    Replay(crate::api::names::Name<C>),
 }
 
 /// Starts the transaction of a create of `name` and claims its `request_id` in it.
-pub async fn begin_create<C: crate::names::Collection>(
+pub async fn begin_create<C: crate::api::names::Collection>(
     db: &crate::db::Db,
     method: &str,
     request_id: Option<&RequestId>,
     fingerprint: &str,
-    name: &crate::names::Name<C>,
+    name: &crate::api::names::Name<C>,
 ) -> Result<Begun<C>, Error> {
     let txn = db.begin_write().await?;
     match claim(&*txn, method, request_id, fingerprint, &name.to_string()).await? {
         None => Ok(Begun::Fresh(txn)),
-        Some(existing) => crate::names::Name::parse("stored name", &existing)
+        Some(existing) => crate::api::names::Name::parse("stored name", &existing)
             .map(Begun::Replay)
             .map_err(|v| Error::Internal(format!("stored idempotency key names '{existing}': {}", v.description))),
     }

@@ -1,6 +1,6 @@
 //! Etags: a resource's revision, rendered opaquely. Updates are `UPDATE … WHERE revision = <expected>`, so a
 //! concurrent writer is detected by the database, not by a read followed by a write.
-use crate::error::FieldViolation;
+use crate::api::error::FieldViolation;
 
 /// The etag of a resource at `revision`.
 pub fn render(revision: i64) -> String {

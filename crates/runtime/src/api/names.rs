@@ -1,6 +1,6 @@
 //! Resource names (`contacts/{id}`, `meetings/{id}`, …) as types: a `Name<Contacts>` cannot be passed where a
 //! `Name<Meetings>` is expected, and every one in the system has been parsed once at the edge.
-use crate::error::FieldViolation;
+use crate::api::error::FieldViolation;
 use std::fmt;
 use std::marker::PhantomData;
 use uuid::Uuid;

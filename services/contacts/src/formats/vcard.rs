@@ -10,10 +10,11 @@
 //! `tel:` URI), `LANG`, `TZ` (an IANA name; a UTC offset is left out with a warning), `CATEGORIES` (labels),
 //! `NOTE`, `UID`, `KIND` (only `individual`). Preference is `PREF=1..100` (4.0) or `TYPE=pref` (3.0); the most
 //! preferred email and phone become primary. Other properties are left out, with a warning naming them.
-use super::transfer::{
-    BASIS_NAMES, CHANNEL_NAMES, LineSplitter, RecordReader, SourceRecord, format_date, format_working_hours, name_of,
-    parse_bool, parse_date, parse_name, parse_working_hours,
+use super::{
+    BASIS_NAMES, CHANNEL_NAMES, LineSplitter, RecordReader, format_date, format_working_hours, name_of, parse_bool,
+    parse_date, parse_name, parse_working_hours,
 };
+use crate::domain::transfer::SourceRecord;
 use liaison_proto::contacts::v1 as wire;
 use liaison_runtime::FieldViolation;
 

@@ -3,10 +3,11 @@
 //! or repeated column rejects the whole file. Lists are separated by `;` inside their cell; the first email and
 //! the first phone are primary; an email or phone may carry its type as a prefix (`home:ana@example.org`,
 //! `mobile:+34 600 000 000`; no prefix means work). Cells may span lines when quoted (notes).
-use super::transfer::{
-    BASIS_NAMES, BOM, CHANNEL_NAMES, RecordReader, SourceRecord, format_date, format_working_hours, name_of,
-    parse_bool, parse_date, parse_name, parse_working_hours,
+use super::{
+    BASIS_NAMES, BOM, CHANNEL_NAMES, RecordReader, format_date, format_working_hours, name_of, parse_bool, parse_date,
+    parse_name, parse_working_hours,
 };
+use crate::domain::transfer::SourceRecord;
 use liaison_proto::contacts::v1 as wire;
 use liaison_runtime::FieldViolation;
 

@@ -24,9 +24,9 @@ impl Actor {
 
     /// The actor a request names: `anonymous` when it names none; an error saying what is wrong when the value is
     /// empty, unprintable or over-long (it would otherwise be recorded as someone else in every change).
-    pub fn from_header(value: Option<&[u8]>) -> Result<Self, crate::error::FieldViolation> {
+    pub fn from_header(value: Option<&[u8]>) -> Result<Self, crate::api::error::FieldViolation> {
         let Some(raw) = value else { return Ok(Self::anonymous()) };
-        let invalid = |why: &str| crate::error::FieldViolation::new(ACTOR_HEADER, why);
+        let invalid = |why: &str| crate::api::error::FieldViolation::new(ACTOR_HEADER, why);
         let text = std::str::from_utf8(raw).map_err(|_| invalid("must be UTF-8 text"))?.trim();
         if text.is_empty() {
             return Err(invalid("must name who the caller acts for; leave the metadata out to act anonymously"));

@@ -1,6 +1,6 @@
 //! Clients of other services: lazy channels built once, a deadline on every call, the caller's trace context
 //! forwarded, and retries with jittered exponential backoff for idempotent calls only.
-use crate::error::Error;
+use crate::api::error::Error;
 use rand::Rng;
 use std::future::Future;
 use std::time::Duration;
@@ -23,9 +23,8 @@ impl Default for CallSettings {
 }
 
 /// A channel that connects on first use (so services can start in any order) and reconnects by itself.
-pub fn lazy_channel(url: &str, settings: CallSettings) -> Result<Channel, String> {
-    let endpoint =
-        Endpoint::from_shared(url.to_owned()).map_err(|e| format!("invalid service address '{url}': {e}"))?;
+pub fn lazy_channel(url: &str, settings: CallSettings) -> Result<Channel, tonic::transport::Error> {
+    let endpoint = Endpoint::from_shared(url.to_owned())?;
     Ok(endpoint
         .connect_timeout(settings.connect_timeout)
         .timeout(settings.call_timeout)
@@ -45,7 +44,7 @@ pub fn request<T>(message: T, timeout: Duration) -> tonic::Request<T> {
 /// Wraps `message` with the current trace context only (for long-lived streams).
 pub fn with_trace<T>(message: T) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
-    let trace = crate::context::outgoing();
+    let trace = crate::net::context::outgoing();
     if let Ok(value) = trace.traceparent.parse() {
         request.metadata_mut().insert("traceparent", value);
     }

@@ -5,7 +5,7 @@
 //!   display name and leaves the rest as it was;
 //! - `*` means a full replacement of every updatable field (an unset one is cleared);
 //! - paths are accepted in snake_case and in lowerCamelCase (grpcurl prints JSON names, operators copy them).
-use crate::error::FieldViolation;
+use crate::api::error::FieldViolation;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 

@@ -1,8 +1,8 @@
 //! The one server builder: mounts a service with its change feed (`liaison.common.v1.ChangeFeedService`), health
 //! (following its database), reflection v1 and v1alpha, the request-context layer (trace context, actor, one span
 //! per RPC, a clear answer for a service this port does not serve), and graceful shutdown.
-use crate::context::{self, TraceContext};
 use crate::db::Db;
+use crate::net::context::{self, TraceContext};
 use futures::future::{BoxFuture, Either};
 use std::net::SocketAddr;
 use std::task::{Context, Poll};
@@ -27,15 +27,24 @@ const REFLECTION_V1ALPHA: &str = "grpc.reflection.v1alpha.ServerReflection";
 /// How often health re-checks the database.
 pub const HEALTH_INTERVAL: Duration = Duration::from_millis(500);
 
+/// Why a server could not serve.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    #[error("server failed: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
 /// Serves `mounted` on `listener` until `shutdown` is cancelled, then lets in-flight calls finish.
-pub async fn serve(listener: TcpListener, mounted: Mounted, shutdown: CancellationToken) -> Result<(), String> {
+pub async fn serve(listener: TcpListener, mounted: Mounted, shutdown: CancellationToken) -> Result<(), ServeError> {
     let Mounted { service_name, routes, db } = mounted;
     let (reporter, health_service) = tonic_health::server::health_reporter();
     let serving_now = db.ping().await;
     reporter.set_service_status("", ServingStatus::Serving).await;
     set_health(&reporter, service_name, serving_now).await;
     tokio::spawn(follow_database_health(db.clone(), reporter, service_name, serving_now, shutdown.clone()));
-    let change_feed = crate::feed_service::ChangeFeed::server(db, shutdown.clone());
+    let change_feed = crate::feed::service::ChangeFeed::server(db, shutdown.clone());
 
     let reflection = || {
         tonic_reflection::server::Builder::configure()
@@ -43,13 +52,13 @@ pub async fn serve(listener: TcpListener, mounted: Mounted, shutdown: Cancellati
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(liaison_proto::ERROR_DETAILS_DESCRIPTOR_SET)
             .with_service_name(service_name)
-            .with_service_name(crate::feed_service::SERVICE_NAME)
+            .with_service_name(crate::feed::service::SERVICE_NAME)
             .with_service_name(HEALTH)
             .with_service_name(REFLECTION_V1)
             .with_service_name(REFLECTION_V1ALPHA)
     };
-    let reflection_v1 = reflection().build_v1().map_err(|e| format!("reflection: {e}"))?;
-    let reflection_v1alpha = reflection().build_v1alpha().map_err(|e| format!("reflection: {e}"))?;
+    let reflection_v1 = reflection().build_v1()?;
+    let reflection_v1alpha = reflection().build_v1alpha()?;
 
     tonic::transport::Server::builder()
         .tcp_nodelay(true)
@@ -68,16 +77,13 @@ pub async fn serve(listener: TcpListener, mounted: Mounted, shutdown: Cancellati
             tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
             shutdown.cancelled_owned(),
         )
-        .await
-        .map_err(|e| format!("server failed: {e}"))
+        .await?;
+    Ok(())
 }
 
-/// Binds `addr`, turning "address in use" and friends into one clear sentence.
-pub async fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
-    TcpListener::bind(addr).await.map_err(|e| match e.kind() {
-        std::io::ErrorKind::AddrInUse => format!("cannot listen on {addr}: the address is already in use"),
-        _ => format!("cannot listen on {addr}: {e}"),
-    })
+/// Binds `addr`.
+pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    TcpListener::bind(addr).await
 }
 
 /// The service's own status follows its database; the server as a whole (`""`) is SERVING while the process
@@ -105,7 +111,7 @@ async fn follow_database_health(
         }
         let now = tokio::time::timeout(Duration::from_secs(2), db.ping()).await.unwrap_or(false);
         let (size, idle) = db.pool_usage();
-        crate::metrics::record_pool(service_name, size, idle);
+        crate::net::metrics::record_pool(service_name, size, idle);
         if now != serving {
             serving = now;
             if serving {
@@ -129,7 +135,7 @@ pub struct RequestContext<S> {
 impl<S> RequestContext<S> {
     fn serves(&self, service: &str) -> bool {
         service == self.own
-            || [crate::feed_service::SERVICE_NAME, HEALTH, REFLECTION_V1, REFLECTION_V1ALPHA].contains(&service)
+            || [crate::feed::service::SERVICE_NAME, HEALTH, REFLECTION_V1, REFLECTION_V1ALPHA].contains(&service)
     }
 }
 
@@ -220,7 +226,7 @@ where
         };
         span.record("trace_id", trace.trace_id());
         span.record("span_id", trace.span_id());
-        let metrics = crate::metrics::RpcTimer::start(service, method);
+        let metrics = crate::net::metrics::RpcTimer::start(service, method);
         let refused = if self.serves(service) {
             context::Actor::from_header(request.headers().get(context::ACTOR_HEADER).map(|v| v.as_bytes()))
                 .map_err(|violation| tonic::Status::from(crate::Error::from_violation(violation)))

@@ -16,17 +16,27 @@ static ENABLED: AtomicBool = AtomicBool::new(false);
 
 const LATENCY_BUCKETS: &[f64] = &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
+/// Why the `/metrics` endpoint could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot serve metrics on {addr}: {source}")]
+pub struct MetricsError {
+    addr: SocketAddr,
+    #[source]
+    source: metrics_exporter_prometheus::BuildError,
+}
+
 /// Starts the `/metrics` endpoint on `addr` (inside a Tokio runtime).
-pub fn serve(addr: SocketAddr) -> Result<(), String> {
+pub fn serve(addr: SocketAddr) -> Result<(), MetricsError> {
+    let failed = |source| MetricsError { addr, source };
     metrics_exporter_prometheus::PrometheusBuilder::new()
         .with_http_listener(addr)
         .set_buckets_for_metric(
             metrics_exporter_prometheus::Matcher::Full("liaison_rpc_duration_seconds".into()),
             LATENCY_BUCKETS,
         )
-        .map_err(|e| format!("metrics: {e}"))?
+        .map_err(failed)?
         .install()
-        .map_err(|e| format!("cannot serve metrics on {addr}: {e}"))?;
+        .map_err(failed)?;
     ENABLED.store(true, Ordering::Relaxed);
     Ok(())
 }

@@ -1,8 +1,8 @@
 //! `liaison.common.v1.ChangeFeedService`, implemented once for every server: the server builder mounts it beside
 //! health and reflection over the database of the service it serves, so every port offers its own feed the same
 //! way and consumers need one client.
+use crate::api::error::{Error, FieldViolation};
 use crate::db::Db;
-use crate::error::{Error, FieldViolation};
 use crate::feed;
 use liaison_proto::common::v1::change_feed_service_server::{ChangeFeedService, ChangeFeedServiceServer};
 use liaison_proto::common::v1::{ListChangesRequest, ListChangesResponse, WatchChangesRequest, WatchChangesResponse};

@@ -1,6 +1,6 @@
 //! Group commit of one-statement creates on PostgreSQL.
 //!
-//! Each create is already one statement (see [`crate::oneshot`]), but on a busy server every statement still
+//! Each create is already one statement (see [`crate::db::single_trip`]), but on a busy server every statement still
 //! pays its own round trip, parse/bind, transaction start, commit and WAL flush — on PostgreSQL that fixed cost
 //! is larger than the rows themselves. Creates that arrive while earlier ones are being written therefore wait
 //! in a queue and are written together: one statement whose inserts carry the rows of every create in the
@@ -24,10 +24,10 @@
 //! Each slot writes on a PostgreSQL connection of its own, outside the pool: sqlx pings every connection that
 //! returns to its pool (a `Sync` and its answer, one more round trip and one more wake-up of the server process
 //! per statement), and under load those pings were as many as the group statements themselves.
+use crate::api::error::Error;
+use crate::db::single_trip::Insert;
+use crate::db::sql::statement;
 use crate::db::sqlx_error;
-use crate::error::Error;
-use crate::oneshot::Insert;
-use crate::sql::statement;
 use sea_orm::sqlx::{self, Connection as _, Row as _};
 use sea_orm::{DatabaseConnection, DbBackend, Value};
 use std::collections::HashSet;
@@ -76,7 +76,7 @@ impl Pending {
             .claim
             .as_ref()
             .map_or(0, |c| 24 + c.method.len() + c.request_id.len() + c.fingerprint.len() + 2 * c.resource_name.len());
-        claim + self.inserts.iter().map(|insert| crate::sql::bound_len(insert.values())).sum::<usize>()
+        claim + self.inserts.iter().map(|insert| crate::db::sql::bound_len(insert.values())).sum::<usize>()
     }
 }
 
@@ -139,7 +139,7 @@ async fn lead(
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
             let Ok(next) = incoming.try_recv() else { break };
-            if bytes + next.bound_len() > crate::sql::MAX_STATEMENT_BYTES {
+            if bytes + next.bound_len() > crate::db::sql::MAX_STATEMENT_BYTES {
                 carried = Some(next);
                 break;
             }
