@@ -227,11 +227,15 @@ where
         span.record("trace_id", trace.trace_id());
         span.record("span_id", trace.span_id());
         let metrics = crate::net::metrics::RpcTimer::start(service, method);
-        let refused = if self.serves(service) {
+        // Health and reflection answer anyone (probes, grpcurl fetching the schema); the service and its feed
+        // record who acted, so a bad actor is refused there rather than written down as someone else.
+        let refused = if !self.serves(service) {
+            Err(not_served(self.own, service))
+        } else if service == self.own || service == crate::feed::service::SERVICE_NAME {
             context::Actor::from_header(request.headers().get(context::ACTOR_HEADER).map(|v| v.as_bytes()))
                 .map_err(|violation| tonic::Status::from(crate::Error::from_violation(violation)))
         } else {
-            Err(not_served(self.own, service))
+            Ok(context::Actor::anonymous())
         };
         // A refused call never reaches the service: its answer is ready at once.
         let (actor, future) = match refused {

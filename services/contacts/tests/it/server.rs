@@ -11,7 +11,19 @@ on_both_databases!(
     a_call_for_another_service_names_the_service_this_port_serves_and_where_the_other_lives,
     a_call_for_an_unknown_service_names_the_service_this_port_serves,
     an_invalid_actor_is_refused_naming_the_metadata_and_writes_nothing,
+    health_answers_whatever_the_actor_metadata_says,
 );
+
+async fn health_answers_whatever_the_actor_metadata_says(engine: Engine) {
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_client::HealthClient;
+    let app = app(engine).await;
+    let mut health = HealthClient::new(liaison_testkit::channel(&app.server));
+    let mut request = tonic::Request::new(HealthCheckRequest { service: String::new() });
+    request.metadata_mut().insert("liaison-actor", "".parse().unwrap());
+    let answer = health.check(request).ok().await;
+    assert_eq!(answer.status(), tonic_health::pb::health_check_response::ServingStatus::Serving);
+}
 
 async fn a_call_for_another_service_names_the_service_this_port_serves_and_where_the_other_lives(engine: Engine) {
     let app = app(engine).await;
