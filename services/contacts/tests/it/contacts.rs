@@ -343,8 +343,8 @@ async fn twenty_concurrent_creates_with_one_request_id_make_one_contact(engine: 
     let listed = client.list_contacts(ListContactsRequest::default()).ok().await.contacts;
     assert_eq!(listed.len(), 1);
     assert_eq!(all_changes(&mut client).await.len(), 1);
-    let organizations = client.list_organizations(ListOrganizationsRequest::default()).await.unwrap();
-    assert_eq!(organizations.into_inner().organizations.len(), 1, "only the feed sentinel");
+    let organizations = client.list_organizations(ListOrganizationsRequest::default()).ok().await;
+    assert_eq!(organizations.organizations.len(), 1, "only the feed sentinel");
 }
 
 async fn a_request_id_reused_for_another_contact_is_rejected(engine: Engine) {
@@ -387,8 +387,8 @@ async fn bad_input_names_every_field_and_writes_nothing(engine: Engine) {
     assert_eq!(bad_fields(&status), ["organization.kind"]);
     assert!(app.client.list_contacts(ListContactsRequest::default()).ok().await.contacts.is_empty());
     assert!(all_changes(&mut app.client).await.is_empty());
-    let organizations = app.client.list_organizations(ListOrganizationsRequest::default()).await.unwrap();
-    assert_eq!(organizations.into_inner().organizations.len(), 1, "only the feed sentinel");
+    let organizations = app.client.list_organizations(ListOrganizationsRequest::default()).ok().await;
+    assert_eq!(organizations.organizations.len(), 1, "only the feed sentinel");
 }
 
 async fn over_long_fields_are_rejected_with_their_limit(engine: Engine) {

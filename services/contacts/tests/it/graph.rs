@@ -86,8 +86,8 @@ async fn an_organization_cannot_become_its_own_ancestor(engine: Engine) {
     let ghost = "organizations/01a20000-0000-7000-8000-00000000dead";
     let status = set_parent(&mut app.client, &agency, ghost).await.unwrap_err();
     assert_eq!(precondition(&status), ("PARENT_NOT_FOUND".into(), vec![ghost.to_owned()]));
-    let agency_now = app.client.get_organization(GetOrganizationRequest { name: agency }).await.unwrap();
-    assert!(agency_now.into_inner().organization.unwrap().parent.is_empty(), "refused changes wrote nothing");
+    let agency_now = app.client.get_organization(GetOrganizationRequest { name: agency }).ok().await;
+    assert!(agency_now.organization.unwrap().parent.is_empty(), "refused changes wrote nothing");
 }
 
 async fn affiliations_list_an_organizations_people_and_a_contacts_organizations(engine: Engine) {
@@ -159,8 +159,8 @@ async fn a_second_point_of_contact_is_refused_and_set_point_of_contact_demotes_t
     let switched = app.client.set_point_of_contact(SetPointOfContactRequest { name: second.name.clone() }).ok().await;
     assert!(switched.affiliation.unwrap().point_of_contact);
     assert_eq!(switched.demoted, first.name);
-    let first_now = app.client.get_affiliation(GetAffiliationRequest { name: first.name }).await.unwrap();
-    assert!(!first_now.into_inner().affiliation.unwrap().point_of_contact);
+    let first_now = app.client.get_affiliation(GetAffiliationRequest { name: first.name }).ok().await;
+    assert!(!first_now.affiliation.unwrap().point_of_contact);
 }
 
 async fn racing_set_point_of_contact_calls_leave_exactly_one_point_of_contact(engine: Engine) {

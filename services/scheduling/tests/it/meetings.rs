@@ -7,7 +7,7 @@ use liaison_proto::scheduling::v1::*;
 use liaison_runtime::config::Peers;
 use liaison_runtime::service::Running;
 use liaison_scheduling::Scheduling;
-use liaison_testkit::{Engine, TestDatabase, channel, eventually, on_both_databases, spawn};
+use liaison_testkit::{Call, Engine, TestDatabase, channel, eventually, on_both_databases, spawn};
 use std::time::{Duration, Instant};
 use tonic::Code;
 use tonic::transport::Channel;
@@ -42,9 +42,8 @@ async fn person(app: &mut App, name: &str) -> String {
             contact: Some(Contact { display_name: name.into(), ..Default::default() }),
             request_id: String::new(),
         })
+        .ok()
         .await
-        .unwrap()
-        .into_inner()
         .contact
         .unwrap()
         .name
@@ -73,12 +72,8 @@ async fn changes_through(app: &App, last: &str) -> Vec<liaison_proto::common::v1
     eventually(Duration::from_secs(10), "the last change", || {
         let mut feed = liaison_testkit::feed(&app.server);
         async move {
-            let changes = feed
-                .list_changes(ListChangesRequest { after_sequence: 0, page_size: Some(1000) })
-                .await
-                .unwrap()
-                .into_inner()
-                .changes;
+            let changes =
+                feed.list_changes(ListChangesRequest { after_sequence: 0, page_size: Some(1000) }).ok().await.changes;
             changes.iter().any(|c| c.resource_name == last).then_some(changes)
         }
     })
@@ -108,15 +103,15 @@ async fn a_meeting_with_known_participants_is_created_and_read_back(engine: Engi
     assert!(created.name.starts_with("meetings/"));
     assert_eq!(created.participants, [bob, ada]);
     assert_eq!(created.time_zone, "Africa/Nairobi");
-    let fetched = app.client.get_meeting(GetMeetingRequest { name: created.name.clone() }).await.unwrap();
-    assert_eq!(fetched.into_inner().meeting, Some(created.clone()));
+    let fetched = app.client.get_meeting(GetMeetingRequest { name: created.name.clone() }).ok().await;
+    assert_eq!(fetched.meeting, Some(created.clone()));
     let changes = changes_through(&app, &created.name).await;
     assert_eq!(changes.len(), 1);
     let status = app
         .client
         .get_meeting(GetMeetingRequest { name: "meetings/01a20000-0000-7000-8000-000000000000".into() })
-        .await
-        .unwrap_err();
+        .err()
+        .await;
     assert_eq!(status.code(), Code::NotFound);
 }
 
@@ -129,12 +124,7 @@ async fn meetings_list_in_creation_order_over_three_pages(engine: Engine) {
     }
     let (mut listed, mut token, mut pages) = (Vec::new(), String::new(), 0);
     loop {
-        let page = app
-            .client
-            .list_meetings(ListMeetingsRequest { page_size: Some(2), page_token: token })
-            .await
-            .unwrap()
-            .into_inner();
+        let page = app.client.list_meetings(ListMeetingsRequest { page_size: Some(2), page_token: token }).ok().await;
         pages += 1;
         assert!(page.meetings.iter().all(|m| m.participants == [ada.clone()]));
         listed.extend(page.meetings.into_iter().map(|m| m.name));
@@ -144,11 +134,8 @@ async fn meetings_list_in_creation_order_over_three_pages(engine: Engine) {
         token = page.next_page_token;
     }
     assert_eq!((pages, listed), (3, created));
-    let status = app
-        .client
-        .list_meetings(ListMeetingsRequest { page_size: Some(2), page_token: "AAAA".into() })
-        .await
-        .unwrap_err();
+    let status =
+        app.client.list_meetings(ListMeetingsRequest { page_size: Some(2), page_token: "AAAA".into() }).err().await;
     assert_eq!(bad_fields(&status), ["page_token"]);
 }
 
@@ -162,7 +149,7 @@ async fn an_unknown_participant_is_refused_by_name_and_nothing_is_written(engine
     let failure = status.get_error_details().precondition_failure().cloned().unwrap();
     assert_eq!(failure.violations.len(), 1);
     assert_eq!(failure.violations[0].subject, ghost);
-    assert!(app.client.list_meetings(ListMeetingsRequest::default()).await.unwrap().into_inner().meetings.is_empty());
+    assert!(app.client.list_meetings(ListMeetingsRequest::default()).ok().await.meetings.is_empty());
     let ok = create(&mut app, meeting("Real", vec![ada])).await.unwrap();
     let changes = changes_through(&app, &ok.name).await;
     assert_eq!(changes.len(), 1, "the refused meeting left no change");
@@ -175,15 +162,14 @@ async fn with_contacts_down_a_meeting_is_unavailable_within_the_deadline_and_not
     let mut patient_client = SchedulingServiceClient::new(liaison_testkit::patient_channel(&app.server));
     let started = Instant::now();
     let request = CreateMeetingRequest { meeting: Some(meeting("Offline", vec![ada])), request_id: String::new() };
-    let status = patient_client.create_meeting(request).await.unwrap_err();
+    let status = patient_client.create_meeting(request).err().await;
     let elapsed = started.elapsed();
     assert_eq!(status.code(), Code::Unavailable, "{status:?}");
     assert!(status.get_error_details().retry_info().is_some());
     // The deadline of the contacts call is 1.5 s in tests; the answer comes within it (plus scheduling slack).
     assert!(elapsed < liaison_testkit::test_calls().call_timeout * 2, "took {elapsed:?}");
-    assert!(app.client.list_meetings(ListMeetingsRequest::default()).await.unwrap().into_inner().meetings.is_empty());
-    let changes =
-        liaison_testkit::feed(&app.server).list_changes(ListChangesRequest::default()).await.unwrap().into_inner();
+    assert!(app.client.list_meetings(ListMeetingsRequest::default()).ok().await.meetings.is_empty());
+    let changes = liaison_testkit::feed(&app.server).list_changes(ListChangesRequest::default()).ok().await;
     assert!(changes.changes.is_empty());
 }
 
@@ -198,7 +184,7 @@ async fn twenty_concurrent_creates_with_one_request_id_make_one_meeting(engine: 
     });
     let names: Vec<String> = futures::future::join_all(calls).await.into_iter().map(Result::unwrap).collect();
     assert!(names.iter().all(|n| n == &names[0]));
-    let listed = app.client.list_meetings(ListMeetingsRequest::default()).await.unwrap().into_inner().meetings;
+    let listed = app.client.list_meetings(ListMeetingsRequest::default()).ok().await.meetings;
     assert_eq!(listed.len(), 1);
     assert_eq!(changes_through(&app, &names[0]).await.len(), 1);
 }
@@ -207,16 +193,16 @@ async fn a_retried_create_returns_its_meeting_even_with_contacts_down(engine: En
     let mut app = app(engine).await;
     let ada = person(&mut app, "Ada").await;
     let request = CreateMeetingRequest { meeting: Some(meeting("Retried", vec![ada])), request_id: "retry-1".into() };
-    let first = app.client.create_meeting(request.clone()).await.unwrap().into_inner().meeting.unwrap();
-    let again = app.client.create_meeting(request.clone()).await.unwrap().into_inner().meeting.unwrap();
+    let first = app.client.create_meeting(request.clone()).ok().await.meeting.unwrap();
+    let again = app.client.create_meeting(request.clone()).ok().await.meeting.unwrap();
     assert_eq!(again, first, "a replay while contacts is up");
     app.contacts_server.take().unwrap().stop().await.unwrap();
     // Scheduling retries the unreachable contacts service for its whole call deadline before it looks for the
     // replay, so this caller waits longer than that deadline.
     let mut patient_client = SchedulingServiceClient::new(liaison_testkit::patient_channel(&app.server));
-    let offline = patient_client.create_meeting(request).await.unwrap().into_inner().meeting.unwrap();
+    let offline = patient_client.create_meeting(request).ok().await.meeting.unwrap();
     assert_eq!(offline, first, "a replay while contacts is down");
-    let listed = app.client.list_meetings(ListMeetingsRequest::default()).await.unwrap().into_inner().meetings;
+    let listed = app.client.list_meetings(ListMeetingsRequest::default()).ok().await.meetings;
     assert_eq!(listed.len(), 1);
 }
 
@@ -246,5 +232,5 @@ async fn bad_meetings_name_every_field(engine: Engine) {
     assert_eq!(bad_fields(&create(&mut app, nobody).await.unwrap_err()), ["meeting.participants"]);
     let long = meeting(&"x".repeat(201), vec![ada]);
     assert_eq!(bad_fields(&create(&mut app, long).await.unwrap_err()), ["meeting.title"]);
-    assert!(app.client.list_meetings(ListMeetingsRequest::default()).await.unwrap().into_inner().meetings.is_empty());
+    assert!(app.client.list_meetings(ListMeetingsRequest::default()).ok().await.meetings.is_empty());
 }
