@@ -1,64 +1,11 @@
-//! Duplicate detection, merge and unmerge of contacts.
+//! Merge and unmerge of contacts (finding the candidates is `duplicates`).
 use super::ContactsApi;
-use crate::domain::duplicates::{self, Pair};
 use crate::resource;
 use crate::store::merge::{LinkMove, MergeRequest};
 use liaison_proto::contacts::v1::*;
 use liaison_runtime::api::names::{Contacts, Name};
-use liaison_runtime::{Error, FieldViolation, Validate, api::etag, api::paging};
+use liaison_runtime::{Error, Validate, api::etag};
 use tonic::{Request, Response, Status};
-
-/// The threshold when a request leaves `min_score` unset (or 0).
-const DEFAULT_MIN_SCORE: f64 = 0.5;
-
-/// `min_score` in millionths: 0 (unset) means the default, anything outside 0..=1 is refused.
-fn min_score(value: f64) -> Result<u32, FieldViolation> {
-    if !value.is_finite() || !(0.0..=1.0).contains(&value) {
-        return Err(FieldViolation::new("min_score", format!("must be between 0 and 1 (got {value})")));
-    }
-    Ok(duplicates::micros(if value == 0.0 { DEFAULT_MIN_SCORE } else { value }))
-}
-
-fn wire_pair(pair: &Pair) -> DuplicatePair {
-    DuplicatePair {
-        contact: resource::contact_name(&pair.contact),
-        duplicate: resource::contact_name(&pair.duplicate),
-        score: pair.score(),
-        evidence: pair
-            .evidence
-            .iter()
-            .map(|e| DuplicateEvidence { reason: e.reason.to_wire(), detail: e.detail.clone() })
-            .collect(),
-    }
-}
-
-pub(super) async fn find_duplicate_contacts(
-    api: &ContactsApi,
-    request: Request<FindDuplicateContactsRequest>,
-) -> Result<Response<FindDuplicateContactsResponse>, Status> {
-    let request = request.into_inner();
-    let threshold = min_score(request.min_score);
-    // A token is valid only with the threshold it was issued for.
-    let scope =
-        format!("FindDuplicateContacts?min_score={}", threshold.as_ref().map(u32::to_string).unwrap_or_default());
-    let (threshold, page) = (threshold, paging::parse(request.page_size, &request.page_token, &scope)).validate()?;
-    let (people, shared) = api.store.duplicate_candidates().await?;
-    // Comparing a large register takes a while: off the async workers.
-    let pairs = tokio::task::spawn_blocking(move || duplicates::find(&people, &shared))
-        .await
-        .map_err(|e| Error::Internal(format!("duplicate detection failed: {e}")))?;
-    let mut page_pairs: Vec<Pair> = pairs
-        .into_iter()
-        .filter(|p| p.score_micros >= threshold)
-        .filter(|p| page.after.as_ref().is_none_or(|after| p.sort_key() > *after))
-        .take(page.size as usize + 1)
-        .collect();
-    let next_page_token = paging::token_after(&mut page_pairs, page.size, &scope, Pair::sort_key);
-    Ok(Response::new(FindDuplicateContactsResponse {
-        pairs: page_pairs.iter().map(wire_pair).collect(),
-        next_page_token,
-    }))
-}
 
 pub(super) async fn merge_contacts(
     api: &ContactsApi,
@@ -100,19 +47,4 @@ pub(super) async fn unmerge_contacts(
         survivor: Some(resource::contact(&survivor)),
         restored: Some(resource::contact(&restored)),
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn min_score_defaults_to_one_half_and_must_be_within_zero_and_one() {
-        assert_eq!(min_score(0.0), Ok(500_000));
-        assert_eq!(min_score(0.75), Ok(750_000));
-        assert_eq!(min_score(1.0), Ok(1_000_000));
-        for bad in [-0.1, 1.5, f64::NAN, f64::INFINITY] {
-            assert_eq!(min_score(bad).map_err(|v| v.field), Err("min_score".to_owned()));
-        }
-    }
 }

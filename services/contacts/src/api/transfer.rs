@@ -9,12 +9,13 @@
 //!
 //! ExportContacts pages through the live contacts [`EXPORT_PAGE`] at a time and sends each page as one chunk.
 use super::ContactsApi;
-use crate::domain::channels;
+use crate::domain::labels;
 use crate::domain::transfer::{DuplicatePolicy, Format, IMPORT_MAX_BYTES, SourceRecord, ValidRecord, check};
 use crate::formats::{self, csv, vcard};
 use crate::resource;
+use crate::store::Store;
+use crate::store::contacts::ContactFilter;
 use crate::store::transfer::{Action, Importer};
-use crate::store::{ContactFilter, Store};
 use liaison_proto::contacts::v1::*;
 use liaison_runtime::{Error, Validate, net::context};
 use tokio::sync::mpsc;
@@ -212,7 +213,7 @@ pub(super) async fn export_contacts(
     let request = request.into_inner();
     let (format, label) = (
         Format::parse("format", request.format),
-        if request.label.is_empty() { Ok(None) } else { channels::label("label", &request.label).map(Some) },
+        if request.label.is_empty() { Ok(None) } else { labels::label("label", &request.label).map(Some) },
     )
         .validate()?;
     let store = api.store.clone();

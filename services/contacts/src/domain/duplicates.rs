@@ -2,7 +2,7 @@
 //!
 //! Evidence comes from two places. Shared keys (an email address or phone number held by two contacts) are found
 //! by the store with one query over `contact_keys`. Names are compared here: a contact's *name key* is its display
-//! name folded (case and accents removed, see [`channels::fold`]) with its words sorted, so word order does not
+//! name folded (case and accents removed, see [`search::fold`]) with its words sorted, so word order does not
 //! matter either. Equal keys are `SAME_NAME`; keys a typo or two apart are `SIMILAR_NAME`.
 //!
 //! Comparing every pair of a register of 10,000 contacts would be 50 million comparisons, so names are blocked
@@ -26,7 +26,7 @@
 //! and the reasons combine as independent evidence: `score = 1 − Π (1 − w)`. One shared email alone scores 0.9,
 //! an identical name alone 0.6, a shared email and phone 0.98, all of email, phone and name 0.992; the score stays
 //! below 1 and only grows with more evidence. Scores are rounded to millionths so that pages are stable.
-use super::channels;
+use super::search;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// How many following keys each name key is compared with, in each of the two sort orders.
@@ -118,7 +118,7 @@ pub fn score(evidence: &[Evidence]) -> f64 {
 
 /// The name key: folded display name, words sorted.
 pub fn name_key(display_name: &str) -> String {
-    let folded = channels::fold(display_name);
+    let folded = search::fold(display_name);
     let mut words: Vec<&str> = folded.split(' ').filter(|w| !w.is_empty()).collect();
     words.sort_unstable();
     words.join(" ")

@@ -5,8 +5,9 @@
 //! without which they mean nothing; other single values (names, preferred channel, time zone) are the survivor's
 //! unless empty, then the merged contact's; notes are both, one after the other; consent is the stricter record
 //! (do-not-contact on either side is kept). A union that would exceed a field's limit is refused rather than cut.
-use super::ContactFields;
-use super::channels::{CHANNELS_MAX, Channels, ConsentRecord, LABELS_MAX, LANGUAGES_MAX};
+use super::channels::{CHANNELS_MAX, Channels, ConsentRecord};
+use super::contacts::{ContactFields, LANGUAGES_MAX};
+use super::labels::LABELS_MAX;
 use liaison_runtime::{Error, PreconditionViolation};
 
 /// `(field, contacts its value came from)`, in a fixed field order; stored in `contacts.provenance`.
@@ -198,7 +199,8 @@ pub fn merged_names(survivor: &[String], merged: &str, merged_own: &[String]) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::channels::{Channel, ChannelType, WorkingInterval};
+    use crate::domain::channels::{Channel, ChannelType};
+    use crate::domain::contacts::WorkingInterval;
     use liaison_runtime::api::validate::TimeZone;
 
     fn channels(values: &[&str]) -> Channels {

@@ -13,7 +13,6 @@
 //! | a word (or the start of one) of an organisation name | 2 |
 //!
 //! The score is the sum over the words; ties are broken by age (older contacts first).
-use super::channels::fold;
 
 /// Query length limit, in characters.
 pub const QUERY_MAX: usize = 200;
@@ -110,6 +109,24 @@ pub struct Hit {
     pub matched_fields: Vec<&'static str>,
 }
 
+/// Text folded for matching: lower case, accents removed, runs of non-alphanumerics collapsed to one space.
+pub fn fold(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    use unicode_normalization::char::is_combining_mark;
+    let mut out = String::with_capacity(text.len());
+    let mut space = true;
+    for c in text.nfd().filter(|c| !is_combining_mark(*c)).flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() || c == '@' || c == '.' || c == '+' {
+            out.push(c);
+            space = false;
+        } else if !space {
+            out.push(' ');
+            space = true;
+        }
+    }
+    out.trim_end().to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,5 +172,10 @@ mod tests {
         assert!(Query::parse("q", "   ").is_err());
         assert!(Query::parse("q", "!!! ---").is_err());
         assert!(Query::parse("q", &"a".repeat(201)).is_err());
+    }
+
+    #[test]
+    fn folding_removes_case_and_accents() {
+        assert_eq!(fold("  Zoë  MÜLLER-Lüdenscheidt "), "zoe muller ludenscheidt");
     }
 }

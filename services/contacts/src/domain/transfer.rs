@@ -1,7 +1,7 @@
 //! The rules of import and export: the formats and duplicate policies a request may name, the record a format
 //! reads from a file (see `crate::formats`), and the check of each record with the very rules of the API
 //! ([`ContactFields::parse`]), so that an import never accepts what CreateContact would refuse.
-use super::ContactFields;
+use super::contacts::ContactFields;
 use liaison_proto::contacts::v1 as wire;
 use liaison_runtime::FieldViolation;
 

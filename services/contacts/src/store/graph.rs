@@ -3,7 +3,7 @@
 //! unique index), one relationship of a type per pair (a unique index), affiliations only of existing contacts
 //! and organisations (foreign keys, and row locks so that a delete and a new link cannot cross).
 use super::{CreateKey, Store};
-use crate::domain::conflicts::{AffiliationLink, Graph, RelationshipLink};
+use crate::domain::graph::conflicts::{AffiliationLink, Graph, RelationshipLink};
 use crate::domain::graph::{AffiliationFields, NewAffiliation, NewRelationship, RelationshipFields, RelationshipKind};
 use crate::resource;
 use crate::store::entity::{affiliation, contact, organization, relationship};
@@ -32,7 +32,7 @@ async fn lock_party(txn: &WriteTxn, party: PartyName, what: &str) -> Result<(), 
     // A deleted or merged contact takes no new links (restore it, or link its survivor).
     let found = match party {
         PartyName::Contact(name) => match crud::lock_row::<contact::Entity>(&**txn, name.key()).await? {
-            Some(contact) => super::ensure_live(&contact).map(|()| true)?,
+            Some(contact) => super::contacts::ensure_live(&contact).map(|()| true)?,
             None => false,
         },
         PartyName::Organization(name) => crud::lock_row::<organization::Entity>(&**txn, name.key()).await?.is_some(),

@@ -1,11 +1,9 @@
-//! Reads for contact search and history: candidates found by the database, ranked by `domain::search`.
+//! Reads for contact search: candidates found by the database, ranked by `domain::search`.
 use super::Store;
 use super::entity::{affiliation, contact, organization};
 use crate::domain::channels::Channels;
 use crate::domain::search::{Candidate, Hit, Query};
-use liaison_proto::common::v1::Change;
-use liaison_runtime::api::names::{Contacts, Name};
-use liaison_runtime::{Error, db::crud, feed};
+use liaison_runtime::{Error, db::crud};
 use sea_orm::sea_query::Query as Sql;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::HashMap;
@@ -97,11 +95,5 @@ impl Store {
             }
         }
         Ok(names)
-    }
-
-    /// The changes of a contact after sequence `after`, oldest first; NOT_FOUND if it never existed.
-    pub async fn contact_changes(&self, name: Name<Contacts>, after: i64, limit: u64) -> Result<Vec<Change>, Error> {
-        self.get_contact_row(name).await?;
-        feed::of_resource(self.db().conn(), &name.to_string(), after, limit).await
     }
 }

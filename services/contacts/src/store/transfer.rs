@@ -4,8 +4,9 @@
 //! not committed yet (in a dry run: all of them), so that a record matching an earlier record of the same file
 //! (same UID or email) is handled the same way whether or not that record was written: the second matches the
 //! first.
+use super::contacts::apply_contact_fields;
 use super::entity::contact;
-use super::{Store, apply_contact_fields, keys};
+use super::{Store, keys};
 use crate::domain::transfer::{DuplicatePolicy, ValidRecord};
 use crate::resource;
 use liaison_proto::common::v1::ChangeKind;

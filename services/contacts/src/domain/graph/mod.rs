@@ -1,4 +1,7 @@
-//! Affiliations (who works where) and relationships (who is linked to whom), as validated values.
+//! Affiliations (who works where) and relationships (who is linked to whom), as validated values; the
+//! conflict-of-interest walk over them is in `conflicts`.
+pub mod conflicts;
+
 use chrono::NaiveDate;
 use liaison_proto::contacts::v1 as wire;
 use liaison_runtime::api::names::{Contacts, Name, Organizations, PartyName};

@@ -1,7 +1,8 @@
 //! `repoint_party` and `restore_party` against real databases (SQLite, and PostgreSQL when configured).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 use super::*;
-use crate::domain::{ContactFields, OrganizationFields};
+use crate::domain::contacts::ContactFields;
+use crate::domain::organizations::OrganizationFields;
 use crate::resource::engagement::{assessment_name, interaction_name};
 use liaison_proto::contacts::v1 as wire;
 use liaison_runtime::db::Db;

@@ -21,9 +21,9 @@ pub struct Model {
     pub preferred_channel: i32,
     /// JSON list of BCP-47 tags.
     pub languages: String,
-    /// JSON list of `domain::channels::WorkingInterval`.
+    /// JSON list of `domain::contacts::WorkingInterval`.
     pub working_hours: String,
-    /// `,a,b,` (see `domain::channels::labels_column`).
+    /// `,a,b,` (see `domain::labels::labels_column`).
     pub labels: String,
     /// JSON `domain::channels::ConsentRecord`.
     pub consent: String,

@@ -12,9 +12,9 @@ pub struct Model {
     pub website: String,
     pub notes: String,
     pub parent_id: Option<String>,
-    /// JSON `domain::channels::PostalAddress`, or empty.
+    /// JSON `domain::organizations::PostalAddress`, or empty.
     pub postal_address: String,
-    /// `,a,b,` (see `domain::channels::labels_column`).
+    /// `,a,b,` (see `domain::labels::labels_column`).
     pub labels: String,
     /// The folded display name, for contact search.
     pub search_text: String,

@@ -1,3 +1,4 @@
+//! `organizations` and `contacts`, the two tables of the register.
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]

@@ -1,3 +1,4 @@
+//! `affiliations` and `relationships`, the links between parties, and the `parent_id` of organisations.
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]

@@ -1,7 +1,11 @@
-//! How stored organisations and contacts look on the wire and in the change feed.
+//! How stored rows look on the wire and in the change feed: the `Resource` declarations of the entities and the
+//! entity → wire mapping, shared by `store` (every change-feed row carries the wire form) and `api`.
 pub mod engagement;
 
-use crate::domain::channels::{Channels, ConsentRecord, PostalAddress, WorkingInterval, labels_from_column};
+use crate::domain::channels::{Channels, ConsentRecord};
+use crate::domain::contacts::WorkingInterval;
+use crate::domain::labels::labels_from_column;
+use crate::domain::organizations::PostalAddress;
 use crate::store::entity::{affiliation, contact, organization, relationship};
 use liaison_proto::contacts::v1::{Affiliation, Contact, Date, FieldProvenance, Organization, Relationship};
 use liaison_runtime::api::etag;

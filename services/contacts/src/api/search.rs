@@ -1,0 +1,42 @@
+//! Contact search: the ranked hits of the store, a page at a time, with the contacts read through the cache.
+use super::ContactsApi;
+use crate::domain::search::Query;
+use liaison_proto::contacts::v1::*;
+use liaison_runtime::{Error, Validate, api::paging};
+use tonic::{Request, Response, Status};
+
+pub(super) async fn search_contacts(
+    api: &ContactsApi,
+    request: Request<SearchContactsRequest>,
+) -> Result<Response<SearchContactsResponse>, Status> {
+    let request = request.into_inner();
+    let scope = format!("SearchContacts?q={}", request.query);
+    let (query, page) =
+        (Query::parse("query", &request.query), paging::parse(request.page_size, &request.page_token, &scope))
+            .validate()?;
+    // Ranked results page by position: the token holds the offset of the next result.
+    let offset: usize = match page.after.as_deref().map(str::parse) {
+        None => 0,
+        Some(Ok(offset)) => offset,
+        Some(Err(_)) => return Err(Error::invalid("page_token", "is not a token of this search").into()),
+    };
+    let hits = api.store.search_contacts(&query).await?;
+    let size = usize::try_from(page.size).unwrap_or(usize::MAX);
+    let end = offset.saturating_add(size).min(hits.len());
+    let page_hits = hits.get(offset..end).unwrap_or_default();
+    let ids: Vec<String> = page_hits.iter().map(|(id, _)| id.clone()).collect();
+    let contacts = api.contacts_by_id(&ids).await?;
+    let results = page_hits
+        .iter()
+        .zip(contacts)
+        .filter_map(|((_, hit), contact)| {
+            contact.map(|contact| SearchContactsResult {
+                contact: Some(contact),
+                score: hit.score,
+                matched_fields: hit.matched_fields.iter().map(|f| (*f).to_owned()).collect(),
+            })
+        })
+        .collect();
+    let next_page_token = if end < hits.len() { paging::next_token(&scope, &end.to_string()) } else { String::new() };
+    Ok(Response::new(SearchContactsResponse { results, next_page_token }))
+}
