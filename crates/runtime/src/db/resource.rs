@@ -12,10 +12,11 @@
 //! }
 //! ```
 //!
-//! — and writes only its own rules: `update::<affiliation::Entity>(txn, &name, id, etag, async |current| …)`
+//! — and writes only its own rules: `update::<affiliation::Entity, _>(txn, name, etag, async |current| …)`
 //! reads the row, lets the rules build the new one, stamps its revision, writes it only if nobody else did
 //! meanwhile, and appends its change, all in the caller's transaction.
 use crate::api::error::Error;
+use crate::api::names::{Collection, Name};
 use crate::db::crud::find;
 use crate::db::db_error;
 use crate::db::single_trip::Insert;
@@ -152,14 +153,13 @@ pub async fn delete_if_unchanged<E: Revisioned>(
 }
 
 /// A conditional update in the caller's transaction, without its change (for resources whose wire form needs
-/// more than the row, which append their own): reads row `id` (NOT_FOUND; ABORTED if `expected_revision` is
+/// more than the row, which append their own): reads the row of `name` (NOT_FOUND; ABORTED if `expected_revision` is
 /// stale), lets `rules` build the new row from the current one (refusing with their own error), stamps it with
 /// the next revision, and writes it only if the row is still at the revision read (ABORTED otherwise).
 /// Returns `(before, after)`.
-pub async fn update_row<E>(
+pub async fn update_row<E, C: Collection>(
     conn: &impl ConnectionTrait,
-    resource: &str,
-    id: String,
+    name: Name<C>,
     expected_revision: Option<i64>,
     rules: impl AsyncFnOnce(&E::Model) -> Result<E::Model, Error>,
 ) -> Result<(E::Model, E::Model), Error>
@@ -168,7 +168,8 @@ where
     E::Model: IntoActiveModel<E::ActiveModel>,
     <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<String>,
 {
-    let current = current_for_update::<E>(conn, resource, id, expected_revision).await?;
+    let resource = &name.to_string();
+    let current = current_for_update::<E>(conn, resource, name.key(), expected_revision).await?;
     let mut updated = rules(&current).await?;
     let read_revision = E::revision_of(&current);
     E::stamp(&mut updated, read_revision + 1, crate::api::time::now());
@@ -177,10 +178,9 @@ where
 }
 
 /// [`update_row`] and the `UPDATED` change of the row: the whole of an update but the rules.
-pub async fn update<E>(
+pub async fn update<E, C: Collection>(
     conn: &impl ConnectionTrait,
-    resource: &str,
-    id: String,
+    name: Name<C>,
     expected_revision: Option<i64>,
     rules: impl AsyncFnOnce(&E::Model) -> Result<E::Model, Error>,
 ) -> Result<E::Model, Error>
@@ -189,18 +189,17 @@ where
     E::Model: IntoActiveModel<E::ActiveModel> + Resource,
     <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<String>,
 {
-    let (_, updated) = update_row::<E>(conn, resource, id, expected_revision, rules).await?;
+    let (_, updated) = update_row::<E, C>(conn, name, expected_revision, rules).await?;
     append(conn, &updated, ChangeKind::Updated).await?;
     Ok(updated)
 }
 
-/// A conditional delete in the caller's transaction, without its change: reads row `id` (NOT_FOUND; ABORTED if
+/// A conditional delete in the caller's transaction, without its change: reads the row of `name` (NOT_FOUND; ABORTED if
 /// `expected_revision` is stale), lets `rules` refuse it, and deletes it only if it is still at the revision
 /// read. Returns its last state.
-pub async fn delete_row<E>(
+pub async fn delete_row<E, C: Collection>(
     conn: &impl ConnectionTrait,
-    resource: &str,
-    id: String,
+    name: Name<C>,
     expected_revision: Option<i64>,
     rules: impl AsyncFnOnce(&E::Model) -> Result<(), Error>,
 ) -> Result<E::Model, Error>
@@ -208,17 +207,17 @@ where
     E: Revisioned,
     <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<String>,
 {
-    let current = current_for_update::<E>(conn, resource, id, expected_revision).await?;
+    let resource = &name.to_string();
+    let current = current_for_update::<E>(conn, resource, name.key(), expected_revision).await?;
     rules(&current).await?;
     delete_if_unchanged::<E>(conn, resource, &current).await?;
     Ok(current)
 }
 
 /// [`delete_row`] and the `DELETED` change carrying the resource's last state.
-pub async fn delete<E>(
+pub async fn delete<E, C: Collection>(
     conn: &impl ConnectionTrait,
-    resource: &str,
-    id: String,
+    name: Name<C>,
     expected_revision: Option<i64>,
     rules: impl AsyncFnOnce(&E::Model) -> Result<(), Error>,
 ) -> Result<E::Model, Error>
@@ -227,7 +226,7 @@ where
     E::Model: Resource,
     <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<String>,
 {
-    let deleted = delete_row::<E>(conn, resource, id, expected_revision, rules).await?;
+    let deleted = delete_row::<E, C>(conn, name, expected_revision, rules).await?;
     append(conn, &deleted, ChangeKind::Deleted).await?;
     Ok(deleted)
 }

@@ -146,8 +146,7 @@ impl Store {
             apply_contact_fields(&mut updated, apply(&resource::contact(current))?);
             Ok(updated)
         };
-        let updated =
-            stored::update::<contact::Entity>(&*txn, &name.to_string(), name.key(), expected_revision, rules).await?;
+        let updated = stored::update::<contact::Entity, _>(&*txn, name, expected_revision, rules).await?;
         keys::replace(&*txn, &updated).await?;
         txn.commit().await?;
         Ok(updated)
@@ -169,9 +168,7 @@ impl Store {
             Ok(contact::Model { delete_time: Some(time::now()), ..current.clone() })
         };
         // A soft delete is an update of the row whose change says the resource is gone.
-        let (_, deleted) =
-            stored::update_row::<contact::Entity>(&*txn, &name.to_string(), name.key(), expected_revision, rules)
-                .await?;
+        let (_, deleted) = stored::update_row::<contact::Entity, _>(&*txn, name, expected_revision, rules).await?;
         keys::replace(&*txn, &deleted).await?;
         stored::append(&*txn, &deleted, ChangeKind::Deleted).await?;
         txn.commit().await?;
@@ -199,8 +196,7 @@ impl Store {
             )),
             Some(_) => Ok(contact::Model { delete_time: None, ..current.clone() }),
         };
-        let restored =
-            stored::update::<contact::Entity>(&*txn, &resource, name.key(), expected_revision, rules).await?;
+        let restored = stored::update::<contact::Entity, _>(&*txn, name, expected_revision, rules).await?;
         keys::replace(&*txn, &restored).await?;
         txn.commit().await?;
         Ok(restored)

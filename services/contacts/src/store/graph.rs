@@ -240,9 +240,7 @@ impl Store {
                 ..current.clone()
             })
         };
-        let updated =
-            stored::update::<affiliation::Entity>(&*txn, &name.to_string(), name.key(), expected_revision, rules)
-                .await?;
+        let updated = stored::update::<affiliation::Entity, _>(&*txn, name, expected_revision, rules).await?;
         txn.commit().await?;
         Ok(updated)
     }
@@ -254,7 +252,7 @@ impl Store {
     ) -> Result<(), Error> {
         let txn = self.db.begin_write().await?;
         let rules = async |_: &affiliation::Model| Ok(());
-        stored::delete::<affiliation::Entity>(&*txn, &name.to_string(), name.key(), expected_revision, rules).await?;
+        stored::delete::<affiliation::Entity, _>(&*txn, name, expected_revision, rules).await?;
         txn.commit().await
     }
 
@@ -424,9 +422,7 @@ impl Store {
                 ..current.clone()
             })
         };
-        let updated =
-            stored::update::<relationship::Entity>(&*txn, &name.to_string(), name.key(), expected_revision, rules)
-                .await?;
+        let updated = stored::update::<relationship::Entity, _>(&*txn, name, expected_revision, rules).await?;
         txn.commit().await?;
         Ok(updated)
     }
@@ -438,7 +434,7 @@ impl Store {
     ) -> Result<(), Error> {
         let txn = self.db.begin_write().await?;
         let rules = async |_: &relationship::Model| Ok(());
-        stored::delete::<relationship::Entity>(&*txn, &name.to_string(), name.key(), expected_revision, rules).await?;
+        stored::delete::<relationship::Entity, _>(&*txn, name, expected_revision, rules).await?;
         txn.commit().await
     }
 

@@ -120,9 +120,7 @@ impl Store {
                 ..current.clone()
             })
         };
-        let updated =
-            stored::update::<organization::Entity>(&*txn, &name.to_string(), name.key(), expected_revision, rules)
-                .await?;
+        let updated = stored::update::<organization::Entity, _>(&*txn, name, expected_revision, rules).await?;
         txn.commit().await?;
         Ok(updated)
     }
@@ -138,7 +136,7 @@ impl Store {
         let txn = self.db.begin_write().await?;
         crud::lock_row::<organization::Entity>(&*txn, name.key()).await?;
         let rules = async |_: &organization::Model| graph::release_organization(&txn, &name, force).await;
-        stored::delete::<organization::Entity>(&*txn, &name.to_string(), name.key(), expected_revision, rules).await?;
+        stored::delete::<organization::Entity, _>(&*txn, name, expected_revision, rules).await?;
         txn.commit().await
     }
 }

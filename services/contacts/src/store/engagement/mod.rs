@@ -485,9 +485,7 @@ impl Store {
             Ok(interaction_row(current.id.clone(), &fields, current.revision, current.create_time, current.update_time))
         };
         // The conditional update takes the row first: participants are rewritten only by the writer that holds it.
-        let (_, updated) =
-            stored::update_row::<interaction::Entity>(&*txn, &name.to_string(), name.key(), expected_revision, rules)
-                .await?;
+        let (_, updated) = stored::update_row::<interaction::Entity, _>(&*txn, name, expected_revision, rules).await?;
         if participants != before {
             interaction_party::Entity::delete_many()
                 .filter(interaction_party::Column::InteractionId.eq(updated.id.clone()))
@@ -513,9 +511,7 @@ impl Store {
             participants = participants_of(&*txn, &current.id).await?;
             Ok(())
         };
-        let current =
-            stored::delete_row::<interaction::Entity>(&*txn, &name.to_string(), name.key(), expected_revision, rules)
-                .await?;
+        let current = stored::delete_row::<interaction::Entity, _>(&*txn, name, expected_revision, rules).await?;
         // The foreign key cascades; said again so that nothing depends on SQLite's foreign_keys pragma.
         interaction_party::Entity::delete_many()
             .filter(interaction_party::Column::InteractionId.eq(current.id.clone()))
