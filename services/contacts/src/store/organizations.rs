@@ -43,21 +43,16 @@ impl Store {
         };
         check_parent(&txn, &name, fields.parent).await?;
         let now = time::now();
-        let search_text = crate::domain::search::fold(&fields.display_name);
-        let model = organization::Model {
-            id: name.key(),
-            display_name: fields.display_name,
-            kind: fields.kind.value(),
-            website: fields.website,
-            notes: fields.notes,
-            parent_id: fields.parent.map(|p| p.key()),
-            postal_address: postal_address_column(fields.postal_address.as_ref()),
-            labels: labels_column(&fields.labels),
-            search_text,
-            revision: 1,
-            create_time: now,
-            update_time: now,
-        };
+        let model = with_fields(
+            organization::Model {
+                id: name.key(),
+                revision: 1,
+                create_time: now,
+                update_time: now,
+                ..organization::Model::default()
+            },
+            fields,
+        );
         organization::Entity::insert(model.clone().into_active_model()).exec(&*txn).await.map_err(db_error)?;
         stored::append(&*txn, &model, ChangeKind::Created).await?;
         txn.commit().await?;
@@ -108,17 +103,7 @@ impl Store {
             if fields.parent.map(|p| p.key()) != current.parent_id {
                 check_parent(&txn, &name, fields.parent).await?;
             }
-            Ok(organization::Model {
-                search_text: crate::domain::search::fold(&fields.display_name),
-                display_name: fields.display_name,
-                kind: fields.kind.value(),
-                website: fields.website,
-                notes: fields.notes,
-                parent_id: fields.parent.map(|p| p.key()),
-                postal_address: postal_address_column(fields.postal_address.as_ref()),
-                labels: labels_column(&fields.labels),
-                ..current.clone()
-            })
+            Ok(with_fields(current.clone(), fields))
         };
         let updated = stored::update::<organization::Entity, _>(&*txn, name, expected_revision, rules).await?;
         txn.commit().await?;
@@ -182,4 +167,19 @@ async fn check_parent(
         ancestor = row.parent_id;
     }
     Ok(())
+}
+
+/// `model` with the client-settable columns (and those derived from them) set from validated fields.
+fn with_fields(model: organization::Model, fields: OrganizationFields) -> organization::Model {
+    organization::Model {
+        search_text: crate::domain::search::fold(&fields.display_name),
+        display_name: fields.display_name,
+        kind: fields.kind.value(),
+        website: fields.website,
+        notes: fields.notes,
+        parent_id: fields.parent.map(|p| p.key()),
+        postal_address: postal_address_column(fields.postal_address.as_ref()),
+        labels: labels_column(&fields.labels),
+        ..model
+    }
 }
