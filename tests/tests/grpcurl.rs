@@ -80,6 +80,9 @@ async fn grpcurl_lists_describes_and_calls_the_running_all_in_one() {
         for other in GRPC_SERVICES.into_iter().filter(|other| *other != own) {
             assert!(!services.contains(&other), "`grpcurl list` on {addr} shows {other}, not its own:\n{listed}");
         }
+        // Every port answers its own feed through the one service (an empty feed prints `{}`).
+        let list_changes = format!("{CHANGE_FEED}/ListChanges");
+        ok(&grpcurl, &["-plaintext", "-d", r#"{"page_size": 1}"#, &addr, &list_changes]).await;
     }
 
     let contacts = format!("127.0.0.1:{}", ports[0]);

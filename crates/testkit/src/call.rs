@@ -7,7 +7,7 @@ use std::panic::Location;
 /// `.ok().await` is the response message, `.err().await` the error. The panic of a call that went the other way
 /// names the response type (so the RPC), the test's line and the status or the message.
 ///
-/// ```ignore
+/// ```text
 /// use liaison_testkit::Call;
 ///
 /// let contact = app.client.get_contact(GetContactRequest { name }).ok().await.contact.unwrap();

@@ -5,7 +5,7 @@
 //! - [`Call`]: a call of a tonic client reads as one line that gives the message or the error, and a call that
 //!   went the other way panics naming the RPC's response, the test's line and the status:
 //!
-//!   ```ignore
+//!   ```text
 //!   use liaison_testkit::Call;
 //!
 //!   let created = app.client.create_contact(request).ok().await.contact.unwrap();
