@@ -75,7 +75,7 @@ fn present_fields<M: prost::Name>(message: &M) -> Vec<&'static str> {
     while !buf.is_empty() {
         let Ok((tag, wire_type)) = prost::encoding::decode_key(&mut buf) else { break };
         if let Some(name) = names.and_then(|n| n.get(&tag)) {
-            present.push(*name);
+            present.push(name.as_str());
         }
         if prost::encoding::skip_field(wire_type, tag, &mut buf, prost::encoding::DecodeContext::default()).is_err() {
             break;
@@ -85,8 +85,8 @@ fn present_fields<M: prost::Name>(message: &M) -> Vec<&'static str> {
 }
 
 /// Field number → name of every Liaison message, read once from the descriptor set that reflection serves.
-fn field_names(message: &str) -> Option<&'static HashMap<u32, &'static str>> {
-    static INDEX: OnceLock<HashMap<String, HashMap<u32, &'static str>>> = OnceLock::new();
+fn field_names(message: &str) -> Option<&'static HashMap<u32, String>> {
+    static INDEX: OnceLock<HashMap<String, HashMap<u32, String>>> = OnceLock::new();
     INDEX
         .get_or_init(|| {
             use prost::Message;
@@ -103,10 +103,7 @@ fn field_names(message: &str) -> Option<&'static HashMap<u32, &'static str>> {
                     let fields = message
                         .field
                         .iter()
-                        .filter_map(|f| {
-                            let name: &'static str = Box::leak(f.name().to_owned().into_boxed_str());
-                            u32::try_from(f.number()).ok().map(|n| (n, name))
-                        })
+                        .filter_map(|f| u32::try_from(f.number()).ok().map(|n| (n, f.name().to_owned())))
                         .collect();
                     pending.extend(message.nested_type.into_iter().map(|n| (full.clone(), n)));
                     index.insert(full, fields);

@@ -10,8 +10,8 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
-/// The fully-qualified gRPC name of the feed service (for reflection and routing).
-pub const SERVICE_NAME: &str = "liaison.common.v1.ChangeFeedService";
+/// The fully-qualified gRPC name of the feed service (for reflection and routing), as the generated code names it.
+pub const SERVICE_NAME: &str = <ChangeFeedServiceServer<ChangeFeed> as tonic::server::NamedService>::NAME;
 
 /// The change feed of one service's database.
 #[derive(Debug, Clone)]
