@@ -3,7 +3,10 @@
 //! `healthcheck` asks a server whether it is SERVING. Configuration errors end with one line on stderr and a
 //! non-zero exit.
 use clap::{Args, Parser, Subcommand};
+use liaison_runtime::auth;
 use liaison_runtime::config::{Peers, ServiceKind, ServiceSettings};
+use liaison_runtime::net::tls::TlsSettings;
+use liaison_runtime::security::{Security, SecuritySettings};
 use liaison_runtime::db::DatabaseUrl;
 use liaison_runtime::net::client::CallSettings;
 use liaison_runtime::net::telemetry::{self, LogFormat};
@@ -98,11 +101,120 @@ struct ServeArgs {
     /// URL of the mediation service (reporting).
     #[arg(long, env = "LIAISON_MEDIATION_ADDR")]
     mediation_addr: Option<String>,
-    /// Allow listening on a non-loopback address although authentication is not configured.
-    #[arg(long, env = "LIAISON_INSECURE", default_value_t = false)]
-    insecure: bool,
+    #[command(flatten)]
+    security: SecurityArgs,
     #[command(flatten)]
     calls: CallArgs,
+}
+
+/// Authentication, TLS and this service's own credentials (docs/security.md). Secrets only from files.
+#[derive(Args, Debug, Clone)]
+struct SecurityArgs {
+    /// Verify bearer tokens against this JWKS file (re-read on a timer and on an unknown key id).
+    #[arg(long, env = "LIAISON_JWKS_FILE", conflicts_with_all = ["jwks_url", "dev_hs256_secret_file"])]
+    jwks_file: Option<PathBuf>,
+    /// Verify bearer tokens against the JWKS served at this https:// URL.
+    #[arg(long, env = "LIAISON_JWKS_URL", conflicts_with = "dev_hs256_secret_file")]
+    jwks_url: Option<String>,
+    /// CA certificate (PEM) of the JWKS URL's server, instead of the web PKI roots.
+    #[arg(long, env = "LIAISON_JWKS_CA_FILE", requires = "jwks_url")]
+    jwks_ca_file: Option<PathBuf>,
+    /// Development only: verify HS256 tokens with the shared secret in this file.
+    #[arg(long, env = "LIAISON_DEV_HS256_SECRET_FILE")]
+    dev_hs256_secret_file: Option<PathBuf>,
+    /// The issuer (`iss`) tokens must name; required with a key source.
+    #[arg(long, env = "LIAISON_AUTH_ISSUER")]
+    auth_issuer: Option<String>,
+    /// The audience (`aud`) tokens must name.
+    #[arg(long, env = "LIAISON_AUTH_AUDIENCE", default_value = "liaison")]
+    auth_audience: String,
+    /// Clock skew allowed on `exp` and `nbf`, in seconds.
+    #[arg(long, env = "LIAISON_AUTH_LEEWAY_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=600))]
+    auth_leeway_secs: u64,
+    /// How often a JWKS file or URL is re-read, in seconds.
+    #[arg(long, env = "LIAISON_JWKS_REFRESH_SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    jwks_refresh_secs: u64,
+    /// Server certificate chain (PEM); turns TLS on (with --tls-key-file).
+    #[arg(long, env = "LIAISON_TLS_CERT_FILE", requires = "tls_key_file")]
+    tls_cert_file: Option<PathBuf>,
+    /// Private key of --tls-cert-file (PEM).
+    #[arg(long, env = "LIAISON_TLS_KEY_FILE", requires = "tls_cert_file")]
+    tls_key_file: Option<PathBuf>,
+    /// Require client certificates signed by this CA (mTLS).
+    #[arg(long, env = "LIAISON_TLS_CLIENT_CA_FILE", requires = "tls_cert_file")]
+    tls_client_ca_file: Option<PathBuf>,
+    /// CA that signed the servers of https:// peers (the web PKI roots when unset).
+    #[arg(long, env = "LIAISON_TLS_CA_FILE")]
+    tls_ca_file: Option<PathBuf>,
+    /// How often certificate files are checked for changes, in seconds.
+    #[arg(long, env = "LIAISON_TLS_RELOAD_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    tls_reload_secs: u64,
+    /// This service's own bearer token for calls to other services (re-read when the file changes).
+    #[arg(long, env = "LIAISON_SERVICE_TOKEN_FILE")]
+    service_token_file: Option<PathBuf>,
+    /// Allow listening on a non-loopback address without authentication and TLS (logged as a warning).
+    #[arg(long, env = "LIAISON_INSECURE", default_value_t = false)]
+    insecure: bool,
+}
+
+impl SecurityArgs {
+    /// The token settings, if a key source is configured.
+    fn token_settings(&self) -> Result<Option<auth::TokenSettings>, Failure> {
+        let keys = if let Some(path) = &self.jwks_file {
+            auth::KeySource::JwksFile(path.clone())
+        } else if let Some(url) = &self.jwks_url {
+            auth::KeySource::JwksUrl { url: url.clone(), ca_file: self.jwks_ca_file.clone() }
+        } else if let Some(path) = &self.dev_hs256_secret_file {
+            let secret = std::fs::read(path)
+                .map_err(|e| Failure::Config(format!("--dev-hs256-secret-file {}: {e}", path.display())))?;
+            let secret = secret.trim_ascii().to_vec();
+            if secret.len() < 32 {
+                return Err(Failure::Config(format!(
+                    "--dev-hs256-secret-file {}: the secret must be at least 32 bytes",
+                    path.display()
+                )));
+            }
+            auth::KeySource::SharedSecret(secret)
+        } else {
+            return Ok(None);
+        };
+        let issuer = self.auth_issuer.clone().ok_or_else(|| {
+            Failure::Config("--auth-issuer (LIAISON_AUTH_ISSUER) is required with a token key source".to_owned())
+        })?;
+        Ok(Some(auth::TokenSettings {
+            keys,
+            issuer,
+            audience: self.auth_audience.clone(),
+            leeway: Duration::from_secs(self.auth_leeway_secs),
+            refresh: Duration::from_secs(self.jwks_refresh_secs),
+            refetch_floor: Duration::from_secs(10),
+        }))
+    }
+
+    fn tls(&self) -> Option<TlsSettings> {
+        let (cert_file, key_file) = (self.tls_cert_file.clone()?, self.tls_key_file.clone()?);
+        Some(TlsSettings {
+            cert_file,
+            key_file,
+            client_ca_file: self.tls_client_ca_file.clone(),
+            ca_file: self.tls_ca_file.clone(),
+            reload_interval: Duration::from_secs(self.tls_reload_secs),
+        })
+    }
+
+    /// What `serve` runs with: tokens required when a key source is configured, development mode otherwise.
+    fn settings(&self) -> Result<SecuritySettings, Failure> {
+        let auth = match self.token_settings()? {
+            Some(tokens) => auth::AuthSettings::Required(tokens),
+            None => auth::AuthSettings::Development,
+        };
+        Ok(SecuritySettings {
+            auth,
+            tls: self.tls(),
+            service_token_file: self.service_token_file.clone(),
+            insecure: self.insecure,
+        })
+    }
 }
 
 #[derive(Args, Debug)]
@@ -132,8 +244,10 @@ struct HealthcheckArgs {
 enum Failure {
     #[error(transparent)]
     Start(#[from] StartError),
-    #[error("refusing to listen on {0} without authentication; pass --insecure (LIAISON_INSECURE=true) to allow it")]
-    Insecure(SocketAddr),
+    #[error("{0}")]
+    Config(String),
+    #[error(transparent)]
+    Security(#[from] liaison_runtime::security::SecurityError),
     #[error(transparent)]
     DatabaseUrl(#[from] liaison_runtime::db::DatabaseUrlError),
     #[error(transparent)]
@@ -295,14 +409,13 @@ fn cancel_on_signal(shutdown: CancellationToken) {
 
 async fn serve(args: ServeArgs) -> Result<(), Failure> {
     let listen = args.listen.unwrap_or_else(|| args.service.default_listen());
-    if !listen.ip().is_loopback() && !args.insecure {
-        return Err(Failure::Insecure(listen));
-    }
+    let security = Security::build(&args.security.settings()?).await?;
     let settings = ServiceSettings {
         listen,
         database_url: args.database_url,
         peers: Peers { contacts: args.contacts_addr, scheduling: args.scheduling_addr, mediation: args.mediation_addr },
         calls: args.calls.settings(),
+        security,
     };
     let shutdown = CancellationToken::new();
     let running = start_service(args.service, settings, shutdown.clone()).await?;
@@ -316,11 +429,18 @@ async fn all_in_one(args: AllInOneArgs) -> Result<(), Failure> {
     let listen = |index: u16| SocketAddr::from(([127, 0, 0, 1], args.base_port + index));
     let url = |index: u16| Some(format!("http://{}", listen(index)));
     let peers = Peers { contacts: url(0), scheduling: url(1), mediation: url(2) };
+    let security = Security::development();
     for (index, kind) in (0u16..).zip(ServiceKind::ALL) {
         let path = args.data_dir.join(format!("{}.db", kind.name()));
         let database_url: DatabaseUrl = format!("sqlite://{}", path.display()).parse()?;
         let settings =
-            ServiceSettings { listen: listen(index), database_url, peers: peers.clone(), calls: args.calls.settings() };
+            ServiceSettings {
+                listen: listen(index),
+                database_url,
+                peers: peers.clone(),
+                calls: args.calls.settings(),
+                security: security.clone(),
+            };
         match start_service(kind, settings, shutdown.clone()).await {
             Ok(server) => running.push(server),
             Err(e) => {

@@ -112,6 +112,8 @@ pub struct ServiceSettings {
     pub database_url: DatabaseUrl,
     pub peers: Peers,
     pub calls: CallSettings,
+    /// Tokens, roles, TLS and credentials, shared by the services of one process.
+    pub security: std::sync::Arc<crate::security::Security>,
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub mod api {
     pub mod time;
     pub mod validate;
 }
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod feed;
@@ -30,8 +31,10 @@ pub mod net {
     pub mod server;
     pub mod shutdown;
     pub mod telemetry;
+    pub mod tls;
     pub mod wire;
 }
+pub mod security;
 pub mod service;
 
 pub use api::error::{Error, FieldViolation, PreconditionViolation, Result};

@@ -2,14 +2,15 @@
 //! the same path, so what the tests start is what runs.
 use crate::config::{Peers, ServiceKind, ServiceSettings};
 use crate::db::{DatabaseUrl, Db};
-use crate::net::client::{CallSettings, lazy_channel};
+use crate::net::client::{CallSettings, Peer, lazy_channel};
+use crate::security::Security;
+use std::sync::Arc;
 use crate::net::server::{Mounted, ServeError, bind, serve};
 use sea_orm_migration::MigratorTrait;
 use std::future::Future;
 use std::net::SocketAddr;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Channel;
 
 /// Why a service could not start, or stopped with an error: each names the service and says what to do in one
 /// line (the binary prints it as it is).
@@ -25,6 +26,11 @@ pub enum StartError {
         #[source]
         source: tonic::transport::Error,
     },
+    #[error(
+        "{service}: refusing to listen on {addr} without authentication and TLS; configure both (see \
+         docs/security.md) or pass --insecure (LIAISON_INSECURE=true) to allow it"
+    )]
+    Insecure { service: ServiceKind, addr: SocketAddr },
     #[error("{service}: cannot listen on {addr}: the address is already in use")]
     AddressInUse { service: ServiceKind, addr: SocketAddr },
     #[error("{service}: cannot listen on {addr}: {source}")]
@@ -61,14 +67,15 @@ pub struct ServiceContext {
     pub db: Db,
     pub peers: Peers,
     pub calls: CallSettings,
+    pub security: Arc<Security>,
     /// Cancelled when the server shuts down; long-running work (streams, followers) stops on it.
     pub shutdown: CancellationToken,
 }
 
 impl ServiceContext {
-    /// A lazy channel to a service this one calls.
-    pub fn channel(&self, peer: ServiceKind) -> Result<Channel, StartError> {
-        peer_channel(self.kind, &self.peers, peer, self.calls)
+    /// A service this one calls: a lazy channel (TLS for `https://` addresses) and this service's credentials.
+    pub fn peer(&self, peer: ServiceKind) -> Result<Peer, StartError> {
+        peer_channel(self.kind, &self.peers, peer, self.calls, &self.security)
     }
 }
 
@@ -77,9 +84,12 @@ fn peer_channel(
     peers: &Peers,
     peer: ServiceKind,
     calls: CallSettings,
-) -> Result<Channel, StartError> {
+    security: &Security,
+) -> Result<Peer, StartError> {
     let url = peers.get(peer).ok_or(StartError::MissingPeer { service, peer })?;
-    lazy_channel(url, calls).map_err(|source| StartError::BadPeerAddress { service, peer, url: url.to_owned(), source })
+    let channel = lazy_channel(url, calls, security.client_tls.as_ref())
+        .map_err(|source| StartError::BadPeerAddress { service, peer, url: url.to_owned(), source })?;
+    Ok(Peer::new(channel, security.credentials.clone()))
 }
 
 /// A Liaison service: its kind, its migrations and how to mount it. The services it calls are its kind's
@@ -128,9 +138,13 @@ pub async fn start<S: LiaisonService>(
 ) -> Result<Running, StartError> {
     let kind = S::KIND;
     for peer in kind.dependencies() {
-        peer_channel(kind, &settings.peers, *peer, settings.calls)?;
+        peer_channel(kind, &settings.peers, *peer, settings.calls, &settings.security)?;
     }
     let listen = settings.listen;
+    let security = settings.security.clone();
+    if !security.allows_listening_on(listen) {
+        return Err(StartError::Insecure { service: kind, addr: listen });
+    }
     let listen_error = |source: std::io::Error| match source.kind() {
         std::io::ErrorKind::AddrInUse => StartError::AddressInUse { service: kind, addr: listen },
         _ => StartError::Listen { service: kind, addr: listen, source },
@@ -143,14 +157,20 @@ pub async fn start<S: LiaisonService>(
         db: db.clone(),
         peers: settings.peers,
         calls: settings.calls,
+        security: security.clone(),
         shutdown: shutdown.child_token(),
     };
     let mounted = S::mount(ctx).await?;
-    tracing::info!(service = kind.name(), %addr, database = %settings.database_url, "listening");
+    if !addr.ip().is_loopback() && !security.is_production() {
+        tracing::warn!(service = kind.name(), %addr, security = security.describe(),
+            "INSECURE: listening on a non-loopback address without authentication and TLS (--insecure)");
+    }
+    tracing::info!(service = kind.name(), %addr, database = %settings.database_url, security = security.describe(), "listening");
     let token = shutdown.clone();
     let task = tokio::spawn(async move {
-        let result =
-            serve(listener, mounted, token).await.map_err(|source| StartError::Serve { service: kind, source });
+        let result = serve(listener, mounted, security, token)
+            .await
+            .map_err(|source| StartError::Serve { service: kind, source });
         db.close().await;
         tracing::info!(service = kind.name(), "stopped");
         result

@@ -160,13 +160,25 @@ pub async fn spawn_at<S: LiaisonService>(
     listen: std::net::SocketAddr,
     shutdown: CancellationToken,
 ) -> Running {
-    let settings = ServiceSettings { listen, database_url: database.url().clone(), peers, calls: test_calls() };
+    spawn_secured::<S>(database, peers, listen, liaison_runtime::security::Security::development(), shutdown).await
+}
+
+/// As [`spawn_at`], with the given security (tokens, TLS, credentials).
+pub async fn spawn_secured<S: LiaisonService>(
+    database: &TestDatabase,
+    peers: Peers,
+    listen: std::net::SocketAddr,
+    security: std::sync::Arc<liaison_runtime::security::Security>,
+    shutdown: CancellationToken,
+) -> Running {
+    let settings =
+        ServiceSettings { listen, database_url: database.url().clone(), peers, calls: test_calls(), security };
     start::<S>(settings, shutdown).await.unwrap_or_else(|e| panic!("cannot start service: {e}"))
 }
 
 /// A lazy channel to a running server.
 pub fn channel(running: &Running) -> tonic::transport::Channel {
-    liaison_runtime::net::client::lazy_channel(&running.url(), test_calls()).unwrap()
+    liaison_runtime::net::client::lazy_channel(&running.url(), test_calls(), None).unwrap()
 }
 
 /// A client of the change feed (`liaison.common.v1.ChangeFeedService`) that `running` serves on its port.
@@ -182,7 +194,7 @@ pub fn feed(
 /// whenever the machine is slow.
 pub fn patient_channel(running: &Running) -> tonic::transport::Channel {
     let patient = CallSettings { call_timeout: test_calls().call_timeout * 4, ..test_calls() };
-    liaison_runtime::net::client::lazy_channel(&running.url(), patient).unwrap()
+    liaison_runtime::net::client::lazy_channel(&running.url(), patient, None).unwrap()
 }
 
 /// Polls `check` every 20 ms until it returns `Some`, or panics after `timeout`.

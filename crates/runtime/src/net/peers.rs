@@ -2,9 +2,8 @@
 //! caller's trace context; idempotent reads retry with backoff. A dependency that is down turns into
 //! UNAVAILABLE within the deadline, never a hang.
 use crate::api::error::Error;
-use crate::net::client::{CallSettings, call_idempotent, request, with_trace};
+use crate::net::client::{CallSettings, Peer, call_idempotent};
 use liaison_proto::contacts::v1::{BatchGetContactsRequest, BatchGetPartiesRequest};
-use tonic::transport::Channel;
 
 /// What the contacts service knows of a set of names.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -18,13 +17,13 @@ pub struct Resolved {
 /// Client of the contacts service.
 #[derive(Debug, Clone)]
 pub struct ContactsClient {
-    channel: Channel,
+    peer: Peer,
     calls: CallSettings,
 }
 
 impl ContactsClient {
-    pub fn new(channel: Channel, calls: CallSettings) -> Self {
-        Self { channel, calls }
+    pub fn new(peer: Peer, calls: CallSettings) -> Self {
+        Self { peer, calls }
     }
 
     /// Checks contact names with one `BatchGetContacts` call.
@@ -54,9 +53,10 @@ impl ContactsClient {
         View: prost::Message + Default + 'static,
     {
         call_idempotent(dependency, self.calls.call_timeout, |remaining| {
-            let mut grpc = tonic::client::Grpc::new(self.channel.clone());
-            let request = request(message.clone(), remaining);
+            let mut grpc = tonic::client::Grpc::new(self.peer.channel.clone());
+            let request = self.peer.request(message.clone(), remaining);
             async move {
+                let request = request?;
                 grpc.ready().await.map_err(|e| tonic::Status::unavailable(format!("connection not ready: {e}")))?;
                 let codec = tonic_prost::ProstCodec::<Req, View>::default();
                 grpc.unary(request, http::uri::PathAndQuery::from_static(path), codec).await
@@ -204,13 +204,13 @@ pub type FeedStream = futures::stream::BoxStream<'static, Result<FeedBatch, toni
 #[derive(Debug, Clone)]
 pub struct FeedClient {
     source: crate::config::ServiceKind,
-    channel: Channel,
+    peer: Peer,
     calls: CallSettings,
 }
 
 impl FeedClient {
-    pub fn new(source: crate::config::ServiceKind, channel: Channel, calls: CallSettings) -> Self {
-        Self { source, channel, calls }
+    pub fn new(source: crate::config::ServiceKind, peer: Peer, calls: CallSettings) -> Self {
+        Self { source, peer, calls }
     }
 
     pub fn source(&self) -> crate::config::ServiceKind {
@@ -225,8 +225,8 @@ impl FeedClient {
         let opening = async {
             use liaison_proto::common::v1::WatchChangesRequest;
             use liaison_proto::common::v1::change_feed_service_client::ChangeFeedServiceClient;
-            let request = with_trace(WatchChangesRequest { after_sequence: after, start_at_end: false });
-            let stream = ChangeFeedServiceClient::new(self.channel.clone()).watch_changes(request).await?;
+            let request = self.peer.stream_request(WatchChangesRequest { after_sequence: after, start_at_end: false })?;
+            let stream = ChangeFeedServiceClient::new(self.peer.channel.clone()).watch_changes(request).await?;
             let batches =
                 stream.into_inner().map(|r| r.map(|m| FeedBatch { changes: m.changes, remaining: m.remaining_count }));
             Ok::<FeedStream, tonic::Status>(batches.boxed())

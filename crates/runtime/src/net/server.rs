@@ -1,9 +1,12 @@
 //! The one server builder: mounts a service with its change feed (`liaison.common.v1.ChangeFeedService`), health
 //! (following its database), reflection v1 and v1alpha, the request-context layer (trace context, actor, one span
 //! per RPC, a clear answer for a service this port does not serve), and graceful shutdown.
+use crate::auth::Gate;
 use crate::db::Db;
+use crate::security::Security;
+use std::sync::Arc;
 use crate::net::context::{self, TraceContext};
-use futures::future::{BoxFuture, Either};
+use futures::future::BoxFuture;
 use std::net::SocketAddr;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -37,7 +40,12 @@ pub enum ServeError {
 }
 
 /// Serves `mounted` on `listener` until `shutdown` is cancelled, then lets in-flight calls finish.
-pub async fn serve(listener: TcpListener, mounted: Mounted, shutdown: CancellationToken) -> Result<(), ServeError> {
+pub async fn serve(
+    listener: TcpListener,
+    mounted: Mounted,
+    security: Arc<Security>,
+    shutdown: CancellationToken,
+) -> Result<(), ServeError> {
     let Mounted { service_name, routes, db } = mounted;
     let (reporter, health_service) = tonic_health::server::health_reporter();
     let serving_now = db.ping().await;
@@ -65,7 +73,7 @@ pub async fn serve(listener: TcpListener, mounted: Mounted, shutdown: Cancellati
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         // Clients that resolved a service name once are rebalanced over new replicas within minutes.
         .max_connection_age(Duration::from_secs(300))
-        .layer(tower::layer::layer_fn(|inner| RequestContext { inner, own: service_name }))
+        .layer(tower::layer::layer_fn(|inner| RequestContext { inner, own: service_name, gate: security.gate.clone() }))
         .add_routes(routes)
         .add_service(change_feed)
         .add_service(health_service)
@@ -130,6 +138,7 @@ pub struct RequestContext<S> {
     inner: S,
     /// The service this server mounts (the others it serves are the same on every server).
     own: &'static str,
+    gate: Gate,
 }
 
 impl<S> RequestContext<S> {
@@ -160,6 +169,16 @@ fn not_served(own: &str, asked: &str) -> tonic::Status {
     tonic::Status::unimplemented(message)
 }
 
+/// The peer address tonic recorded for the connection (plaintext or TLS).
+fn remote_addr<B>(request: &http::Request<B>) -> Option<std::net::SocketAddr> {
+    use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
+    let extensions = request.extensions();
+    extensions
+        .get::<TcpConnectInfo>()
+        .and_then(TcpConnectInfo::remote_addr)
+        .or_else(|| extensions.get::<TlsConnectInfo<TcpConnectInfo>>().and_then(|info| info.get_ref().remote_addr()))
+}
+
 /// Reads W3C trace context from HTTP/2 headers.
 struct HeaderExtractor<'a>(&'a http::HeaderMap);
 
@@ -181,9 +200,10 @@ fn grpc_status<R>(response: &http::Response<R>) -> i64 {
 
 impl<S, B> tower::Service<http::Request<B>> for RequestContext<S>
 where
-    S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>> + Send + 'static,
+    S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     S::Error: Send + 'static,
+    B: Send + 'static,
 {
     type Response = S::Response;
     type Error = S::Error;
@@ -227,26 +247,36 @@ where
         span.record("trace_id", trace.trace_id());
         span.record("span_id", trace.span_id());
         let metrics = crate::net::metrics::RpcTimer::start(service, method);
-        // Health and reflection answer anyone (probes, grpcurl fetching the schema); the service and its feed
-        // record who acted, so a bad actor is refused there rather than written down as someone else.
-        let refused = if !self.serves(service) {
-            Err(not_served(self.own, service))
-        } else if service == self.own || service == crate::feed::service::SERVICE_NAME {
-            context::Actor::from_header(request.headers().get(context::ACTOR_HEADER).map(|v| v.as_bytes()))
-                .map_err(|violation| tonic::Status::from(crate::Error::from_violation(violation)))
-        } else {
-            Ok(context::Actor::anonymous())
-        };
-        // A refused call never reaches the service: its answer is ready at once.
-        let (actor, future) = match refused {
-            Ok(actor) => (actor, Either::Left(self.inner.call(request))),
-            Err(status) => (context::Actor::anonymous(), Either::Right(std::future::ready(Ok(status.into_http())))),
+        // Health and reflection answer anyone (probes, grpcurl fetching the schema); the service and its feed and
+        // audit pass the gate, which says who the call acts for — or refuses it before the service sees it.
+        let open = [HEALTH, REFLECTION_V1, REFLECTION_V1ALPHA].contains(&service);
+        let foreign = (!self.serves(service)).then(|| not_served(self.own, service));
+        let rpc = path.trim_start_matches('/').to_owned();
+        let source = remote_addr(&request);
+        let gate = self.gate.clone();
+        // The service was polled ready above; the clone takes its place for the next call (tower's rule).
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let admitted = async move {
+            if let Some(status) = foreign {
+                return Ok(status.into_http());
+            }
+            let caller = if open {
+                crate::auth::Caller { rpc, source, ..crate::auth::Caller::background() }
+            } else {
+                match gate.admit(request.headers(), &rpc, source).await {
+                    Ok(caller) => caller,
+                    // A refused call never reaches the service.
+                    Err(error) => return Ok(crate::api::error::status_of(error).into_http()),
+                }
+            };
+            context::with_caller(caller, inner.call(request)).await
         };
         let recorded = span.clone();
         Box::pin(context::scope(
             trace,
-            context::with_actor(actor, async move {
-                let response = future.await;
+            (async move {
+                let response = admitted.await;
                 let code = match &response {
                     Ok(response) => grpc_status(response),
                     Err(_) => 13,

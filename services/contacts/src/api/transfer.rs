@@ -34,7 +34,7 @@ const EXPORT_PAGE: u64 = 200;
 /// Runs `work` on a task of its own, keeping the request's trace context, actor and span (the change rows an
 /// import writes carry them).
 fn spawn_for_request(work: impl Future<Output = ()> + Send + 'static) {
-    let scoped = context::scope(context::current(), context::with_actor(context::actor(), work));
+    let scoped = context::scope(context::current(), context::with_caller(context::caller(), work));
     tokio::spawn(scoped.instrument(tracing::Span::current()));
 }
 

@@ -1,0 +1,1 @@
+//! Signing keys and minted tokens for development and tests (`liaison token`). SKELETON: filled in by the JWT work.
