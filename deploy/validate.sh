@@ -3,7 +3,8 @@
 #   - hadolint on deploy/Dockerfile (any finding fails)
 #   - docker-compose config on deploy/compose (with .env.example, and with no variables set)
 #   - kubernetes-validate --strict on every file listed in deploy/k8s/kustomization.yaml
-#     `resources:`, against the oldest supported Kubernetes and the validator's newest
+#     `resources:`, on the Secret shapes (deploy/k8s/examples) and on the kind trial
+#     (deploy/k8s/trial), against the oldest supported Kubernetes and the validator's newest
 #   - bash -n (and shellcheck, when installed) on the shell scripts, YAML syntax of the rest
 # Installs the validators it lacks. Run from anywhere; CI runs it from the repo root:
 #   bash deploy/validate.sh
@@ -120,6 +121,11 @@ for f in "$k8s_dir"/*.yaml "$k8s_dir"/*.yml; do
     printf '%s\n' "${files[@]}" | grep -qxF "$f" || fail "$f is not listed in $KUSTOMIZATION resources"
 done
 
+# Not applied with the base, validated all the same: the Secrets' shapes and the kind trial.
+for f in "$k8s_dir"/examples/*.yaml "$k8s_dir"/trial/*.yaml; do
+    [ -e "$f" ] && files+=("$f")
+done
+
 for version in "$K8S_MIN_VERSION" default; do
     version_args=()
     if [ "$version" != default ]; then version_args=(-k "$version"); fi
@@ -141,7 +147,7 @@ done
 
 # --- the rest ---------------------------------------------------------------------------------
 step "shell scripts and YAML syntax"
-scripts=(deploy/validate.sh deploy/compose/postgres-init/*.sh)
+scripts=(deploy/validate.sh deploy/compose/postgres-init/*.sh deploy/compose/init/*.sh deploy/k8s/trial/*.sh)
 for s in "${scripts[@]}"; do bash -n "$s"; done
 if command -v shellcheck >/dev/null 2>&1; then
     shellcheck "${scripts[@]}"

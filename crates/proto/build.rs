@@ -8,6 +8,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files = [
         "liaison/common/v1/changes.proto",
         "liaison/common/v1/change_feed.proto",
+        "liaison/common/v1/audit.proto",
         "liaison/contacts/v1/contacts.proto",
         "liaison/scheduling/v1/scheduling.proto",
         "liaison/mediation/v1/mediation.proto",

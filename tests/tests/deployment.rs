@@ -1,17 +1,22 @@
 //! The deployment as shipped: the compose file's four services run as `liaison serve` processes with exactly the
-//! environment the compose file gives them (only what one machine forces is remapped), on databases and roles
-//! made by the real PostgreSQL init script; their traces reach an OTLP receiver, their metrics are scraped from
-//! `/metrics`; and JSON logs carry the ids of the trace they belong to.
+//! environment the compose file gives them (only what one machine forces is remapped: ports, host names, the
+//! volumes' paths), with TLS and bearer tokens on a PKI made by the compose `pki` service (the binary's own
+//! `dev-pki`), on databases, roles and passwords made by the real init scripts; their traces reach an OTLP
+//! receiver, their metrics are scraped from `/metrics`; and JSON logs carry the ids of the trace they belong to.
+//! The deploy files keep every secret in read-only files and run nothing insecure.
 #![allow(clippy::expect_used, reason = "end-to-end test: a step that fails panics with its cause")]
 use liaison_proto::contacts::v1::contacts_service_client::ContactsServiceClient;
 use liaison_proto::contacts::v1::{Contact, CreateContactRequest, GetContactRequest};
 use liaison_runtime::config::ServiceKind;
+use liaison_testkit::Call;
+use liaison_testkit::cluster::Pki;
 use liaison_testkit::e2e::{
-    GRPC_SERVICES, Proc, SERVICES, assert_all_serving, binary, cross_service_flow, free_port, free_ports, liaison,
-    run_to_end, serving, url, with_free_ports, workspace_root,
+    Access, Bearer, Cluster, GRPC_SERVICES, Proc, SERVICES, assert_all_serving_over, binary, cross_service_flow_with,
+    free_port, free_ports, liaison, run_to_end, serving, serving_over, url, with_free_ports, workspace_root,
 };
 use liaison_testkit::otlp::{OtlpReceiver, ReceivedSpan};
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -43,8 +48,12 @@ struct ComposeService {
     environment: Vec<(String, String)>,
     /// `depends_on:`.
     depends_on: Vec<String>,
-    /// `healthcheck.test`.
+    /// `healthcheck.test` (empty when it has none).
     healthcheck: Vec<String>,
+    /// `entrypoint:` (empty when the image's).
+    entrypoint: Vec<String>,
+    /// `volumes:`, short syntax: (source, target, read-only).
+    volumes: Vec<(String, String, bool)>,
 }
 
 fn read_workspace_file(path: &str) -> String {
@@ -78,44 +87,80 @@ fn string_list(value: &serde_yaml::Value, what: &str) -> Vec<String> {
 
 /// The four Liaison services of the compose file, in [`SERVICES`] order.
 fn compose_services(document: &serde_yaml::Value) -> Vec<ComposeService> {
+    SERVICES
+        .iter()
+        .map(|&name| {
+            let service = compose_service(document, name);
+            assert!(!service.healthcheck.is_empty(), "{COMPOSE_FILE}: {name} has no healthcheck.test");
+            assert!(!service.command.is_empty(), "{COMPOSE_FILE}: {name} has no command");
+            service
+        })
+        .collect()
+}
+
+/// Every service of the compose file, by name.
+fn all_compose_services(document: &serde_yaml::Value) -> Vec<ComposeService> {
     let services = document
         .get("services")
         .and_then(serde_yaml::Value::as_mapping)
         .unwrap_or_else(|| panic!("{COMPOSE_FILE} has no `services:` mapping"));
-    SERVICES
-        .iter()
-        .map(|&name| {
-            let service = services.get(name).unwrap_or_else(|| panic!("{COMPOSE_FILE} has no service {name}"));
-            let environment = service
-                .get("environment")
-                .and_then(serde_yaml::Value::as_mapping)
-                .unwrap_or_else(|| panic!("{COMPOSE_FILE}: {name}.environment is not a KEY: value mapping"))
-                .iter()
-                .map(|(key, value)| {
-                    let key = scalar(key, &format!("a key of {name}.environment"));
-                    let value = scalar(value, &format!("{name}.environment.{key}"));
-                    (key, value)
-                })
-                .collect();
-            let depends_on = match service.get("depends_on") {
-                None => Vec::new(),
-                Some(serde_yaml::Value::Mapping(map)) => {
-                    map.keys().map(|key| scalar(key, &format!("{name}.depends_on"))).collect()
+    services.keys().map(|key| compose_service(document, &scalar(key, "a service name"))).collect()
+}
+
+/// One service of the compose file, as written.
+fn compose_service(document: &serde_yaml::Value, name: &str) -> ComposeService {
+    let service = document
+        .get("services")
+        .and_then(|services| services.get(name))
+        .unwrap_or_else(|| panic!("{COMPOSE_FILE} has no service {name}"));
+    let environment = match service.get("environment") {
+        None => Vec::new(),
+        Some(environment) => environment
+            .as_mapping()
+            .unwrap_or_else(|| panic!("{COMPOSE_FILE}: {name}.environment is not a KEY: value mapping"))
+            .iter()
+            .map(|(key, value)| {
+                let key = scalar(key, &format!("a key of {name}.environment"));
+                let value = scalar(value, &format!("{name}.environment.{key}"));
+                (key, value)
+            })
+            .collect(),
+    };
+    let depends_on = match service.get("depends_on") {
+        None => Vec::new(),
+        Some(serde_yaml::Value::Mapping(map)) => {
+            map.keys().map(|key| scalar(key, &format!("{name}.depends_on"))).collect()
+        }
+        Some(list) => string_list(list, &format!("{name}.depends_on")),
+    };
+    let list = |key: &str| service.get(key).map(|v| string_list(v, &format!("{name}.{key}"))).unwrap_or_default();
+    let healthcheck = service
+        .get("healthcheck")
+        .and_then(|h| h.get("test"))
+        .map(|test| string_list(test, &format!("{name}.healthcheck.test")))
+        .unwrap_or_default();
+    let volumes = list("volumes")
+        .into_iter()
+        .map(|volume| {
+            let parts: Vec<&str> = volume.split(':').collect();
+            match parts.as_slice() {
+                [source, target] => ((*source).to_owned(), (*target).to_owned(), false),
+                [source, target, mode] => {
+                    ((*source).to_owned(), (*target).to_owned(), mode.split(',').any(|m| m == "ro"))
                 }
-                Some(list) => string_list(list, &format!("{name}.depends_on")),
-            };
-            let healthcheck = service
-                .get("healthcheck")
-                .and_then(|h| h.get("test"))
-                .map(|test| string_list(test, &format!("{name}.healthcheck.test")))
-                .unwrap_or_else(|| panic!("{COMPOSE_FILE}: {name} has no healthcheck.test"));
-            let command = service
-                .get("command")
-                .map(|c| string_list(c, &format!("{name}.command")))
-                .unwrap_or_else(|| panic!("{COMPOSE_FILE}: {name} has no command"));
-            ComposeService { name: name.to_owned(), command, environment, depends_on, healthcheck }
+                _ => panic!("{COMPOSE_FILE}: {name}.volumes: {volume:?} is not SOURCE:TARGET[:MODE]"),
+            }
         })
-        .collect()
+        .collect();
+    ComposeService {
+        name: name.to_owned(),
+        command: list("command"),
+        environment,
+        depends_on,
+        healthcheck,
+        entrypoint: list("entrypoint"),
+        volumes,
+    }
 }
 
 /// Compose interpolation of `text` with the variables of an operator's `.env` (`vars`): `${VAR:-default}`,
@@ -240,7 +285,7 @@ fn address_variable(peer: ServiceKind) -> String {
 
 /// Where a service finds `peer` in a cluster: its compose service or Kubernetes Service, on its port.
 fn address_value(peer: ServiceKind) -> String {
-    format!("http://{}:{}", peer.name(), peer.default_port())
+    format!("https://{}:{}", peer.name(), peer.default_port())
 }
 
 fn service_named(name: &str) -> Option<ServiceKind> {
@@ -644,6 +689,205 @@ fn network_policy_drift(manifests: &K8sManifests) -> Vec<String> {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Secrets: files only, TLS and tokens everywhere, nothing insecure.
+
+const DOCKERFILE: &str = "deploy/Dockerfile";
+
+/// The variables that turn on TLS and tokens and give a service its own credentials, each a file.
+const SECURITY_FILES: [&str; 5] = [
+    "LIAISON_TLS_CERT_FILE",
+    "LIAISON_TLS_KEY_FILE",
+    "LIAISON_TLS_CA_FILE",
+    "LIAISON_JWKS_FILE",
+    "LIAISON_SERVICE_TOKEN_FILE",
+];
+
+/// Whether a variable named `key` would hold a secret itself (a password, a key, a token) rather than name a file
+/// or a directory of them.
+fn holds_a_secret(key: &str) -> bool {
+    let key = key.to_uppercase();
+    let names_a_path = key.ends_with("_FILE") || key.ends_with("_DIR");
+    !names_a_path && ["PASSWORD", "SECRET", "TOKEN", "KEY", "CREDENTIAL"].iter().any(|w| key.contains(w))
+}
+
+/// Whether `value` carries a credential: a URL with a password (`scheme://user:password@host`) or PEM text.
+fn carries_a_credential(value: &str) -> bool {
+    let in_url = value.split("://").skip(1).any(|rest| {
+        let authority = rest.split('/').next().unwrap_or(rest);
+        authority.rsplit_once('@').is_some_and(|(userinfo, _)| userinfo.contains(':'))
+    });
+    in_url || value.contains("-----BEGIN")
+}
+
+/// One line per variable of `environment` that holds a secret or says insecure (`whose` names the container).
+fn environment_drift(whose: &str, environment: &[(String, String)]) -> Vec<String> {
+    let mut drift = Vec::new();
+    for (key, value) in environment {
+        if holds_a_secret(key) || carries_a_credential(value) {
+            drift.push(format!("{whose} sets {key} to a literal secret; put it in a file and set {key}_FILE"));
+        }
+        if key == "LIAISON_INSECURE" || value.contains("--insecure") {
+            drift.push(format!("{whose} sets {key}={value}: nothing runs insecure"));
+        }
+        if key == "DATABASE_URL" {
+            drift.push(format!("{whose} sets DATABASE_URL; the URL holds a password: use DATABASE_URL_FILE"));
+        }
+    }
+    drift
+}
+
+/// One line per `*_FILE` variable of `environment` whose file is not in a volume mounted read-only: `mounts` are
+/// (target, read-only).
+fn file_mount_drift(whose: &str, environment: &[(String, String)], mounts: &[(String, bool)]) -> Vec<String> {
+    let mut drift = Vec::new();
+    for (key, path) in environment.iter().filter(|(key, _)| key.ends_with("_FILE")) {
+        let mount = mounts
+            .iter()
+            .filter(|(target, _)| path.starts_with(&format!("{}/", target.trim_end_matches('/'))))
+            .max_by_key(|(target, _)| target.len());
+        match mount {
+            None => drift.push(format!("{whose} sets {key}={path}, which is in no mounted volume or secret")),
+            Some((target, false)) => {
+                drift.push(format!("{whose} sets {key}={path}, but {target} is mounted read-write"))
+            }
+            Some(_) => {}
+        }
+    }
+    drift
+}
+
+/// One line per missing piece of a service's security: TLS certificate, key and peers' CA, the JWKS and the
+/// issuer, its own token, and its database URL from a file.
+fn security_drift(whose: &str, environment: &BTreeMap<String, String>) -> Vec<String> {
+    let mut drift = Vec::new();
+    for key in SECURITY_FILES.iter().chain(&["DATABASE_URL_FILE", "LIAISON_AUTH_ISSUER"]) {
+        if environment.get(*key).is_none_or(String::is_empty) {
+            drift.push(format!("{whose} lacks {key}: every service runs with TLS, tokens and its own credentials"));
+        }
+    }
+    drift
+}
+
+/// The compose file against the rules: no secret in any environment, every `*_FILE` in a volume its service
+/// mounts read-only, every Liaison service with TLS and tokens (and health checks over TLS), the development
+/// PKI made by the `pki` init service into the volume the services mount.
+fn compose_secret_drift(document: &serde_yaml::Value) -> Vec<String> {
+    let mut drift = Vec::new();
+    let everything = all_compose_services(document);
+    for service in &everything {
+        let whose = format!("{COMPOSE_FILE}: {}.environment", service.name);
+        drift.extend(environment_drift(&whose, &service.environment));
+        let mounts: Vec<(String, bool)> = service.volumes.iter().map(|(_, target, ro)| (target.clone(), *ro)).collect();
+        drift.extend(file_mount_drift(&whose, &service.environment, &mounts));
+        for arg in service.command.iter().chain(&service.entrypoint) {
+            if arg.contains("insecure") {
+                drift.push(format!("{COMPOSE_FILE}: {} runs with {arg}", service.name));
+            }
+        }
+    }
+    let pki = everything.iter().find(|s| s.name == "pki");
+    let pki_volume = pki.and_then(|pki| {
+        let out = pki.command.iter().skip_while(|arg| *arg != "--out").nth(1)?;
+        (pki.command.first().map(String::as_str) == Some("dev-pki"))
+            .then(|| pki.volumes.iter().find(|(_, target, _)| target == out).map(|(source, ..)| source.clone()))
+            .flatten()
+    });
+    if pki_volume.is_none() {
+        drift.push(format!("{COMPOSE_FILE}: no `pki` service runs `dev-pki --out <a volume>`"));
+    }
+    for service in compose_services(document) {
+        let whose = format!("{COMPOSE_FILE}: {}.environment", service.name);
+        drift.extend(security_drift(&whose, &service.environment.iter().cloned().collect()));
+        if let Some(volume) = &pki_volume
+            && !service.volumes.iter().any(|(source, _, ro)| source == volume && *ro)
+        {
+            drift.push(format!("{COMPOSE_FILE}: {} does not mount the {volume} volume read-only", service.name));
+        }
+        if !service.depends_on.iter().any(|d| d == "pki") {
+            drift.push(format!("{COMPOSE_FILE}: {}.depends_on lacks pki, which makes its certificates", service.name));
+        }
+        let test = &service.healthcheck;
+        let ca = test.iter().skip_while(|arg| *arg != "--tls-ca-file").nth(1);
+        let mounts: Vec<(String, bool)> = service.volumes.iter().map(|(_, target, ro)| (target.clone(), *ro)).collect();
+        match ca {
+            Some(ca) if test.iter().any(|arg| arg.starts_with("https://")) => drift.extend(file_mount_drift(
+                &format!("{COMPOSE_FILE}: {}.healthcheck", service.name),
+                &[("--tls-ca-file".to_owned() + "_FILE", ca.clone())],
+                &mounts,
+            )),
+            _ => drift.push(format!("{COMPOSE_FILE}: {}.healthcheck does not ask over TLS: {test:?}", service.name)),
+        }
+    }
+    drift
+}
+
+/// The Kubernetes manifests against the same rules: no secret and no insecure switch in any environment (nor in
+/// the ConfigMap every container loads, nor taken from a Secret into a variable), every `*_FILE` in a volume the
+/// container mounts read-only, every server with TLS and tokens.
+fn k8s_secret_drift(manifests: &K8sManifests) -> Vec<String> {
+    let mut drift = Vec::new();
+    let shared: Vec<(String, String)> =
+        string_map(manifests.configmap.get("data"), K8S_CONFIGMAP).into_iter().collect();
+    drift.extend(environment_drift(&format!("{K8S_CONFIGMAP}: data"), &shared));
+    for (kind, deployment) in ServiceKind::ALL.into_iter().zip(&manifests.deployments) {
+        let path = format!("deploy/k8s/{kind}.yaml");
+        let pod = yaml_at(deployment, &["spec", "template", "spec"]).unwrap_or_else(|| panic!("{path}: no pod spec"));
+        for list in ["initContainers", "containers"] {
+            let containers = pod.get(list).and_then(serde_yaml::Value::as_sequence).map(Vec::as_slice);
+            for container in containers.unwrap_or_default() {
+                let name = container.get("name").map(|n| scalar(n, "a container name")).unwrap_or_default();
+                let whose = format!("{path}: container {name}'s env");
+                let environment: Vec<(String, String)> = container_environment(container, &whose).into_iter().collect();
+                drift.extend(environment_drift(&whose, &environment));
+                let entries = container.get("env").and_then(serde_yaml::Value::as_sequence).map(Vec::as_slice);
+                for entry in entries.unwrap_or_default() {
+                    if yaml_at(entry, &["valueFrom", "secretKeyRef"]).is_some() {
+                        drift.push(format!(
+                            "{whose} takes {:?} from a Secret into a variable; mount it as a file",
+                            entry.get("name")
+                        ));
+                    }
+                }
+                let mounts: Vec<(String, bool)> = container
+                    .get("volumeMounts")
+                    .and_then(serde_yaml::Value::as_sequence)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|mount| {
+                        let target = mount.get("mountPath").map(|p| scalar(p, "mountPath")).unwrap_or_default();
+                        (target, mount.get("readOnly").and_then(serde_yaml::Value::as_bool) == Some(true))
+                    })
+                    .collect();
+                drift.extend(file_mount_drift(&whose, &environment, &mounts));
+                let args = container.get("args").map(|args| string_list(args, "args")).unwrap_or_default();
+                for arg in args {
+                    if arg.contains("insecure") {
+                        drift.push(format!("{path}: container {name} runs with {arg}"));
+                    }
+                }
+                if list == "containers" && name == kind.name() {
+                    let mut merged: BTreeMap<String, String> = shared.iter().cloned().collect();
+                    merged.extend(environment);
+                    drift.extend(security_drift(&whose, &merged));
+                }
+            }
+        }
+    }
+    drift
+}
+
+/// Non-comment lines of the Dockerfile that switch security off.
+fn dockerfile_drift() -> Vec<String> {
+    read_workspace_file(DOCKERFILE)
+        .lines()
+        .filter(|line| !line.trim_start().starts_with('#'))
+        .filter(|line| line.contains("LIAISON_INSECURE") || line.contains("--insecure"))
+        .map(|line| format!("{DOCKERFILE}: {line}"))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // PostgreSQL through its own tools (psql), as an operator works with it.
 
 /// The test server, from `LIAISON_TEST_POSTGRES_URL` (`postgres://user[:password]@host[:port][/database]`).
@@ -1004,43 +1248,108 @@ fn process_env_names(pid: u32) -> Option<BTreeSet<String>> {
     )
 }
 
+/// One machine standing in for the compose project's volumes: each named volume a directory, and each container's
+/// filesystem a directory in which every mount target is a symbolic link to its volume (or, for a bind mount, to
+/// the workspace's file), so a path the compose file names inside a container has one place here.
+struct Volumes {
+    root: PathBuf,
+}
+
+impl Volumes {
+    fn new(root: &Path, services: &[ComposeService]) -> Self {
+        let compose_dir = workspace_root().join(COMPOSE_FILE);
+        let compose_dir = compose_dir.parent().expect("the compose file is in a directory");
+        for service in services {
+            for (source, target, _) in &service.volumes {
+                let source = if source.starts_with('.') || source.starts_with('/') {
+                    compose_dir.join(source)
+                } else {
+                    let volume = root.join("volumes").join(source);
+                    std::fs::create_dir_all(&volume).expect("create a volume directory");
+                    volume
+                };
+                let link = root.join("containers").join(&service.name).join(target.trim_start_matches('/'));
+                std::fs::create_dir_all(link.parent().expect("a mount target has a parent")).expect("create a parent");
+                std::os::unix::fs::symlink(&source, &link).expect("link a mount target to its volume");
+            }
+        }
+        Self { root: root.to_owned() }
+    }
+
+    /// Where `path` of `service`'s container is on this machine; panics unless it is in (or holds) a mount.
+    fn path(&self, service: &ComposeService, path: &str) -> String {
+        let related = |target: &String| {
+            path == target || path.starts_with(&format!("{target}/")) || target.starts_with(&format!("{path}/"))
+        };
+        assert!(
+            service.volumes.iter().any(|(_, target, _)| related(target)),
+            "{}: {path} is in no volume of the compose file",
+            service.name
+        );
+        self.root.join("containers").join(&service.name).join(path.trim_start_matches('/')).display().to_string()
+    }
+
+    /// `path` if it is absolute (a path in `service`'s container), `value` unchanged otherwise.
+    fn arg(&self, service: &ComposeService, value: &str) -> String {
+        if value.starts_with('/') { self.path(service, value) } else { value.to_owned() }
+    }
+}
+
+/// Runs the compose file's `pki` init service here: the binary's own `dev-pki` with its compose arguments (the
+/// volume's path remapped). Returns the PKI as the services will read it.
+async fn run_compose_pki(document: &serde_yaml::Value, volumes: &Volumes) -> Pki {
+    let pki = compose_service(document, "pki");
+    let args: Vec<String> = pki.command.iter().map(|arg| volumes.arg(&pki, arg)).collect();
+    let mut command = liaison();
+    command.args(&args);
+    let done = run_to_end("pki (liaison dev-pki)", command, COMMAND_TIMEOUT).await;
+    assert!(done.status.success(), "the pki service's {args:?} failed ({}):\n{}", done.status, done.stderr);
+    let out = args.iter().skip_while(|arg| *arg != "--out").nth(1).expect("pki runs dev-pki --out DIR");
+    let option = |name: &str, default: &str| {
+        pki.command.iter().skip_while(|arg| *arg != name).nth(1).cloned().unwrap_or_else(|| default.to_owned())
+    };
+    Pki {
+        dir: PathBuf::from(out),
+        issuer: option("--issuer", "liaison-dev"),
+        audience: option("--audience", "liaison"),
+    }
+}
+
 /// The compose environment of every service after interpolation, and the one-machine remapping.
 struct Remap<'a> {
     /// Listen port in the compose file → local port, by service name.
     ports: BTreeMap<String, (u16, u16)>,
     metrics: BTreeMap<String, u16>,
-    server: &'a PgServer,
     otlp_endpoint: String,
+    volumes: &'a Volumes,
 }
 
 impl Remap<'_> {
     /// The value a process on this machine gets for `key`, which the compose file sets to `value` for `service`.
-    fn value(&self, service: &str, key: &str, value: &str) -> String {
+    fn value(&self, service: &ComposeService, key: &str, value: &str) -> String {
+        let name = service.name.as_str();
         match key {
             "LIAISON_LISTEN_ADDR" => {
-                let (host, port) = host_and_port(value).unwrap_or_else(|| panic!("{service}: {key}={value}"));
-                assert_eq!(host, "0.0.0.0", "{service}: the compose file listens on all interfaces in the container");
-                assert_eq!(port, self.ports[service].0, "{service}: {key}={value}");
-                format!("127.0.0.1:{}", self.ports[service].1)
+                let (host, port) = host_and_port(value).unwrap_or_else(|| panic!("{name}: {key}={value}"));
+                assert_eq!(host, "0.0.0.0", "{name}: the compose file listens on all interfaces in the container");
+                assert_eq!(port, self.ports[name].0, "{name}: {key}={value}");
+                format!("127.0.0.1:{}", self.ports[name].1)
             }
-            "DATABASE_URL" => {
-                let marker = "@postgres:5432/";
-                assert!(value.contains(marker), "{service}: DATABASE_URL {value} does not name postgres:5432");
-                value.replace(marker, &format!("@{}:{}/", self.server.host, self.server.port))
-            }
-            "LIAISON_METRICS_ADDR" => format!("127.0.0.1:{}", self.metrics[service]),
+            _ if key.ends_with("_FILE") => self.volumes.path(service, value),
+            "LIAISON_METRICS_ADDR" => format!("127.0.0.1:{}", self.metrics[name]),
             "OTEL_EXPORTER_OTLP_ENDPOINT" => {
-                assert_eq!(host_and_port(value).map(|(h, _)| h), Some("otel-collector"), "{service}: {key}={value}");
+                assert_eq!(host_and_port(value).map(|(h, _)| h), Some("otel-collector"), "{name}: {key}={value}");
                 self.otlp_endpoint.clone()
             }
             _ if key.starts_with("LIAISON_") && key.ends_with("_ADDR") => {
-                let (host, port) = host_and_port(value).unwrap_or_else(|| panic!("{service}: {key}={value}"));
+                let (host, port) = host_and_port(value).unwrap_or_else(|| panic!("{name}: {key}={value}"));
                 let peer = key.trim_start_matches("LIAISON_").trim_end_matches("_ADDR").to_lowercase();
-                assert_eq!(host, peer, "{service}: {key}={value} must name the {peer} service");
-                let (compose_port, local) = self.ports.get(host).unwrap_or_else(|| panic!("{service}: {key}={value}"));
-                assert_eq!(port, *compose_port, "{service}: {key}={value}, but {host} listens on {compose_port}");
-                assert!(value.starts_with("http://"), "{service}: {key}={value}");
-                url(*local)
+                assert_eq!(host, peer, "{name}: {key}={value} must name the {peer} service");
+                let (compose_port, local) = self.ports.get(host).unwrap_or_else(|| panic!("{name}: {key}={value}"));
+                assert_eq!(port, *compose_port, "{name}: {key}={value}, but {host} listens on {compose_port}");
+                assert!(value.starts_with("https://"), "{name}: {key}={value} is not https");
+                // Its certificate names 127.0.0.1 as well as the host; the IP, unlike `localhost`, has one address.
+                format!("https://127.0.0.1:{local}")
             }
             _ => value.to_owned(),
         }
@@ -1054,16 +1363,18 @@ fn serve_command(service: &ComposeService, env: &BTreeMap<String, String>) -> st
     command
 }
 
-/// Runs `service`'s compose health check (the binary's own `healthcheck`) against `port`; must exit 0.
-async fn compose_healthcheck(service: &ComposeService, port: u16) {
+/// Runs `service`'s compose health check (the binary's own `healthcheck`, over TLS) against `port`; must exit 0.
+async fn compose_healthcheck(service: &ComposeService, port: u16, volumes: &Volumes) {
     let test = &service.healthcheck;
     assert_eq!(test.first().map(String::as_str), Some("CMD"), "{}: healthcheck.test {test:?}", service.name);
     assert_eq!(test.get(1).map(String::as_str), Some("liaison"), "{}: healthcheck.test {test:?}", service.name);
     let args: Vec<String> = test[2..]
         .iter()
         .map(|arg| match host_and_port(arg) {
-            Some(("127.0.0.1", _)) => format!("127.0.0.1:{port}"),
-            _ => arg.clone(),
+            Some(("localhost" | "127.0.0.1", compose_port)) => {
+                arg.replacen(&format!(":{compose_port}"), &format!(":{port}"), 1)
+            }
+            _ => volumes.arg(service, arg),
         })
         .collect();
     let mut command = liaison();
@@ -1192,13 +1503,8 @@ async fn the_compose_topology_runs_as_four_processes_on_postgres() {
     let document = compose_document();
     let services = compose_services(&document);
 
-    // An operator's .env: the passwords chosen for this deployment, everything else left to the defaults.
-    let passwords: BTreeMap<&str, String> = SERVICES
-        .iter()
-        .map(|&s| (s, format!("{s}-e2e-{}-{}", std::process::id(), started.elapsed().as_nanos())))
-        .collect();
-    let dot_env: BTreeMap<String, String> =
-        SERVICES.iter().map(|&s| (format!("LIAISON_{}_DB_PASSWORD", s.to_uppercase()), passwords[s].clone())).collect();
+    // An operator's .env: empty, since every variable has a default and none of them is a secret.
+    let dot_env: BTreeMap<String, String> = BTreeMap::new();
     let environments: Vec<Vec<(String, String)>> = services
         .iter()
         .map(|service| {
@@ -1209,7 +1515,7 @@ async fn the_compose_topology_runs_as_four_processes_on_postgres() {
                     let (value, referenced) = interpolate(raw, &dot_env);
                     for name in referenced {
                         assert!(
-                            dot_env.contains_key(&name) || raw.contains(&format!("${{{name}:-")),
+                            raw.contains(&format!("${{{name}:-")),
                             "{}: {key} uses {name} without a default",
                             service.name
                         );
@@ -1219,11 +1525,60 @@ async fn the_compose_topology_runs_as_four_processes_on_postgres() {
                 .collect()
         })
         .collect();
+
+    // The init services, as compose runs them: `pki` is the binary's own dev-pki; `db-secrets` its script, told
+    // to name this machine's PostgreSQL. Their volumes are directories here.
+    let dir = tempfile::tempdir().expect("create a temporary directory");
+    let volumes = Volumes::new(dir.path(), &all_compose_services(&document));
+    let pki = run_compose_pki(&document, &volumes).await;
+    let db_secrets = compose_service(&document, "db-secrets");
+    let (program, script) = db_secrets.entrypoint.split_first().expect("db-secrets has an entrypoint");
+    let mut command = clean_command(program);
+    command.args(script.iter().map(|arg| volumes.arg(&db_secrets, arg)));
+    for (key, value) in &db_secrets.environment {
+        let value = match key.as_str() {
+            "LIAISON_DB_HOST" => {
+                assert_eq!(host_and_port(value), Some(("postgres", 5432)), "db-secrets: {key}={value}");
+                format!("{}:{}", server.host, server.port)
+            }
+            _ => volumes.arg(&db_secrets, value),
+        };
+        command.env(key, value);
+    }
+    let out = output("the db-secrets service", command).await;
+    assert!(out.status.success(), "db-secrets failed ({}):\n{}", out.status, text(&out.stderr));
+
+    // PostgreSQL's passwords, as its init script reads them (LIAISON_<SERVICE>_DB_PASSWORD_FILE).
+    let postgres = compose_service(&document, "postgres");
+    let init_env: Vec<(String, String)> = postgres
+        .environment
+        .iter()
+        .filter(|(key, _)| key.starts_with("LIAISON_"))
+        .map(|(key, value)| {
+            (key.clone(), if key.ends_with("_FILE") { volumes.path(&postgres, value) } else { value.clone() })
+        })
+        .collect();
+    let passwords: BTreeMap<&str, String> = SERVICES
+        .iter()
+        .map(|&s| {
+            let key = format!("LIAISON_{}_DB_PASSWORD_FILE", s.to_uppercase());
+            let file = &init_env.iter().find(|(k, _)| *k == key).unwrap_or_else(|| panic!("postgres lacks {key}")).1;
+            let password = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{file}: {e}"));
+            assert!(password.trim().len() >= 32, "{key}: a generated password of 32 hex digits, not {password:?}");
+            (s, password.trim().to_owned())
+        })
+        .collect();
     for (service, env) in services.iter().zip(&environments) {
-        let password = &passwords[service.name.as_str()];
-        let database_url = &env.iter().find(|(k, _)| k == "DATABASE_URL").expect("DATABASE_URL is set").1;
-        let expected = format!("postgres://liaison_{0}:{password}@postgres:5432/liaison_{0}", service.name);
-        assert_eq!(database_url, &expected, "{}: DATABASE_URL after interpolation", service.name);
+        let file = &env.iter().find(|(k, _)| k == "DATABASE_URL_FILE").expect("DATABASE_URL_FILE is set").1;
+        let url = std::fs::read_to_string(volumes.path(service, file)).expect("the database URL file exists");
+        let expected = format!(
+            "postgres://liaison_{0}:{1}@{2}:{3}/liaison_{0}",
+            service.name,
+            passwords[service.name.as_str()],
+            server.host,
+            server.port
+        );
+        assert_eq!(url.trim(), expected, "{}: the database URL db-secrets wrote", service.name);
     }
 
     // The databases and roles, made by the real init script on the test server (its maintenance databases left
@@ -1238,7 +1593,11 @@ async fn the_compose_topology_runs_as_four_processes_on_postgres() {
     let script = workspace_root().join(INIT_SCRIPT);
     for run in ["first run", "re-run"] {
         let mut command = clean_command("bash");
-        command.arg(&script).envs(server.libpq_env()).envs(&dot_env).env("LIAISON_LOCK_MAINTENANCE_DBS", "false");
+        command
+            .arg(&script)
+            .envs(server.libpq_env())
+            .envs(init_env.clone())
+            .env("LIAISON_LOCK_MAINTENANCE_DBS", "false");
         let out = output(&format!("bash {INIT_SCRIPT}"), command).await;
         let stdout = text(&out.stdout);
         assert!(
@@ -1266,9 +1625,11 @@ async fn the_compose_topology_runs_as_four_processes_on_postgres() {
         sorted.iter().map(|s| format!("liaison_{s}=liaison_{s}")).collect()
     };
     assert_eq!(owners.lines().collect::<Vec<_>>(), expected_owners, "each database is owned by its role");
-    eprintln!("init script ran twice in {:?}", started.elapsed());
+    eprintln!("pki, db-secrets and the init script (twice) ran in {:?}", started.elapsed());
 
-    // The four processes, each with its compose environment: only addresses are remapped to this machine.
+    // The four processes, each with its compose environment: only addresses, ports and the volumes' paths are
+    // remapped to this machine. TLS and tokens are on, as in compose.
+    let tls = pki.client_tls().unwrap_or_else(|e| panic!("{e}"));
     let receiver = OtlpReceiver::start().await;
     let mut attempt = 0;
     let (mut procs, grpc_ports, metrics_ports) = with_free_ports(async || {
@@ -1288,13 +1649,13 @@ async fn the_compose_topology_runs_as_four_processes_on_postgres() {
                 })
                 .collect(),
             metrics: SERVICES.iter().map(|s| s.to_string()).zip(metrics_ports).collect(),
-            server: &server,
             otlp_endpoint: receiver.endpoint(),
+            volumes: &volumes,
         };
         let mut procs: Vec<Proc> = Vec::new();
         for (index, (service, env)) in services.iter().zip(&environments).enumerate() {
             let local: BTreeMap<String, String> =
-                env.iter().map(|(key, value)| (key.clone(), remap.value(&service.name, key, value))).collect();
+                env.iter().map(|(key, value)| (key.clone(), remap.value(service, key, value))).collect();
             let compose_names: BTreeSet<&String> = env.iter().map(|(key, _)| key).collect();
             assert_eq!(local.keys().collect::<BTreeSet<_>>(), compose_names, "{}: variable names", service.name);
             if attempt == 1 {
@@ -1302,7 +1663,8 @@ async fn the_compose_topology_runs_as_four_processes_on_postgres() {
                 eprintln!("{}: {} compose variables, remapped {changed:?}", service.name, env.len());
             }
             let command = serve_command(service, &local);
-            let proc = serving(&service.name, command, grpc_ports[index], GRPC_SERVICES[index]).await?;
+            let proc =
+                serving_over(&service.name, command, grpc_ports[index], GRPC_SERVICES[index], Some(&tls)).await?;
             // Read once the binary runs (right after spawn it may not have exec'd yet).
             if let Some(names) = process_env_names(proc.pid()) {
                 let names: BTreeSet<&String> = names.iter().collect();
@@ -1313,16 +1675,31 @@ async fn the_compose_topology_runs_as_four_processes_on_postgres() {
                 );
             }
             procs.push(proc);
-            compose_healthcheck(service, grpc_ports[index]).await;
+            compose_healthcheck(service, grpc_ports[index], &volumes).await;
         }
         Ok((procs, grpc_ports, metrics_ports))
     })
     .await;
     assert_eq!(procs.len(), 4, "the four services started");
     eprintln!("compose topology on {grpc_ports:?} (metrics {metrics_ports:?}) ready in {:?}", started.elapsed());
-    assert_all_serving(grpc_ports).await;
+    assert_all_serving_over(grpc_ports, Some(&tls)).await;
 
-    cross_service_flow(grpc_ports).await;
+    // The flow, over TLS with an officer's token from the PKI's signing key; the services call each other with
+    // their own service tokens.
+    let token = pki.token(binary(), "officer", "e2e-officer").unwrap_or_else(|e| panic!("{e}"));
+    cross_service_flow_with(&Access::secured(grpc_ports, &tls, &token)).await;
+    let anonymous = Access { bearer: Bearer::default(), ..Access::secured(grpc_ports, &tls, &token) };
+    let status = ContactsServiceClient::new(anonymous.channel(ServiceKind::Contacts))
+        .get_contact(GetContactRequest { name: "contacts/00000000-0000-7000-8000-000000000000".into() })
+        .err()
+        .await;
+    assert_eq!(status.code(), tonic::Code::Unauthenticated, "a call without a token: {status:?}");
+    let plaintext = Access::plaintext(grpc_ports);
+    let status = ContactsServiceClient::new(plaintext.channel(ServiceKind::Contacts))
+        .get_contact(GetContactRequest { name: "contacts/00000000-0000-7000-8000-000000000000".into() })
+        .err()
+        .await;
+    assert_ne!(status.code(), tonic::Code::NotFound, "a plaintext call reached the service: {status:?}");
 
     // Isolation: each role reaches its own database, and no other service's.
     for (service, password) in &passwords {
@@ -1556,36 +1933,167 @@ async fn json_log_ids_are_the_exported_span_ids() {
     eprintln!("log ↔ span ids agree; test took {:?}", started.elapsed());
 }
 
-/// The compose file listens on 0.0.0.0 with `LIAISON_INSECURE: "true"`: the binary must accept that value from
-/// the environment (configuration.rs covers the refusal without it, with `--listen`).
+/// The compose file listens on 0.0.0.0 with no insecure switch: the binary serves there because tokens and TLS are
+/// configured (contacts' compose security, on the PKI of the compose `pki` service), and refuses the same address
+/// once TLS is taken away.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_non_loopback_listen_address_needs_insecure() {
+async fn a_non_loopback_listen_address_needs_tls_and_tokens() {
     let document = compose_document();
-    let insecure = compose_services(&document)[0]
-        .environment
-        .iter()
-        .find(|(key, _)| key == "LIAISON_INSECURE")
-        .map(|(_, value)| value.clone())
-        .expect("contacts sets LIAISON_INSECURE in the compose file");
+    let contacts = compose_services(&document).remove(0);
     let dir = tempfile::tempdir().expect("create a temporary directory");
+    let volumes = Volumes::new(dir.path(), &all_compose_services(&document));
+    let pki = run_compose_pki(&document, &volumes).await;
+    let compose: BTreeMap<String, String> = contacts.environment.iter().cloned().collect();
+    let database_file = volumes.path(&contacts, &compose["DATABASE_URL_FILE"]);
     let database = format!("sqlite://{}", dir.path().join("contacts.db").display());
+    std::fs::write(&database_file, &database).expect("write the database URL file");
+    let security: Vec<(String, String)> = compose
+        .iter()
+        .filter(|(key, _)| key.ends_with("_FILE") || key.starts_with("LIAISON_AUTH_"))
+        .map(|(key, value)| {
+            (key.clone(), if key.ends_with("_FILE") { volumes.path(&contacts, value) } else { value.clone() })
+        })
+        .collect();
+    assert_eq!(compose["LIAISON_LISTEN_ADDR"], "0.0.0.0:50051", "contacts listens on all interfaces in compose");
 
     let port = free_port();
     let mut command = liaison();
     command.args(["serve", "contacts"]).env("LIAISON_LISTEN_ADDR", format!("0.0.0.0:{port}"));
-    command.env("DATABASE_URL", &database).env("LIAISON_INSECURE", "false");
-    let refused = run_to_end("LIAISON_INSECURE=false", command, COMMAND_TIMEOUT).await;
-    assert!(!refused.status.success(), "0.0.0.0 with LIAISON_INSECURE=false must be refused:\n{}", refused.stderr);
+    command.envs(security.iter().filter(|(key, _)| !key.starts_with("LIAISON_TLS_")).cloned());
+    let refused = run_to_end("0.0.0.0 without TLS", command, COMMAND_TIMEOUT).await;
+    assert!(!refused.status.success(), "0.0.0.0 with tokens but without TLS must be refused:\n{}", refused.stderr);
     let last = refused.stderr.lines().rfind(|l| !l.trim().is_empty()).unwrap_or_default();
-    assert!(last.starts_with("liaison: ") && last.contains("0.0.0.0") && last.contains("insecure"), "{last}");
+    assert!(last.starts_with("liaison: ") && last.contains("0.0.0.0"), "{last}");
 
-    let mut command = liaison();
-    command.args(["serve", "contacts"]).env("LIAISON_LISTEN_ADDR", format!("0.0.0.0:{port}"));
-    command.env("DATABASE_URL", &database).env("LIAISON_INSECURE", &insecure);
-    let mut proc = serving("contacts on 0.0.0.0", command, port, GRPC_SERVICES[0]).await.unwrap_or_else(|e| {
-        panic!("0.0.0.0 with LIAISON_INSECURE={insecure:?} (the compose value) did not serve: {e}")
-    });
+    let tls = pki.client_tls().unwrap_or_else(|e| panic!("{e}"));
+    let mut proc = with_free_ports(async || {
+        let port = free_port();
+        let mut command = liaison();
+        command.args(["serve", "contacts"]).env("LIAISON_LISTEN_ADDR", format!("0.0.0.0:{port}"));
+        command.envs(security.iter().cloned());
+        serving_over("contacts on 0.0.0.0", command, port, GRPC_SERVICES[0], Some(&tls)).await
+    })
+    .await;
     proc.stop_gracefully().await;
+}
+
+/// The testkit's secured topology ([`Cluster::start_secured`]) runs as a deployment does: the flow passes over
+/// TLS with an officer's token, a call without a token is UNAUTHENTICATED, a viewer may not create, and a
+/// plaintext client gets nowhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secured_cluster_needs_tls_and_a_token() {
+    let dir = tempfile::tempdir().expect("create a temporary directory");
+    let urls: [String; 4] = SERVICES.map(|s| format!("sqlite://{}", dir.path().join(format!("{s}.db")).display()));
+    let mut secured = Cluster::start_secured(&urls).await;
+    let ports = secured.cluster.ports;
+    assert_all_serving_over(ports, Some(&secured.client_tls())).await;
+    cross_service_flow_with(&secured.access("officer", "e2e-officer")).await;
+
+    let missing = || GetContactRequest { name: "contacts/00000000-0000-7000-8000-000000000000".into() };
+    let status = ContactsServiceClient::new(secured.channel(ServiceKind::Contacts)).get_contact(missing()).err().await;
+    assert_eq!(status.code(), tonic::Code::Unauthenticated, "no token: {status:?}");
+    let viewer = secured.access("viewer", "e2e-viewer");
+    let mut contacts = ContactsServiceClient::new(viewer.channel(ServiceKind::Contacts));
+    let status = contacts.get_contact(missing()).err().await;
+    assert_eq!(status.code(), tonic::Code::NotFound, "a viewer may read: {status:?}");
+    let status = contacts
+        .create_contact(CreateContactRequest {
+            contact: Some(Contact { display_name: "Not Allowed".into(), ..Default::default() }),
+            request_id: String::new(),
+        })
+        .err()
+        .await;
+    assert_eq!(status.code(), tonic::Code::PermissionDenied, "a viewer may not create: {status:?}");
+    let plaintext = Access::plaintext(ports);
+    let status =
+        ContactsServiceClient::new(plaintext.channel(ServiceKind::Contacts)).get_contact(missing()).err().await;
+    assert_ne!(status.code(), tonic::Code::NotFound, "a plaintext call reached the service: {status:?}");
+    secured.stop_gracefully().await;
+}
+
+/// Secrets only from files, TLS and tokens everywhere, nothing insecure: in the compose file (every service, the
+/// init services and PostgreSQL included), the Kubernetes manifests (every container, the shared ConfigMap) and
+/// the Dockerfile.
+#[test]
+fn secrets_are_read_only_files_and_nothing_runs_insecure() {
+    let mut drift = compose_secret_drift(&compose_document());
+    drift.extend(k8s_secret_drift(&k8s_manifests()));
+    drift.extend(dockerfile_drift());
+    assert!(drift.is_empty(), "deploy/ breaks the security rules:\n{}", drift.join("\n"));
+}
+
+/// The checks above can fail: fed documents changed in memory, they name the service and what is wrong.
+#[test]
+fn the_secret_checks_name_what_drifted() {
+    let pristine = compose_document();
+    let mutate = |change: &dyn Fn(&mut serde_yaml::Value)| {
+        let mut document = pristine.clone();
+        change(&mut document);
+        compose_secret_drift(&document)
+    };
+    let environment = |document: &mut serde_yaml::Value, service: &str| -> serde_yaml::Mapping {
+        document["services"][service]["environment"].as_mapping().expect("a mapping").clone()
+    };
+    let set = |service: &'static str, key: &'static str, value: &'static str| {
+        move |document: &mut serde_yaml::Value| {
+            let mut env = environment(document, service);
+            env.insert(key.into(), value.into());
+            document["services"][service]["environment"] = serde_yaml::Value::Mapping(env);
+        }
+    };
+    let insecure = mutate(&set("reporting", "LIAISON_INSECURE", "true"));
+    assert_eq!(insecure.len(), 1, "{insecure:?}");
+    assert!(insecure[0].contains("reporting") && insecure[0].contains("LIAISON_INSECURE"), "{insecure:?}");
+    let password = mutate(&set("postgres", "POSTGRES_PASSWORD", "postgres"));
+    assert_eq!(password.len(), 1, "{password:?}");
+    assert!(password[0].contains("postgres") && password[0].contains("POSTGRES_PASSWORD_FILE"), "{password:?}");
+    let url = mutate(&set("scheduling", "LIAISON_EXTRA_URL", "postgres://u:hunter2@postgres:5432/db"));
+    assert_eq!(url.len(), 1, "{url:?}");
+    assert!(url[0].contains("scheduling") && url[0].contains("LIAISON_EXTRA_URL"), "{url:?}");
+    let outside = mutate(&set("contacts", "LIAISON_TLS_KEY_FILE", "/etc/contacts-key.pem"));
+    assert_eq!(outside.len(), 1, "{outside:?}");
+    assert!(outside[0].contains("contacts") && outside[0].contains("in no mounted volume"), "{outside:?}");
+    let writable = mutate(&|document| {
+        let volumes = document["services"]["mediation"]["volumes"].as_sequence_mut().expect("a list");
+        for volume in volumes.iter_mut() {
+            if volume.as_str() == Some("pki:/pki:ro") {
+                *volume = "pki:/pki".into();
+            }
+        }
+    });
+    assert!(!writable.is_empty() && writable.iter().all(|l| l.contains("mediation")), "{writable:?}");
+    assert!(writable.iter().any(|l| l.contains("read-write")), "{writable:?}");
+    let untokened = mutate(&|document| {
+        let mut env = environment(document, "mediation");
+        env.remove("LIAISON_SERVICE_TOKEN_FILE").expect("mediation has a service token");
+        document["services"]["mediation"]["environment"] = serde_yaml::Value::Mapping(env);
+    });
+    assert_eq!(untokened.len(), 1, "{untokened:?}");
+    assert!(untokened[0].contains("mediation") && untokened[0].contains("LIAISON_SERVICE_TOKEN_FILE"), "{untokened:?}");
+
+    let mut manifests = k8s_manifests();
+    let containers =
+        manifests.deployments[0]["spec"]["template"]["spec"]["containers"].as_sequence_mut().expect("containers");
+    containers[0]["env"]
+        .as_sequence_mut()
+        .expect("env")
+        .push(serde_yaml::from_str("{name: DATABASE_URL, valueFrom: {secretKeyRef: {name: x, key: y}}}").expect("env"));
+    let mounts = containers[0]["volumeMounts"].as_sequence_mut().expect("volumeMounts");
+    for mount in mounts.iter_mut() {
+        if mount.get("name").and_then(serde_yaml::Value::as_str) == Some("credentials") {
+            mount.as_mapping_mut().expect("a mapping").remove("readOnly");
+        }
+    }
+    let drift = k8s_secret_drift(&manifests);
+    assert!(drift.iter().any(|l| l.contains("contacts") && l.contains("from a Secret into a variable")), "{drift:?}");
+    assert!(drift.iter().any(|l| l.contains("DATABASE_URL_FILE")), "{drift:?}");
+    assert!(drift.iter().any(|l| l.contains("LIAISON_TLS_KEY_FILE") && l.contains("read-write")), "{drift:?}");
+    let mut insecure = k8s_manifests();
+    let data = insecure.configmap["data"].as_mapping_mut().expect("data");
+    data.insert("LIAISON_INSECURE".into(), "true".into());
+    let drift = k8s_secret_drift(&insecure);
+    assert_eq!(drift.len(), 1, "{drift:?}");
+    assert!(drift[0].contains(K8S_CONFIGMAP) && drift[0].contains("LIAISON_INSECURE"), "{drift:?}");
 }
 
 /// Who calls whom is declared once, by `ServiceKind::dependencies()`: in the compose file each service is told
@@ -1631,16 +2139,21 @@ fn the_call_graph_checks_name_what_drifted() {
     assert!(removed[0].contains("mediation") && removed[0].contains("LIAISON_SCHEDULING_ADDR"), "{removed:?}");
     let added = mutate(&|document| {
         let environment = document["services"]["scheduling"]["environment"].as_mapping_mut().expect("a mapping");
-        environment.insert("LIAISON_MEDIATION_ADDR".into(), "http://mediation:50053".into());
+        environment.insert("LIAISON_MEDIATION_ADDR".into(), "https://mediation:50053".into());
     });
     assert_eq!(added.len(), 1, "{added:?}");
     assert!(added[0].contains("scheduling") && added[0].contains("LIAISON_MEDIATION_ADDR"), "{added:?}");
     let wrong = mutate(&|document| {
         let environment = document["services"]["reporting"]["environment"].as_mapping_mut().expect("a mapping");
-        environment.insert("LIAISON_CONTACTS_ADDR".into(), "http://scheduling:50051".into());
+        environment.insert("LIAISON_CONTACTS_ADDR".into(), "https://scheduling:50051".into());
     });
     assert_eq!(wrong.len(), 1, "{wrong:?}");
-    assert!(wrong[0].contains("reporting") && wrong[0].contains("http://contacts:50051"), "{wrong:?}");
+    assert!(wrong[0].contains("reporting") && wrong[0].contains("https://contacts:50051"), "{wrong:?}");
+    let plaintext = mutate(&|document| {
+        let environment = document["services"]["mediation"]["environment"].as_mapping_mut().expect("a mapping");
+        environment.insert("LIAISON_CONTACTS_ADDR".into(), "http://contacts:50051".into());
+    });
+    assert_eq!(plaintext.len(), 1, "a plaintext peer address is drift: {plaintext:?}");
     let unordered = mutate(&|document| {
         let depends_on = document["services"]["mediation"]["depends_on"].as_mapping_mut().expect("a mapping");
         depends_on.remove("scheduling").expect("mediation waits for scheduling");

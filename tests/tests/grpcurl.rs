@@ -11,6 +11,8 @@ const GRPCURL_TIMEOUT: Duration = Duration::from_secs(30);
 const WALKTHROUGH_TIMEOUT: Duration = Duration::from_secs(300);
 /// Served on every port beside the port's own service.
 const CHANGE_FEED: &str = "liaison.common.v1.ChangeFeedService";
+/// Served on every port beside the port's own service (admin only; the all-in-one is in development mode).
+const AUDIT: &str = "liaison.common.v1.AuditService";
 /// The ports the documents call (`localhost:50051` … or `127.0.0.1:50051` …), in the order of the all-in-one's.
 const DOCUMENTED_PORTS: [u16; 4] = [50051, 50052, 50053, 50054];
 const WALKTHROUGH_START: &str = "<!-- walkthrough:start -->";
@@ -74,7 +76,7 @@ async fn grpcurl_lists_describes_and_calls_the_running_all_in_one() {
         let addr = format!("127.0.0.1:{port}");
         let listed = ok(&grpcurl, &["-plaintext", &addr, "list"]).await;
         let services: Vec<&str> = listed.lines().map(str::trim).collect();
-        for expected in [own, CHANGE_FEED, "grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"] {
+        for expected in [own, CHANGE_FEED, AUDIT, "grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"] {
             assert!(services.contains(&expected), "`grpcurl list` on {addr} lacks {expected}:\n{listed}");
         }
         for other in GRPC_SERVICES.into_iter().filter(|other| *other != own) {
@@ -83,6 +85,8 @@ async fn grpcurl_lists_describes_and_calls_the_running_all_in_one() {
         // Every port answers its own feed through the one service (an empty feed prints `{}`).
         let list_changes = format!("{CHANGE_FEED}/ListChanges");
         ok(&grpcurl, &["-plaintext", "-d", r#"{"page_size": 1}"#, &addr, &list_changes]).await;
+        let list_audit_events = format!("{AUDIT}/ListAuditEvents");
+        ok(&grpcurl, &["-plaintext", "-d", r#"{"page_size": 1}"#, &addr, &list_audit_events]).await;
     }
 
     let contacts = format!("127.0.0.1:{}", ports[0]);
@@ -118,6 +122,20 @@ async fn grpcurl_lists_describes_and_calls_the_running_all_in_one() {
     .await;
     assert_eq!(json_string(&fetched, "name"), name, "GetContact via grpcurl:\n{fetched}");
     assert_eq!(json_string(&fetched, "displayName"), "Grace Hopper", "GetContact via grpcurl:\n{fetched}");
+    // The audit trail names the RPC that created the contact and the fields it set.
+    let audited = ok(
+        &grpcurl,
+        &[
+            "-plaintext",
+            "-d",
+            &format!(r#"{{"resource_name": "{name}"}}"#),
+            &contacts,
+            &format!("{AUDIT}/ListAuditEvents"),
+        ],
+    )
+    .await;
+    assert_eq!(json_string(&audited, "rpc"), "liaison.contacts.v1.ContactsService/CreateContact", "{audited}");
+    assert!(audited.contains(r#""field": "display_name""#), "ListAuditEvents via grpcurl:\n{audited}");
 
     let invalid = run(
         &grpcurl,

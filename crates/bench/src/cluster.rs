@@ -6,8 +6,10 @@
 use crate::cli::Engine;
 use anyhow::Context;
 use liaison_runtime::config::ServiceKind;
-use liaison_testkit::cluster::{AllInOne, Cluster as Processes, Launcher, index};
-use liaison_testkit::procs::{Logs, Proc, Readiness};
+use liaison_runtime::auth::Role;
+use liaison_runtime::auth::keys::{DevKey, MintClaims};
+use liaison_testkit::cluster::{AllInOne, Cluster as Processes, Launcher, Pki, index};
+use liaison_testkit::procs::{HealthTls, Logs, Proc, Readiness, free_base_port, retry_on_taken_port};
 use sea_orm::sqlx::{self, Connection};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -29,6 +31,89 @@ fn launcher(bin: &Path, dir: &Path) -> Launcher {
         attempts: START_ATTEMPTS,
         stop_timeout: STOP_TIMEOUT,
         ..Launcher::new(bin)
+    }
+}
+
+/// The all-in-one's development signing key, in its data directory: in development mode it verifies the tokens
+/// this key signed (and lets calls without one in).
+const DEV_KEY_FILE: &str = "dev-signing-key.pem";
+
+/// How long the bench's tokens are valid: longer than any run.
+const TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// A bearer token for `bench` with the roles the scenarios need (viewer reads, officer writes), signed by the
+/// development key of the all-in-one whose data directory is `data_dir` (which the all-in-one created at start).
+fn mint_token(data_dir: &Path) -> anyhow::Result<String> {
+    let path = data_dir.join(DEV_KEY_FILE);
+    let key = DevKey::load_or_create(&path).with_context(|| format!("cannot load the signing key {}", path.display()))?;
+    let mut claims = MintClaims::new("bench", [Role::Officer, Role::Viewer].into_iter().collect());
+    claims.ttl = TOKEN_TTL;
+    key.mint(&claims).context("cannot mint a bench token")
+}
+
+/// The process name (and log file) of the second all-in-one, with TLS.
+const ALL_IN_ONE_TLS: &str = "all-in-one-tls";
+
+/// A second all-in-one, the same binary in the same development mode as the one under test but with TLS on
+/// (`--tls-cert-file`, a development PKI made by the binary's `dev-pki`), on ports and SQLite files of its own:
+/// the TLS scenarios run against it. A server with TLS speaks nothing else, so the plaintext scenarios and their
+/// TLS variants cannot share one process; two processes started the same way, seeded alike and driven one after
+/// the other in the same round (the other one idle meanwhile) keep the comparison fair without restarting the
+/// system under test between scenarios.
+pub(crate) struct TlsAllInOne {
+    pub(crate) proc: Proc,
+    base_port: u16,
+    tls: HealthTls,
+    /// A token signed by its development key.
+    pub(crate) token: String,
+}
+
+impl TlsAllInOne {
+    /// Makes a development PKI under `dir/pki` and starts the all-in-one with TLS on SQLite files under
+    /// `dir/data-tls`; returns when its four services are SERVING (asked over TLS).
+    pub(crate) async fn start(bin: &Path, dir: &Path) -> anyhow::Result<Self> {
+        let pki_dir = dir.join("pki");
+        std::fs::create_dir_all(&pki_dir).with_context(|| format!("cannot create {}", pki_dir.display()))?;
+        let pki = Pki::make(bin, &pki_dir)?;
+        let tls = pki.client_tls()?;
+        let data_dir = dir.join("data-tls");
+        let launcher = launcher(bin, dir);
+        let proc = retry_on_taken_port(START_ATTEMPTS, async || {
+            let base_port = free_base_port()?;
+            let mut command = launcher.all_in_one(&data_dir, base_port);
+            // Its certificate names localhost (which its services dial each other by) and 127.0.0.1.
+            command
+                .arg("--tls-cert-file")
+                .arg(pki.dir.join("contacts.pem"))
+                .arg("--tls-key-file")
+                .arg(pki.dir.join("contacts-key.pem"))
+                .arg("--tls-ca-file")
+                .arg(pki.dir.join("ca.pem"));
+            let mut proc = Proc::start(ALL_IN_ONE_TLS, command, &launcher.logs)?;
+            for (port, kind) in (base_port..).zip(ServiceKind::ALL) {
+                proc.serving_over(&READINESS, port, kind.grpc_service(), Some(&tls)).await?;
+            }
+            Ok((proc, base_port))
+        })
+        .await?;
+        let (proc, base_port) = proc;
+        let token = mint_token(&data_dir)?;
+        Ok(Self { proc, base_port, tls, token })
+    }
+
+    /// The port of `kind`.
+    pub(crate) fn port(&self, kind: ServiceKind) -> u16 {
+        self.base_port + u16::try_from(index(kind)).unwrap_or(0)
+    }
+
+    /// How a client reaches it: over TLS, trusting the PKI's CA.
+    pub(crate) fn tls(&self) -> &HealthTls {
+        &self.tls
+    }
+
+    pub(crate) async fn stop(mut self) -> anyhow::Result<()> {
+        self.proc.stop(STOP_TIMEOUT).await?;
+        Ok(())
     }
 }
 
@@ -160,6 +245,16 @@ impl Cluster {
                 }
                 Err(e.into())
             }
+        }
+    }
+
+    /// A token the system under test verifies (its development key's), for the authenticated scenarios; `None`
+    /// where it does not verify tokens: the four `liaison serve` processes run in development mode without a key
+    /// source, which lets every call in and never looks at a token.
+    pub(crate) fn token(&self) -> anyhow::Result<Option<String>> {
+        match &self.topology {
+            Topology::AllInOne(all_in_one) => mint_token(&all_in_one.data_dir).map(Some),
+            Topology::Processes(_) => Ok(None),
         }
     }
 

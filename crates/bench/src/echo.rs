@@ -47,7 +47,9 @@ pub(crate) async fn run_server(listen: SocketAddr) -> anyhow::Result<()> {
         liaison_runtime::net::shutdown::signal().await;
         on_signal.cancel();
     });
-    let served = serve(listener, mounted, liaison_runtime::security::Security::development(), shutdown).await.map_err(anyhow::Error::msg);
+    let served = serve(listener, mounted, liaison_runtime::security::Security::development(), shutdown)
+        .await
+        .map_err(anyhow::Error::msg);
     telemetry.shutdown();
     served
 }

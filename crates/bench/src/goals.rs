@@ -15,6 +15,8 @@ pub(crate) enum Status {
     Missed,
     /// The run did not measure it (scenario skipped, or it had no successful call).
     NotMeasured,
+    /// A figure reported beside the goals, with no target.
+    Reported,
 }
 
 /// One goal on one engine.
@@ -41,6 +43,8 @@ pub(crate) struct GoalResult {
 enum Target {
     AtLeast(f64),
     Below(f64),
+    /// No target: the figure is reported.
+    None,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -104,6 +108,11 @@ pub(crate) fn median(samples: &[f64]) -> Option<f64> {
     }
 }
 
+/// `scenario`'s calls/s divided by `base`'s in each round that ran both.
+fn rate_ratio(engine: &EngineReport, scenario: Scenario, base: Scenario) -> Vec<f64> {
+    per_round(engine, |r| crate::report::ratio(ran(r, scenario)?.per_s, ran(r, base)?.per_s))
+}
+
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
@@ -137,6 +146,44 @@ const GOALS: &[Goal] = &[
         target: Target::AtLeast(0.7),
         unit: Unit::Ratio,
         measure: |e| per_round(e, |r| ran(r, Scenario::CreateContact)?.ratio),
+        floor: None,
+        stalls: None,
+    },
+    // Issue 17: what a bearer token (verified once, then found in the server's cache) and TLS cost GetContact,
+    // measured in the same round. Only the all-in-one verifies tokens in development mode (see run.rs).
+    Goal {
+        goal: "GetContactAuth (a cached bearer token) ≥ 0.9× GetContact's rate",
+        engines: &[Engine::Sqlite],
+        target: Target::AtLeast(0.9),
+        unit: Unit::Ratio,
+        measure: |e| rate_ratio(e, Scenario::GetContactAuth, Scenario::GetContact),
+        floor: None,
+        stalls: None,
+    },
+    Goal {
+        goal: "GetContactTls (TLS and a bearer token) ≥ 0.8× GetContact's rate",
+        engines: &[Engine::Sqlite],
+        target: Target::AtLeast(0.8),
+        unit: Unit::Ratio,
+        measure: |e| rate_ratio(e, Scenario::GetContactTls, Scenario::GetContact),
+        floor: None,
+        stalls: None,
+    },
+    Goal {
+        goal: "the rate of CreateContactAuth ÷ CreateContact's (reported)",
+        engines: &[Engine::Sqlite],
+        target: Target::None,
+        unit: Unit::Ratio,
+        measure: |e| rate_ratio(e, Scenario::CreateContactAuth, Scenario::CreateContact),
+        floor: None,
+        stalls: None,
+    },
+    Goal {
+        goal: "the rate of CreateContactTls ÷ CreateContact's (reported)",
+        engines: &[Engine::Sqlite],
+        target: Target::None,
+        unit: Unit::Ratio,
+        measure: |e| rate_ratio(e, Scenario::CreateContactTls, Scenario::CreateContact),
         floor: None,
         stalls: None,
     },
@@ -231,6 +278,7 @@ fn judge(target: Target, value: f64) -> Status {
     let met = match target {
         Target::AtLeast(bound) => value >= bound,
         Target::Below(bound) => value < bound,
+        Target::None => return Status::Reported,
     };
     if met { Status::Met } else { Status::Missed }
 }
@@ -245,6 +293,7 @@ pub(crate) fn evaluate(engines: &[EngineReport]) -> Vec<GoalResult> {
             let target = match goal.target {
                 Target::AtLeast(bound) => format!("≥ {}", goal.unit.show(bound)),
                 Target::Below(bound) => format!("< {}", goal.unit.show(bound)),
+                Target::None => "–".to_owned(),
             };
             let floor_samples = goal.floor.map(|floor| floor(engine)).unwrap_or_default();
             let stall_samples = goal.stalls.map(|stalls| stalls(engine)).unwrap_or_default();
@@ -419,6 +468,38 @@ mod tests {
         assert!(meeting.value.is_some_and(|v| (v - 500.0 / 900.0).abs() < 1e-9), "{meeting:?}");
         let ingested = status_of(&results, "reporting", Engine::Postgres);
         assert_eq!((ingested.status, ingested.value), (Status::Met, Some(52_000.0)));
+    }
+
+    #[test]
+    fn token_and_tls_variants_are_judged_against_the_plaintext_scenario_of_their_round() {
+        let rate = |name: &str, per_s: f64| measured(name, per_s, per_s, Some(Ceiling::Echo));
+        let mut sqlite = engine(
+            Engine::Sqlite,
+            vec![
+                rate("GetContact", 10_000.0),
+                rate("GetContactAuth", 9_500.0),
+                rate("GetContactTls", 7_000.0),
+                rate("CreateContact", 1_000.0),
+                rate("CreateContactAuth", 980.0),
+            ],
+        );
+        sqlite.rounds.push(round(vec![
+            rate("GetContact", 8_000.0),
+            rate("GetContactAuth", 7_000.0),
+            rate("GetContactTls", 7_600.0),
+        ]));
+        let results = evaluate(&[sqlite]);
+        let auth = status_of(&results, "GetContactAuth", Engine::Sqlite);
+        assert_eq!(auth.samples, vec![0.95, 0.875]);
+        assert_eq!((auth.status, auth.target.as_str()), (Status::Met, "≥ 0.90×"), "the median is 0.91");
+        let tls = status_of(&results, "GetContactTls", Engine::Sqlite);
+        assert_eq!((tls.status, tls.samples.clone()), (Status::Met, vec![0.7, 0.95]), "the median is 0.825");
+        let create = status_of(&results, "the rate of CreateContactAuth", Engine::Sqlite);
+        assert_eq!((create.status, create.value, create.target.as_str()), (Status::Reported, Some(0.98), "–"));
+        let create_tls = status_of(&results, "the rate of CreateContactTls", Engine::Sqlite);
+        assert_eq!(create_tls.status, Status::NotMeasured);
+        let postgres = evaluate(&[engine(Engine::Postgres, vec![rate("GetContact", 10_000.0)])]);
+        assert!(!postgres.iter().any(|r| r.goal.contains("Auth") || r.goal.contains("Tls")), "the all-in-one's only");
     }
 
     #[test]

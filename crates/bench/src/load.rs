@@ -43,11 +43,20 @@ pub(crate) struct Connections(Arc<Vec<Channel>>);
 impl Connections {
     /// `n` connections to `url`, each connected now.
     pub(crate) async fn open(url: &str, n: usize) -> anyhow::Result<Self> {
-        let endpoint = Endpoint::from_shared(url.to_owned())
-            .with_context(|| format!("invalid URL {url}"))?
-            .tcp_nodelay(true)
-            .connect_timeout(Duration::from_secs(3))
-            .timeout(CALL_TIMEOUT);
+        let endpoint = Endpoint::from_shared(url.to_owned()).with_context(|| format!("invalid URL {url}"))?;
+        Self::open_endpoint(endpoint, url, n).await
+    }
+
+    /// `n` connections to `https://127.0.0.1:<port>`, verifying the server as `tls` says, each connected (and its
+    /// TLS handshake done) now.
+    pub(crate) async fn open_tls(port: u16, tls: &liaison_testkit::procs::HealthTls, n: usize) -> anyhow::Result<Self> {
+        let url = format!("https://127.0.0.1:{port}");
+        let endpoint = tls.endpoint(port).map_err(|e| anyhow::anyhow!("{url}: {e}"))?;
+        Self::open_endpoint(endpoint, &url, n).await
+    }
+
+    async fn open_endpoint(endpoint: Endpoint, url: &str, n: usize) -> anyhow::Result<Self> {
+        let endpoint = endpoint.tcp_nodelay(true).connect_timeout(Duration::from_secs(3)).timeout(CALL_TIMEOUT);
         let mut channels = Vec::with_capacity(n.max(1));
         for _ in 0..n.max(1) {
             channels.push(endpoint.connect().await.with_context(|| format!("cannot connect to {url}"))?);

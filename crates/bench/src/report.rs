@@ -419,6 +419,7 @@ pub(crate) fn markdown(report: &Report) -> String {
                     Status::Met => "met",
                     Status::Missed => "**missed**",
                     Status::NotMeasured => "not measured",
+                    Status::Reported => "reported",
                 }
             );
         }

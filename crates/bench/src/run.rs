@@ -2,11 +2,11 @@
 //! database's own rates, the seeded data, each scenario in turn, and reporting's ingestion; then the goals.
 use crate::ceilings::{CeilingDb, EchoServer};
 use crate::cli::{Engine, RunSettings};
-use crate::cluster::{Cluster, Postgres};
+use crate::cluster::{Cluster, Postgres, TlsAllInOne};
 use crate::load::{self, Connections, Drive, Pace};
 use crate::procs;
 use crate::report::{self, Ceiling, EngineReport, Measured, ProcessMemory, Report, Round};
-use crate::scenarios::{self, Fixture, Scenario};
+use crate::scenarios::{self, Fixture, Scenario, Transport};
 use anyhow::{Context, bail};
 use futures::{StreamExt, TryStreamExt};
 use liaison_runtime::config::ServiceKind;
@@ -105,9 +105,7 @@ pub(crate) async fn run(settings: &RunSettings) -> anyhow::Result<Report> {
 
 /// Whether any scenario compared with the echo ceiling runs.
 fn needs_echo(settings: &RunSettings) -> bool {
-    [Scenario::GetContact, Scenario::BatchGetContacts, Scenario::ListContacts, Scenario::SearchContacts]
-        .iter()
-        .any(|s| settings.runs(s.name()))
+    Scenario::ALL.iter().any(|s| s.ceiling() == Some(Ceiling::Echo) && settings.runs(s.name()))
 }
 
 /// The sizes of the echo's payloads: as many bytes as a GetContact response (the ceiling: the same bytes on the
@@ -164,22 +162,29 @@ async fn bench_engine(
         let scheduling = Connections::open(&cluster.url(ServiceKind::Scheduling), settings.load.connections).await?;
         eprintln!("liaison-bench: {} — seeding {} contacts", engine.name(), settings.seed_contacts);
         let names = scenarios::seed_contacts(&contacts, tag, settings.seed_contacts).await?;
+        let bearer = cluster.token()?.as_deref().map(scenarios::bearer).transpose()?;
         let fixture = Fixture {
             names: Arc::new(names),
             page_tokens: Arc::new(scenarios::page_tokens(&contacts.get(0)).await?),
             tag: tag.into(),
             workers: settings.load.concurrency,
             round: 0,
+            bearer,
         };
+        let mut tls = start_tls_target(settings, cluster, dir, tag).await?;
         let mut rounds = Vec::with_capacity(settings.rounds as usize);
         for round in 0..settings.rounds {
             if settings.rounds > 1 {
                 eprintln!("liaison-bench: {} — round {} of {}", engine.name(), round + 1, settings.rounds);
             }
             let fixture = fixture.for_round(round);
-            let measured =
-                bench_round(settings, cluster, echo, ceiling_db.as_ref(), &fixture, &contacts, &scheduling).await?;
+            let mut target = Targets { contacts: &contacts, scheduling: &scheduling, tls: tls.as_mut() };
+            let measured = bench_round(settings, cluster, echo, ceiling_db.as_ref(), &fixture, &mut target).await?;
             rounds.push(measured);
+        }
+        // Stopped before ingestion is timed, which it would only disturb.
+        if let Some(tls) = tls {
+            tls.server.stop().await.context("stopping the all-in-one with TLS")?;
         }
         anyhow::Ok((rounds, contacts))
     }
@@ -233,6 +238,57 @@ async fn bench_engine(
     })
 }
 
+/// The second all-in-one, with TLS on, and what the TLS scenarios drive it with.
+struct TlsTarget {
+    server: TlsAllInOne,
+    contacts: Connections,
+    /// Its own seeded contacts (as many as the system under test's) and its own token.
+    fixture: Fixture,
+}
+
+/// Where a round's scenarios are driven.
+struct Targets<'a> {
+    contacts: &'a Connections,
+    scheduling: &'a Connections,
+    tls: Option<&'a mut TlsTarget>,
+}
+
+/// The TLS scenarios' server, when any of them runs: on SQLite a second all-in-one with TLS on (see
+/// [`TlsAllInOne`] for why a second process), seeded as the first; `None` on PostgreSQL, whose four `serve`
+/// processes in development mode do not verify tokens (a deployment's TLS and required tokens would need a PKI and
+/// four more databases; not measured).
+async fn start_tls_target(
+    settings: &RunSettings,
+    cluster: &Cluster,
+    dir: &Path,
+    tag: &str,
+) -> anyhow::Result<Option<TlsTarget>> {
+    let engine = cluster.engine;
+    let wanted = Scenario::ALL.iter().any(|s| s.transport() == Transport::TlsWithToken && settings.runs(s.name()));
+    if !wanted {
+        return Ok(None);
+    }
+    if engine != Engine::Sqlite {
+        eprintln!("liaison-bench: {} — the token and TLS scenarios run on the all-in-one only; skipped", engine.name());
+        return Ok(None);
+    }
+    eprintln!("liaison-bench: {} — starting a second all-in-one, with TLS, for the TLS scenarios", engine.name());
+    let server = TlsAllInOne::start(&settings.liaison_bin, dir).await?;
+    let contacts = Connections::open_tls(server.port(ServiceKind::Contacts), server.tls(), settings.load.connections)
+        .await?;
+    eprintln!("liaison-bench: {} — seeding {} contacts over TLS", engine.name(), settings.seed_contacts);
+    let names = scenarios::seed_contacts(&contacts, tag, settings.seed_contacts).await?;
+    let fixture = Fixture {
+        names: Arc::new(names),
+        page_tokens: Arc::new(vec![String::new()]),
+        tag: tag.into(),
+        workers: settings.load.concurrency,
+        round: 0,
+        bearer: Some(scenarios::bearer(&server.token)?),
+    };
+    Ok(Some(TlsTarget { server, contacts, fixture }))
+}
+
 /// One round: every scenario in turn, each ceiling measured right before the first scenario compared with it
 /// (the echo before the reads, the database's own rates before the writes), so that a ratio divides two figures
 /// taken seconds apart, not minutes.
@@ -242,8 +298,7 @@ async fn bench_round(
     echo: Option<&EchoServer>,
     ceiling_db: Option<&CeilingTable>,
     fixture: &Fixture,
-    contacts: &Connections,
-    scheduling: &Connections,
+    targets: &mut Targets<'_>,
 ) -> anyhow::Result<Round> {
     let engine = cluster.engine;
     let processes: Vec<String> = cluster.processes().into_iter().map(|(name, _)| name).collect();
@@ -287,11 +342,27 @@ async fn bench_round(
             progress(engine.name(), &floor);
             round.echo_open = Some(floor);
         }
-        let connections = if scenario == Scenario::CreateMeeting { scheduling } else { contacts };
-        let Some(workload) = scenarios::workload(scenario, fixture, connections) else { continue };
-        let outcome = load::run(workload, Drive { load: settings.load, pace }, &cluster.pids()).await?;
-        cluster.check_alive()?;
-        let mut result = Measured::new(scenario.name(), &outcome, pace, &processes);
+        let drive = Drive { load: settings.load, pace };
+        let (outcome, watched) = if scenario.transport() == Transport::TlsWithToken {
+            let Some(tls) = targets.tls.as_deref_mut() else { continue };
+            let Some(workload) = scenarios::workload(scenario, &tls.fixture.for_round(fixture.round), &tls.contacts)
+            else {
+                continue;
+            };
+            let outcome = load::run(workload, drive, &[tls.server.proc.pid()]).await?;
+            tls.server.proc.check_alive()?;
+            (outcome, vec![tls.server.proc.name().to_owned()])
+        } else {
+            let connections = if scenario == Scenario::CreateMeeting { targets.scheduling } else { targets.contacts };
+            let Some(workload) = scenarios::workload(scenario, fixture, connections) else {
+                eprintln!("liaison-bench: {} — {} needs a token it can verify; skipped", engine.name(), scenario.name());
+                continue;
+            };
+            let outcome = load::run(workload, drive, &cluster.pids()).await?;
+            cluster.check_alive()?;
+            (outcome, processes.clone())
+        };
+        let mut result = Measured::new(scenario.name(), &outcome, pace, &watched);
         result.ceiling = scenario.ceiling();
         progress(engine.name(), &result);
         round.scenarios.push(result);
@@ -318,9 +389,7 @@ async fn open_ceiling_db(
     dir: &Path,
     tag: &str,
 ) -> anyhow::Result<Option<CeilingTable>> {
-    let wanted = [Scenario::CreateContact, Scenario::UpdateContact, Scenario::CreateMeeting]
-        .iter()
-        .any(|s| settings.runs(s.name()));
+    let wanted = Scenario::ALL.iter().any(|s| s.ceiling() == Some(Ceiling::DbInsert) && settings.runs(s.name()));
     if !wanted {
         return Ok(None);
     }

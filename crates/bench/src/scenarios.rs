@@ -14,6 +14,7 @@ use liaison_proto::scheduling::v1::scheduling_service_client::SchedulingServiceC
 use liaison_proto::scheduling::v1::{CreateMeetingRequest, Meeting};
 use liaison_runtime::net::peers::names_only;
 use std::sync::Arc;
+use tonic::metadata::{Ascii, MetadataValue};
 use tonic::transport::Channel;
 
 /// Contacts asked for by one BatchGetContacts.
@@ -29,12 +30,21 @@ pub(crate) const SEARCH_QUERY: &str = "bench";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Scenario {
     GetContact,
+    /// GetContact with `authorization: Bearer <token>`, the same token on every call: the server's verification
+    /// of a token it has seen before (its verified-token cache), next to GetContact without one.
+    GetContactAuth,
+    /// GetContactAuth over TLS, on the second all-in-one that has TLS on ([`crate::cluster::TlsAllInOne`]).
+    GetContactTls,
     /// GetContact in open loop at half the closed-loop peak: the latency goal.
     GetContactHalfPeak,
     BatchGetContacts,
     ListContacts,
     SearchContacts,
     CreateContact,
+    /// CreateContact with a bearer token (as GetContactAuth).
+    CreateContactAuth,
+    /// CreateContactAuth over TLS (as GetContactTls).
+    CreateContactTls,
     CreateMeeting,
     UpdateContact,
     /// Reporting catching up with a backlog of changes (not a load of calls).
@@ -42,13 +52,17 @@ pub(crate) enum Scenario {
 }
 
 impl Scenario {
-    pub(crate) const ALL: [Scenario; 9] = [
+    pub(crate) const ALL: [Scenario; 13] = [
         Self::GetContact,
+        Self::GetContactAuth,
+        Self::GetContactTls,
         Self::GetContactHalfPeak,
         Self::BatchGetContacts,
         Self::ListContacts,
         Self::SearchContacts,
         Self::CreateContact,
+        Self::CreateContactAuth,
+        Self::CreateContactTls,
         Self::CreateMeeting,
         Self::UpdateContact,
         Self::Ingestion,
@@ -57,11 +71,15 @@ impl Scenario {
     pub(crate) fn name(self) -> &'static str {
         match self {
             Self::GetContact => "GetContact",
+            Self::GetContactAuth => "GetContactAuth",
+            Self::GetContactTls => "GetContactTls",
             Self::GetContactHalfPeak => "GetContactHalfPeak",
             Self::BatchGetContacts => "BatchGetContacts",
             Self::ListContacts => "ListContacts",
             Self::SearchContacts => "SearchContacts",
             Self::CreateContact => "CreateContact",
+            Self::CreateContactAuth => "CreateContactAuth",
+            Self::CreateContactTls => "CreateContactTls",
             Self::UpdateContact => "UpdateContact",
             Self::CreateMeeting => "CreateMeeting",
             Self::Ingestion => "Ingestion",
@@ -72,14 +90,49 @@ impl Scenario {
     pub(crate) fn ceiling(self) -> Option<Ceiling> {
         match self {
             Self::GetContact
+            | Self::GetContactAuth
+            | Self::GetContactTls
             | Self::GetContactHalfPeak
             | Self::BatchGetContacts
             | Self::ListContacts
             | Self::SearchContacts => Some(Ceiling::Echo),
-            Self::CreateContact | Self::UpdateContact | Self::CreateMeeting => Some(Ceiling::DbInsert),
+            Self::CreateContact
+            | Self::CreateContactAuth
+            | Self::CreateContactTls
+            | Self::UpdateContact
+            | Self::CreateMeeting => Some(Ceiling::DbInsert),
             Self::Ingestion => None,
         }
     }
+
+    /// How its calls reach the server.
+    pub(crate) fn transport(self) -> Transport {
+        match self {
+            Self::GetContactAuth | Self::CreateContactAuth => Transport::Token,
+            Self::GetContactTls | Self::CreateContactTls => Transport::TlsWithToken,
+            _ => Transport::Plaintext,
+        }
+    }
+
+    /// The scenario whose calls it sends (itself, but for the token and TLS variants).
+    pub(crate) fn base(self) -> Scenario {
+        match self {
+            Self::GetContactAuth | Self::GetContactTls => Self::GetContact,
+            Self::CreateContactAuth | Self::CreateContactTls => Self::CreateContact,
+            other => other,
+        }
+    }
+}
+
+/// How a scenario's calls reach the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Transport {
+    /// Plaintext HTTP/2, no token (development mode lets the call in with every role).
+    Plaintext,
+    /// Plaintext, with the fixture's bearer token.
+    Token,
+    /// Over TLS to the all-in-one that has TLS on, with its bearer token.
+    TlsWithToken,
 }
 
 /// Spreads call `seq` over `len` items (Fibonacci hashing: neighbouring calls land far apart).
@@ -111,6 +164,14 @@ pub(crate) struct Fixture {
     /// The round of the run (0, 1, …): request ids and meeting slots of one round never meet another's, since
     /// every drive numbers its calls from 0.
     pub(crate) round: u32,
+    /// `Bearer <token>` for the scenarios that send a token (one token for every call); without it they have no
+    /// workload.
+    pub(crate) bearer: Option<MetadataValue<Ascii>>,
+}
+
+/// `authorization: Bearer <token>` metadata.
+pub(crate) fn bearer(token: &str) -> anyhow::Result<MetadataValue<Ascii>> {
+    format!("Bearer {token}").parse().context("a token must be printable ASCII")
 }
 
 impl Fixture {
@@ -219,19 +280,30 @@ pub(crate) async fn page_tokens(channel: &Channel) -> anyhow::Result<Vec<String>
 
 /// The calls of `scenario` over `connections` (to contacts, or to scheduling for CreateMeeting); `Ingestion` has
 /// none: it is timed by [`crate::ingest`].
+/// The token and TLS variants send the calls of their [`Scenario::base`] with the fixture's bearer token, and have
+/// none without one; the caller gives the connections to the server each scenario runs on.
 pub(crate) fn workload(scenario: Scenario, fixture: &Fixture, connections: &Connections) -> Option<Workload> {
     let connections = connections.clone();
     let names = fixture.names.clone();
     let round = fixture.round;
-    let tag: Arc<str> = fixture.round_tag().into();
+    let bearer = match scenario.transport() {
+        Transport::Plaintext => None,
+        Transport::Token | Transport::TlsWithToken => Some(fixture.bearer.clone()?),
+    };
+    // Each variant writes contacts of its own: the same request ids would be replays, not writes.
+    let tag: Arc<str> = match scenario.transport() {
+        Transport::Plaintext => fixture.round_tag().into(),
+        Transport::Token => format!("{}-auth", fixture.round_tag()).into(),
+        Transport::TlsWithToken => format!("{}-tls", fixture.round_tag()).into(),
+    };
     let workers = fixture.workers;
-    let workload: Workload = match scenario {
+    let workload: Workload = match scenario.base() {
         Scenario::GetContact | Scenario::GetContactHalfPeak => Arc::new(move |worker, seq| {
             let channel = connections.get(worker);
             let name = names[spread(seq, names.len())].clone();
+            let request = with_bearer(GetContactRequest { name: name.clone() }, bearer.as_ref());
             call(async move {
-                let response: names_only::Contact =
-                    unary(channel, GET_CONTACT, GetContactRequest { name: name.clone() }).await?;
+                let response: names_only::Contact = unary(channel, GET_CONTACT, request).await?;
                 Ok(u64::from(response.contact.is_some_and(|contact| contact.name == name)))
             })
         }),
@@ -239,8 +311,8 @@ pub(crate) fn workload(scenario: Scenario, fixture: &Fixture, connections: &Conn
             let channel = connections.get(worker);
             let names = window(seq, BATCH_SIZE, names.len()).map(|i| names[i].clone()).collect();
             call(async move {
-                let response: names_only::Contacts =
-                    unary(channel, BATCH_GET_CONTACTS, BatchGetContactsRequest { names }).await?;
+                let request = tonic::Request::new(BatchGetContactsRequest { names });
+                let response: names_only::Contacts = unary(channel, BATCH_GET_CONTACTS, request).await?;
                 Ok(response.contacts.len() as u64)
             })
         }),
@@ -251,7 +323,8 @@ pub(crate) fn workload(scenario: Scenario, fixture: &Fixture, connections: &Conn
                 let page_token = tokens[spread(seq, tokens.len())].clone();
                 call(async move {
                     let request = ListContactsRequest { page_size: Some(PAGE_SIZE), page_token, ..Default::default() };
-                    let response: names_only::ContactPage = unary(channel, LIST_CONTACTS, request).await?;
+                    let response: names_only::ContactPage =
+                        unary(channel, LIST_CONTACTS, tonic::Request::new(request)).await?;
                     Ok(response.contacts.len() as u64)
                 })
             })
@@ -274,6 +347,7 @@ pub(crate) fn workload(scenario: Scenario, fixture: &Fixture, connections: &Conn
                 contact: Some(written_contact(&tag, seq)),
                 request_id: format!("bench-{tag}-contact-{seq}"),
             };
+            let request = with_bearer(request, bearer.as_ref());
             call(async move {
                 ContactsServiceClient::new(channel).create_contact(request).await?;
                 Ok(1)
@@ -306,9 +380,22 @@ pub(crate) fn workload(scenario: Scenario, fixture: &Fixture, connections: &Conn
                 Ok(1)
             })
         }),
-        Scenario::Ingestion => return None,
+        Scenario::GetContactAuth
+        | Scenario::GetContactTls
+        | Scenario::CreateContactAuth
+        | Scenario::CreateContactTls
+        | Scenario::Ingestion => return None,
     };
     Some(workload)
+}
+
+/// `message` as a request, with `authorization: <bearer>` when there is one.
+fn with_bearer<T>(message: T, bearer: Option<&MetadataValue<Ascii>>) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    if let Some(bearer) = bearer {
+        request.metadata_mut().insert("authorization", bearer.clone());
+    }
+    request
 }
 
 /// Hour-long slots given to each round's meetings (57 years' worth: a round creates tens of thousands).
@@ -342,7 +429,11 @@ const LIST_CONTACTS: &str = "/liaison.contacts.v1.ContactsService/ListContacts";
 /// numbers: the driver checks which contacts came back without spending the cores it shares with the servers on
 /// fields it never reads (decoding 100 whole contacts cost the driver more CPU than the server spent answering).
 /// The server does exactly the same work either way; h2load, the outside cross-check, decodes nothing.
-async fn unary<Req, View>(channel: Channel, path: &'static str, request: Req) -> Result<View, tonic::Status>
+async fn unary<Req, View>(
+    channel: Channel,
+    path: &'static str,
+    request: tonic::Request<Req>,
+) -> Result<View, tonic::Status>
 where
     Req: prost::Message + 'static,
     View: prost::Message + Default + 'static,
@@ -351,7 +442,7 @@ where
     grpc.ready().await.map_err(|e| tonic::Status::unavailable(format!("connection not ready: {e}")))?;
     let codec = tonic_prost::ProstCodec::<Req, View>::default();
     let path = http::uri::PathAndQuery::from_static(path);
-    Ok(grpc.unary(tonic::Request::new(request), path, codec).await?.into_inner())
+    Ok(grpc.unary(request, path, codec).await?.into_inner())
 }
 
 #[cfg(test)]
@@ -423,12 +514,22 @@ mod tests {
             tag: "t".into(),
             workers: 4,
             round: 0,
+            bearer: Some(bearer("a.b.c").expect("ASCII")),
         };
+        let without_token = Fixture { bearer: None, ..fixture.clone() };
         for scenario in Scenario::ALL {
             assert!(!scenario.name().is_empty());
             assert_eq!(workload(scenario, &fixture, &unconnected()).is_some(), scenario != Scenario::Ingestion);
             assert_eq!(scenario.ceiling().is_some(), scenario != Scenario::Ingestion);
+            assert_eq!(scenario.ceiling(), scenario.base().ceiling());
+            assert_eq!(
+                workload(scenario, &without_token, &unconnected()).is_some(),
+                scenario != Scenario::Ingestion && scenario.transport() == Transport::Plaintext,
+                "{scenario:?} sends a token or nothing"
+            );
         }
+        let names: std::collections::HashSet<_> = Scenario::ALL.iter().map(|s| s.name()).collect();
+        assert_eq!(names.len(), Scenario::ALL.len(), "names are distinct");
         let contact = new_contact("t", 7);
         assert!(contact.display_name.to_lowercase().contains(SEARCH_QUERY));
         let written = written_contact("t", 7);

@@ -1,18 +1,20 @@
 //! `liaison`: with no arguments, the all-in-one (the four services on their ports on 127.0.0.1, SQLite under
-//! `./liaison-data/`); `serve <service>` runs one service; `migrate <service>` applies its migrations;
-//! `healthcheck` asks a server whether it is SERVING. Configuration errors end with one line on stderr and a
-//! non-zero exit.
+//! `./liaison-data/`, development mode with tokens signed by `liaison-data/dev-signing-key.pem` verified); `serve
+//! <service>` runs one service; `migrate <service>` applies its migrations; `healthcheck` asks a server whether it
+//! is SERVING; `token` mints a development token; `dev-pki` writes a development CA, certificates, signing key and
+//! service tokens. Configuration errors end with one line on stderr and a non-zero exit.
 use clap::{Args, Parser, Subcommand};
 use liaison_runtime::auth;
+use liaison_runtime::auth::keys::{DEFAULT_AUDIENCE, DEV_ISSUER, DevKey, MintClaims};
 use liaison_runtime::config::{Peers, ServiceKind, ServiceSettings};
-use liaison_runtime::net::tls::TlsSettings;
-use liaison_runtime::security::{Security, SecuritySettings};
 use liaison_runtime::db::DatabaseUrl;
 use liaison_runtime::net::client::CallSettings;
 use liaison_runtime::net::telemetry::{self, LogFormat};
+use liaison_runtime::net::tls::{ClientTls, TlsSettings};
+use liaison_runtime::security::{Security, SecuritySettings};
 use liaison_runtime::service::{Running, StartError, migrate, start};
-use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -42,6 +44,7 @@ struct Cli {
 }
 
 #[derive(Subcommand, Debug)]
+#[allow(clippy::large_enum_variant, reason = "parsed once at start; boxing would only complicate the CLI")]
 enum Command {
     /// Run one service (as in a cluster).
     Serve(ServeArgs),
@@ -49,7 +52,14 @@ enum Command {
     Migrate(MigrateArgs),
     /// Exit 0 if the server at --addr reports SERVING, 1 otherwise.
     Healthcheck(HealthcheckArgs),
+    /// Print a development token (signed by the all-in-one's development key) for the roles given.
+    Token(TokenArgs),
+    /// Write a development PKI: CA and host certificates, the token signing key, its JWKS and service tokens.
+    DevPki(DevPkiArgs),
 }
+
+/// The all-in-one's development signing key, in its data directory.
+const DEV_KEY_FILE: &str = "dev-signing-key.pem";
 
 #[derive(Args, Debug)]
 struct AllInOneArgs {
@@ -59,8 +69,84 @@ struct AllInOneArgs {
     /// Port of contacts; scheduling, mediation and reporting take the next three.
     #[arg(long, env = "LIAISON_BASE_PORT", default_value_t = 50051, value_parser = clap::value_parser!(u16).range(1..=65532))]
     base_port: u16,
+    /// Address the four services listen on; anything but loopback needs tokens and TLS, or --insecure.
+    #[arg(long, env = "LIAISON_LISTEN_HOST", default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    listen_host: IpAddr,
     #[command(flatten)]
     calls: CallArgs,
+    /// With a key source (--jwks-file, --jwks-url, --dev-hs256-secret-file) tokens are required, as with `serve`;
+    /// without one, development mode verifies tokens signed by `<data dir>/dev-signing-key.pem`.
+    #[command(flatten)]
+    security: SecurityArgs,
+}
+
+#[derive(Args, Debug)]
+struct TokenArgs {
+    /// A role the token grants (repeat for several): viewer, officer, mediator, admin or service.
+    #[arg(long = "role", required = true)]
+    roles: Vec<auth::Role>,
+    /// Who the token names (`sub`), e.g. jane or service:scheduling.
+    #[arg(long)]
+    subject: String,
+    /// The display name (`name`), e.g. "Jane Doe".
+    #[arg(long)]
+    name: Option<String>,
+    /// How long the token is valid: e.g. 90s, 15m, 1h, 30d.
+    #[arg(long, default_value = "1h", value_parser = parse_ttl)]
+    ttl: Duration,
+    /// The signing key (Ed25519, PKCS#8 PEM), created if absent [default: <data dir>/dev-signing-key.pem].
+    #[arg(long)]
+    key: Option<PathBuf>,
+    /// The all-in-one's data directory, where its signing key is.
+    #[arg(long, env = "LIAISON_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// The issuer (`iss`) to name.
+    #[arg(long, default_value = DEV_ISSUER)]
+    issuer: String,
+    /// The audience (`aud`) to name.
+    #[arg(long, default_value = DEFAULT_AUDIENCE)]
+    audience: String,
+}
+
+#[derive(Args, Debug)]
+struct DevPkiArgs {
+    /// Directory to write into (created if missing; an existing CA and signing key there are kept).
+    #[arg(long)]
+    out: PathBuf,
+    /// Hosts to issue a certificate and a service token for.
+    #[arg(long, value_delimiter = ',', default_value = "contacts,scheduling,mediation,reporting")]
+    hosts: Vec<String>,
+    /// The issuer (`iss`) of the service tokens.
+    #[arg(long, default_value = DEV_ISSUER)]
+    issuer: String,
+    /// The audience (`aud`) of the service tokens.
+    #[arg(long, default_value = DEFAULT_AUDIENCE)]
+    audience: String,
+    /// How long the service tokens are valid (they are minted anew on every run).
+    #[arg(long, default_value = "30d", value_parser = parse_ttl)]
+    token_ttl: Duration,
+}
+
+/// A duration as `<number><unit>`, the unit one of s, m, h, d: e.g. 90s, 15m, 1h, 30d (at most ten years).
+fn parse_ttl(text: &str) -> Result<Duration, String> {
+    const MAX_SECONDS: u64 = 10 * 365 * 86_400;
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let bad = || format!("'{text}' is not a duration such as 90s, 15m, 1h or 30d");
+    let number: u64 = number.parse().map_err(|_| bad())?;
+    let unit_seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(bad()),
+    };
+    match number.checked_mul(unit_seconds) {
+        Some(0) => Err(format!("'{text}': the duration must be longer than zero")),
+        Some(seconds) if seconds <= MAX_SECONDS => Ok(Duration::from_secs(seconds)),
+        _ => Err(format!("'{text}': the duration must be at most ten years")),
+    }
 }
 
 #[derive(Args, Debug, Clone, Copy)]
@@ -89,9 +175,8 @@ struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:<the service's port>].
     #[arg(long, env = "LIAISON_LISTEN_ADDR")]
     listen: Option<SocketAddr>,
-    /// postgres://user:password@host:port/database or sqlite://path/to/file.db
-    #[arg(long, env = "DATABASE_URL")]
-    database_url: DatabaseUrl,
+    #[command(flatten)]
+    database: DatabaseArgs,
     /// URL of the contacts service, e.g. http://contacts:50051 (scheduling, mediation, reporting).
     #[arg(long, env = "LIAISON_CONTACTS_ADDR")]
     contacts_addr: Option<String>,
@@ -221,9 +306,35 @@ impl SecurityArgs {
 struct MigrateArgs {
     /// contacts, scheduling, mediation or reporting.
     service: ServiceKind,
-    /// postgres://… or sqlite://…
+    #[command(flatten)]
+    database: DatabaseArgs,
+}
+
+/// The service's database: its URL, or a file holding it (so that a password comes from a file or a Secret,
+/// never from plain environment).
+#[derive(Args, Debug, Clone)]
+#[group(required = true, multiple = false)]
+struct DatabaseArgs {
+    /// postgres://user:password@host:port/database or sqlite://path/to/file.db
     #[arg(long, env = "DATABASE_URL")]
-    database_url: DatabaseUrl,
+    database_url: Option<DatabaseUrl>,
+    /// A file holding the database URL (e.g. a mounted Secret).
+    #[arg(long, env = "DATABASE_URL_FILE")]
+    database_url_file: Option<PathBuf>,
+}
+
+impl DatabaseArgs {
+    fn url(&self) -> Result<DatabaseUrl, Failure> {
+        if let Some(url) = &self.database_url {
+            return Ok(url.clone());
+        }
+        let Some(path) = &self.database_url_file else {
+            return Err(Failure::Config("--database-url or --database-url-file is required".to_owned()));
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Failure::Config(format!("--database-url-file {}: {e}", path.display())))?;
+        text.trim().parse().map_err(|e| Failure::Config(format!("--database-url-file {}: {e}", path.display())))
+    }
 }
 
 #[derive(Args, Debug)]
@@ -237,6 +348,15 @@ struct HealthcheckArgs {
     /// How long to wait for an answer, in milliseconds.
     #[arg(long, default_value_t = 3000)]
     timeout_ms: u64,
+    /// CA certificate (PEM) of an https:// server (the web PKI roots when unset).
+    #[arg(long)]
+    tls_ca_file: Option<PathBuf>,
+    /// Client certificate (PEM) to present to a server that requires one (mTLS).
+    #[arg(long, requires = "tls_key_file")]
+    tls_cert_file: Option<PathBuf>,
+    /// Private key of --tls-cert-file.
+    #[arg(long, requires = "tls_cert_file")]
+    tls_key_file: Option<PathBuf>,
 }
 
 /// Why the binary stops with an error: printed as one line, passwords hidden.
@@ -248,6 +368,10 @@ enum Failure {
     Config(String),
     #[error(transparent)]
     Security(#[from] liaison_runtime::security::SecurityError),
+    #[error("signing key: {0}")]
+    Key(#[from] auth::jwt::KeyError),
+    #[error("TLS: {0}")]
+    Tls(#[from] liaison_runtime::net::tls::TlsError),
     #[error(transparent)]
     DatabaseUrl(#[from] liaison_runtime::db::DatabaseUrlError),
     #[error(transparent)]
@@ -299,7 +423,7 @@ fn main() -> ExitCode {
     let metrics_addr = cli.metrics_addr;
     let outcome = runtime.block_on(async move {
         if let Some(addr) = metrics_addr
-            && !matches!(cli.command, Some(Command::Healthcheck(_) | Command::Migrate(_)))
+            && matches!(cli.command, None | Some(Command::Serve(_)))
         {
             liaison_runtime::net::metrics::serve(addr)?;
             tracing::info!(%addr, "metrics on /metrics");
@@ -307,8 +431,10 @@ fn main() -> ExitCode {
         match cli.command {
             None => all_in_one(cli.all_in_one).await,
             Some(Command::Serve(args)) => serve(args).await,
-            Some(Command::Migrate(args)) => migrate_one(args.service, &args.database_url).await,
+            Some(Command::Migrate(args)) => migrate_one(args.service, &args.database.url()?).await,
             Some(Command::Healthcheck(args)) => healthcheck(args).await,
+            Some(Command::Token(args)) => print_token(&args, &cli.all_in_one.data_dir),
+            Some(Command::DevPki(args)) => dev_pki(&args),
         }
     });
     {
@@ -412,7 +538,7 @@ async fn serve(args: ServeArgs) -> Result<(), Failure> {
     let security = Security::build(&args.security.settings()?).await?;
     let settings = ServiceSettings {
         listen,
-        database_url: args.database_url,
+        database_url: args.database.url()?,
         peers: Peers { contacts: args.contacts_addr, scheduling: args.scheduling_addr, mediation: args.mediation_addr },
         calls: args.calls.settings(),
         security,
@@ -423,24 +549,57 @@ async fn serve(args: ServeArgs) -> Result<(), Failure> {
     Ok(running.wait().await?)
 }
 
+/// The all-in-one's security: as `serve`'s when a key source is configured (tokens required); otherwise
+/// development mode, verifying tokens signed by the data directory's development key (created if absent).
+fn all_in_one_security(args: &AllInOneArgs) -> Result<SecuritySettings, Failure> {
+    if args.security.token_settings()?.is_some() {
+        return args.security.settings();
+    }
+    let key = DevKey::load_or_create(&args.data_dir.join(DEV_KEY_FILE))?;
+    let mut tokens = auth::TokenSettings::new(auth::KeySource::Jwks(key.jwks()), DEV_ISSUER, DEFAULT_AUDIENCE);
+    tokens.leeway = Duration::from_secs(args.security.auth_leeway_secs);
+    Ok(SecuritySettings { auth: auth::AuthSettings::DevelopmentWithTokens(tokens), ..args.security.settings()? })
+}
+
+/// How the all-in-one's services reach each other: over loopback when they listen on every address or on
+/// loopback, and by the name their development certificates carry (`localhost`) when TLS is on.
+fn all_in_one_peer_url(listen: SocketAddr, tls: bool) -> String {
+    let ip = listen.ip();
+    let host = match (ip, tls) {
+        (ip, true) if ip.is_loopback() || ip.is_unspecified() => "localhost".to_owned(),
+        (IpAddr::V4(v4), false) if v4.is_unspecified() => Ipv4Addr::LOCALHOST.to_string(),
+        (IpAddr::V6(v6), false) if v6.is_unspecified() => format!("[{}]", Ipv6Addr::LOCALHOST),
+        (IpAddr::V6(v6), _) => format!("[{v6}]"),
+        (IpAddr::V4(v4), _) => v4.to_string(),
+    };
+    format!("{}://{host}:{}", if tls { "https" } else { "http" }, listen.port())
+}
+
 async fn all_in_one(args: AllInOneArgs) -> Result<(), Failure> {
+    let settings = all_in_one_security(&args)?;
+    let tls = settings.tls.is_some();
+    let security = Security::build(&settings).await?;
+    if !security.gate.requires_tokens() {
+        tracing::info!(
+            "development mode: calls without a token act as their liaison-actor metadata (or anonymous) with every \
+             role; calls with a token get its roles. Mint one with: liaison token --role officer --subject jane"
+        );
+    }
     let shutdown = CancellationToken::new();
     let mut running = Vec::new();
-    let listen = |index: u16| SocketAddr::from(([127, 0, 0, 1], args.base_port + index));
-    let url = |index: u16| Some(format!("http://{}", listen(index)));
+    let listen = |index: u16| SocketAddr::new(args.listen_host, args.base_port + index);
+    let url = |index: u16| Some(all_in_one_peer_url(listen(index), tls));
     let peers = Peers { contacts: url(0), scheduling: url(1), mediation: url(2) };
-    let security = Security::development();
     for (index, kind) in (0u16..).zip(ServiceKind::ALL) {
         let path = args.data_dir.join(format!("{}.db", kind.name()));
         let database_url: DatabaseUrl = format!("sqlite://{}", path.display()).parse()?;
-        let settings =
-            ServiceSettings {
-                listen: listen(index),
-                database_url,
-                peers: peers.clone(),
-                calls: args.calls.settings(),
-                security: security.clone(),
-            };
+        let settings = ServiceSettings {
+            listen: listen(index),
+            database_url,
+            peers: peers.clone(),
+            calls: args.calls.settings(),
+            security: security.clone(),
+        };
         match start_service(kind, settings, shutdown.clone()).await {
             Ok(server) => running.push(server),
             Err(e) => {
@@ -452,7 +611,7 @@ async fn all_in_one(args: AllInOneArgs) -> Result<(), Failure> {
             }
         }
     }
-    tracing::info!(data_dir = %args.data_dir.display(), base_port = args.base_port, "all-in-one ready");
+    tracing::info!(data_dir = %args.data_dir.display(), host = %args.listen_host, base_port = args.base_port, "all-in-one ready");
     cancel_on_signal(shutdown);
     let mut first_error = None;
     for server in running {
@@ -461,6 +620,62 @@ async fn all_in_one(args: AllInOneArgs) -> Result<(), Failure> {
         }
     }
     first_error.map_or(Ok(()), |e| Err(e.into()))
+}
+
+/// `liaison token`: the token, minted with the key given (or the data directory's, created if absent).
+fn mint_token(args: &TokenArgs, default_data_dir: &Path) -> Result<String, Failure> {
+    let path = match (&args.key, &args.data_dir) {
+        (Some(key), _) => key.clone(),
+        (None, Some(dir)) => dir.join(DEV_KEY_FILE),
+        (None, None) => default_data_dir.join(DEV_KEY_FILE),
+    };
+    let key = DevKey::load_or_create(&path)?;
+    let claims = MintClaims {
+        subject: args.subject.clone(),
+        roles: args.roles.iter().copied().collect(),
+        display_name: args.name.clone(),
+        issuer: args.issuer.clone(),
+        audience: args.audience.clone(),
+        ttl: args.ttl,
+        not_before: None,
+    };
+    Ok(key.mint(&claims)?)
+}
+
+#[allow(clippy::print_stdout, reason = "the token is the command's output, for `$(liaison token …)`")]
+fn print_token(args: &TokenArgs, default_data_dir: &Path) -> Result<(), Failure> {
+    println!("{}", mint_token(args, default_data_dir)?);
+    Ok(())
+}
+
+/// `liaison dev-pki`: certificates (CA kept), the signing key (kept), its JWKS, and a service token per host
+/// (minted anew each run).
+fn dev_pki(args: &DevPkiArgs) -> Result<(), Failure> {
+    liaison_runtime::net::tls::pki::write_development_certificates(&args.out, &args.hosts)?;
+    let key = DevKey::load_or_create(&args.out.join("signing-key.pem"))?;
+    let jwks_path = args.out.join("jwks.json");
+    std::fs::write(&jwks_path, key.jwks())
+        .map_err(|source| auth::jwt::KeyError::Io { path: jwks_path.clone(), source })?;
+    for host in &args.hosts {
+        let claims = MintClaims {
+            subject: format!("service:{host}"),
+            roles: auth::Roles::of(&[auth::Role::Service]),
+            display_name: None,
+            issuer: args.issuer.clone(),
+            audience: args.audience.clone(),
+            ttl: args.token_ttl,
+            not_before: None,
+        };
+        let token = key.mint(&claims)?;
+        auth::keys::write_private(&args.out.join(format!("{host}.token")), format!("{token}\n").as_bytes())?;
+    }
+    tracing::info!(
+        out = %args.out.display(),
+        hosts = %args.hosts.join(","),
+        kid = key.kid(),
+        "development PKI written: ca.pem, <host>.pem/-key.pem, signing-key.pem, jwks.json, <host>.token"
+    );
+    Ok(())
 }
 
 async fn healthcheck(args: HealthcheckArgs) -> Result<(), Failure> {
@@ -472,14 +687,30 @@ async fn healthcheck(args: HealthcheckArgs) -> Result<(), Failure> {
     };
     let timeout = Duration::from_millis(args.timeout_ms);
     let url = if args.addr.contains("://") { args.addr.clone() } else { format!("http://{}", args.addr) };
-    let endpoint = tonic::transport::Endpoint::from_shared(url.clone())
-        .map_err(|source| Failure::BadHealthcheckAddress { addr: args.addr.clone(), source })?
-        .connect_timeout(timeout)
-        .timeout(timeout);
-    let channel = endpoint
-        .connect()
-        .await
-        .map_err(|e| Failure::Unreachable { addr: args.addr.clone(), chain: error_chain(&e) })?;
+    let channel = if url.starts_with("https://") {
+        let tls = match (&args.tls_cert_file, &args.tls_key_file) {
+            (Some(cert_file), Some(key_file)) => ClientTls::new(&TlsSettings {
+                cert_file: cert_file.clone(),
+                key_file: key_file.clone(),
+                client_ca_file: None,
+                ca_file: args.tls_ca_file.clone(),
+                reload_interval: Duration::ZERO,
+            }),
+            _ => ClientTls::trusting(args.tls_ca_file.as_deref()),
+        }
+        .map_err(|e| Failure::Config(format!("healthcheck TLS: {e}")))?;
+        let calls = CallSettings { call_timeout: timeout, connect_timeout: timeout };
+        liaison_runtime::net::client::lazy_channel(&url, calls, Some(&tls))
+            .map_err(|source| Failure::BadHealthcheckAddress { addr: args.addr.clone(), source })?
+    } else {
+        tonic::transport::Endpoint::from_shared(url.clone())
+            .map_err(|source| Failure::BadHealthcheckAddress { addr: args.addr.clone(), source })?
+            .connect_timeout(timeout)
+            .timeout(timeout)
+            .connect()
+            .await
+            .map_err(|e| Failure::Unreachable { addr: args.addr.clone(), chain: error_chain(&e) })?
+    };
     let response = HealthClient::new(channel)
         .check(HealthCheckRequest { service: service.clone() })
         .await
@@ -503,6 +734,128 @@ mod tests {
         assert!(!redacted.contains("s3cret") && !redacted.contains(":p@"), "{redacted}");
         assert!(redacted.contains("mysql://app:***@db/x"));
         assert_eq!(redact_passwords("http://contacts:50051"), "http://contacts:50051");
+    }
+
+    #[test]
+    fn ttls_take_a_unit_and_stay_within_bounds() {
+        assert_eq!(parse_ttl("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_ttl("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_ttl("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_ttl("30d"), Ok(Duration::from_secs(30 * 86_400)));
+        for bad in ["", "90", "h", "1.5h", "-1h", "1w", "0s", "3651d", "99999999999999999999d", "1 h"] {
+            assert!(parse_ttl(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// A fresh directory under the system's temporary one.
+    fn scratch_dir(name: &str) -> PathBuf {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        std::env::temp_dir().join(format!("liaison-{name}-{}-{nanos}", std::process::id()))
+    }
+
+    #[tokio::test]
+    async fn a_liaison_token_verifies_with_the_all_in_ones_settings_and_carries_its_roles() {
+        let dir = scratch_dir("token");
+        let data_dir = dir.to_str().expect("utf-8 path");
+        let cli = Cli::try_parse_from([
+            "liaison",
+            "--data-dir",
+            data_dir,
+            "token",
+            "--role",
+            "officer",
+            "--role",
+            "admin",
+            "--subject",
+            "jane",
+            "--name",
+            "Jane Doe",
+            "--ttl",
+            "15m",
+        ])
+        .expect("parsed");
+        let Some(Command::Token(args)) = &cli.command else { panic!("not the token command") };
+        let token = mint_token(args, &cli.all_in_one.data_dir).expect("minted");
+        assert!(!token.contains(char::is_whitespace), "one line: {token}");
+        assert!(dir.join(DEV_KEY_FILE).exists(), "the key is created in the data directory");
+
+        let all_in_one = Cli::try_parse_from(["liaison", "--data-dir", data_dir]).expect("parsed");
+        let settings = all_in_one_security(&all_in_one.all_in_one).expect("settings");
+        assert!(matches!(settings.auth, auth::AuthSettings::DevelopmentWithTokens(_)));
+        let security = Security::build(&settings).await.expect("security");
+        assert!(!security.gate.requires_tokens(), "calls without a token still work");
+        let mut headers = tonic::codegen::http::HeaderMap::new();
+        headers.insert(tonic::codegen::http::header::AUTHORIZATION, format!("Bearer {token}").parse().expect("header"));
+        let rpc = "liaison.contacts.v1.ContactsService/GetContact";
+        let caller = security.gate.admit(&headers, rpc, None).await.expect("admitted");
+        assert_eq!(caller.subject(), "jane");
+        assert_eq!(caller.identity.roles, auth::Roles::of(&[auth::Role::Officer, auth::Role::Admin]));
+        assert_eq!(caller.identity.display_name.as_deref(), Some("Jane Doe"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_key_source_makes_the_all_in_one_require_tokens() {
+        let dir = scratch_dir("required");
+        let jwks = dir.join("jwks.json");
+        let cli = Cli::try_parse_from([
+            "liaison",
+            "--data-dir",
+            dir.to_str().expect("utf-8"),
+            "--jwks-file",
+            jwks.to_str().expect("utf-8"),
+            "--auth-issuer",
+            "https://issuer.example",
+        ])
+        .expect("parsed");
+        let settings = all_in_one_security(&cli.all_in_one).expect("settings");
+        assert!(matches!(settings.auth, auth::AuthSettings::Required(_)));
+        assert!(!dir.join(DEV_KEY_FILE).exists(), "no development key is made");
+    }
+
+    #[test]
+    fn the_all_in_ones_peers_are_reached_over_loopback_or_by_their_certificates_name() {
+        let at = |host: &str| SocketAddr::new(host.parse().expect("ip"), 50051);
+        assert_eq!(all_in_one_peer_url(at("127.0.0.1"), false), "http://127.0.0.1:50051");
+        assert_eq!(all_in_one_peer_url(at("0.0.0.0"), false), "http://127.0.0.1:50051");
+        assert_eq!(all_in_one_peer_url(at("::"), false), "http://[::1]:50051");
+        assert_eq!(all_in_one_peer_url(at("0.0.0.0"), true), "https://localhost:50051");
+        assert_eq!(all_in_one_peer_url(at("127.0.0.1"), true), "https://localhost:50051");
+        assert_eq!(all_in_one_peer_url(at("10.1.2.3"), false), "http://10.1.2.3:50051");
+    }
+
+    #[test]
+    fn dev_pki_writes_a_service_token_per_host_that_the_published_jwks_verifies() {
+        let dir = scratch_dir("pki");
+        let cli = Cli::try_parse_from([
+            "liaison",
+            "dev-pki",
+            "--out",
+            dir.to_str().expect("utf-8"),
+            "--hosts",
+            "contacts,scheduling",
+        ])
+        .expect("parsed");
+        let Some(Command::DevPki(args)) = &cli.command else { panic!("not dev-pki") };
+        dev_pki(args).expect("dev-pki");
+        let first = std::fs::read_to_string(dir.join("contacts.token")).expect("token");
+        let jwks = std::fs::read_to_string(dir.join("jwks.json")).expect("jwks");
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let settings = auth::TokenSettings::new(auth::KeySource::Jwks(jwks), DEV_ISSUER, DEFAULT_AUDIENCE);
+        let identity = runtime.block_on(async {
+            let verifier = auth::Verifier::new(settings).await.expect("verifier");
+            verifier.verify(first.trim()).await.expect("verified")
+        });
+        assert_eq!(identity.subject, "service:contacts");
+        assert_eq!(identity.roles, auth::Roles::of(&[auth::Role::Service]));
+        for file in ["ca.pem", "contacts.pem", "scheduling-key.pem", "signing-key.pem", "scheduling.token"] {
+            assert!(dir.join(file).exists(), "{file}");
+        }
+        // A second run keeps the signing key (the published JWKS stays valid) and re-mints the tokens.
+        let kid = DevKey::load(&dir.join("signing-key.pem")).expect("key").kid().to_owned();
+        dev_pki(args).expect("second run");
+        assert_eq!(DevKey::load(&dir.join("signing-key.pem")).expect("key").kid(), kid);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -56,7 +56,13 @@ impl Security {
 
     /// Development: no tokens, no TLS (tests, the all-in-one on loopback).
     pub fn development() -> Arc<Self> {
-        Arc::new(Self { gate: Gate::development(), server_tls: None, client_tls: None, credentials: None, insecure: false })
+        Arc::new(Self {
+            gate: Gate::development(),
+            server_tls: None,
+            client_tls: None,
+            credentials: None,
+            insecure: false,
+        })
     }
 
     /// Whether a server may listen on `addr`: loopback always; any other address only with tokens required and
@@ -72,11 +78,15 @@ impl Security {
 
     /// One line for the start log saying how calls are checked.
     pub fn describe(&self) -> &'static str {
-        match (self.gate.requires_tokens(), self.server_tls.is_some()) {
-            (true, true) => "tokens required, TLS",
-            (true, false) => "tokens required, no TLS (plaintext)",
-            (false, true) => "development mode (no authentication), TLS",
-            (false, false) => "development mode (no authentication, plaintext)",
+        match (self.gate.requires_tokens(), self.gate.verifies_tokens(), self.server_tls.is_some()) {
+            (true, _, true) => "tokens required, TLS",
+            (true, _, false) => "tokens required, no TLS (plaintext)",
+            (false, true, true) => "development mode (calls without a token allowed; tokens sent are verified), TLS",
+            (false, true, false) => {
+                "development mode (calls without a token allowed; tokens sent are verified), plaintext"
+            }
+            (false, false, true) => "development mode (no authentication), TLS",
+            (false, false, false) => "development mode (no authentication, plaintext)",
         }
     }
 }

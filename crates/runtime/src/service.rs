@@ -3,12 +3,12 @@
 use crate::config::{Peers, ServiceKind, ServiceSettings};
 use crate::db::{DatabaseUrl, Db};
 use crate::net::client::{CallSettings, Peer, lazy_channel};
-use crate::security::Security;
-use std::sync::Arc;
 use crate::net::server::{Mounted, ServeError, bind, serve};
+use crate::security::Security;
 use sea_orm_migration::MigratorTrait;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 

@@ -3,7 +3,9 @@
 //! variables only, as a deployment configures them. A [`Launcher`] says which binary, where the logs go, what
 //! else every process is told and how patient to be, so the end-to-end tests ([`crate::e2e::launcher`]) and the
 //! bench (its own binary path, log directory and engine) start the same way.
-use crate::procs::{Error, Logs, Proc, Readiness, clean_command, free_base_port, free_ports, retry_on_taken_port, url};
+use crate::procs::{
+    Error, HealthTls, Logs, Proc, Readiness, clean_command, free_base_port, free_ports, retry_on_taken_port, url,
+};
 use liaison_runtime::config::ServiceKind;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
@@ -11,6 +13,100 @@ use std::time::{Duration, Instant};
 
 /// The name of the all-in-one's process (and of its log file).
 pub const ALL_IN_ONE: &str = "all-in-one";
+
+/// A development PKI made by the binary itself (`liaison dev-pki`): a CA, a server certificate and a service token
+/// per service, the token signing key and its JWKS. With it, `liaison serve` runs as a deployment runs it: TLS on,
+/// bearer tokens required, its peers at `https://`.
+#[derive(Debug, Clone)]
+pub struct Pki {
+    /// Where `dev-pki` wrote its files.
+    pub dir: PathBuf,
+    /// The issuer (`iss`) its tokens name, and the servers require.
+    pub issuer: String,
+    /// The audience (`aud`).
+    pub audience: String,
+}
+
+impl Pki {
+    /// The issuer the test PKIs sign as.
+    pub const ISSUER: &str = "liaison-e2e";
+    /// The audience (the binary's default).
+    pub const AUDIENCE: &str = "liaison";
+
+    /// Runs `<bin> dev-pki --out <dir> --hosts contacts,scheduling,mediation,reporting --issuer … --audience …`.
+    pub fn make(bin: &Path, dir: &Path) -> Result<Self, Error> {
+        let hosts = ServiceKind::ALL.map(|kind| kind.name()).join(",");
+        let mut command = clean_command(bin);
+        command.arg("dev-pki").arg("--out").arg(dir);
+        command.args(["--hosts", &hosts, "--issuer", Self::ISSUER, "--audience", Self::AUDIENCE]);
+        run(command, "liaison dev-pki")?;
+        let pki = Self { dir: dir.to_owned(), issuer: Self::ISSUER.to_owned(), audience: Self::AUDIENCE.to_owned() };
+        for file in ["ca.pem", "jwks.json", "signing-key.pem"] {
+            if !pki.dir.join(file).is_file() {
+                return Err(Error::new(format!("liaison dev-pki did not write {}", pki.dir.join(file).display())));
+            }
+        }
+        Ok(pki)
+    }
+
+    /// The CA certificate (PEM).
+    pub fn ca_pem(&self) -> Result<Vec<u8>, Error> {
+        let path = self.dir.join("ca.pem");
+        std::fs::read(&path).map_err(|e| Error::new(format!("cannot read {}: {e}", path.display())))
+    }
+
+    /// How a client dials a service of this PKI at 127.0.0.1: its certificates name `localhost`.
+    pub fn client_tls(&self) -> Result<HealthTls, Error> {
+        Ok(HealthTls { ca_pem: self.ca_pem()?, domain: "localhost".to_owned() })
+    }
+
+    /// The variables that turn on TLS and tokens for `kind`, as the compose file sets them (with this PKI's paths).
+    pub fn service_env(&self, kind: ServiceKind) -> Vec<(String, String)> {
+        let file = |name: String| self.dir.join(name).display().to_string();
+        let name = kind.name();
+        [
+            ("LIAISON_TLS_CERT_FILE", file(format!("{name}.pem"))),
+            ("LIAISON_TLS_KEY_FILE", file(format!("{name}-key.pem"))),
+            ("LIAISON_TLS_CA_FILE", file("ca.pem".to_owned())),
+            ("LIAISON_JWKS_FILE", file("jwks.json".to_owned())),
+            ("LIAISON_AUTH_ISSUER", self.issuer.clone()),
+            ("LIAISON_AUTH_AUDIENCE", self.audience.clone()),
+            ("LIAISON_SERVICE_TOKEN_FILE", file(format!("{name}.token"))),
+        ]
+        .into_iter()
+        .map(|(key, value)| (key.to_owned(), value))
+        .collect()
+    }
+
+    /// A bearer token for `role` and `subject`, signed with this PKI's key: `<bin> token --key … --role …
+    /// --subject … --issuer …`.
+    pub fn token(&self, bin: &Path, role: &str, subject: &str) -> Result<String, Error> {
+        let mut command = clean_command(bin);
+        command.arg("token").arg("--key").arg(self.dir.join("signing-key.pem"));
+        command.args(["--role", role, "--subject", subject, "--issuer", &self.issuer]);
+        let token = run(command, "liaison token")?.trim().to_owned();
+        if token.split('.').count() != 3 {
+            return Err(Error::new(format!("liaison token printed no JWT: {token:?}")));
+        }
+        Ok(token)
+    }
+}
+
+/// Runs `command` to its end (stdin closed); its stdout if it exits 0, an error with its stderr otherwise.
+fn run(mut command: Command, what: &str) -> Result<String, Error> {
+    let output = command
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| Error::new(format!("cannot run {what} ({command:?}): {e}")))?;
+    if !output.status.success() {
+        return Err(Error::new(format!(
+            "{what} ({command:?}) exited with {}:\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        )));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
 
 /// How to start the binary.
 #[derive(Debug, Clone)]
@@ -26,6 +122,8 @@ pub struct Launcher {
     pub attempts: u32,
     /// How long a graceful stop (SIGTERM) may take.
     pub stop_timeout: Duration,
+    /// With a PKI, `serve` runs with TLS and tokens, its peers at `https://127.0.0.1:<port>`.
+    pub pki: Option<Pki>,
 }
 
 impl Launcher {
@@ -39,6 +137,20 @@ impl Launcher {
             readiness: Readiness::default(),
             attempts: 5,
             stop_timeout: Duration::from_secs(10),
+            pki: None,
+        }
+    }
+
+    /// How health checks and clients reach a server: over TLS with the PKI's CA, if there is one.
+    pub fn client_tls(&self) -> Result<Option<HealthTls>, Error> {
+        self.pki.as_ref().map(Pki::client_tls).transpose()
+    }
+
+    /// `http://127.0.0.1:<port>`, or `https://` with a PKI.
+    pub fn url(&self, port: u16) -> String {
+        match self.pki {
+            Some(_) => format!("https://127.0.0.1:{port}"),
+            None => url(port),
         }
     }
 
@@ -72,6 +184,9 @@ impl Launcher {
             .env("DATABASE_URL", database_url);
         for peer in kind.dependencies() {
             command.env(format!("LIAISON_{}_ADDR", peer.name().to_uppercase()), peer_url(*peer));
+        }
+        if let Some(pki) = &self.pki {
+            command.envs(pki.service_env(kind));
         }
         command
     }
@@ -192,9 +307,14 @@ impl Cluster {
         Proc::start(kind.name(), command, &self.launcher.logs)
     }
 
-    /// `http://127.0.0.1:<port of kind>`.
+    /// `http://127.0.0.1:<port of kind>` (`https://` when the launcher has a PKI).
     pub fn url(&self, kind: ServiceKind) -> String {
-        url(self.ports[index(kind)])
+        self.launcher.url(self.ports[index(kind)])
+    }
+
+    /// The launcher it was started with.
+    pub fn launcher(&self) -> &Launcher {
+        &self.launcher
     }
 
     /// The process of `kind`.
@@ -205,7 +325,8 @@ impl Cluster {
     /// Waits until `kind` is SERVING.
     pub async fn wait_serving(&mut self, kind: ServiceKind) -> Result<(), Error> {
         let (readiness, port) = (self.launcher.readiness, self.ports[index(kind)]);
-        self.proc(kind)?.serving(&readiness, port, kind.grpc_service()).await
+        let tls = self.launcher.client_tls()?;
+        self.proc(kind)?.serving_over(&readiness, port, kind.grpc_service(), tls.as_ref()).await
     }
 
     /// SIGTERM to `kind`, which must end within the launcher's stop timeout.

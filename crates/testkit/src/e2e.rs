@@ -3,8 +3,8 @@
 //! panicking forms of the harness's fallible calls, and the checks and the cross-service flow that every topology
 //! (all-in-one, four processes on SQLite, four processes on PostgreSQL) must pass.
 use crate::Call;
-use crate::cluster::Launcher;
-use crate::procs;
+use crate::cluster::{Launcher, Pki};
+use crate::procs::{self, HealthTls};
 use liaison_proto::contacts::v1::contacts_service_client::ContactsServiceClient;
 use liaison_proto::contacts::v1::{
     Contact, CreateContactRequest, CreateOrganizationRequest, GetContactRequest, Organization, OrganizationKind,
@@ -15,14 +15,18 @@ use liaison_proto::reporting::v1::GetDashboardRequest;
 use liaison_proto::reporting::v1::reporting_service_client::ReportingServiceClient;
 use liaison_proto::scheduling::v1::scheduling_service_client::SchedulingServiceClient;
 use liaison_proto::scheduling::v1::{CreateMeetingRequest, Meeting};
+use liaison_runtime::config::ServiceKind;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
 use tonic_health::pb::health_check_response::ServingStatus;
 
 pub use crate::cluster::{AllInOne, Cluster};
-pub use crate::procs::{Proc, health, strip_ansi, url};
+pub use crate::procs::{Proc, health, health_over, strip_ansi, url};
 
 /// The four services, in port order (contacts = base, scheduling = base + 1, …).
 pub const SERVICES: [&str; 4] = ["contacts", "scheduling", "mediation", "reporting"];
@@ -148,10 +152,21 @@ pub fn free_ports<const N: usize>() -> [u16; N] {
 /// Starts `command` as `name` (stdout closed, stderr in memory) and waits until `service` on `port` is SERVING,
 /// within [`READY_TIMEOUT`]; the failure, with the process's stderr, is an error to retry on when it says a port
 /// was taken (see [`with_free_ports`]).
-pub async fn serving(name: &str, mut command: Command, port: u16, service: &str) -> Result<Proc, procs::Error> {
+pub async fn serving(name: &str, command: Command, port: u16, service: &str) -> Result<Proc, procs::Error> {
+    serving_over(name, command, port, service, None).await
+}
+
+/// As [`serving`], asking over TLS when `tls` is given.
+pub async fn serving_over(
+    name: &str,
+    mut command: Command,
+    port: u16,
+    service: &str,
+    tls: Option<&HealthTls>,
+) -> Result<Proc, procs::Error> {
     command.stdout(Stdio::null());
     let mut proc = Proc::start(name, command, &procs::Logs::Memory)?;
-    proc.serving(&launcher_readiness(), port, service).await?;
+    proc.serving_over(&launcher_readiness(), port, service, tls).await?;
     Ok(proc)
 }
 
@@ -245,13 +260,124 @@ impl Cluster {
             proc.stop_gracefully().await;
         }
     }
+
+    /// As [`Cluster::start`], the way a deployment runs the services: a development PKI made by the binary
+    /// (`liaison dev-pki`) in a temporary directory, every service with TLS on, bearer tokens required, its own
+    /// service token and its peers at `https://127.0.0.1:<port>`.
+    pub async fn start_secured(database_urls: &[String; 4]) -> SecuredCluster {
+        let started = Instant::now();
+        let dir = tempfile::tempdir().expect("create a temporary directory for the PKI");
+        let pki = Pki::make(binary(), dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let mut launcher = launcher();
+        launcher.pki = Some(pki.clone());
+        let cluster = Self::launch(&launcher, database_urls).await.unwrap_or_else(|e| panic!("{e}"));
+        eprintln!("secured four-process cluster on {:?} ready in {:?}", cluster.ports, started.elapsed());
+        SecuredCluster { cluster, pki, _dir: dir }
+    }
+}
+
+/// Four `liaison serve` processes with TLS and tokens ([`Cluster::start_secured`]), and what a client needs to
+/// call them: an https channel trusting the PKI's CA and a bearer token.
+pub struct SecuredCluster {
+    pub cluster: Cluster,
+    pub pki: Pki,
+    /// The PKI's files, removed after the processes (declared last).
+    _dir: tempfile::TempDir,
+}
+
+impl SecuredCluster {
+    /// A lazy channel to `kind` over TLS (the PKI's CA; the certificate names `localhost`).
+    pub fn channel(&self, kind: ServiceKind) -> Channel {
+        tls_channel(self.cluster.ports[crate::cluster::index(kind)], &self.client_tls())
+    }
+
+    /// How a client reaches the services over TLS.
+    pub fn client_tls(&self) -> HealthTls {
+        self.pki.client_tls().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// A bearer token for `role` (`viewer`, `officer`, `mediator`, `admin`, `service`) and `subject`, from
+    /// `liaison token` with the PKI's signing key.
+    pub fn token(&self, role: &str, subject: &str) -> String {
+        self.pki.token(binary(), role, subject).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Channels to the four services, calling as `role`/`subject`.
+    pub fn access(&self, role: &str, subject: &str) -> Access {
+        Access::secured(self.cluster.ports, &self.client_tls(), &self.token(role, subject))
+    }
+
+    /// SIGTERM to each process, the dependants first; each must exit 0 within [`STOP_TIMEOUT`].
+    pub async fn stop_gracefully(&mut self) {
+        self.cluster.stop_gracefully().await;
+    }
+}
+
+/// A lazy channel to `https://127.0.0.1:<port>`, verifying the server as `tls` says.
+pub fn tls_channel(port: u16, tls: &HealthTls) -> Channel {
+    tls.endpoint(port).unwrap_or_else(|e| panic!("https://127.0.0.1:{port}: {e}")).connect_lazy()
+}
+
+/// Adds `authorization: Bearer <token>` to every call (nothing when it holds no token).
+#[derive(Debug, Clone, Default)]
+pub struct Bearer(Option<MetadataValue<Ascii>>);
+
+impl Bearer {
+    pub fn new(token: &str) -> Self {
+        Self(Some(format!("Bearer {token}").parse().expect("a token is valid ASCII metadata")))
+    }
+}
+
+impl tonic::service::Interceptor for Bearer {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(value) = &self.0 {
+            request.metadata_mut().insert("authorization", value.clone());
+        }
+        Ok(request)
+    }
+}
+
+/// A channel that sends the caller's token.
+pub type Authorized = InterceptedService<Channel, Bearer>;
+
+/// How a test reaches the four services (contacts, scheduling, mediation, reporting): a channel to each and
+/// the bearer token it calls with.
+#[derive(Debug, Clone)]
+pub struct Access {
+    pub channels: [Channel; 4],
+    pub bearer: Bearer,
+}
+
+impl Access {
+    /// Plaintext, no token (the all-in-one and the development cluster).
+    pub fn plaintext(ports: [u16; 4]) -> Self {
+        let channels =
+            ports.map(|port| tonic::transport::Endpoint::from_shared(url(port)).expect("a valid URL").connect_lazy());
+        Self { channels, bearer: Bearer::default() }
+    }
+
+    /// Over TLS (`tls`), with `token`.
+    pub fn secured(ports: [u16; 4], tls: &HealthTls, token: &str) -> Self {
+        Self { channels: ports.map(|port| tls_channel(port, tls)), bearer: Bearer::new(token) }
+    }
+
+    /// The channel to `kind`, sending the token.
+    pub fn channel(&self, kind: ServiceKind) -> Authorized {
+        let channel = self.channels[crate::cluster::index(kind)].clone();
+        InterceptedService::new(channel, self.bearer.clone())
+    }
 }
 
 /// Asserts that each service answers health SERVING for its own name and for the whole server (`""`).
 pub async fn assert_all_serving(ports: [u16; 4]) {
+    assert_all_serving_over(ports, None).await;
+}
+
+/// As [`assert_all_serving`], over TLS when `tls` is given.
+pub async fn assert_all_serving_over(ports: [u16; 4], tls: Option<&HealthTls>) {
     for (port, service) in ports.into_iter().zip(GRPC_SERVICES) {
         for name in [service, ""] {
-            let status = health(port, name).await.unwrap_or_else(|e| panic!("{e}"));
+            let status = health_over(port, name, tls).await.unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(status, ServingStatus::Serving, "health of '{name}' on port {port}");
         }
     }
@@ -273,8 +399,12 @@ pub async fn assert_listening_logged(proc: &Proc, services: &[&str], ports: &[u1
 /// contact on scheduling (which checks the participant on contacts), a case between the contact and the
 /// organisation on mediation (which checks the parties on contacts), and reporting's dashboard counting them.
 pub async fn cross_service_flow(ports: [u16; 4]) {
-    let [contacts_port, scheduling_port, mediation_port, reporting_port] = ports;
-    let mut contacts = ContactsServiceClient::connect(url(contacts_port)).await.expect("connect a client to contacts");
+    cross_service_flow_with(&Access::plaintext(ports)).await;
+}
+
+/// As [`cross_service_flow`], through `access` (e.g. TLS and a token that may create all of it: `officer`).
+pub async fn cross_service_flow_with(access: &Access) {
+    let mut contacts = ContactsServiceClient::new(access.channel(ServiceKind::Contacts));
     let organization = contacts
         .create_organization(CreateOrganizationRequest {
             organization: Some(Organization {
@@ -314,8 +444,7 @@ pub async fn cross_service_flow(ports: [u16; 4]) {
     assert_eq!(fetched, contact, "GetContact returns what CreateContact returned");
 
     // Scheduling checks the participant on contacts.
-    let mut scheduling =
-        SchedulingServiceClient::connect(url(scheduling_port)).await.expect("connect a client to scheduling");
+    let mut scheduling = SchedulingServiceClient::new(access.channel(ServiceKind::Scheduling));
     let meeting = scheduling
         .create_meeting(CreateMeetingRequest {
             meeting: Some(Meeting {
@@ -336,8 +465,7 @@ pub async fn cross_service_flow(ports: [u16; 4]) {
     assert_eq!(meeting.participants, vec![contact.name.clone()]);
 
     // Mediation checks the parties on contacts.
-    let mut mediation =
-        MediationServiceClient::connect(url(mediation_port)).await.expect("connect a client to mediation");
+    let mut mediation = MediationServiceClient::new(access.channel(ServiceKind::Mediation));
     let case = mediation
         .open_case(OpenCaseRequest {
             case: Some(Case {
@@ -354,8 +482,7 @@ pub async fn cross_service_flow(ports: [u16; 4]) {
     assert!(case.name.starts_with("cases/"), "case name {:?}", case.name);
     assert_eq!(case.state, CaseState::Open as i32, "a new case is OPEN");
 
-    let mut reporting =
-        ReportingServiceClient::connect(url(reporting_port)).await.expect("connect a client to reporting");
+    let mut reporting = ReportingServiceClient::new(access.channel(ServiceKind::Reporting));
     let deadline = Instant::now() + DASHBOARD_TIMEOUT;
     let started = Instant::now();
     loop {

@@ -32,6 +32,7 @@ pub mod cluster;
 pub mod e2e;
 pub mod otlp;
 pub mod procs;
+pub mod raw;
 
 pub use call::Call;
 

@@ -229,7 +229,18 @@ impl Proc {
     /// Waits until `service` on `port` is SERVING (as [`Readiness::wait`]), the failure as an [`Error`] with
     /// the process's stderr.
     pub async fn serving(&mut self, readiness: &Readiness, port: u16, service: &str) -> Result<(), Error> {
-        match readiness.wait(self, port, service).await {
+        self.serving_over(readiness, port, service, None).await
+    }
+
+    /// As [`Proc::serving`], asking over TLS when `tls` is given (a server with TLS on speaks nothing else).
+    pub async fn serving_over(
+        &mut self,
+        readiness: &Readiness,
+        port: u16,
+        service: &str,
+        tls: Option<&HealthTls>,
+    ) -> Result<(), Error> {
+        match readiness.wait_over(self, port, service, tls).await {
             Ok(()) => Ok(()),
             Err(NotReady::Exited(status)) => Err(self.exited(status, " before it was ready")),
             Err(NotReady::TimedOut(last)) => Err(Error::new(format!(
@@ -327,17 +338,44 @@ pub fn url(port: u16) -> String {
     format!("http://127.0.0.1:{port}")
 }
 
-/// The endpoint of the health checks of the server on `port`.
-fn health_endpoint(port: u16) -> Result<tonic::transport::Endpoint, String> {
-    Ok(tonic::transport::Endpoint::from_shared(url(port))
-        .map_err(|e| e.to_string())?
-        .connect_timeout(Duration::from_secs(1))
-        .timeout(Duration::from_secs(2)))
+/// How a client reaches a server whose TLS is on: the CA that signed the server's certificate, and the name the
+/// certificate must carry (the server is dialled at 127.0.0.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthTls {
+    pub ca_pem: Vec<u8>,
+    pub domain: String,
+}
+
+impl HealthTls {
+    /// The endpoint of `https://127.0.0.1:<port>`, verifying the server against the CA and the name.
+    pub fn endpoint(&self, port: u16) -> Result<tonic::transport::Endpoint, String> {
+        let tls = tonic::transport::ClientTlsConfig::new()
+            .ca_certificate(tonic::transport::Certificate::from_pem(&self.ca_pem))
+            .domain_name(self.domain.clone());
+        tonic::transport::Endpoint::from_shared(format!("https://127.0.0.1:{port}"))
+            .map_err(|e| e.to_string())?
+            .tls_config(tls)
+            .map_err(|e| format!("TLS configuration: {e}"))
+    }
+}
+
+/// The endpoint of the health checks of the server on `port` (over TLS when `tls` is given).
+fn health_endpoint(port: u16, tls: Option<&HealthTls>) -> Result<tonic::transport::Endpoint, String> {
+    let endpoint = match tls {
+        Some(tls) => tls.endpoint(port)?,
+        None => tonic::transport::Endpoint::from_shared(url(port)).map_err(|e| e.to_string())?,
+    };
+    Ok(endpoint.connect_timeout(Duration::from_secs(1)).timeout(Duration::from_secs(2)))
 }
 
 /// Asks the health service on `port` about `service` (`""` for the whole server).
 pub async fn health(port: u16, service: &str) -> Result<ServingStatus, String> {
-    let channel = health_endpoint(port)?.connect().await.map_err(|e| format!("cannot connect to {port}: {e}"))?;
+    health_over(port, service, None).await
+}
+
+/// As [`health`], over TLS when `tls` is given.
+pub async fn health_over(port: u16, service: &str, tls: Option<&HealthTls>) -> Result<ServingStatus, String> {
+    let channel = health_endpoint(port, tls)?.connect().await.map_err(|e| format!("cannot connect to {port}: {e}"))?;
     check(&mut HealthClient::new(channel), port, service).await
 }
 
@@ -381,8 +419,19 @@ impl Readiness {
     /// Polls the health service on `port` until `service` is SERVING, while `proc` runs (one connection,
     /// made again while it cannot be made).
     pub async fn wait(&self, proc: &mut Proc, port: u16, service: &str) -> Result<(), NotReady> {
+        self.wait_over(proc, port, service, None).await
+    }
+
+    /// As [`Readiness::wait`], over TLS when `tls` is given.
+    pub async fn wait_over(
+        &self,
+        proc: &mut Proc,
+        port: u16,
+        service: &str,
+        tls: Option<&HealthTls>,
+    ) -> Result<(), NotReady> {
         let deadline = Instant::now() + self.timeout;
-        let endpoint = health_endpoint(port).map_err(NotReady::TimedOut)?;
+        let endpoint = health_endpoint(port, tls).map_err(NotReady::TimedOut)?;
         let mut client = None;
         loop {
             let last = match proc.try_status() {

@@ -5,15 +5,18 @@
 # Liaison database (and, by default, on the maintenance databases), so a role can connect
 # to its own database only.
 #
-# Run by the postgres image on first start (/docker-entrypoint-initdb.d), with passwords from
-# LIAISON_<SERVICE>_DB_PASSWORD. Safe to re-run: existing roles get their password reset,
-# existing databases are left in place.
+# Run by the postgres image on first start (/docker-entrypoint-initdb.d). Each password is read
+# from the file named by LIAISON_<SERVICE>_DB_PASSWORD_FILE (never from the environment itself);
+# compose's db-secrets init service makes them. Safe to re-run: existing roles get their password
+# reset, existing databases are left in place.
 #
 # Also usable against a managed PostgreSQL, as its admin user (need not be a superuser, but
-# needs CREATEROLE and CREATEDB):
-#   PGHOST=db.example.internal PGUSER=admin PGPASSWORD=... PGDATABASE=postgres \
-#   LIAISON_CONTACTS_DB_PASSWORD=... LIAISON_SCHEDULING_DB_PASSWORD=... \
-#   LIAISON_MEDIATION_DB_PASSWORD=... LIAISON_REPORTING_DB_PASSWORD=... \
+# needs CREATEROLE and CREATEDB), with the admin's password in a libpq password file:
+#   PGHOST=db.example.internal PGUSER=admin PGDATABASE=postgres PGPASSFILE=./admin.pgpass \
+#   LIAISON_CONTACTS_DB_PASSWORD_FILE=./contacts-db-password \
+#   LIAISON_SCHEDULING_DB_PASSWORD_FILE=./scheduling-db-password \
+#   LIAISON_MEDIATION_DB_PASSWORD_FILE=./mediation-db-password \
+#   LIAISON_REPORTING_DB_PASSWORD_FILE=./reporting-db-password \
 #   LIAISON_LOCK_MAINTENANCE_DBS=false \
 #   bash deploy/compose/postgres-init/01-databases.sh
 #
@@ -48,16 +51,35 @@ SQL
     echo "liaison: database ${name} owned by role ${name}"
 }
 
-# Every password is checked before anything is created.
-: "${LIAISON_CONTACTS_DB_PASSWORD:?LIAISON_CONTACTS_DB_PASSWORD is not set}"
-: "${LIAISON_SCHEDULING_DB_PASSWORD:?LIAISON_SCHEDULING_DB_PASSWORD is not set}"
-: "${LIAISON_MEDIATION_DB_PASSWORD:?LIAISON_MEDIATION_DB_PASSWORD is not set}"
-: "${LIAISON_REPORTING_DB_PASSWORD:?LIAISON_REPORTING_DB_PASSWORD is not set}"
+# The password of a service, from the file named by LIAISON_<SERVICE>_DB_PASSWORD_FILE (one line;
+# a trailing newline is ignored). Fails, naming the variable, when it is unset, unreadable or empty.
+read_password() {
+    local variable file
+    variable="LIAISON_$(printf '%s' "$1" | tr '[:lower:]' '[:upper:]')_DB_PASSWORD_FILE"
+    file="${!variable:-}"
+    if [ -z "$file" ]; then
+        echo "liaison: $variable is not set" >&2
+        return 1
+    fi
+    local password
+    password="$(cat -- "$file")" || { echo "liaison: $variable: cannot read $file" >&2; return 1; }
+    if [ -z "$password" ]; then
+        echo "liaison: $variable: $file is empty" >&2
+        return 1
+    fi
+    printf '%s' "$password"
+}
 
-create_service_database contacts   "$LIAISON_CONTACTS_DB_PASSWORD"
-create_service_database scheduling "$LIAISON_SCHEDULING_DB_PASSWORD"
-create_service_database mediation  "$LIAISON_MEDIATION_DB_PASSWORD"
-create_service_database reporting  "$LIAISON_REPORTING_DB_PASSWORD"
+# Every password is read before anything is created.
+contacts_password="$(read_password contacts)"
+scheduling_password="$(read_password scheduling)"
+mediation_password="$(read_password mediation)"
+reporting_password="$(read_password reporting)"
+
+create_service_database contacts   "$contacts_password"
+create_service_database scheduling "$scheduling_password"
+create_service_database mediation  "$mediation_password"
+create_service_database reporting  "$reporting_password"
 
 # The maintenance databases (postgres, template1) are open to PUBLIC by default; close them
 # too so a service role can reach nothing but its own database. Set

@@ -191,7 +191,10 @@ impl From<Error> for Status {
             }
             Error::Unauthenticated { .. } => error.to_string(),
             Error::PermissionDenied { needed, .. } => {
-                metadata.insert("required_roles".to_owned(), needed.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(","));
+                metadata.insert(
+                    "required_roles".to_owned(),
+                    needed.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(","),
+                );
                 error.to_string()
             }
             // The cause is in the log; callers get no internals.

@@ -49,6 +49,11 @@ impl Gate {
         Ok(Self { mode })
     }
 
+    /// Whether tokens that are sent are verified (always when they are required).
+    pub fn verifies_tokens(&self) -> bool {
+        matches!(self.mode, Mode::Required(_) | Mode::Development(Some(_)))
+    }
+
     /// Whether every call needs a token.
     pub fn requires_tokens(&self) -> bool {
         matches!(self.mode, Mode::Required(_))
@@ -84,8 +89,7 @@ impl Gate {
             (None, _) if self.requires_tokens() => {
                 return Err(Error::Unauthenticated {
                     reason: "TOKEN_MISSING",
-                    message: "this call needs a bearer token: send metadata `authorization: Bearer <token>`"
-                        .to_owned(),
+                    message: "this call needs a bearer token: send metadata `authorization: Bearer <token>`".to_owned(),
                 });
             }
             (None, _) => (development_identity(headers)?, None),

@@ -47,9 +47,10 @@ impl fmt::Display for Role {
 impl FromStr for Role {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL.into_iter().find(|role| role.as_str() == s).ok_or_else(|| {
-            format!("unknown role '{s}': expected one of viewer, officer, mediator, admin, service")
-        })
+        Self::ALL
+            .into_iter()
+            .find(|role| role.as_str() == s)
+            .ok_or_else(|| format!("unknown role '{s}': expected one of viewer, officer, mediator, admin, service"))
     }
 }
 

@@ -44,3 +44,29 @@ impl MigrationTrait for AddChangeActor {
         manager.alter_table(Table::alter().table("changes").drop_column("actor").to_owned()).await
     }
 }
+
+/// Adds the rest of the audit record to `changes` (`calling_service`, `rpc`, `source_address`) and an index of
+/// each actor's changes, read by `ListAuditEvents`.
+pub struct AddChangeAudit;
+
+impl MigrationName for AddChangeAudit {
+    fn name(&self) -> &str {
+        "m20261125_000000_add_change_audit"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AddChangeAudit {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        crate::feed::add_audit_columns(manager.get_connection()).await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let conn = manager.get_connection();
+        conn.execute_unprepared("DROP INDEX IF EXISTS changes_by_actor").await?;
+        for column in ["calling_service", "rpc", "source_address"] {
+            manager.alter_table(Table::alter().table("changes").drop_column(column).to_owned()).await?;
+        }
+        Ok(())
+    }
+}

@@ -9,6 +9,7 @@
 //! visible belongs to a transaction at or above it, so what has been served is always a prefix of what will ever
 //! be served. A cursor is the sequence of the last change received; its position is looked up by that sequence.
 //! SQLite serialises writers, so its rows carry `txid = 0` and the order is simply the sequence.
+pub mod audit;
 pub mod cache;
 pub mod service;
 
@@ -70,6 +71,22 @@ pub(crate) async fn add_actor_column(conn: &impl ConnectionTrait) -> Result<(), 
         .map(|_| ())
 }
 
+/// Adds the rest of the audit record to `changes` — the service that forwarded the call, the RPC and the peer
+/// address — and an index of each actor's changes, for `ListAuditEvents` by actor (called from the shared
+/// migration `AddChangeAudit`). Rows written before it read as empty strings: unknown, not invented.
+pub(crate) async fn add_audit_columns(conn: &impl ConnectionTrait) -> Result<(), DbErr> {
+    for column in ["calling_service", "rpc", "source_address"] {
+        conn.execute_unprepared(&format!("ALTER TABLE changes ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")).await?;
+    }
+    conn.execute_unprepared("CREATE INDEX IF NOT EXISTS changes_by_actor ON changes (actor, sequence)")
+        .await
+        .map(|_| ())
+}
+
+/// The columns of a change row as [`ChangeRow`] reads them (every select of whole changes lists these).
+const CHANGE_COLUMNS: &str = "sequence, change_time, resource_name, kind, type_url, payload, trace_parent, \
+                              trace_state, actor, calling_service, rpc, source_address";
+
 /// The changes of one resource after sequence `after`, oldest first, at most `limit` — its history. Unlike
 /// [`list`] this is not a cursor over the whole feed, so it reads every committed change without a horizon.
 pub async fn of_resource(
@@ -80,8 +97,9 @@ pub async fn of_resource(
 ) -> Result<Vec<Change>, Error> {
     let rows = ChangeRow::find_by_statement(statement(
         conn.get_database_backend(),
-        "SELECT sequence, change_time, resource_name, kind, type_url, payload, trace_parent, trace_state, actor \
-         FROM changes WHERE resource_name = ? AND sequence > ? ORDER BY sequence LIMIT ?",
+        &format!(
+            "SELECT {CHANGE_COLUMNS} FROM changes WHERE resource_name = ? AND sequence > ? ORDER BY sequence LIMIT ?"
+        ),
         [resource_name.into(), after.into(), (limit as i64).into()],
     ))
     .all(conn)
@@ -110,7 +128,8 @@ pub async fn append<M: prost::Message>(
     insert(type_name, &[(resource_name, kind, resource)]).execute(txn).await
 }
 
-/// Rows per statement of [`append_many`] (8 values each, well under either engine's limit on parameters).
+/// Rows per statement of [`append_many`] (11 values each, well under either engine's limit on parameters: 32766
+/// on SQLite, 65535 on PostgreSQL).
 const APPEND_BATCH: usize = 500;
 
 /// Appends the changes of a batch mutation (e.g. an import) with multi-row inserts, in the order given; call it
@@ -128,7 +147,8 @@ pub async fn append_many<M: prost::Message>(
 }
 
 /// The insert of change rows `(resource name, kind, resource)` of one type, stamped with the request's trace
-/// context and actor — the one place the shape of a change row is written.
+/// context and its audit record (actor, calling service, RPC, source address) — the one place the shape of a
+/// change row is written.
 pub fn insert<M: prost::Message>(
     type_name: &str,
     changes: &[(&str, ChangeKind, &M)],
@@ -136,9 +156,11 @@ pub fn insert<M: prost::Message>(
     let trace = crate::net::context::outgoing();
     let caller = crate::net::context::caller();
     let actor = caller.subject();
+    let calling_service = caller.calling_service.as_deref().unwrap_or_default();
+    let source_address = caller.source.map(|source| source.to_string()).unwrap_or_default();
     let now = crate::api::time::now();
     let type_url = format!("type.googleapis.com/{type_name}");
-    let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; changes.len()].join(", ");
+    let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; changes.len()].join(", ");
     let values = changes
         .iter()
         .flat_map(|(name, kind, resource)| {
@@ -151,13 +173,16 @@ pub fn insert<M: prost::Message>(
                 trace.traceparent.as_str().into(),
                 trace.tracestate.as_str().into(),
                 actor.into(),
+                calling_service.into(),
+                caller.rpc.as_str().into(),
+                source_address.as_str().into(),
             ]
         })
         .collect();
     crate::db::single_trip::Insert::new(
         format!(
             "INSERT INTO changes (change_time, resource_name, kind, type_url, payload, trace_parent, trace_state, \
-             actor) VALUES {rows}"
+             actor, calling_service, rpc, source_address) VALUES {rows}"
         ),
         values,
     )
@@ -174,6 +199,9 @@ struct ChangeRow {
     trace_parent: String,
     trace_state: String,
     actor: String,
+    calling_service: String,
+    rpc: String,
+    source_address: String,
 }
 
 impl From<ChangeRow> for Change {
@@ -187,6 +215,9 @@ impl From<ChangeRow> for Change {
             trace_parent: row.trace_parent,
             trace_state: row.trace_state,
             actor: row.actor,
+            calling_service: row.calling_service,
+            rpc: row.rpc,
+            source_address: row.source_address,
         }
     }
 }
@@ -246,8 +277,7 @@ async fn read_page(db: &Db, after: i64, limit: u64, count_remaining: bool) -> Re
         Backend::Sqlite => "",
     };
     let select = format!(
-        "SELECT sequence, change_time, resource_name, kind, type_url, payload, trace_parent, trace_state, actor \
-         FROM changes WHERE (txid, sequence) > (?, ?){horizon} ORDER BY txid, sequence LIMIT ?"
+        "SELECT {CHANGE_COLUMNS} FROM changes WHERE (txid, sequence) > (?, ?){horizon} ORDER BY txid, sequence LIMIT ?"
     );
     let rows = ChangeRow::find_by_statement(statement(
         backend,

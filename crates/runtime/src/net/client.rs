@@ -29,15 +29,34 @@ pub fn lazy_channel(
     settings: CallSettings,
     tls: Option<&crate::net::tls::ClientTls>,
 ) -> Result<Channel, tonic::transport::Error> {
-    let _ = tls; // TLS work: connect https:// URLs through `tls`.
     let endpoint = Endpoint::from_shared(url.to_owned())?;
-    Ok(endpoint
-        .connect_timeout(settings.connect_timeout)
-        .timeout(settings.call_timeout)
-        .tcp_nodelay(true)
-        .http2_keep_alive_interval(Duration::from_secs(30))
-        .keep_alive_while_idle(true)
-        .connect_lazy())
+    let configure = |endpoint: Endpoint| {
+        endpoint
+            .connect_timeout(settings.connect_timeout)
+            .timeout(settings.call_timeout)
+            .tcp_nodelay(true)
+            .http2_keep_alive_interval(Duration::from_secs(30))
+            .keep_alive_while_idle(true)
+    };
+    let uri = endpoint.uri().clone();
+    let (true, Some(host), Some(authority)) = (uri.scheme_str() == Some("https"), uri.host(), uri.authority()) else {
+        return Ok(configure(endpoint).connect_lazy());
+    };
+    let tls = match tls {
+        Some(tls) => Ok(tls.clone()),
+        None => crate::net::tls::ClientTls::trusting(None).map_err(|e| std::sync::Arc::from(e.to_string())),
+    };
+    let connector = crate::net::tls::HttpsConnector::new(
+        tls,
+        host.to_owned(),
+        uri.port_u16().unwrap_or(443),
+        settings.connect_timeout,
+    );
+    // tonic refuses to hand an `https://` connection to a custom connector unless its own TLS is configured, so the
+    // channel dials an `http://` URI (through the connector, which does the TLS) while its requests keep the
+    // `https://` origin.
+    let dialled = Endpoint::from_shared(format!("http://{authority}"))?.origin(uri);
+    Ok(configure(dialled).connect_with_connector_lazy(connector))
 }
 
 /// Wraps `message` with a deadline and the current trace context.
@@ -81,7 +100,8 @@ impl Peer {
         let subject = if caller.rpc.is_empty() { None } else { caller.subject().parse().ok() };
         match &self.credentials {
             Some(credentials) => {
-                let token = credentials.token().map_err(|e| crate::api::error::status_of(Error::Internal(e.to_string())))?;
+                let token =
+                    credentials.token().map_err(|e| crate::api::error::status_of(Error::Internal(e.to_string())))?;
                 let bearer = format!("Bearer {token}").parse().map_err(|_| {
                     crate::api::error::status_of(Error::Internal("the service token is not valid metadata".into()))
                 })?;
@@ -190,7 +210,8 @@ mod tests {
                 .add_service(health)
                 .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
         );
-        let channel = lazy_channel(&format!("http://localhost:{port}"), CallSettings::default(), None).expect("channel");
+        let channel =
+            lazy_channel(&format!("http://localhost:{port}"), CallSettings::default(), None).expect("channel");
         let status = tokio::time::timeout(
             Duration::from_secs(5),
             HealthClient::new(channel).check(HealthCheckRequest { service: String::new() }),

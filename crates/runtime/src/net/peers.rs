@@ -225,7 +225,8 @@ impl FeedClient {
         let opening = async {
             use liaison_proto::common::v1::WatchChangesRequest;
             use liaison_proto::common::v1::change_feed_service_client::ChangeFeedServiceClient;
-            let request = self.peer.stream_request(WatchChangesRequest { after_sequence: after, start_at_end: false })?;
+            let request =
+                self.peer.stream_request(WatchChangesRequest { after_sequence: after, start_at_end: false })?;
             let stream = ChangeFeedServiceClient::new(self.peer.channel.clone()).watch_changes(request).await?;
             let batches =
                 stream.into_inner().map(|r| r.map(|m| FeedBatch { changes: m.changes, remaining: m.remaining_count }));

@@ -3,11 +3,11 @@
 //! per RPC, a clear answer for a service this port does not serve), and graceful shutdown.
 use crate::auth::Gate;
 use crate::db::Db;
-use crate::security::Security;
-use std::sync::Arc;
 use crate::net::context::{self, TraceContext};
+use crate::security::Security;
 use futures::future::BoxFuture;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -52,6 +52,7 @@ pub async fn serve(
     reporter.set_service_status("", ServingStatus::Serving).await;
     set_health(&reporter, service_name, serving_now).await;
     tokio::spawn(follow_database_health(db.clone(), reporter, service_name, serving_now, shutdown.clone()));
+    let audit = crate::feed::audit::Audit::server(db.clone());
     let change_feed = crate::feed::service::ChangeFeed::server(db, shutdown.clone());
 
     let reflection = || {
@@ -61,6 +62,7 @@ pub async fn serve(
             .register_encoded_file_descriptor_set(liaison_proto::ERROR_DETAILS_DESCRIPTOR_SET)
             .with_service_name(service_name)
             .with_service_name(crate::feed::service::SERVICE_NAME)
+            .with_service_name(crate::feed::audit::SERVICE_NAME)
             .with_service_name(HEALTH)
             .with_service_name(REFLECTION_V1)
             .with_service_name(REFLECTION_V1ALPHA)
@@ -68,7 +70,7 @@ pub async fn serve(
     let reflection_v1 = reflection().build_v1()?;
     let reflection_v1alpha = reflection().build_v1alpha()?;
 
-    tonic::transport::Server::builder()
+    let router = tonic::transport::Server::builder()
         .tcp_nodelay(true)
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         // Clients that resolved a service name once are rebalanced over new replicas within minutes.
@@ -76,16 +78,29 @@ pub async fn serve(
         .layer(tower::layer::layer_fn(|inner| RequestContext { inner, own: service_name, gate: security.gate.clone() }))
         .add_routes(routes)
         .add_service(change_feed)
+        .add_service(audit)
         .add_service(health_service)
         .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
+        .add_service(reflection_v1alpha);
+    match &security.server_tls {
+        // TLS connections are accepted and handshaken by `ServerTls` (which sets TCP_NODELAY on each socket), so
+        // that a certificate replaced on disk is served without a restart.
+        Some(tls) => {
+            router
+                .serve_with_incoming_shutdown(tls.incoming(listener, shutdown.clone()), shutdown.cancelled_owned())
+                .await?
+        }
         // `tcp_nodelay` above applies only to listeners tonic binds itself: accepted sockets must get it here, or
         // Nagle's algorithm holds back the second segment of any response larger than one (a ~40 ms stall).
-        .serve_with_incoming_shutdown(
-            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
-            shutdown.cancelled_owned(),
-        )
-        .await?;
+        None => {
+            router
+                .serve_with_incoming_shutdown(
+                    tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+                    shutdown.cancelled_owned(),
+                )
+                .await?
+        }
+    }
     Ok(())
 }
 
@@ -144,7 +159,14 @@ pub struct RequestContext<S> {
 impl<S> RequestContext<S> {
     fn serves(&self, service: &str) -> bool {
         service == self.own
-            || [crate::feed::service::SERVICE_NAME, HEALTH, REFLECTION_V1, REFLECTION_V1ALPHA].contains(&service)
+            || [
+                crate::feed::service::SERVICE_NAME,
+                crate::feed::audit::SERVICE_NAME,
+                HEALTH,
+                REFLECTION_V1,
+                REFLECTION_V1ALPHA,
+            ]
+            .contains(&service)
     }
 }
 

@@ -2,6 +2,7 @@
 //! PostgreSQL, each test in a database of its own.
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
+mod audit;
 mod changes;
 mod contacts;
 mod details;

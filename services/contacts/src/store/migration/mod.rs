@@ -20,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000003_contact_details::Migration),
             Box::new(m20261124_000010_engagement::Migration),
             Box::new(m20261124_000020_merges::Migration),
+            Box::new(liaison_runtime::db::migration::AddChangeAudit),
         ]
     }
 }

@@ -12,6 +12,7 @@ impl MigratorTrait for Migrator {
             Box::new(liaison_runtime::db::migration::CreateSharedTables),
             Box::new(m20261123_000001_create_meetings::Migration),
             Box::new(liaison_runtime::db::migration::AddChangeActor),
+            Box::new(liaison_runtime::db::migration::AddChangeAudit),
         ]
     }
 }
