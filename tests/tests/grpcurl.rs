@@ -219,12 +219,14 @@ fn on_ports(script: &str, ports: [u16; 4]) -> String {
 
 /// Runs `script` (the walkthrough of `path`) with bash, as the documents say it is run: one `bash -euo pipefail`
 /// per document, so a variable set in one block is seen by the next, in a fresh working directory.
-async fn run_walkthrough(path: &Path, script: &str, label: &str) {
+async fn run_walkthrough(path: &Path, script: &str, label: &str, data_dir: &Path) {
     let dir = tempfile::tempdir().expect("create a temporary directory");
     let file = dir.path().join("walkthrough.sh");
     std::fs::write(&file, script).expect("write the walkthrough script");
     let mut command = tokio::process::Command::new("bash");
     command.arg("-euo").arg("pipefail").arg(&file).current_dir(dir.path());
+    // `liaison token` as the reader runs it: this build's binary, minting from the all-in-one's development key.
+    command.env("LIAISON", liaison_testkit::e2e::binary()).env("LIAISON_DATA_DIR", data_dir);
     command.stdin(std::process::Stdio::null()).kill_on_drop(true);
     let started = std::time::Instant::now();
     let output = tokio::time::timeout(WALKTHROUGH_TIMEOUT, command.output())
@@ -295,10 +297,10 @@ async fn readme_and_docs_walkthroughs_run_against_the_all_in_one() {
     let ports = all_in_one.ports();
     // Twice on the same data: a reader may run it again, and nothing in it may depend on a fresh database.
     for run in ["first run", "second run on the same data"] {
-        run_walkthrough(&readme, &on_ports(&readme_script, ports), run).await;
+        run_walkthrough(&readme, &on_ports(&readme_script, ports), run, &all_in_one.data_dir).await;
     }
     for (page, script) in &pages {
-        run_walkthrough(page, &on_ports(script, ports), "after the README's").await;
+        run_walkthrough(page, &on_ports(script, ports), "after the README's", &all_in_one.data_dir).await;
     }
 }
 

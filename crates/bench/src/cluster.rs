@@ -5,9 +5,9 @@
 //! creates and drops. Readiness and cold start are judged by the gRPC health service, as an orchestrator would.
 use crate::cli::Engine;
 use anyhow::Context;
-use liaison_runtime::config::ServiceKind;
 use liaison_runtime::auth::Role;
 use liaison_runtime::auth::keys::{DevKey, MintClaims};
+use liaison_runtime::config::ServiceKind;
 use liaison_testkit::cluster::{AllInOne, Cluster as Processes, Launcher, Pki, index};
 use liaison_testkit::procs::{HealthTls, Logs, Proc, Readiness, free_base_port, retry_on_taken_port};
 use sea_orm::sqlx::{self, Connection};
@@ -45,7 +45,8 @@ const TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
 /// development key of the all-in-one whose data directory is `data_dir` (which the all-in-one created at start).
 fn mint_token(data_dir: &Path) -> anyhow::Result<String> {
     let path = data_dir.join(DEV_KEY_FILE);
-    let key = DevKey::load_or_create(&path).with_context(|| format!("cannot load the signing key {}", path.display()))?;
+    let key =
+        DevKey::load_or_create(&path).with_context(|| format!("cannot load the signing key {}", path.display()))?;
     let mut claims = MintClaims::new("bench", [Role::Officer, Role::Viewer].into_iter().collect());
     claims.ttl = TOKEN_TTL;
     key.mint(&claims).context("cannot mint a bench token")

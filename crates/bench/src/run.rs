@@ -274,8 +274,8 @@ async fn start_tls_target(
     }
     eprintln!("liaison-bench: {} — starting a second all-in-one, with TLS, for the TLS scenarios", engine.name());
     let server = TlsAllInOne::start(&settings.liaison_bin, dir).await?;
-    let contacts = Connections::open_tls(server.port(ServiceKind::Contacts), server.tls(), settings.load.connections)
-        .await?;
+    let contacts =
+        Connections::open_tls(server.port(ServiceKind::Contacts), server.tls(), settings.load.connections).await?;
     eprintln!("liaison-bench: {} — seeding {} contacts over TLS", engine.name(), settings.seed_contacts);
     let names = scenarios::seed_contacts(&contacts, tag, settings.seed_contacts).await?;
     let fixture = Fixture {
@@ -355,7 +355,11 @@ async fn bench_round(
         } else {
             let connections = if scenario == Scenario::CreateMeeting { targets.scheduling } else { targets.contacts };
             let Some(workload) = scenarios::workload(scenario, fixture, connections) else {
-                eprintln!("liaison-bench: {} — {} needs a token it can verify; skipped", engine.name(), scenario.name());
+                eprintln!(
+                    "liaison-bench: {} — {} needs a token it can verify; skipped",
+                    engine.name(),
+                    scenario.name()
+                );
                 continue;
             };
             let outcome = load::run(workload, drive, &cluster.pids()).await?;

@@ -1,6 +1,7 @@
-//! The one server builder: mounts a service with its change feed (`liaison.common.v1.ChangeFeedService`), health
-//! (following its database), reflection v1 and v1alpha, the request-context layer (trace context, actor, one span
-//! per RPC, a clear answer for a service this port does not serve), and graceful shutdown.
+//! The one server builder: mounts a service with its change feed (`liaison.common.v1.ChangeFeedService`), its audit
+//! (`liaison.common.v1.AuditService`), health (following its database), reflection v1 and v1alpha, the
+//! request-context layer (trace context, the gate — who is calling and may they — one span per RPC, a clear answer
+//! for a service this port does not serve), TLS when configured, and graceful shutdown.
 use crate::auth::Gate;
 use crate::db::Db;
 use crate::net::context::{self, TraceContext};
@@ -186,7 +187,7 @@ fn not_served(own: &str, asked: &str) -> tonic::Status {
             kind.default_port(),
             kind.name().to_uppercase()
         ),
-        None => format!("{serves}, its change feed, health and reflection; there is no service {asked:?} here"),
+        None => format!("{serves}, its change feed, audit, health and reflection; there is no service {asked:?} here"),
     };
     tonic::Status::unimplemented(message)
 }
