@@ -363,6 +363,19 @@ async fn a_write_made_through_scheduling_names_the_person_and_a_service_token_ca
         let change = changes.iter().find(|c| &c.resource_name == name).expect("the change");
         assert_eq!(change.actor, "jane", "{kind}: the record names the person");
     }
+    // The audit says the same, with the RPC and where the call came from; only an administrator may read it.
+    use liaison_proto::common::v1::ListAuditEventsRequest;
+    use liaison_proto::common::v1::audit_service_client::AuditServiceClient;
+    let audit = || AuditServiceClient::new(channel(server(ServiceKind::Scheduling)));
+    let by_resource = ListAuditEventsRequest { resource_name: meeting.name.clone(), ..Default::default() };
+    let events = audit().list_audit_events(with(&admin, by_resource.clone())).await.expect("audit").into_inner().events;
+    let [event] = events.as_slice() else { panic!("one event for the meeting: {events:?}") };
+    assert_eq!(event.actor, "jane");
+    assert_eq!(event.rpc, "liaison.scheduling.v1.SchedulingService/CreateMeeting");
+    assert!(event.source_address.starts_with("127.0.0.1:"), "{event:?}");
+    assert!(event.field_changes.iter().any(|f| f.field == "title" && f.new_value.contains("Budget alignment")));
+    let status = audit().list_audit_events(with(&jane, by_resource)).await.expect_err("an officer may not");
+    assert_eq!(status.code(), Code::PermissionDenied);
 
     // Scheduling's own token names a person only with the service role's rights: it may read contacts for them,
     // not write as them.
