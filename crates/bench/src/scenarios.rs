@@ -374,6 +374,7 @@ pub(crate) fn workload(scenario: Scenario, fixture: &Fixture, connections: &Conn
             let request = CreateMeetingRequest {
                 meeting: Some(meeting(&names, round, seq)),
                 request_id: format!("bench-{tag}-meeting-{seq}"),
+                ..Default::default()
             };
             call(async move {
                 SchedulingServiceClient::new(channel).create_meeting(request).await?;

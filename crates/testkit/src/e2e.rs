@@ -456,6 +456,7 @@ pub async fn cross_service_flow_with(access: &Access) {
                 ..Default::default()
             }),
             request_id: "e2e-meeting-1".into(),
+            ..Default::default()
         })
         .ok()
         .await

@@ -1,12 +1,12 @@
 //! The tonic adapter: parse, check participants with one call to contacts, store, map back.
-use crate::domain::NewMeeting;
+use crate::domain::{NewMeeting, ParticipantFacts, check_participants, participants_reason};
 use crate::resource;
 use crate::store::Store;
 use liaison_proto::scheduling::v1::scheduling_service_server::SchedulingService;
 use liaison_proto::scheduling::v1::*;
 use liaison_runtime::api::names::{Meetings, Name};
 use liaison_runtime::api::validate::RequestId;
-use liaison_runtime::net::peers::{ContactsClient, missing_references};
+use liaison_runtime::net::peers::ContactsClient;
 use liaison_runtime::service::ServiceContext;
 use liaison_runtime::{Error, Validate, api::paging, db::idempotency};
 use tonic::{Request, Response, Status};
@@ -35,20 +35,47 @@ impl SchedulingService for SchedulingApi {
         let (new, request_id) =
             (NewMeeting::parse(&meeting), RequestId::parse_optional("request_id", &request.request_id)).validate()?;
         let names = new.participants.iter().map(ToString::to_string).collect();
-        let resolved = self.contacts.resolve_contacts(names).await;
-        if !resolved.as_ref().is_ok_and(|r| r.missing.is_empty()) {
-            // A retry of a create that succeeded gets its meeting even while contacts is down or a participant has
-            // gone since. Looked up only here, off the happy path: there the write itself detects the replay.
-            if let Some(id) = &request_id
-                && let Some(existing) = self.store.created_by(id, &fingerprint).await?
-            {
-                return Ok(Response::new(CreateMeetingResponse { meeting: Some(resource::meeting(&existing)) }));
+        let checked = match self.contacts.contact_facts(names).await {
+            Ok(page) => {
+                let found: Vec<ParticipantFacts> = page
+                    .contacts
+                    .into_iter()
+                    .map(|c| ParticipantFacts {
+                        deleted: c.delete_time.is_some(),
+                        do_not_contact: c.do_not_contact,
+                        name: c.name,
+                        merged_names: c.merged_names,
+                    })
+                    .collect();
+                check_participants(&new.participants, &found, &page.missing_names, request.allow_do_not_contact)
+                    .map_err(|violations| Error::FailedPrecondition {
+                        reason: participants_reason(&violations),
+                        violations,
+                    })
             }
-            let missing = resolved?.missing;
-            return Err(missing_references("PARTICIPANT_NOT_FOUND", "participant", &missing).into());
-        }
+            Err(unavailable) => Err(unavailable),
+        };
+        let invitable = match checked {
+            Ok(invitable) => invitable,
+            Err(error) => {
+                // A retry of a create that succeeded gets its meeting even while contacts is down or a participant
+                // has gone since. Looked up only here, off the happy path: there the write itself detects the replay.
+                if let Some(id) = &request_id
+                    && let Some(existing) = self.store.created_by(id, &fingerprint).await?
+                {
+                    return Ok(Response::new(CreateMeetingResponse {
+                        meeting: Some(resource::meeting(&existing)),
+                        do_not_contact_participants: Vec::new(),
+                    }));
+                }
+                return Err(error.into());
+            }
+        };
         let stored = self.store.create_meeting(new, request_id.as_ref(), &fingerprint).await?;
-        Ok(Response::new(CreateMeetingResponse { meeting: Some(resource::meeting(&stored)) }))
+        Ok(Response::new(CreateMeetingResponse {
+            meeting: Some(resource::meeting(&stored)),
+            do_not_contact_participants: invitable.do_not_contact,
+        }))
     }
 
     async fn get_meeting(&self, request: Request<GetMeetingRequest>) -> Result<Response<GetMeetingResponse>, Status> {

@@ -34,6 +34,13 @@ impl ContactsClient {
         Ok(Resolved { found: response.contacts.into_iter().map(|c| c.name).collect(), missing: response.missing_names })
     }
 
+    /// What contacts knows of each name that matters to inviting it (deleted, merged, do-not-contact, time zone,
+    /// working hours), with one `BatchGetContacts` call.
+    pub async fn contact_facts(&self, names: Vec<String>) -> Result<names_only::ContactFactsPage, Error> {
+        let path = "/liaison.contacts.v1.ContactsService/BatchGetContacts";
+        self.call("contacts.BatchGetContacts", path, BatchGetContactsRequest { names }).await
+    }
+
     /// Checks party names (contacts and organisations) with one `BatchGetParties` call.
     pub async fn resolve_parties(&self, names: Vec<String>) -> Result<Resolved, Error> {
         let path = "/liaison.contacts.v1.ContactsService/BatchGetParties";
@@ -110,6 +117,33 @@ pub mod names_only {
         pub contact: Option<Named>,
         #[prost(message, optional, tag = "2")]
         pub organization: Option<Named>,
+    }
+
+    /// A `Contact` as an inviter reads it: its name, what was merged into it, whether it is deleted or asked not
+    /// to be contacted, and where and when it works.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct ContactFacts {
+        #[prost(string, tag = "1")]
+        pub name: String,
+        #[prost(string, tag = "7")]
+        pub time_zone: String,
+        #[prost(message, repeated, tag = "16")]
+        pub working_hours: Vec<liaison_proto::contacts::v1::WorkingHours>,
+        #[prost(bool, tag = "19")]
+        pub do_not_contact: bool,
+        #[prost(message, optional, tag = "21")]
+        pub delete_time: Option<prost_types::Timestamp>,
+        #[prost(string, repeated, tag = "23")]
+        pub merged_names: Vec<String>,
+    }
+
+    /// `BatchGetContactsResponse` read as [`ContactFacts`].
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct ContactFactsPage {
+        #[prost(message, repeated, tag = "1")]
+        pub contacts: Vec<ContactFacts>,
+        #[prost(string, repeated, tag = "2")]
+        pub missing_names: Vec<String>,
     }
 
     /// `BatchGetPartiesResponse`.

@@ -138,6 +138,7 @@ impl Cluster {
                     ..Default::default()
                 }),
                 request_id: String::new(),
+                ..Default::default()
             })
             .await
             .unwrap();

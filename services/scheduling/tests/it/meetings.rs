@@ -62,7 +62,11 @@ fn meeting(title: &str, participants: Vec<String>) -> Meeting {
 
 async fn create(app: &mut App, meeting: Meeting) -> Result<Meeting, tonic::Status> {
     app.client
-        .create_meeting(CreateMeetingRequest { meeting: Some(meeting), request_id: String::new() })
+        .create_meeting(CreateMeetingRequest {
+            meeting: Some(meeting),
+            request_id: String::new(),
+            ..Default::default()
+        })
         .await
         .map(|r| r.into_inner().meeting.unwrap())
 }
@@ -93,6 +97,8 @@ on_both_databases!(
     twenty_concurrent_creates_with_one_request_id_make_one_meeting,
     a_retried_create_returns_its_meeting_even_with_contacts_down,
     bad_meetings_name_every_field,
+    deleted_and_merged_participants_are_refused_by_name_and_nothing_is_written,
+    a_do_not_contact_participant_needs_the_override_and_is_then_flagged,
 );
 
 async fn a_meeting_with_known_participants_is_created_and_read_back(engine: Engine) {
@@ -161,7 +167,11 @@ async fn with_contacts_down_a_meeting_is_unavailable_within_the_deadline_and_not
     app.contacts_server.take().unwrap().stop().await.unwrap();
     let mut patient_client = SchedulingServiceClient::new(liaison_testkit::patient_channel(&app.server));
     let started = Instant::now();
-    let request = CreateMeetingRequest { meeting: Some(meeting("Offline", vec![ada])), request_id: String::new() };
+    let request = CreateMeetingRequest {
+        meeting: Some(meeting("Offline", vec![ada])),
+        request_id: String::new(),
+        ..Default::default()
+    };
     let status = patient_client.create_meeting(request).err().await;
     let elapsed = started.elapsed();
     assert_eq!(status.code(), Code::Unavailable, "{status:?}");
@@ -176,7 +186,11 @@ async fn with_contacts_down_a_meeting_is_unavailable_within_the_deadline_and_not
 async fn twenty_concurrent_creates_with_one_request_id_make_one_meeting(engine: Engine) {
     let mut app = app(engine).await;
     let ada = person(&mut app, "Ada").await;
-    let request = CreateMeetingRequest { meeting: Some(meeting("Once", vec![ada])), request_id: "meeting-42".into() };
+    let request = CreateMeetingRequest {
+        meeting: Some(meeting("Once", vec![ada])),
+        request_id: "meeting-42".into(),
+        ..Default::default()
+    };
     let calls = (0..20).map(|_| {
         let mut client = app.client.clone();
         let request = request.clone();
@@ -192,7 +206,11 @@ async fn twenty_concurrent_creates_with_one_request_id_make_one_meeting(engine: 
 async fn a_retried_create_returns_its_meeting_even_with_contacts_down(engine: Engine) {
     let mut app = app(engine).await;
     let ada = person(&mut app, "Ada").await;
-    let request = CreateMeetingRequest { meeting: Some(meeting("Retried", vec![ada])), request_id: "retry-1".into() };
+    let request = CreateMeetingRequest {
+        meeting: Some(meeting("Retried", vec![ada])),
+        request_id: "retry-1".into(),
+        ..Default::default()
+    };
     let first = app.client.create_meeting(request.clone()).ok().await.meeting.unwrap();
     let again = app.client.create_meeting(request.clone()).ok().await.meeting.unwrap();
     assert_eq!(again, first, "a replay while contacts is up");
@@ -225,7 +243,14 @@ async fn bad_meetings_name_every_field(engine: Engine) {
     );
     let mut backwards = meeting("Backwards", vec![ada.clone()]);
     backwards.end_time = Some(prost_types::Timestamp { seconds: 1_799_999_000, nanos: 0 });
-    assert_eq!(bad_fields(&create(&mut app, backwards).await.unwrap_err()), ["meeting.end_time"]);
+    assert_eq!(bad_fields(&create(&mut app, backwards.clone()).await.unwrap_err()), ["meeting.end_time"]);
+    // An end before the start is named with every other bad field, not only once they are fixed.
+    backwards.time_zone = "Mars/Olympus".into();
+    backwards.title = String::new();
+    assert_eq!(
+        bad_fields(&create(&mut app, backwards).await.unwrap_err()),
+        ["meeting.title", "meeting.time_zone", "meeting.end_time"]
+    );
     let duplicated = meeting("Twice", vec![ada.clone(), ada.clone()]);
     assert_eq!(bad_fields(&create(&mut app, duplicated).await.unwrap_err()), ["meeting.participants[1]"]);
     let nobody = meeting("Nobody", vec![]);
@@ -233,4 +258,87 @@ async fn bad_meetings_name_every_field(engine: Engine) {
     let long = meeting(&"x".repeat(201), vec![ada]);
     assert_eq!(bad_fields(&create(&mut app, long).await.unwrap_err()), ["meeting.title"]);
     assert!(app.client.list_meetings(ListMeetingsRequest::default()).ok().await.meetings.is_empty());
+}
+
+/// The kinds and subjects of a FAILED_PRECONDITION's violations.
+fn preconditions(status: &tonic::Status) -> Vec<(String, String)> {
+    assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+    let details = status.get_error_details();
+    let failure = details.precondition_failure().expect("a PreconditionFailure");
+    failure.violations.iter().map(|v| (v.r#type.clone(), v.subject.clone())).collect()
+}
+
+async fn deleted_and_merged_participants_are_refused_by_name_and_nothing_is_written(engine: Engine) {
+    use liaison_proto::contacts::v1::{DeleteContactRequest, MergeContactsRequest};
+    let mut app = app(engine).await;
+    let ada = person(&mut app, "Ada").await;
+    let gone = person(&mut app, "Gone").await;
+    let survivor = person(&mut app, "Bea").await;
+    let duplicate = person(&mut app, "Bea (again)").await;
+    app.contacts.delete_contact(DeleteContactRequest { name: gone.clone(), ..Default::default() }).ok().await;
+    app.contacts
+        .merge_contacts(MergeContactsRequest {
+            survivor: survivor.clone(),
+            merged: duplicate.clone(),
+            ..Default::default()
+        })
+        .ok()
+        .await;
+    let missing = "contacts/01a20000-0000-7000-8000-000000000000".to_owned();
+    let status =
+        create(&mut app, meeting("Review", vec![ada.clone(), gone.clone(), duplicate.clone(), missing.clone()]))
+            .await
+            .unwrap_err();
+    assert_eq!(
+        preconditions(&status),
+        [
+            ("PARTICIPANT_DELETED".to_owned(), gone),
+            ("PARTICIPANT_MERGED".to_owned(), duplicate),
+            ("PARTICIPANT_NOT_FOUND".to_owned(), missing),
+        ]
+    );
+    assert!(status.message().contains(&survivor), "the merged participant's survivor is named: {status:?}");
+    assert_eq!(
+        status.get_error_details().error_info().map(|i| i.reason.clone()).as_deref(),
+        Some("PARTICIPANTS_NOT_INVITABLE")
+    );
+    // The survivor itself may be invited.
+    create(&mut app, meeting("Review", vec![ada, survivor])).await.unwrap();
+    assert_eq!(app.client.list_meetings(ListMeetingsRequest::default()).ok().await.meetings.len(), 1);
+}
+
+async fn a_do_not_contact_participant_needs_the_override_and_is_then_flagged(engine: Engine) {
+    use liaison_proto::contacts::v1::Consent;
+    let mut app = app(engine).await;
+    let ada = person(&mut app, "Ada").await;
+    let private = app
+        .contacts
+        .create_contact(CreateContactRequest {
+            contact: Some(Contact {
+                display_name: "Private Person".into(),
+                consent: Some(Consent { do_not_contact: true, ..Default::default() }),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .ok()
+        .await
+        .contact
+        .unwrap()
+        .name;
+    let status = create(&mut app, meeting("Hearing", vec![ada.clone(), private.clone()])).await.unwrap_err();
+    assert_eq!(preconditions(&status), [("PARTICIPANT_DO_NOT_CONTACT".to_owned(), private.clone())]);
+    assert!(app.client.list_meetings(ListMeetingsRequest::default()).ok().await.meetings.is_empty());
+
+    let created = app
+        .client
+        .create_meeting(CreateMeetingRequest {
+            meeting: Some(meeting("Hearing", vec![ada, private.clone()])),
+            allow_do_not_contact: true,
+            ..Default::default()
+        })
+        .ok()
+        .await;
+    assert_eq!(created.do_not_contact_participants, [private.clone()]);
+    assert!(created.meeting.unwrap().participants.contains(&private));
 }
