@@ -71,7 +71,7 @@ impl SchedulingService for SchedulingApi {
                 return Err(error.into());
             }
         };
-        let stored = self.store.create_meeting(new, request_id.as_ref(), &fingerprint).await?;
+        let stored = self.store.create_meeting(new, request.allow_conflicts, request_id.as_ref(), &fingerprint).await?;
         Ok(Response::new(CreateMeetingResponse {
             meeting: Some(resource::meeting(&stored)),
             do_not_contact_participants: invitable.do_not_contact,

@@ -127,12 +127,15 @@ impl Cluster {
     }
 
     async fn meeting(&self, participants: Vec<String>) {
+        // Each meeting in an hour of its own, so that the same people may meet again.
+        static NEXT_HOUR: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+        let start = 1_800_000_000 + 3600 * NEXT_HOUR.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         SchedulingServiceClient::new(channel(&self.scheduling))
             .create_meeting(CreateMeetingRequest {
                 meeting: Some(Meeting {
                     title: "Sync".into(),
-                    start_time: Some(prost_types::Timestamp { seconds: 1_800_000_000, nanos: 0 }),
-                    end_time: Some(prost_types::Timestamp { seconds: 1_800_001_800, nanos: 0 }),
+                    start_time: Some(prost_types::Timestamp { seconds: start, nanos: 0 }),
+                    end_time: Some(prost_types::Timestamp { seconds: start + 1800, nanos: 0 }),
                     time_zone: "America/Toronto".into(),
                     participants,
                     ..Default::default()

@@ -128,6 +128,37 @@ pub fn participants_reason(violations: &[PreconditionViolation]) -> &'static str
     }
 }
 
+/// Another meeting a participant is already in at the time asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    pub participant: String,
+    pub meeting: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+pub const MEETING_CONFLICT: &str = "MEETING_CONFLICT";
+
+/// The precondition failure of a booking that overlaps participants' other meetings: one violation per
+/// participant and meeting, saying when.
+pub fn conflicts_error(conflicts: &[Conflict]) -> liaison_runtime::Error {
+    let violations = conflicts
+        .iter()
+        .map(|c| PreconditionViolation {
+            kind: MEETING_CONFLICT.to_owned(),
+            subject: c.participant.clone(),
+            description: format!(
+                "{} is in {} from {} to {}; set allow_conflicts to book anyway",
+                c.participant,
+                c.meeting,
+                c.start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                c.end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
+        })
+        .collect();
+    liaison_runtime::Error::FailedPrecondition { reason: MEETING_CONFLICT, violations }
+}
+
 pub const PARTICIPANT_NOT_FOUND: &str = "PARTICIPANT_NOT_FOUND";
 pub const PARTICIPANT_DELETED: &str = "PARTICIPANT_DELETED";
 pub const PARTICIPANT_MERGED: &str = "PARTICIPANT_MERGED";

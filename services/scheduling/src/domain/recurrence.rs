@@ -936,7 +936,9 @@ impl Series {
         if self.is_cancelled(id) {
             return Ok(self.clone());
         }
-        self.locate(id)?;
+        if !self.is_occurrence(id) {
+            return Err(EditError::NotAnOccurrence(id));
+        }
         if self.exceptions() >= MAX_EXCEPTIONS {
             return Err(EditError::TooManyExceptions);
         }
@@ -955,7 +957,9 @@ impl Series {
         if self.is_cancelled(moved.recurrence_id) {
             return Err(EditError::Cancelled(moved.recurrence_id));
         }
-        self.locate(moved.recurrence_id)?;
+        if !self.is_occurrence(moved.recurrence_id) {
+            return Err(EditError::NotAnOccurrence(moved.recurrence_id));
+        }
         let mut series = self.clone();
         match series.overrides.binary_search_by_key(&moved.recurrence_id, |o| o.recurrence_id) {
             Ok(i) => {
@@ -1008,13 +1012,39 @@ impl Series {
 
     /// Cancels the rest of the series: `id` stays the last occurrence.
     pub fn end_after(&self, id: DateTime) -> Result<Series, EditError> {
-        let (at, _, _) = self.locate(id)?;
+        let at = resolve(&self.zone, id).filter(|_| self.is_occurrence(id)).ok_or(EditError::NotAnOccurrence(id))?;
         Ok(Series {
             rule: self.rule.as_ref().map(|r| r.with_end(End::Until(Until::Instant(at)))),
             exdates: self.exdates.iter().copied().filter(|d| *d <= id).collect(),
             overrides: self.overrides.iter().copied().filter(|o| o.recurrence_id <= id).collect(),
             ..self.clone()
         })
+    }
+
+    /// Edits all occurrences: a new start, zone, duration and rule. Cancellations and moves are kept for the
+    /// occurrences that still exist, their ids shifted by as much as the start moved in local time (a cancelled
+    /// 09:00 stays cancelled when the series moves to 10:00); the others are dropped, as their occurrence is gone.
+    /// A moved occurrence keeps the time it was moved to.
+    pub fn edit_all(
+        &self,
+        start: DateTime,
+        zone: TimeZone,
+        duration: SignedDuration,
+        rule: Option<Rule>,
+    ) -> Result<Series, SeriesError> {
+        let mut series = Series::new(start, zone, duration, rule)?;
+        let shift = self.start.duration_until(start);
+        let kept = |id: DateTime| id.checked_add(shift).ok().filter(|id| series.is_occurrence(*id));
+        let exdates: Vec<DateTime> = self.exdates.iter().filter_map(|&id| kept(id)).collect();
+        let overrides: Vec<Override> = self
+            .overrides
+            .iter()
+            .filter_map(|o| kept(o.recurrence_id).map(|recurrence_id| Override { recurrence_id, ..*o }))
+            .collect();
+        // Shifting keeps the order, so the lists stay sorted and unique.
+        series.exdates = exdates;
+        series.overrides = overrides;
+        Ok(series)
     }
 
     /// Cancels `id` and everything after it; `None` when that is the whole series.
@@ -1468,6 +1498,37 @@ mod tests {
         );
         assert!(ended.exdates().is_empty(), "cancellations after the end are dropped, not orphaned");
         assert!(s.end_after(dt("2026-05-19T09:00")).is_err());
+    }
+
+    #[test]
+    fn editing_all_occurrences_keeps_the_exceptions_that_still_exist() {
+        let moved = Override {
+            recurrence_id: dt("2026-05-18T09:00"),
+            start: ts("2026-05-19T12:00:00Z"),
+            end: ts("2026-05-19T13:00:00Z"),
+        };
+        let s = series("2026-05-04T09:00", "Europe/Berlin", 60, "FREQ=WEEKLY")
+            .cancel_occurrence(dt("2026-05-11T09:00"))
+            .unwrap()
+            .with_override(moved)
+            .unwrap();
+        let later = s
+            .edit_all(dt("2026-05-04T10:00"), zone("Europe/Berlin"), SignedDuration::from_mins(30), s.rule().cloned())
+            .unwrap();
+        assert_eq!(later.exdates(), [dt("2026-05-11T10:00")]);
+        assert_eq!(later.overrides(), [Override { recurrence_id: dt("2026-05-18T10:00"), ..moved }]);
+        assert_eq!(
+            local(&later, "2026-05-01T00:00:00Z", "2026-05-26T00:00:00Z"),
+            ["2026-05-04T10:00:00", "2026-05-19T14:00:00", "2026-05-25T10:00:00"]
+        );
+        let tuesdays = s
+            .edit_all(dt("2026-05-05T09:00"), zone("Europe/Berlin"), s.duration(), Some(rule("FREQ=WEEKLY;BYDAY=TU")))
+            .unwrap();
+        assert_eq!(tuesdays.exdates(), [dt("2026-05-12T09:00")], "moved by the same day as the start");
+        let monthly = s
+            .edit_all(dt("2026-05-04T09:00"), zone("Europe/Berlin"), s.duration(), Some(rule("FREQ=MONTHLY")))
+            .unwrap();
+        assert!(monthly.exdates().is_empty() && monthly.overrides().is_empty(), "their occurrences are gone");
     }
 
     #[test]

@@ -1,15 +1,16 @@
 //! The scheduling database: meetings and their participants, each mutation with its change-feed row in one
 //! transaction.
+mod busy;
 pub mod entity;
 pub mod migration;
 
-use crate::domain::NewMeeting;
+use crate::domain::{NewMeeting, conflicts_error};
 use entity::{meeting, participant};
 use liaison_proto::common::v1::ChangeKind;
 use liaison_runtime::api::names::{Meetings, Name};
 use liaison_runtime::api::validate::RequestId;
 use liaison_runtime::db::Db;
-use liaison_runtime::db::single_trip::{self, Insert};
+use liaison_runtime::db::single_trip::Insert;
 use liaison_runtime::{Error, api::time, db::crud, db::idempotency};
 use sea_orm::IntoActiveModel;
 
@@ -45,13 +46,29 @@ impl Store {
         }
     }
 
+    /// Creates the meeting unless a participant is already in another meeting then (or `allow_conflicts`). The
+    /// check and the write hold each participant's booking lock (a transaction-level lock on PostgreSQL, the
+    /// write gate on SQLite), so two racing bookings of one person for one slot cannot both pass the check.
     pub async fn create_meeting(
         &self,
         new: NewMeeting,
+        allow_conflicts: bool,
         request_id: Option<&RequestId>,
         fingerprint: &str,
     ) -> Result<StoredMeeting, Error> {
         let name = Name::<Meetings>::generate();
+        let txn = match idempotency::begin_create(&self.db, CREATE_METHOD, request_id, fingerprint, &name).await? {
+            idempotency::Begun::Fresh(txn) => txn,
+            idempotency::Begun::Replay(existing) => return self.get_meeting(existing).await,
+        };
+        let participants: Vec<String> = new.participants.iter().map(ToString::to_string).collect();
+        lock_bookings(&*txn, &participants).await?;
+        if !allow_conflicts {
+            let conflicts = busy::overlapping(&*txn, &participants, new.start, new.end).await?;
+            if !conflicts.is_empty() {
+                return Err(conflicts_error(&conflicts));
+            }
+        }
         let now = time::now();
         let model = meeting::Model {
             id: name.key(),
@@ -63,20 +80,20 @@ impl Store {
             create_time: now,
             update_time: now,
         };
-        let participants: Vec<String> = new.participants.iter().map(ToString::to_string).collect();
         let rows = participants.iter().enumerate().map(|(position, contact)| {
             participant::Model { meeting_id: model.id.clone(), position: position as i32, contact: contact.clone() }
                 .into_active_model()
         });
         let mut inserts = vec![Insert::model(model.clone().into_active_model())];
         inserts.extend(Insert::models(rows));
+        inserts.push(busy::insert(&model.id, &participants, model.start_time, model.end_time));
         let stored = StoredMeeting { meeting: model, participants };
         inserts.push(liaison_runtime::db::resource::change(&stored, ChangeKind::Created));
-        // The rows, the change and the idempotency key travel in one round trip (see `runtime::db::single_trip`).
-        match single_trip::create_named(&self.db, CREATE_METHOD, request_id, fingerprint, &name, inserts).await? {
-            None => Ok(stored),
-            Some(existing) => self.get_meeting(existing).await,
+        for insert in inserts {
+            insert.execute(&*txn).await?;
         }
+        txn.commit().await?;
+        Ok(stored)
     }
 
     pub async fn get_meeting(&self, name: Name<Meetings>) -> Result<StoredMeeting, Error> {
@@ -115,4 +132,25 @@ impl Store {
 
 fn parse_stored(name: &str) -> Result<Name<Meetings>, Error> {
     Name::parse("stored name", name).map_err(|v| Error::Internal(v.description))
+}
+
+/// Takes the booking lock of every participant, in one order for every transaction (no deadlocks), until the end of
+/// `txn`. On SQLite the process's write gate already serialises write transactions.
+async fn lock_bookings(txn: &impl sea_orm::ConnectionTrait, participants: &[String]) -> Result<(), Error> {
+    if txn.get_database_backend() != sea_orm::DbBackend::Postgres || participants.is_empty() {
+        return Ok(());
+    }
+    let values = vec!["(?)"; participants.len()].join(", ");
+    // A volatile function in the select list runs after ORDER BY, so the locks are taken in key order.
+    let sql = format!(
+        "SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtext('booking:' || k) AS h FROM (VALUES {values}) \
+         AS v(k)) AS keys ORDER BY h"
+    );
+    let statement = liaison_runtime::db::sql::statement(
+        sea_orm::DbBackend::Postgres,
+        &sql,
+        participants.iter().map(|p| p.as_str().into()),
+    );
+    txn.execute_raw(statement).await.map_err(liaison_runtime::db::db_error)?;
+    Ok(())
 }

@@ -49,11 +49,20 @@ async fn person(app: &mut App, name: &str) -> String {
         .name
 }
 
+/// A one-hour meeting in a slot of its own: every call takes the next hour, so meetings made by one test never
+/// conflict unless the test means them to (see [`meeting_at`]).
 fn meeting(title: &str, participants: Vec<String>) -> Meeting {
+    static NEXT_HOUR: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+    let hour = NEXT_HOUR.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    meeting_at(title, participants, 1_800_000_000 + hour * 3600, 3600)
+}
+
+/// A meeting from `start` (Unix seconds) lasting `seconds`.
+fn meeting_at(title: &str, participants: Vec<String>, start: i64, seconds: i64) -> Meeting {
     Meeting {
         title: title.into(),
-        start_time: Some(prost_types::Timestamp { seconds: 1_800_000_000, nanos: 0 }),
-        end_time: Some(prost_types::Timestamp { seconds: 1_800_003_600, nanos: 0 }),
+        start_time: Some(prost_types::Timestamp { seconds: start, nanos: 0 }),
+        end_time: Some(prost_types::Timestamp { seconds: start + seconds, nanos: 0 }),
         time_zone: "Africa/Nairobi".into(),
         participants,
         ..Default::default()
@@ -99,6 +108,8 @@ on_both_databases!(
     bad_meetings_name_every_field,
     deleted_and_merged_participants_are_refused_by_name_and_nothing_is_written,
     a_do_not_contact_participant_needs_the_override_and_is_then_flagged,
+    an_overlapping_booking_names_each_conflict_and_allow_conflicts_books_anyway,
+    of_many_racing_bookings_of_one_person_for_one_slot_exactly_one_succeeds,
 );
 
 async fn a_meeting_with_known_participants_is_created_and_read_back(engine: Engine) {
@@ -339,6 +350,80 @@ async fn a_do_not_contact_participant_needs_the_override_and_is_then_flagged(eng
         })
         .ok()
         .await;
-    assert_eq!(created.do_not_contact_participants, [private.clone()]);
+    assert_eq!(created.do_not_contact_participants, std::slice::from_ref(&private));
     assert!(created.meeting.unwrap().participants.contains(&private));
+}
+
+async fn an_overlapping_booking_names_each_conflict_and_allow_conflicts_books_anyway(engine: Engine) {
+    let mut app = app(engine).await;
+    let ada = person(&mut app, "Ada").await;
+    let bea = person(&mut app, "Bea").await;
+    let cal = person(&mut app, "Cal").await;
+    const NINE: i64 = 1_900_000_800; // 2030-03-17T18:00:00Z
+    let ada_busy = create(&mut app, meeting_at("Ada's", vec![ada.clone()], NINE, 3600)).await.unwrap();
+    let bea_busy =
+        create(&mut app, meeting_at("Bea's", vec![bea.clone(), cal.clone()], NINE + 1800, 3600)).await.unwrap();
+    // Back to back is no conflict: Ada is free from the end of her meeting.
+    create(&mut app, meeting_at("Right after", vec![ada.clone()], NINE + 3600, 1800)).await.unwrap();
+    create(&mut app, meeting_at("Right before", vec![ada.clone()], NINE - 1800, 1800)).await.unwrap();
+
+    let overlapping = meeting_at("Clash", vec![cal.clone(), ada.clone()], NINE + 900, 2700);
+    let status = create(&mut app, overlapping.clone()).await.unwrap_err();
+    assert_eq!(
+        preconditions(&status),
+        [("MEETING_CONFLICT".to_owned(), cal.clone()), ("MEETING_CONFLICT".to_owned(), ada.clone())]
+    );
+    let described: Vec<String> = status
+        .get_error_details()
+        .precondition_failure()
+        .unwrap()
+        .violations
+        .iter()
+        .map(|v| v.description.clone())
+        .collect();
+    assert!(described[0].contains(&bea_busy.name) && described[0].contains("T18:30:00Z"), "{described:?}");
+    assert!(described[1].contains(&ada_busy.name), "{described:?}");
+    let before = app.client.list_meetings(ListMeetingsRequest::default()).ok().await.meetings.len();
+
+    let forced = app
+        .client
+        .create_meeting(CreateMeetingRequest {
+            meeting: Some(overlapping),
+            allow_conflicts: true,
+            ..Default::default()
+        })
+        .ok()
+        .await;
+    assert!(forced.meeting.is_some());
+    assert_eq!(app.client.list_meetings(ListMeetingsRequest::default()).ok().await.meetings.len(), before + 1);
+    // And a meeting booked anyway is itself busy time for the next booking.
+    let status = create(&mut app, meeting_at("Later clash", vec![ada], NINE + 4000, 600)).await.unwrap_err();
+    assert_eq!(preconditions(&status).len(), 1);
+}
+
+async fn of_many_racing_bookings_of_one_person_for_one_slot_exactly_one_succeeds(engine: Engine) {
+    let mut app = app(engine).await;
+    let ada = person(&mut app, "Ada").await;
+    const SLOT: i64 = 1_900_100_000;
+    let attempts: Vec<_> = (0..24)
+        .map(|i| {
+            let mut client = app.client.clone();
+            // Different meetings (titles, request ids, lengths) that all overlap one instant of Ada's.
+            let request = CreateMeetingRequest {
+                meeting: Some(meeting_at(&format!("Race {i}"), vec![ada.clone()], SLOT + i * 60, 1800)),
+                request_id: format!("race-{i}"),
+                ..Default::default()
+            };
+            tokio::spawn(async move { client.create_meeting(request).await })
+        })
+        .collect();
+    let mut won = 0;
+    for attempt in attempts {
+        match attempt.await.unwrap() {
+            Ok(_) => won += 1,
+            Err(status) => assert_eq!(preconditions(&status)[0].0, "MEETING_CONFLICT", "{status:?}"),
+        }
+    }
+    assert_eq!(won, 1, "exactly one booking of the slot succeeds");
+    assert_eq!(app.client.list_meetings(ListMeetingsRequest::default()).ok().await.meetings.len(), 1);
 }

@@ -2,6 +2,7 @@
 use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_create_meetings;
+mod m20261206_000001_busy_intervals;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_create_meetings::Migration),
             Box::new(liaison_runtime::db::migration::AddChangeActor),
             Box::new(liaison_runtime::db::migration::AddChangeAudit),
+            Box::new(m20261206_000001_busy_intervals::Migration),
         ]
     }
 }
