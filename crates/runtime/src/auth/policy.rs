@@ -93,6 +93,7 @@ pub const RULES: &[Rule] = &[
     rule("liaison.scheduling.v1.SchedulingService/CreateMeeting", SCHEDULERS, "kept by officers and mediators"),
     rule("liaison.scheduling.v1.SchedulingService/GetMeeting", STAFF, READ),
     rule("liaison.scheduling.v1.SchedulingService/ListMeetings", STAFF, READ),
+    rule("liaison.scheduling.v1.SchedulingService/FindMeetingTimes", STAFF, "free/busy, read by all staff"),
     // Mediation.
     rule("liaison.mediation.v1.MediationService/OpenCase", SCHEDULERS, "intake by officers and mediators"),
     rule("liaison.mediation.v1.MediationService/GetCase", STAFF, READ),

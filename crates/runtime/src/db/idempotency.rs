@@ -78,6 +78,58 @@ pub async fn claim(
     }
 }
 
+/// [`claim`], and on PostgreSQL the transaction-level locks of `lock_keys` (taken in one order by every
+/// transaction, so two that share keys never deadlock), in one round trip. SQLite's write transactions of a process
+/// are serialised already, so there only the claim is made. For creates that must check something other rows could
+/// change (a participant's other bookings) under the lock before they write.
+pub async fn claim_with_locks(
+    txn: &impl ConnectionTrait,
+    method: &str,
+    request_id: Option<&RequestId>,
+    fingerprint: &str,
+    resource_name: &str,
+    lock_keys: &[String],
+) -> Result<Option<String>, Error> {
+    let backend = txn.get_database_backend();
+    if backend != sea_orm::DbBackend::Postgres || lock_keys.is_empty() {
+        return claim(txn, method, request_id, fingerprint, resource_name).await;
+    }
+    let keys = vec!["(?)"; lock_keys.len()].join(", ");
+    // A volatile function in a select list runs after its ORDER BY: the locks are taken in hash order. Counting
+    // the function's (text) results makes sure every one of them is evaluated.
+    let locks = format!(
+        "locks AS (SELECT pg_advisory_xact_lock(h)::text AS l FROM (SELECT DISTINCT hashtext(k) AS h FROM (VALUES {keys}) \
+         AS v(k)) AS keys ORDER BY h)"
+    );
+    let mut values: Vec<sea_orm::Value> = Vec::with_capacity(lock_keys.len() + 4);
+    let sql = match request_id {
+        Some(request_id) => {
+            values.extend([method.into(), request_id.as_str().into(), fingerprint.into(), resource_name.into()]);
+            format!(
+                "WITH claim AS (INSERT INTO idempotency_keys (method, request_id, fingerprint, resource_name) \
+                 VALUES (?, ?, ?, ?) ON CONFLICT (method, request_id) DO NOTHING RETURNING 1), {locks} \
+                 SELECT (SELECT count(*) FROM claim) AS claimed, (SELECT count(l) FROM locks) AS locked"
+            )
+        }
+        None => format!("WITH {locks} SELECT 1::bigint AS claimed, (SELECT count(l) FROM locks) AS locked"),
+    };
+    values.extend(lock_keys.iter().map(|k| k.as_str().into()));
+    #[derive(Debug, sea_orm::FromQueryResult)]
+    struct Claimed {
+        claimed: i64,
+        #[allow(dead_code, reason = "read so that the locks are taken")]
+        locked: i64,
+    }
+    let row = Claimed::find_by_statement(statement(backend, &sql, values)).one(txn).await.map_err(db_error)?;
+    match (row.map(|r| r.claimed), request_id) {
+        (Some(1), _) | (_, None) => Ok(None),
+        (_, Some(request_id)) => match lookup(txn, method, request_id, fingerprint).await? {
+            Some(resource_name) => Ok(Some(resource_name)),
+            None => Err(Error::Internal("idempotency key vanished after a conflict".into())),
+        },
+    }
+}
+
 /// How a create begins: a fresh transaction in which `request_id` is claimed, or the name of what an earlier
 /// request with the same id created (return that, write nothing).
 pub enum Begun<C> {

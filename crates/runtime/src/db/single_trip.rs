@@ -103,6 +103,35 @@ impl Insert {
         &self.values
     }
 
+    /// Runs `inserts` on `conn` (inside the caller's transaction) in one round trip: on PostgreSQL one statement of
+    /// data-modifying CTEs, on SQLite (no network) one after another.
+    pub async fn execute_all(conn: &impl ConnectionTrait, inserts: Vec<Insert>) -> Result<(), Error> {
+        let backend = conn.get_database_backend();
+        if backend != DbBackend::Postgres || inserts.len() < 2 {
+            for insert in inserts {
+                insert.execute(conn).await?;
+            }
+            return Ok(());
+        }
+        let mut sql = String::from("WITH ");
+        let mut values = Vec::with_capacity(inserts.iter().map(|i| i.values.len()).sum());
+        let last = inserts.len() - 1;
+        for (index, insert) in inserts.into_iter().enumerate() {
+            if index == last {
+                sql.push(' ');
+                sql.push_str(&insert.sql);
+            } else {
+                if index > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!("w{index} AS ({})", insert.sql));
+            }
+            values.extend(insert.values);
+        }
+        conn.execute_raw(statement(backend, &sql, values)).await.map_err(db_error)?;
+        Ok(())
+    }
+
     /// The target (`INSERT INTO t (columns)`), its columns and its rows, for merging with other inserts.
     pub(crate) fn parts(&self) -> Result<Parts<'_>, Error> {
         let malformed = || Error::Internal(format!("not an INSERT INTO t (…) VALUES (…), …: {}", self.sql));

@@ -1,5 +1,6 @@
 //! When participants are taken: `busy_intervals`, one row per participant of a meeting, read by participant and
-//! start (an index range scan per person) for conflict checks.
+//! start (an index range scan per person) for conflict checks and free/busy.
+use crate::domain::availability::Busy;
 use crate::domain::{Conflict, LONGEST_MEETING};
 use chrono::{DateTime, Utc};
 use liaison_runtime::Error;
@@ -66,4 +67,68 @@ pub(super) async fn overlapping(
         .collect();
     conflicts.sort_by_key(|c| (participants.iter().position(|p| *p == c.participant), c.start));
     Ok(conflicts)
+}
+
+/// Each participant's busy times that overlap `[start, end)`, in the order asked (an empty list for someone with
+/// none). As for [`overlapping`], each participant's index is scanned from `start - LONGEST_MEETING` to `end`, so
+/// the cost follows the meetings in the window, not all meetings. Times cross from jiff (the search) to chrono
+/// (the database) here and nowhere else.
+pub(super) async fn between(
+    conn: &impl ConnectionTrait,
+    participants: &[String],
+    start: jiff::Timestamp,
+    end: jiff::Timestamp,
+) -> Result<Vec<Vec<Busy>>, Error> {
+    let mut busy = vec![Vec::new(); participants.len()];
+    if participants.is_empty() || end <= start {
+        return Ok(busy);
+    }
+    let (start, end) = (to_chrono(start)?, to_chrono(end)?);
+    let placeholders = vec!["?"; participants.len()].join(", ");
+    let sql = format!(
+        "SELECT contact, meeting_id, start_time, end_time FROM busy_intervals \
+         WHERE contact IN ({placeholders}) AND start_time < ? AND start_time > ? AND end_time > ? \
+         ORDER BY contact, start_time"
+    );
+    let earliest = start - LONGEST_MEETING;
+    let values = participants
+        .iter()
+        .map(|p| p.as_str().into())
+        .chain([end.into(), earliest.into(), start.into()])
+        .collect::<Vec<sea_orm::Value>>();
+    let rows = BusyRow::find_by_statement(statement(conn.get_database_backend(), &sql, values))
+        .all(conn)
+        .await
+        .map_err(db_error)?;
+    let index: std::collections::HashMap<&str, usize> =
+        participants.iter().enumerate().map(|(position, p)| (p.as_str(), position)).collect();
+    for row in rows {
+        if let Some(&position) = index.get(row.contact.as_str()) {
+            busy[position].push(Busy {
+                start: to_jiff(row.start_time)?,
+                end: to_jiff(row.end_time)?,
+                tentative: false,
+            });
+        }
+    }
+    Ok(busy)
+}
+
+fn to_chrono(at: jiff::Timestamp) -> Result<DateTime<Utc>, Error> {
+    // jiff splits an instant before 1970 into negative seconds and negative nanoseconds; chrono wants the nanoseconds
+    // non-negative.
+    let (seconds, nanos) = match at.subsec_nanosecond() {
+        nanos if nanos < 0 => (at.as_second() - 1, nanos + 1_000_000_000),
+        nanos => (at.as_second(), nanos),
+    };
+    DateTime::from_timestamp(seconds, nanos.unsigned_abs())
+        .ok_or_else(|| Error::Internal(format!("{at} is out of the database's range")))
+}
+
+fn to_jiff(at: DateTime<Utc>) -> Result<jiff::Timestamp, Error> {
+    jiff::Timestamp::from_second(at.timestamp())
+        .and_then(|seconds| {
+            seconds.checked_add(jiff::SignedDuration::from_nanos(i64::from(at.timestamp_subsec_nanos())))
+        })
+        .map_err(|e| Error::Internal(format!("stored time {at} is out of range: {e}")))
 }

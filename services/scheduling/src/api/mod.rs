@@ -1,4 +1,7 @@
-//! The tonic adapter: parse, check participants with one call to contacts, store, map back.
+//! The tonic adapter: parse, check participants with one call to contacts, store, map back. `find_times` is
+//! FindMeetingTimes.
+mod find_times;
+
 use crate::domain::{NewMeeting, ParticipantFacts, check_participants, participants_reason};
 use crate::resource;
 use crate::store::Store;
@@ -82,6 +85,14 @@ impl SchedulingService for SchedulingApi {
         let name = Name::<Meetings>::parse("name", &request.get_ref().name).map_err(Error::from_violation)?;
         let stored = self.store.get_meeting(name).await?;
         Ok(Response::new(GetMeetingResponse { meeting: Some(resource::meeting(&stored)) }))
+    }
+
+    async fn find_meeting_times(
+        &self,
+        request: Request<FindMeetingTimesRequest>,
+    ) -> Result<Response<FindMeetingTimesResponse>, Status> {
+        let response = find_times::find_meeting_times(&self.store, &self.contacts, request.get_ref()).await?;
+        Ok(Response::new(response))
     }
 
     async fn list_meetings(
