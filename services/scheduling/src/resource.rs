@@ -1,6 +1,7 @@
-//! How stored meetings look on the wire and in the change feed.
+//! How stored meetings look on the wire and in the change feed: every change carries the whole meeting.
+use crate::domain::{Rsvp, Status};
 use crate::store::StoredMeeting;
-use liaison_proto::scheduling::v1::Meeting;
+use liaison_proto::scheduling::v1::{AgendaItem, Attendee, Meeting, MeetingStatus, ResponseStatus};
 use liaison_runtime::api::etag;
 use liaison_runtime::api::time::to_timestamp;
 
@@ -16,15 +17,59 @@ impl liaison_runtime::db::resource::Resource for StoredMeeting {
 
 pub fn meeting(stored: &StoredMeeting) -> Meeting {
     let m = &stored.meeting;
+    let duration = |seconds: i64| (seconds > 0).then_some(prost_types::Duration { seconds, nanos: 0 });
     Meeting {
         name: liaison_runtime::db::resource::Resource::resource_name(stored),
         title: m.title.clone(),
         start_time: Some(to_timestamp(m.start_time)),
         end_time: Some(to_timestamp(m.end_time)),
         time_zone: m.time_zone.clone(),
-        participants: stored.participants.clone(),
+        participants: stored.attendees.iter().map(|a| a.contact.clone()).collect(),
         etag: etag::render(m.revision),
         create_time: Some(to_timestamp(m.create_time)),
         update_time: Some(to_timestamp(m.update_time)),
+        objectives: m.objectives.clone(),
+        organizer: m.organizer.clone(),
+        attendees: stored
+            .attendees
+            .iter()
+            .map(|a| Attendee {
+                contact: a.contact.clone(),
+                optional: a.optional,
+                rsvp: rsvp(&a.rsvp) as i32,
+                comment: a.comment.clone(),
+            })
+            .collect(),
+        location: m.location.clone(),
+        video_link: m.video_link.clone(),
+        agenda: stored
+            .agenda
+            .iter()
+            .map(|item| AgendaItem { topic: item.topic.clone(), owner: item.owner.clone(), minutes: item.minutes })
+            .collect(),
+        buffer_before: duration(m.buffer_before_seconds),
+        buffer_after: duration(m.buffer_after_seconds),
+        status: status(&m.status) as i32,
+        links: stored.links.clone(),
+    }
+}
+
+fn rsvp(stored: &str) -> ResponseStatus {
+    match Rsvp::from_stored(stored) {
+        Some(Rsvp::NeedsAction) => ResponseStatus::NeedsAction,
+        Some(Rsvp::Accepted) => ResponseStatus::Accepted,
+        Some(Rsvp::Declined) => ResponseStatus::Declined,
+        Some(Rsvp::Tentative) => ResponseStatus::Tentative,
+        None => ResponseStatus::Unspecified,
+    }
+}
+
+pub fn status(stored: &str) -> MeetingStatus {
+    match Status::from_stored(stored) {
+        Some(Status::Tentative) => MeetingStatus::Tentative,
+        Some(Status::Scheduled) => MeetingStatus::Scheduled,
+        Some(Status::Cancelled) => MeetingStatus::Cancelled,
+        Some(Status::Completed) => MeetingStatus::Completed,
+        None => MeetingStatus::Unspecified,
     }
 }

@@ -162,26 +162,33 @@ where
 {
     let started = Instant::now();
     let mut backoff = Duration::from_millis(20);
+    // A dependency that kept answering UNAVAILABLE is unavailable, even if the attempt the deadline cut short was
+    // still connecting: the caller is told so (and may retry later), rather than that it merely timed out.
+    let mut last_unavailable: Option<Error> = None;
+    let timed_out =
+        |last: Option<Error>| last.unwrap_or_else(|| Error::DeadlineExceeded { dependency: dependency.to_owned() });
     loop {
         let remaining = deadline.saturating_sub(started.elapsed());
         if remaining.is_zero() {
-            return Err(Error::DeadlineExceeded { dependency: dependency.to_owned() });
+            return Err(timed_out(last_unavailable));
         }
         let outcome = tokio::time::timeout(remaining, call(remaining)).await;
         let status = match outcome {
             Ok(Ok(response)) => return Ok(response.into_inner()),
             Ok(Err(status)) => status,
-            Err(_) => return Err(Error::DeadlineExceeded { dependency: dependency.to_owned() }),
+            Err(_) => return Err(timed_out(last_unavailable)),
         };
         let error = Error::from_status(dependency, &status);
         let pause = jitter(backoff);
         if !error.is_retryable() || started.elapsed() + pause >= deadline {
             tracing::warn!(dependency, code = ?status.code(), message = status.message(), "call failed");
-            return Err(match error {
-                Error::DeadlineExceeded { .. } | Error::Unavailable { .. } => error,
-                other => other,
+            return Err(match (&error, last_unavailable) {
+                // The attempt cut short by its own deadline after refusals: still unavailable.
+                (Error::DeadlineExceeded { .. }, Some(unavailable)) => unavailable,
+                _ => error,
             });
         }
+        last_unavailable = Some(error);
         tokio::time::sleep(pause).await;
         backoff = (backoff * 2).min(Duration::from_millis(500));
     }
@@ -250,6 +257,27 @@ mod tests {
         .await;
         assert!(matches!(result, Err(Error::Unavailable { .. })));
         assert!(started.elapsed() < Duration::from_millis(600));
+    }
+
+    #[tokio::test]
+    async fn a_dependency_that_refused_and_then_hangs_is_reported_unavailable_not_timed_out() {
+        let attempts = Arc::new(AtomicU32::new(0));
+        let counter = attempts.clone();
+        let result: Result<(), Error> = call_idempotent("test.Rpc", Duration::from_millis(300), move |_| {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if n == 0 {
+                    Err(tonic::Status::unavailable("connection refused"))
+                } else {
+                    std::future::pending().await
+                }
+            }
+        })
+        .await;
+        assert!(matches!(result, Err(Error::Unavailable { .. })), "{result:?}");
+        let silent: Result<(), Error> =
+            call_idempotent("test.Rpc", Duration::from_millis(100), |_| std::future::pending()).await;
+        assert!(matches!(silent, Err(Error::DeadlineExceeded { .. })), "a dependency that never answered timed out");
     }
 
     #[tokio::test]

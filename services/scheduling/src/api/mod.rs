@@ -2,16 +2,17 @@
 //! FindMeetingTimes.
 mod find_times;
 
-use crate::domain::{NewMeeting, ParticipantFacts, check_participants, participants_reason};
+use crate::domain::{NewMeeting, ParticipantFacts, check_participants, participants_reason, status_filter};
 use crate::resource;
-use crate::store::Store;
+use crate::store::{MeetingFilter, Store};
 use liaison_proto::scheduling::v1::scheduling_service_server::SchedulingService;
 use liaison_proto::scheduling::v1::*;
-use liaison_runtime::api::names::{Meetings, Name};
+use liaison_runtime::api::names::{Contacts, Meetings, Name};
+use liaison_runtime::api::time::from_timestamp;
 use liaison_runtime::api::validate::RequestId;
 use liaison_runtime::net::peers::ContactsClient;
 use liaison_runtime::service::ServiceContext;
-use liaison_runtime::{Error, Validate, api::paging, db::idempotency};
+use liaison_runtime::{Error, FieldViolation, Validate, api::paging, db::idempotency};
 use tonic::{Request, Response, Status};
 
 /// The `SchedulingService` implementation.
@@ -37,7 +38,9 @@ impl SchedulingService for SchedulingApi {
         let meeting = request.meeting.clone().unwrap_or_default();
         let (new, request_id) =
             (NewMeeting::parse(&meeting), RequestId::parse_optional("request_id", &request.request_id)).validate()?;
-        let names = new.participants.iter().map(ToString::to_string).collect();
+        // Attendees (the organiser among them) and agenda owners, checked in one call.
+        let asked = new.contacts();
+        let names = asked.iter().map(ToString::to_string).collect();
         let checked = match self.contacts.contact_facts(names).await {
             Ok(page) => {
                 let found: Vec<ParticipantFacts> = page
@@ -50,11 +53,9 @@ impl SchedulingService for SchedulingApi {
                         merged_names: c.merged_names,
                     })
                     .collect();
-                check_participants(&new.participants, &found, &page.missing_names, request.allow_do_not_contact)
-                    .map_err(|violations| Error::FailedPrecondition {
-                        reason: participants_reason(&violations),
-                        violations,
-                    })
+                check_participants(&asked, &found, &page.missing_names, request.allow_do_not_contact).map_err(
+                    |violations| Error::FailedPrecondition { reason: participants_reason(&violations), violations },
+                )
             }
             Err(unavailable) => Err(unavailable),
         };
@@ -99,11 +100,48 @@ impl SchedulingService for SchedulingApi {
         &self,
         request: Request<ListMeetingsRequest>,
     ) -> Result<Response<ListMeetingsResponse>, Status> {
-        const SCOPE: &str = "ListMeetings";
         let request = request.into_inner();
-        let page = paging::parse(request.page_size, &request.page_token, SCOPE).map_err(Error::InvalidArgument)?;
-        let mut meetings = self.store.list_meetings(page.after, page.size + 1).await?;
-        let next_page_token = paging::token_after(&mut meetings, page.size, SCOPE, |m| m.meeting.id.clone());
+        // The token is bound to the filters as asked: one issued for other filters is refused.
+        let time = |t: Option<&prost_types::Timestamp>| t.map(|t| (t.seconds, t.nanos));
+        let scope = format!(
+            "ListMeetings?{:?}",
+            (
+                &request.participant,
+                time(request.start_after.as_ref()),
+                time(request.end_before.as_ref()),
+                request.status,
+                &request.link
+            )
+        );
+        let optional_time = |field: &str, value: Option<&prost_types::Timestamp>| {
+            value.map(|v| from_timestamp(field, Some(v))).transpose()
+        };
+        let (ends_after, starts_before) = (
+            optional_time("start_after", request.start_after.as_ref()),
+            optional_time("end_before", request.end_before.as_ref()),
+        );
+        let window = match (&ends_after, &starts_before) {
+            (Ok(Some(after)), Ok(Some(before))) if before <= after => {
+                Err(FieldViolation::new("end_before", "must be after start_after"))
+            }
+            _ => Ok(()),
+        };
+        let (page, participant, ends_after, starts_before, (), status, link) = (
+            paging::parse(request.page_size, &request.page_token, &scope),
+            (!request.participant.is_empty())
+                .then(|| Name::<Contacts>::parse("participant", &request.participant))
+                .transpose(),
+            ends_after,
+            starts_before,
+            window,
+            status_filter("status", request.status),
+            (!request.link.is_empty()).then(|| crate::domain::link("link", &request.link)).transpose(),
+        )
+            .validate()?;
+        let filter =
+            MeetingFilter { participant: participant.map(|p| p.to_string()), ends_after, starts_before, status, link };
+        let mut meetings = self.store.list_meetings(&filter, page.after, page.size + 1).await?;
+        let next_page_token = paging::token_after(&mut meetings, page.size, &scope, |m| m.meeting.id.clone());
         Ok(Response::new(ListMeetingsResponse {
             meetings: meetings.iter().map(resource::meeting).collect(),
             next_page_token,

@@ -1,7 +1,7 @@
 //! When participants are taken: `busy_intervals`, one row per participant of a meeting, read by participant and
 //! start (an index range scan per person) for conflict checks and free/busy.
 use crate::domain::availability::Busy;
-use crate::domain::{Conflict, LONGEST_MEETING};
+use crate::domain::{Conflict, LONGEST_BUSY};
 use chrono::{DateTime, Utc};
 use liaison_runtime::Error;
 use liaison_runtime::db::db_error;
@@ -15,21 +15,35 @@ struct BusyRow {
     meeting_id: String,
     start_time: DateTime<Utc>,
     end_time: DateTime<Utc>,
+    tentative: bool,
 }
 
-/// The rows that say `participants` are in meeting `meeting_id` from `start` to `end`.
-pub(super) fn insert(meeting_id: &str, participants: &[String], start: DateTime<Utc>, end: DateTime<Utc>) -> Insert {
-    let rows = vec!["(?, ?, ?, ?)"; participants.len()].join(", ");
+/// The rows that say `participants` (a meeting's required attendees) are busy for meeting `meeting_id` from
+/// `start` to `end` (its buffers included), as a tentative hold or not; `None` when nobody is.
+pub(super) fn insert(
+    meeting_id: &str,
+    participants: &[String],
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    tentative: bool,
+) -> Option<Insert> {
+    if participants.is_empty() {
+        return None;
+    }
+    let rows = vec!["(?, ?, ?, ?, ?)"; participants.len()].join(", ");
     let values = participants
         .iter()
-        .flat_map(|contact| [contact.as_str().into(), meeting_id.into(), start.into(), end.into()])
+        .flat_map(|contact| [contact.as_str().into(), meeting_id.into(), start.into(), end.into(), tentative.into()])
         .collect();
-    Insert::new(format!("INSERT INTO busy_intervals (contact, meeting_id, start_time, end_time) VALUES {rows}"), values)
+    Some(Insert::new(
+        format!("INSERT INTO busy_intervals (contact, meeting_id, start_time, end_time, tentative) VALUES {rows}"),
+        values,
+    ))
 }
 
 /// The meetings of `participants` that overlap `[start, end)` (touching ends do not overlap), by participant and
-/// start. A meeting lasts at most [`LONGEST_MEETING`], so only meetings starting that long before `start` can
-/// reach into it: the scan of each participant's index is bounded on both sides.
+/// start. A busy interval (a meeting with its buffers) lasts at most [`LONGEST_BUSY`], so only intervals starting
+/// that long before `start` can reach into it: the scan of each participant's index is bounded on both sides.
 pub(super) async fn overlapping(
     conn: &impl ConnectionTrait,
     participants: &[String],
@@ -41,11 +55,11 @@ pub(super) async fn overlapping(
     }
     let placeholders = vec!["?"; participants.len()].join(", ");
     let sql = format!(
-        "SELECT contact, meeting_id, start_time, end_time FROM busy_intervals \
+        "SELECT contact, meeting_id, start_time, end_time, tentative FROM busy_intervals \
          WHERE contact IN ({placeholders}) AND start_time < ? AND start_time > ? AND end_time > ? \
          ORDER BY contact, start_time"
     );
-    let earliest = start - LONGEST_MEETING;
+    let earliest = start - LONGEST_BUSY;
     let values = participants
         .iter()
         .map(|p| p.as_str().into())
@@ -63,6 +77,7 @@ pub(super) async fn overlapping(
             meeting: format!("meetings/{}", row.meeting_id),
             start: row.start_time,
             end: row.end_time,
+            tentative: row.tentative,
         })
         .collect();
     conflicts.sort_by_key(|c| (participants.iter().position(|p| *p == c.participant), c.start));
@@ -70,7 +85,7 @@ pub(super) async fn overlapping(
 }
 
 /// Each participant's busy times that overlap `[start, end)`, in the order asked (an empty list for someone with
-/// none). As for [`overlapping`], each participant's index is scanned from `start - LONGEST_MEETING` to `end`, so
+/// none). As for [`overlapping`], each participant's index is scanned from `start - LONGEST_BUSY` to `end`, so
 /// the cost follows the meetings in the window, not all meetings. Times cross from jiff (the search) to chrono
 /// (the database) here and nowhere else.
 pub(super) async fn between(
@@ -86,11 +101,11 @@ pub(super) async fn between(
     let (start, end) = (to_chrono(start)?, to_chrono(end)?);
     let placeholders = vec!["?"; participants.len()].join(", ");
     let sql = format!(
-        "SELECT contact, meeting_id, start_time, end_time FROM busy_intervals \
+        "SELECT contact, meeting_id, start_time, end_time, tentative FROM busy_intervals \
          WHERE contact IN ({placeholders}) AND start_time < ? AND start_time > ? AND end_time > ? \
          ORDER BY contact, start_time"
     );
-    let earliest = start - LONGEST_MEETING;
+    let earliest = start - LONGEST_BUSY;
     let values = participants
         .iter()
         .map(|p| p.as_str().into())
@@ -107,7 +122,7 @@ pub(super) async fn between(
             busy[position].push(Busy {
                 start: to_jiff(row.start_time)?,
                 end: to_jiff(row.end_time)?,
-                tentative: false,
+                tentative: row.tentative,
             });
         }
     }

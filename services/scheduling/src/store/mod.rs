@@ -4,23 +4,73 @@ mod busy;
 pub mod entity;
 pub mod migration;
 
-use crate::domain::{NewMeeting, conflicts_error};
-use entity::{meeting, participant};
+use crate::domain::{NewMeeting, Status, conflicts_error};
+use chrono::{DateTime, Utc};
+use entity::{agenda, link, meeting, participant};
 use liaison_proto::common::v1::ChangeKind;
 use liaison_runtime::api::names::{Meetings, Name};
 use liaison_runtime::api::validate::RequestId;
 use liaison_runtime::db::Db;
 use liaison_runtime::db::single_trip::Insert;
 use liaison_runtime::{Error, api::time, db::crud, db::idempotency};
-use sea_orm::IntoActiveModel;
+use sea_orm::sea_query::Query;
+use sea_orm::{ColumnTrait, Condition, IntoActiveModel};
 
 pub const CREATE_METHOD: &str = "CreateMeeting";
 
-/// A meeting with its participants, in their order.
+/// A meeting with its attendees, agenda and links, each in their order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredMeeting {
     pub meeting: meeting::Model,
-    pub participants: Vec<String>,
+    pub attendees: Vec<participant::Model>,
+    pub agenda: Vec<agenda::Model>,
+    pub links: Vec<String>,
+}
+
+/// ListMeetings' filters; each one set narrows the list (AND).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MeetingFilter {
+    /// Meetings this contact attends (read through `meeting_participants_by_contact`).
+    pub participant: Option<String>,
+    /// Meetings that end after this instant.
+    pub ends_after: Option<DateTime<Utc>>,
+    /// Meetings that start before this instant.
+    pub starts_before: Option<DateTime<Utc>>,
+    pub status: Option<Status>,
+    /// Meetings linked to this resource (read through `meeting_links_by_link`).
+    pub link: Option<String>,
+}
+
+impl MeetingFilter {
+    fn condition(&self) -> Condition {
+        let mut condition = Condition::all();
+        if let Some(contact) = &self.participant {
+            let attends = Query::select()
+                .column(participant::Column::MeetingId)
+                .from(participant::Entity)
+                .and_where(participant::Column::Contact.eq(contact.as_str()))
+                .to_owned();
+            condition = condition.add(meeting::Column::Id.in_subquery(attends));
+        }
+        if let Some(link) = &self.link {
+            let linked = Query::select()
+                .column(link::Column::MeetingId)
+                .from(link::Entity)
+                .and_where(link::Column::Link.eq(link.as_str()))
+                .to_owned();
+            condition = condition.add(meeting::Column::Id.in_subquery(linked));
+        }
+        if let Some(after) = self.ends_after {
+            condition = condition.add(meeting::Column::EndTime.gt(after));
+        }
+        if let Some(before) = self.starts_before {
+            condition = condition.add(meeting::Column::StartTime.lt(before));
+        }
+        if let Some(status) = self.status {
+            condition = condition.add(meeting::Column::Status.eq(status.as_str()));
+        }
+        condition
+    }
 }
 
 /// The scheduling service's data.
@@ -46,9 +96,10 @@ impl Store {
         }
     }
 
-    /// Creates the meeting unless a participant is already in another meeting then (or `allow_conflicts`). The
-    /// check and the write hold each participant's booking lock (a transaction-level lock on PostgreSQL, the
-    /// write gate on SQLite), so two racing bookings of one person for one slot cannot both pass the check.
+    /// Creates the meeting unless a required attendee is already busy then — their other meetings with buffers,
+    /// tentative holds included — (or `allow_conflicts`); optional attendees are never checked. The check and the
+    /// write hold each required attendee's booking lock (a transaction-level lock on PostgreSQL, the write gate on
+    /// SQLite), so two racing bookings of one person for one slot cannot both pass the check.
     pub async fn create_meeting(
         &self,
         new: NewMeeting,
@@ -57,11 +108,12 @@ impl Store {
         fingerprint: &str,
     ) -> Result<StoredMeeting, Error> {
         let name = Name::<Meetings>::generate();
-        let participants: Vec<String> = new.participants.iter().map(ToString::to_string).collect();
-        let lock_keys: Vec<String> = participants.iter().map(|p| format!("booking:{p}")).collect();
+        let required = new.required();
+        let (busy_start, busy_end) = new.busy_span();
+        let lock_keys: Vec<String> = required.iter().map(|p| format!("booking:{p}")).collect();
         let txn = self.db.begin_write().await?;
         let resource_name = name.to_string();
-        // The request id is claimed and the participants' booking locks taken in one round trip.
+        // The request id is claimed and the required attendees' booking locks taken in one round trip.
         if let Some(existing) =
             idempotency::claim_with_locks(&*txn, CREATE_METHOD, request_id, fingerprint, &resource_name, &lock_keys)
                 .await?
@@ -70,7 +122,7 @@ impl Store {
             return self.get_meeting(parse_stored(&existing)?).await;
         }
         if !allow_conflicts {
-            let conflicts = busy::overlapping(&*txn, &participants, new.start, new.end).await?;
+            let conflicts = busy::overlapping(&*txn, &required, busy_start, busy_end).await?;
             if !conflicts.is_empty() {
                 return Err(conflicts_error(&conflicts));
             }
@@ -85,15 +137,51 @@ impl Store {
             revision: 1,
             create_time: now,
             update_time: now,
+            objectives: new.objectives,
+            organizer: new.organizer.map(|o| o.to_string()).unwrap_or_default(),
+            location: new.location,
+            video_link: new.video_link,
+            status: new.status.as_str().to_owned(),
+            buffer_before_seconds: new.buffer_before.num_seconds(),
+            buffer_after_seconds: new.buffer_after.num_seconds(),
         };
-        let rows = participants.iter().enumerate().map(|(position, contact)| {
-            participant::Model { meeting_id: model.id.clone(), position: position as i32, contact: contact.clone() }
-                .into_active_model()
+        let attendees: Vec<participant::Model> = new
+            .attendees
+            .into_iter()
+            .enumerate()
+            .map(|(position, a)| participant::Model {
+                meeting_id: model.id.clone(),
+                position: position as i32,
+                contact: a.contact.to_string(),
+                optional: a.optional,
+                rsvp: a.rsvp.as_str().to_owned(),
+                comment: a.comment,
+            })
+            .collect();
+        let agenda: Vec<agenda::Model> = new
+            .agenda
+            .into_iter()
+            .enumerate()
+            .map(|(position, item)| agenda::Model {
+                meeting_id: model.id.clone(),
+                position: position as i32,
+                topic: item.topic,
+                owner: item.owner.map(|o| o.to_string()).unwrap_or_default(),
+                minutes: item.minutes,
+            })
+            .collect();
+        let links = new.links;
+        let link_rows = links.iter().enumerate().map(|(position, l)| {
+            link::Model { meeting_id: model.id.clone(), position: position as i32, link: l.clone() }.into_active_model()
         });
         let mut inserts = vec![Insert::model(model.clone().into_active_model())];
-        inserts.extend(Insert::models(rows));
-        inserts.push(busy::insert(&model.id, &participants, model.start_time, model.end_time));
-        let stored = StoredMeeting { meeting: model, participants };
+        inserts.extend(Insert::models(attendees.iter().cloned().map(IntoActiveModel::into_active_model)));
+        inserts.extend(Insert::models(agenda.iter().cloned().map(IntoActiveModel::into_active_model)));
+        inserts.extend(Insert::models(link_rows));
+        if new.status.is_busy() {
+            inserts.extend(busy::insert(&model.id, &required, busy_start, busy_end, new.status == Status::Tentative));
+        }
+        let stored = StoredMeeting { meeting: model, attendees, agenda, links };
         inserts.push(liaison_runtime::db::resource::change(&stored, ChangeKind::Created));
         // The rows go in one round trip: on PostgreSQL each costs as much as the write itself.
         Insert::execute_all(&*txn, inserts).await?;
@@ -119,28 +207,56 @@ impl Store {
         Ok(self.with_participants(vec![meeting]).await?.remove(0))
     }
 
-    pub async fn list_meetings(&self, after: Option<String>, limit: u64) -> Result<Vec<StoredMeeting>, Error> {
-        let meetings = crud::page::<meeting::Entity>(self.db.conn(), meeting::Column::Id, after, limit).await?;
+    pub async fn list_meetings(
+        &self,
+        filter: &MeetingFilter,
+        after: Option<String>,
+        limit: u64,
+    ) -> Result<Vec<StoredMeeting>, Error> {
+        let meetings =
+            crud::page_where::<meeting::Entity>(self.db.conn(), meeting::Column::Id, filter.condition(), after, limit)
+                .await?;
         self.with_participants(meetings).await
     }
 
-    /// Attaches participants to meetings with one query.
+    /// Attaches attendees, agenda items and links to meetings: one query each, run concurrently.
     async fn with_participants(&self, meetings: Vec<meeting::Model>) -> Result<Vec<StoredMeeting>, Error> {
-        let ids = meetings.iter().map(|m| m.id.clone()).collect();
-        let mut by_meeting = crud::children_of::<participant::Entity, _>(
-            self.db.conn(),
-            participant::Column::MeetingId,
-            participant::Column::Position,
-            ids,
-            |row| row.meeting_id.clone(),
-            |row| row.contact,
-        )
-        .await?;
+        let ids: Vec<String> = meetings.iter().map(|m| m.id.clone()).collect();
+        let conn = self.db.conn();
+        // Three independent reads, in flight together.
+        let (mut attendees, mut agenda, mut links) = tokio::try_join!(
+            crud::children_of::<participant::Entity, _>(
+                conn,
+                participant::Column::MeetingId,
+                participant::Column::Position,
+                ids.clone(),
+                |row| row.meeting_id.clone(),
+                |row| row,
+            ),
+            crud::children_of::<agenda::Entity, _>(
+                conn,
+                agenda::Column::MeetingId,
+                agenda::Column::Position,
+                ids.clone(),
+                |row| row.meeting_id.clone(),
+                |row| row,
+            ),
+            crud::children_of::<link::Entity, _>(
+                conn,
+                link::Column::MeetingId,
+                link::Column::Position,
+                ids,
+                |row| row.meeting_id.clone(),
+                |row| row.link,
+            ),
+        )?;
         Ok(meetings
             .into_iter()
-            .map(|meeting| {
-                let participants = by_meeting.remove(&meeting.id).unwrap_or_default();
-                StoredMeeting { meeting, participants }
+            .map(|meeting| StoredMeeting {
+                attendees: attendees.remove(&meeting.id).unwrap_or_default(),
+                agenda: agenda.remove(&meeting.id).unwrap_or_default(),
+                links: links.remove(&meeting.id).unwrap_or_default(),
+                meeting,
             })
             .collect())
     }

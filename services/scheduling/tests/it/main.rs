@@ -3,4 +3,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
 mod find_times;
+mod meeting_resource;
 mod meetings;

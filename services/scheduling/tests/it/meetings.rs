@@ -13,15 +13,15 @@ use tonic::Code;
 use tonic::transport::Channel;
 use tonic_types::StatusExt;
 
-struct App {
-    contacts: ContactsServiceClient<Channel>,
-    client: SchedulingServiceClient<Channel>,
+pub(crate) struct App {
+    pub(crate) contacts: ContactsServiceClient<Channel>,
+    pub(crate) client: SchedulingServiceClient<Channel>,
     contacts_server: Option<Running>,
-    server: Running,
+    pub(crate) server: Running,
     _databases: (TestDatabase, TestDatabase),
 }
 
-async fn app(engine: Engine) -> App {
+pub(crate) async fn app(engine: Engine) -> App {
     let contacts_db = TestDatabase::new(engine).await.unwrap();
     let scheduling_db = TestDatabase::new(engine).await.unwrap();
     let contacts_server = spawn::<Contacts>(&contacts_db, Peers::default()).await;
@@ -36,7 +36,7 @@ async fn app(engine: Engine) -> App {
     }
 }
 
-async fn person(app: &mut App, name: &str) -> String {
+pub(crate) async fn person(app: &mut App, name: &str) -> String {
     app.contacts
         .create_contact(CreateContactRequest {
             contact: Some(Contact { display_name: name.into(), ..Default::default() }),
@@ -58,7 +58,7 @@ fn meeting(title: &str, participants: Vec<String>) -> Meeting {
 }
 
 /// A meeting from `start` (Unix seconds) lasting `seconds`.
-fn meeting_at(title: &str, participants: Vec<String>, start: i64, seconds: i64) -> Meeting {
+pub(crate) fn meeting_at(title: &str, participants: Vec<String>, start: i64, seconds: i64) -> Meeting {
     Meeting {
         title: title.into(),
         start_time: Some(prost_types::Timestamp { seconds: start, nanos: 0 }),
@@ -69,7 +69,7 @@ fn meeting_at(title: &str, participants: Vec<String>, start: i64, seconds: i64) 
     }
 }
 
-async fn create(app: &mut App, meeting: Meeting) -> Result<Meeting, tonic::Status> {
+pub(crate) async fn create(app: &mut App, meeting: Meeting) -> Result<Meeting, tonic::Status> {
     app.client
         .create_meeting(CreateMeetingRequest {
             meeting: Some(meeting),
@@ -81,7 +81,7 @@ async fn create(app: &mut App, meeting: Meeting) -> Result<Meeting, tonic::Statu
 }
 
 /// Every change of the scheduling feed, once `last` (the name of the newest meeting) is served.
-async fn changes_through(app: &App, last: &str) -> Vec<liaison_proto::common::v1::Change> {
+pub(crate) async fn changes_through(app: &App, last: &str) -> Vec<liaison_proto::common::v1::Change> {
     eventually(Duration::from_secs(10), "the last change", || {
         let mut feed = liaison_testkit::feed(&app.server);
         async move {
@@ -93,7 +93,7 @@ async fn changes_through(app: &App, last: &str) -> Vec<liaison_proto::common::v1
     .await
 }
 
-fn bad_fields(status: &tonic::Status) -> Vec<String> {
+pub(crate) fn bad_fields(status: &tonic::Status) -> Vec<String> {
     assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
     status.get_error_details().bad_request().unwrap().field_violations.iter().map(|v| v.field.clone()).collect()
 }
@@ -141,7 +141,11 @@ async fn meetings_list_in_creation_order_over_three_pages(engine: Engine) {
     }
     let (mut listed, mut token, mut pages) = (Vec::new(), String::new(), 0);
     loop {
-        let page = app.client.list_meetings(ListMeetingsRequest { page_size: Some(2), page_token: token }).ok().await;
+        let page = app
+            .client
+            .list_meetings(ListMeetingsRequest { page_size: Some(2), page_token: token, ..Default::default() })
+            .ok()
+            .await;
         pages += 1;
         assert!(page.meetings.iter().all(|m| m.participants == [ada.clone()]));
         listed.extend(page.meetings.into_iter().map(|m| m.name));
@@ -151,8 +155,11 @@ async fn meetings_list_in_creation_order_over_three_pages(engine: Engine) {
         token = page.next_page_token;
     }
     assert_eq!((pages, listed), (3, created));
-    let status =
-        app.client.list_meetings(ListMeetingsRequest { page_size: Some(2), page_token: "AAAA".into() }).err().await;
+    let status = app
+        .client
+        .list_meetings(ListMeetingsRequest { page_size: Some(2), page_token: "AAAA".into(), ..Default::default() })
+        .err()
+        .await;
     assert_eq!(bad_fields(&status), ["page_token"]);
 }
 
@@ -272,7 +279,7 @@ async fn bad_meetings_name_every_field(engine: Engine) {
 }
 
 /// The kinds and subjects of a FAILED_PRECONDITION's violations.
-fn preconditions(status: &tonic::Status) -> Vec<(String, String)> {
+pub(crate) fn preconditions(status: &tonic::Status) -> Vec<(String, String)> {
     assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
     let details = status.get_error_details();
     let failure = details.precondition_failure().expect("a PreconditionFailure");

@@ -14,6 +14,15 @@ pub struct Model {
     pub revision: i64,
     pub create_time: DateTimeUtc,
     pub update_time: DateTimeUtc,
+    pub objectives: String,
+    /// `contacts/{id}`, or empty.
+    pub organizer: String,
+    pub location: String,
+    pub video_link: String,
+    /// `tentative`, `scheduled`, `cancelled` or `completed` (`domain::Status`).
+    pub status: String,
+    pub buffer_before_seconds: i64,
+    pub buffer_after_seconds: i64,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -1,3 +1,5 @@
 //! sea-orm entities of the scheduling database.
+pub mod agenda;
+pub mod link;
 pub mod meeting;
 pub mod participant;

@@ -10,6 +10,10 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub position: i32,
     pub contact: String,
+    pub optional: bool,
+    /// `needs_action`, `accepted`, `declined` or `tentative` (`domain::Rsvp`).
+    pub rsvp: String,
+    pub comment: String,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

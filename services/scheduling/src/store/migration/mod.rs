@@ -3,6 +3,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_create_meetings;
 mod m20261206_000001_busy_intervals;
+mod m20261206_000002_meeting_resource;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(liaison_runtime::db::migration::AddChangeActor),
             Box::new(liaison_runtime::db::migration::AddChangeAudit),
             Box::new(m20261206_000001_busy_intervals::Migration),
+            Box::new(m20261206_000002_meeting_resource::Migration),
         ]
     }
 }
