@@ -53,22 +53,7 @@ pub(super) async fn overlapping(
     if participants.is_empty() {
         return Ok(Vec::new());
     }
-    let placeholders = vec!["?"; participants.len()].join(", ");
-    let sql = format!(
-        "SELECT contact, meeting_id, start_time, end_time, tentative FROM busy_intervals \
-         WHERE contact IN ({placeholders}) AND start_time < ? AND start_time > ? AND end_time > ? \
-         ORDER BY contact, start_time"
-    );
-    let earliest = start - LONGEST_BUSY;
-    let values = participants
-        .iter()
-        .map(|p| p.as_str().into())
-        .chain([end.into(), earliest.into(), start.into()])
-        .collect::<Vec<sea_orm::Value>>();
-    let rows = BusyRow::find_by_statement(statement(conn.get_database_backend(), &sql, values))
-        .all(conn)
-        .await
-        .map_err(db_error)?;
+    let rows = rows_overlapping(conn, participants, start, end).await?;
     // Reported in the order the participants were asked for.
     let mut conflicts: Vec<Conflict> = rows
         .into_iter()
@@ -99,22 +84,7 @@ pub(super) async fn between(
         return Ok(busy);
     }
     let (start, end) = (to_chrono(start)?, to_chrono(end)?);
-    let placeholders = vec!["?"; participants.len()].join(", ");
-    let sql = format!(
-        "SELECT contact, meeting_id, start_time, end_time, tentative FROM busy_intervals \
-         WHERE contact IN ({placeholders}) AND start_time < ? AND start_time > ? AND end_time > ? \
-         ORDER BY contact, start_time"
-    );
-    let earliest = start - LONGEST_BUSY;
-    let values = participants
-        .iter()
-        .map(|p| p.as_str().into())
-        .chain([end.into(), earliest.into(), start.into()])
-        .collect::<Vec<sea_orm::Value>>();
-    let rows = BusyRow::find_by_statement(statement(conn.get_database_backend(), &sql, values))
-        .all(conn)
-        .await
-        .map_err(db_error)?;
+    let rows = rows_overlapping(conn, participants, start, end).await?;
     let index: std::collections::HashMap<&str, usize> =
         participants.iter().enumerate().map(|(position, p)| (p.as_str(), position)).collect();
     for row in rows {
@@ -146,4 +116,32 @@ fn to_jiff(at: DateTime<Utc>) -> Result<jiff::Timestamp, Error> {
             seconds.checked_add(jiff::SignedDuration::from_nanos(i64::from(at.timestamp_subsec_nanos())))
         })
         .map_err(|e| Error::Internal(format!("stored time {at} is out of range: {e}")))
+}
+
+/// The busy rows of `participants` that overlap `[start, end)`, by participant and start: one range of the
+/// (contact, start) index per participant, from `start - LONGEST_BUSY` (nothing longer can reach into the window)
+/// to `end`.
+async fn rows_overlapping(
+    conn: &impl ConnectionTrait,
+    participants: &[String],
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Result<Vec<BusyRow>, Error> {
+    let placeholders = vec!["?"; participants.len()].join(", ");
+    let sql = format!(
+        "SELECT contact, meeting_id, start_time, end_time, tentative FROM busy_intervals \
+         WHERE contact IN ({placeholders}) AND start_time < ? AND start_time > ? AND end_time > ? \
+         ORDER BY contact, start_time"
+    );
+    let earliest = start - LONGEST_BUSY;
+    let values = participants
+        .iter()
+        .map(|p| p.as_str().into())
+        .chain([end.into(), earliest.into(), start.into()])
+        .collect::<Vec<sea_orm::Value>>();
+    let rows = BusyRow::find_by_statement(statement(conn.get_database_backend(), &sql, values))
+        .all(conn)
+        .await
+        .map_err(db_error)?;
+    Ok(rows)
 }
