@@ -1,7 +1,13 @@
 //! How stored meetings look on the wire and in the change feed: every change carries the whole meeting.
+use crate::domain::action_item::State;
+use crate::domain::lifecycle::{Record, parse_rfc3339};
 use crate::domain::{Rsvp, Status};
 use crate::store::StoredMeeting;
-use liaison_proto::scheduling::v1::{AgendaItem, Attendee, Meeting, MeetingStatus, ResponseStatus};
+use crate::store::entity::action_item;
+use liaison_proto::scheduling::v1::{
+    ActionItem, ActionItemState, AgendaItem, Attendee, Meeting, MeetingRecord, MeetingStatus, RecordCorrection,
+    ResponseStatus,
+};
 use liaison_runtime::api::etag;
 use liaison_runtime::api::time::to_timestamp;
 
@@ -51,6 +57,56 @@ pub fn meeting(stored: &StoredMeeting) -> Meeting {
         buffer_after: duration(m.buffer_after_seconds),
         status: status(&m.status) as i32,
         links: stored.links.clone(),
+        cancel_reason: m.cancel_reason.clone(),
+        record: m.record.as_deref().and_then(|json| Record::from_json(json).ok()).map(|r| record(&r)),
+        sequence: m.sequence,
+    }
+}
+
+fn record(record: &Record) -> MeetingRecord {
+    let time = |text: &str| parse_rfc3339(text).map(to_timestamp);
+    MeetingRecord {
+        minutes: record.minutes.clone(),
+        decisions: record.decisions.clone(),
+        attendance: record.attendance.clone(),
+        action_items: record.action_items.clone(),
+        complete_time: time(&record.complete_time),
+        corrections: record
+            .corrections
+            .iter()
+            .map(|c| RecordCorrection {
+                correct_time: time(&c.correct_time),
+                actor: c.actor.clone(),
+                reason: c.reason.clone(),
+                fields: c.fields.clone(),
+            })
+            .collect(),
+    }
+}
+
+impl liaison_runtime::db::resource::Resource for action_item::Model {
+    type Wire = ActionItem;
+    fn resource_name(&self) -> String {
+        format!("actionItems/{}", self.id)
+    }
+    fn to_wire(&self) -> ActionItem {
+        action_item(self)
+    }
+}
+
+pub fn action_item(row: &action_item::Model) -> ActionItem {
+    ActionItem {
+        name: liaison_runtime::db::resource::Resource::resource_name(row),
+        description: row.description.clone(),
+        owner: row.owner.clone(),
+        due_time: row.due_time.map(to_timestamp),
+        meeting: row.meeting_id.as_ref().map(|id| format!("meetings/{id}")).unwrap_or_default(),
+        state: State::from_stored(&row.state).map_or(ActionItemState::Unspecified, State::to_wire) as i32,
+        completion_note: row.completion_note.clone(),
+        close_time: row.close_time.map(to_timestamp),
+        etag: etag::render(row.revision),
+        create_time: Some(to_timestamp(row.create_time)),
+        update_time: Some(to_timestamp(row.update_time)),
     }
 }
 

@@ -31,6 +31,8 @@ collection! {
     Affiliations => "affiliations",
     /// `relationships/{id}`
     Relationships => "relationships",
+    /// `actionItems/{id}`
+    ActionItems => "actionItems",
 }
 
 /// The name of one resource of collection `C`. Ids are UUIDv7, so names sort by creation time.

@@ -1,8 +1,10 @@
 //! The tonic adapter: parse, check participants with one call to contacts, store, map back. `find_times` is
-//! FindMeetingTimes.
+//! FindMeetingTimes, `lifecycle` the changes of a booked meeting, `action_items` the action items.
+mod action_items;
 mod find_times;
+mod lifecycle;
 
-use crate::domain::{NewMeeting, ParticipantFacts, check_participants, participants_reason, status_filter};
+use crate::domain::{Invitable, NewMeeting, ParticipantFacts, check_participants, participants_reason, status_filter};
 use crate::resource;
 use crate::store::{MeetingFilter, Store};
 use liaison_proto::scheduling::v1::scheduling_service_server::SchedulingService;
@@ -27,8 +29,131 @@ impl SchedulingApi {
     }
 }
 
+/// Asks contacts about `names` in one call; every one who cannot be invited is named in one FAILED_PRECONDITION.
+/// Nobody to ask is no call.
+pub(crate) async fn check_contacts(
+    contacts: &ContactsClient,
+    names: &[Name<Contacts>],
+    allow_do_not_contact: bool,
+) -> Result<Invitable, Error> {
+    if names.is_empty() {
+        return Ok(Invitable::default());
+    }
+    let page = contacts.contact_facts(names.iter().map(ToString::to_string).collect()).await?;
+    let found: Vec<ParticipantFacts> = page
+        .contacts
+        .into_iter()
+        .map(|c| ParticipantFacts {
+            deleted: c.delete_time.is_some(),
+            do_not_contact: c.do_not_contact,
+            name: c.name,
+            merged_names: c.merged_names,
+        })
+        .collect();
+    check_participants(names, &found, &page.missing_names, allow_do_not_contact)
+        .map_err(|violations| Error::FailedPrecondition { reason: participants_reason(&violations), violations })
+}
+
 #[tonic::async_trait]
 impl SchedulingService for SchedulingApi {
+    async fn update_meeting(
+        &self,
+        request: Request<UpdateMeetingRequest>,
+    ) -> Result<Response<UpdateMeetingResponse>, Status> {
+        Ok(Response::new(self.update(request.into_inner()).await?))
+    }
+
+    async fn reschedule_meeting(
+        &self,
+        request: Request<RescheduleMeetingRequest>,
+    ) -> Result<Response<RescheduleMeetingResponse>, Status> {
+        Ok(Response::new(self.reschedule(request.into_inner()).await?))
+    }
+
+    async fn confirm_meeting(
+        &self,
+        request: Request<ConfirmMeetingRequest>,
+    ) -> Result<Response<ConfirmMeetingResponse>, Status> {
+        Ok(Response::new(self.confirm(request.into_inner()).await?))
+    }
+
+    async fn cancel_meeting(
+        &self,
+        request: Request<CancelMeetingRequest>,
+    ) -> Result<Response<CancelMeetingResponse>, Status> {
+        Ok(Response::new(self.cancel(request.into_inner()).await?))
+    }
+
+    async fn respond_to_invitation(
+        &self,
+        request: Request<RespondToInvitationRequest>,
+    ) -> Result<Response<RespondToInvitationResponse>, Status> {
+        Ok(Response::new(self.respond(request.into_inner()).await?))
+    }
+
+    async fn complete_meeting(
+        &self,
+        request: Request<CompleteMeetingRequest>,
+    ) -> Result<Response<CompleteMeetingResponse>, Status> {
+        Ok(Response::new(self.complete(request.into_inner()).await?))
+    }
+
+    async fn correct_meeting_record(
+        &self,
+        request: Request<CorrectMeetingRecordRequest>,
+    ) -> Result<Response<CorrectMeetingRecordResponse>, Status> {
+        Ok(Response::new(self.correct(request.into_inner()).await?))
+    }
+
+    async fn create_action_item(
+        &self,
+        request: Request<CreateActionItemRequest>,
+    ) -> Result<Response<CreateActionItemResponse>, Status> {
+        Ok(Response::new(SchedulingApi::create_action_item(self, request.into_inner()).await?))
+    }
+
+    async fn get_action_item(
+        &self,
+        request: Request<GetActionItemRequest>,
+    ) -> Result<Response<GetActionItemResponse>, Status> {
+        Ok(Response::new(SchedulingApi::get_action_item(self, request.into_inner()).await?))
+    }
+
+    async fn list_action_items(
+        &self,
+        request: Request<ListActionItemsRequest>,
+    ) -> Result<Response<ListActionItemsResponse>, Status> {
+        Ok(Response::new(SchedulingApi::list_action_items(self, request.into_inner()).await?))
+    }
+
+    async fn update_action_item(
+        &self,
+        request: Request<UpdateActionItemRequest>,
+    ) -> Result<Response<UpdateActionItemResponse>, Status> {
+        Ok(Response::new(SchedulingApi::update_action_item(self, request.into_inner()).await?))
+    }
+
+    async fn set_action_item_state(
+        &self,
+        request: Request<SetActionItemStateRequest>,
+    ) -> Result<Response<SetActionItemStateResponse>, Status> {
+        Ok(Response::new(SchedulingApi::set_action_item_state(self, request.into_inner()).await?))
+    }
+
+    async fn export_calendar(
+        &self,
+        _request: Request<ExportCalendarRequest>,
+    ) -> Result<Response<ExportCalendarResponse>, Status> {
+        Err(Status::unimplemented("ExportCalendar is being built"))
+    }
+
+    async fn import_calendar_reply(
+        &self,
+        _request: Request<ImportCalendarReplyRequest>,
+    ) -> Result<Response<ImportCalendarReplyResponse>, Status> {
+        Err(Status::unimplemented("ImportCalendarReply is being built"))
+    }
+
     async fn create_meeting(
         &self,
         request: Request<CreateMeetingRequest>,
@@ -39,26 +164,7 @@ impl SchedulingService for SchedulingApi {
         let (new, request_id) =
             (NewMeeting::parse(&meeting), RequestId::parse_optional("request_id", &request.request_id)).validate()?;
         // Attendees (the organiser among them) and agenda owners, checked in one call.
-        let asked = new.contacts();
-        let names = asked.iter().map(ToString::to_string).collect();
-        let checked = match self.contacts.contact_facts(names).await {
-            Ok(page) => {
-                let found: Vec<ParticipantFacts> = page
-                    .contacts
-                    .into_iter()
-                    .map(|c| ParticipantFacts {
-                        deleted: c.delete_time.is_some(),
-                        do_not_contact: c.do_not_contact,
-                        name: c.name,
-                        merged_names: c.merged_names,
-                    })
-                    .collect();
-                check_participants(&asked, &found, &page.missing_names, request.allow_do_not_contact).map_err(
-                    |violations| Error::FailedPrecondition { reason: participants_reason(&violations), violations },
-                )
-            }
-            Err(unavailable) => Err(unavailable),
-        };
+        let checked = check_contacts(&self.contacts, &new.contacts(), request.allow_do_not_contact).await;
         let invitable = match checked {
             Ok(invitable) => invitable,
             Err(error) => {

@@ -1,7 +1,9 @@
 //! The rules of meetings, free of I/O: what a valid meeting is (here), recurrence (`recurrence`: RFC 5545 rules
 //! expanded in local time and resolved in the meeting's zone) and finding times that suit everyone
 //! (`availability`).
+pub mod action_item;
 pub mod availability;
+pub mod lifecycle;
 pub mod recurrence;
 use chrono::{DateTime, Utc};
 use liaison_runtime::api::names::{Contacts, Name, parse_list};

@@ -18,6 +18,18 @@ struct BusyRow {
     tentative: bool,
 }
 
+/// Removes the busy rows of a meeting (before they are written anew, or when nobody is busy for it any more).
+pub(super) async fn delete(conn: &impl ConnectionTrait, meeting_id: &str) -> Result<(), Error> {
+    conn.execute_raw(statement(
+        conn.get_database_backend(),
+        "DELETE FROM busy_intervals WHERE meeting_id = ?",
+        vec![meeting_id.into()],
+    ))
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
 /// The rows that say `participants` (a meeting's required attendees) are busy for meeting `meeting_id` from
 /// `start` to `end` (its buffers included), as a tentative hold or not; `None` when nobody is.
 pub(super) fn insert(
@@ -41,19 +53,20 @@ pub(super) fn insert(
     ))
 }
 
-/// The meetings of `participants` that overlap `[start, end)` (touching ends do not overlap), by participant and
-/// start. A busy interval (a meeting with its buffers) lasts at most [`LONGEST_BUSY`], so only intervals starting
+/// The meetings of `participants` — other than `except_meeting`, the one being changed — that overlap `[start, end)`
+/// (touching ends do not overlap), by participant and start. A busy interval (a meeting with its buffers) lasts at most [`LONGEST_BUSY`], so only intervals starting
 /// that long before `start` can reach into it: the scan of each participant's index is bounded on both sides.
 pub(super) async fn overlapping(
     conn: &impl ConnectionTrait,
     participants: &[String],
     start: DateTime<Utc>,
     end: DateTime<Utc>,
+    except_meeting: Option<&str>,
 ) -> Result<Vec<Conflict>, Error> {
     if participants.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = rows_overlapping(conn, participants, start, end).await?;
+    let rows = rows_overlapping(conn, participants, start, end, except_meeting).await?;
     // Reported in the order the participants were asked for.
     let mut conflicts: Vec<Conflict> = rows
         .into_iter()
@@ -84,7 +97,7 @@ pub(super) async fn between(
         return Ok(busy);
     }
     let (start, end) = (to_chrono(start)?, to_chrono(end)?);
-    let rows = rows_overlapping(conn, participants, start, end).await?;
+    let rows = rows_overlapping(conn, participants, start, end, None).await?;
     let index: std::collections::HashMap<&str, usize> =
         participants.iter().enumerate().map(|(position, p)| (p.as_str(), position)).collect();
     for row in rows {
@@ -126,11 +139,13 @@ async fn rows_overlapping(
     participants: &[String],
     start: DateTime<Utc>,
     end: DateTime<Utc>,
+    except_meeting: Option<&str>,
 ) -> Result<Vec<BusyRow>, Error> {
     let placeholders = vec!["?"; participants.len()].join(", ");
+    let except = if except_meeting.is_some() { " AND meeting_id <> ?" } else { "" };
     let sql = format!(
         "SELECT contact, meeting_id, start_time, end_time, tentative FROM busy_intervals \
-         WHERE contact IN ({placeholders}) AND start_time < ? AND start_time > ? AND end_time > ? \
+         WHERE contact IN ({placeholders}) AND start_time < ? AND start_time > ? AND end_time > ?{except} \
          ORDER BY contact, start_time"
     );
     let earliest = start - LONGEST_BUSY;
@@ -138,6 +153,7 @@ async fn rows_overlapping(
         .iter()
         .map(|p| p.as_str().into())
         .chain([end.into(), earliest.into(), start.into()])
+        .chain(except_meeting.map(Into::into))
         .collect::<Vec<sea_orm::Value>>();
     let rows = BusyRow::find_by_statement(statement(conn.get_database_backend(), &sql, values))
         .all(conn)

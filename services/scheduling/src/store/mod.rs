@@ -1,12 +1,14 @@
 //! The scheduling database: meetings and their participants, each mutation with its change-feed row in one
 //! transaction.
+pub mod action_items;
 mod busy;
+pub mod changes;
 pub mod entity;
 pub mod migration;
 
 use crate::domain::{NewMeeting, Status, conflicts_error};
 use chrono::{DateTime, Utc};
-use entity::{agenda, link, meeting, participant};
+use entity::{action_item, agenda, link, meeting, participant};
 use liaison_proto::common::v1::ChangeKind;
 use liaison_runtime::api::names::{Meetings, Name};
 use liaison_runtime::api::validate::RequestId;
@@ -18,6 +20,8 @@ use sea_orm::{ColumnTrait, Condition, IntoActiveModel};
 
 pub const CREATE_METHOD: &str = "CreateMeeting";
 
+liaison_runtime::revisioned!(meeting, action_item);
+
 /// A meeting with its attendees, agenda and links, each in their order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredMeeting {
@@ -25,6 +29,76 @@ pub struct StoredMeeting {
     pub attendees: Vec<participant::Model>,
     pub agenda: Vec<agenda::Model>,
     pub links: Vec<String>,
+}
+
+impl StoredMeeting {
+    /// The rows of a new meeting `id`, written at `now`.
+    pub fn new(id: String, new: NewMeeting, now: DateTime<Utc>) -> Self {
+        let model = meeting::Model {
+            id,
+            title: new.title,
+            start_time: new.start,
+            end_time: new.end,
+            time_zone: new.time_zone.name().to_owned(),
+            revision: 1,
+            create_time: now,
+            update_time: now,
+            objectives: new.objectives,
+            organizer: new.organizer.map(|o| o.to_string()).unwrap_or_default(),
+            location: new.location,
+            video_link: new.video_link,
+            status: new.status.as_str().to_owned(),
+            buffer_before_seconds: new.buffer_before.num_seconds(),
+            buffer_after_seconds: new.buffer_after.num_seconds(),
+            cancel_reason: String::new(),
+            sequence: 0,
+            record: None,
+        };
+        let attendees = new
+            .attendees
+            .into_iter()
+            .enumerate()
+            .map(|(position, a)| participant::Model {
+                meeting_id: model.id.clone(),
+                position: position as i32,
+                contact: a.contact.to_string(),
+                optional: a.optional,
+                rsvp: a.rsvp.as_str().to_owned(),
+                comment: a.comment,
+            })
+            .collect();
+        let agenda = new
+            .agenda
+            .into_iter()
+            .enumerate()
+            .map(|(position, item)| agenda::Model {
+                meeting_id: model.id.clone(),
+                position: position as i32,
+                topic: item.topic,
+                owner: item.owner.map(|o| o.to_string()).unwrap_or_default(),
+                minutes: item.minutes,
+            })
+            .collect();
+        Self { meeting: model, attendees, agenda, links: new.links }
+    }
+
+    /// The `meeting_links` rows of its links, in order.
+    pub fn link_rows(&self) -> Vec<link::Model> {
+        let id = &self.meeting.id;
+        self.links
+            .iter()
+            .enumerate()
+            .map(|(position, l)| link::Model { meeting_id: id.clone(), position: position as i32, link: l.clone() })
+            .collect()
+    }
+
+    pub fn status(&self) -> Option<Status> {
+        Status::from_stored(&self.meeting.status)
+    }
+
+    pub fn resource_name(&self) -> String {
+        format!("meetings/{}", self.meeting.id)
+    }
 }
 
 /// ListMeetings' filters; each one set narrows the list (AND).
@@ -90,7 +164,17 @@ impl Store {
 
     /// The meeting an earlier request with this id created, if any.
     pub async fn created_by(&self, request_id: &RequestId, fingerprint: &str) -> Result<Option<StoredMeeting>, Error> {
-        match idempotency::lookup(self.db.conn(), CREATE_METHOD, request_id, fingerprint).await? {
+        self.done_by(CREATE_METHOD, request_id, fingerprint).await
+    }
+
+    /// The meeting an earlier `method` request with this id created or changed, if any.
+    pub async fn done_by(
+        &self,
+        method: &str,
+        request_id: &RequestId,
+        fingerprint: &str,
+    ) -> Result<Option<StoredMeeting>, Error> {
+        match idempotency::lookup(self.db.conn(), method, request_id, fingerprint).await? {
             Some(name) => Ok(Some(self.get_meeting(parse_stored(&name)?).await?)),
             None => Ok(None),
         }
@@ -122,66 +206,23 @@ impl Store {
             return self.get_meeting(parse_stored(&existing)?).await;
         }
         if !allow_conflicts {
-            let conflicts = busy::overlapping(&*txn, &required, busy_start, busy_end).await?;
+            let conflicts = busy::overlapping(&*txn, &required, busy_start, busy_end, None).await?;
             if !conflicts.is_empty() {
                 return Err(conflicts_error(&conflicts));
             }
         }
-        let now = time::now();
-        let model = meeting::Model {
-            id: name.key(),
-            title: new.title,
-            start_time: new.start,
-            end_time: new.end,
-            time_zone: new.time_zone.name().to_owned(),
-            revision: 1,
-            create_time: now,
-            update_time: now,
-            objectives: new.objectives,
-            organizer: new.organizer.map(|o| o.to_string()).unwrap_or_default(),
-            location: new.location,
-            video_link: new.video_link,
-            status: new.status.as_str().to_owned(),
-            buffer_before_seconds: new.buffer_before.num_seconds(),
-            buffer_after_seconds: new.buffer_after.num_seconds(),
-        };
-        let attendees: Vec<participant::Model> = new
-            .attendees
-            .into_iter()
-            .enumerate()
-            .map(|(position, a)| participant::Model {
-                meeting_id: model.id.clone(),
-                position: position as i32,
-                contact: a.contact.to_string(),
-                optional: a.optional,
-                rsvp: a.rsvp.as_str().to_owned(),
-                comment: a.comment,
-            })
-            .collect();
-        let agenda: Vec<agenda::Model> = new
-            .agenda
-            .into_iter()
-            .enumerate()
-            .map(|(position, item)| agenda::Model {
-                meeting_id: model.id.clone(),
-                position: position as i32,
-                topic: item.topic,
-                owner: item.owner.map(|o| o.to_string()).unwrap_or_default(),
-                minutes: item.minutes,
-            })
-            .collect();
-        let links = new.links;
-        let link_rows = links.iter().enumerate().map(|(position, l)| {
-            link::Model { meeting_id: model.id.clone(), position: position as i32, link: l.clone() }.into_active_model()
-        });
+        let stored = StoredMeeting::new(name.key(), new, time::now());
+        let (model, attendees, agenda) = (&stored.meeting, &stored.attendees, &stored.agenda);
+        let link_rows = stored.link_rows().into_iter().map(IntoActiveModel::into_active_model);
         let mut inserts = vec![Insert::model(model.clone().into_active_model())];
         inserts.extend(Insert::models(attendees.iter().cloned().map(IntoActiveModel::into_active_model)));
         inserts.extend(Insert::models(agenda.iter().cloned().map(IntoActiveModel::into_active_model)));
         inserts.extend(Insert::models(link_rows));
-        if new.status.is_busy() {
-            inserts.extend(busy::insert(&model.id, &required, busy_start, busy_end, new.status == Status::Tentative));
+        if let Some(status) = Status::from_stored(&model.status)
+            && status.is_busy()
+        {
+            inserts.extend(busy::insert(&model.id, &required, busy_start, busy_end, status == Status::Tentative));
         }
-        let stored = StoredMeeting { meeting: model, attendees, agenda, links };
         inserts.push(liaison_runtime::db::resource::change(&stored, ChangeKind::Created));
         // The rows go in one round trip: on PostgreSQL each costs as much as the write itself.
         Insert::execute_all(&*txn, inserts).await?;
@@ -219,47 +260,53 @@ impl Store {
         self.with_participants(meetings).await
     }
 
-    /// Attaches attendees, agenda items and links to meetings: one query each, run concurrently.
     async fn with_participants(&self, meetings: Vec<meeting::Model>) -> Result<Vec<StoredMeeting>, Error> {
-        let ids: Vec<String> = meetings.iter().map(|m| m.id.clone()).collect();
-        let conn = self.db.conn();
-        // Three independent reads, in flight together.
-        let (mut attendees, mut agenda, mut links) = tokio::try_join!(
-            crud::children_of::<participant::Entity, _>(
-                conn,
-                participant::Column::MeetingId,
-                participant::Column::Position,
-                ids.clone(),
-                |row| row.meeting_id.clone(),
-                |row| row,
-            ),
-            crud::children_of::<agenda::Entity, _>(
-                conn,
-                agenda::Column::MeetingId,
-                agenda::Column::Position,
-                ids.clone(),
-                |row| row.meeting_id.clone(),
-                |row| row,
-            ),
-            crud::children_of::<link::Entity, _>(
-                conn,
-                link::Column::MeetingId,
-                link::Column::Position,
-                ids,
-                |row| row.meeting_id.clone(),
-                |row| row.link,
-            ),
-        )?;
-        Ok(meetings
-            .into_iter()
-            .map(|meeting| StoredMeeting {
-                attendees: attendees.remove(&meeting.id).unwrap_or_default(),
-                agenda: agenda.remove(&meeting.id).unwrap_or_default(),
-                links: links.remove(&meeting.id).unwrap_or_default(),
-                meeting,
-            })
-            .collect())
+        with_children(self.db.conn(), meetings).await
     }
+}
+
+/// Attaches attendees, agenda items and links to meetings: one query each, run concurrently.
+async fn with_children(
+    conn: &impl sea_orm::ConnectionTrait,
+    meetings: Vec<meeting::Model>,
+) -> Result<Vec<StoredMeeting>, Error> {
+    let ids: Vec<String> = meetings.iter().map(|m| m.id.clone()).collect();
+    // Three independent reads, in flight together.
+    let (mut attendees, mut agenda, mut links) = tokio::try_join!(
+        crud::children_of::<participant::Entity, _>(
+            conn,
+            participant::Column::MeetingId,
+            participant::Column::Position,
+            ids.clone(),
+            |row| row.meeting_id.clone(),
+            |row| row,
+        ),
+        crud::children_of::<agenda::Entity, _>(
+            conn,
+            agenda::Column::MeetingId,
+            agenda::Column::Position,
+            ids.clone(),
+            |row| row.meeting_id.clone(),
+            |row| row,
+        ),
+        crud::children_of::<link::Entity, _>(
+            conn,
+            link::Column::MeetingId,
+            link::Column::Position,
+            ids,
+            |row| row.meeting_id.clone(),
+            |row| row.link,
+        ),
+    )?;
+    Ok(meetings
+        .into_iter()
+        .map(|meeting| StoredMeeting {
+            attendees: attendees.remove(&meeting.id).unwrap_or_default(),
+            agenda: agenda.remove(&meeting.id).unwrap_or_default(),
+            links: links.remove(&meeting.id).unwrap_or_default(),
+            meeting,
+        })
+        .collect())
 }
 
 fn parse_stored(name: &str) -> Result<Name<Meetings>, Error> {

@@ -3,5 +3,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
 mod find_times;
+mod lifecycle;
 mod meeting_resource;
 mod meetings;

@@ -23,6 +23,12 @@ pub struct Model {
     pub status: String,
     pub buffer_before_seconds: i64,
     pub buffer_after_seconds: i64,
+    /// Why it was cancelled; empty unless it was.
+    pub cancel_reason: String,
+    /// The iCalendar SEQUENCE.
+    pub sequence: i32,
+    /// The record of a completed meeting, JSON (`domain::lifecycle::Record`).
+    pub record: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

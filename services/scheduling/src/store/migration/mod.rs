@@ -4,6 +4,7 @@ use sea_orm_migration::prelude::*;
 mod m20261123_000001_create_meetings;
 mod m20261206_000001_busy_intervals;
 mod m20261206_000002_meeting_resource;
+mod m20261206_000003_meeting_lifecycle;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(liaison_runtime::db::migration::AddChangeAudit),
             Box::new(m20261206_000001_busy_intervals::Migration),
             Box::new(m20261206_000002_meeting_resource::Migration),
+            Box::new(m20261206_000003_meeting_lifecycle::Migration),
         ]
     }
 }
