@@ -119,12 +119,19 @@ pub mod names_only {
         pub organization: Option<Named>,
     }
 
-    /// A `Contact` as an inviter reads it: its name, what was merged into it, whether it is deleted or asked not
-    /// to be contacted, and where and when it works.
+    /// A `Contact` as an inviter reads it: its name, how it is addressed (display name, email addresses), what was
+    /// merged into it, whether it is deleted or asked not to be contacted, and where and when it works.
     #[derive(Clone, PartialEq, prost::Message)]
     pub struct ContactFacts {
         #[prost(string, tag = "1")]
         pub name: String,
+        #[prost(string, tag = "2")]
+        pub display_name: String,
+        /// The primary email address.
+        #[prost(string, tag = "5")]
+        pub email: String,
+        #[prost(message, repeated, tag = "12")]
+        pub emails: Vec<EmailAddress>,
         #[prost(string, tag = "7")]
         pub time_zone: String,
         #[prost(message, repeated, tag = "16")]
@@ -135,6 +142,13 @@ pub mod names_only {
         pub delete_time: Option<prost_types::Timestamp>,
         #[prost(string, repeated, tag = "23")]
         pub merged_names: Vec<String>,
+    }
+
+    /// `EmailAddress`: the address only.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct EmailAddress {
+        #[prost(string, tag = "1")]
+        pub address: String,
     }
 
     /// `BatchGetContactsResponse` read as [`ContactFacts`].

@@ -3,7 +3,10 @@
 //! (`availability`).
 pub mod action_item;
 pub mod availability;
+pub mod calendar;
+pub mod commitment;
 pub mod lifecycle;
+pub mod project;
 pub mod recurrence;
 use chrono::{DateTime, Utc};
 use liaison_runtime::api::names::{Contacts, Name, parse_list};

@@ -123,7 +123,7 @@ fn to_chrono(at: jiff::Timestamp) -> Result<DateTime<Utc>, Error> {
         .ok_or_else(|| Error::Internal(format!("{at} is out of the database's range")))
 }
 
-fn to_jiff(at: DateTime<Utc>) -> Result<jiff::Timestamp, Error> {
+pub(crate) fn to_jiff(at: DateTime<Utc>) -> Result<jiff::Timestamp, Error> {
     jiff::Timestamp::from_second(at.timestamp())
         .and_then(|seconds| {
             seconds.checked_add(jiff::SignedDuration::from_nanos(i64::from(at.timestamp_subsec_nanos())))

@@ -38,20 +38,28 @@ pub struct Claim<'a> {
     pub fingerprint: &'a str,
 }
 
-/// Who is busy when for a meeting: the required attendees, over the meeting with its buffers, if its status keeps
-/// anyone busy.
-fn busy_of(
-    stored: &StoredMeeting,
-) -> Option<(Vec<String>, chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>, bool)> {
+/// Who is busy when for a meeting: its required attendees, over the meeting with its buffers, as a hold or not —
+/// nobody when its status keeps no one busy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct BusyTime {
+    required: Vec<String>,
+    start: chrono::DateTime<chrono::Utc>,
+    end: chrono::DateTime<chrono::Utc>,
+    tentative: bool,
+}
+
+fn busy_of(stored: &StoredMeeting) -> Option<BusyTime> {
     let m = &stored.meeting;
     let status = Status::from_stored(&m.status)?;
     if !status.is_busy() {
         return None;
     }
-    let required: Vec<String> = stored.attendees.iter().filter(|a| !a.optional).map(|a| a.contact.clone()).collect();
-    let start = m.start_time - chrono::TimeDelta::seconds(m.buffer_before_seconds);
-    let end = m.end_time + chrono::TimeDelta::seconds(m.buffer_after_seconds);
-    Some((required, start, end, status == Status::Tentative))
+    Some(BusyTime {
+        required: stored.attendees.iter().filter(|a| !a.optional).map(|a| a.contact.clone()).collect(),
+        start: m.start_time - chrono::TimeDelta::seconds(m.buffer_before_seconds),
+        end: m.end_time + chrono::TimeDelta::seconds(m.buffer_after_seconds),
+        tentative: status == Status::Tentative,
+    })
 }
 
 impl super::Store {
@@ -91,10 +99,11 @@ impl super::Store {
             return Err(Error::Aborted { resource });
         }
         let next_busy = busy_of(&next);
-        if let Some((_, start, end, _)) = &next_busy
+        if let Some(busy) = &next_busy
             && !check_conflicts.is_empty()
         {
-            let conflicts = busy::overlapping(&*txn, &check_conflicts, *start, *end, Some(&next.meeting.id)).await?;
+            let conflicts =
+                busy::overlapping(&*txn, &check_conflicts, busy.start, busy.end, Some(&next.meeting.id)).await?;
             if !conflicts.is_empty() {
                 return Err(conflicts_error(&conflicts));
             }
@@ -103,8 +112,8 @@ impl super::Store {
         let mut inserts = Vec::new();
         if busy_of(&current) != next_busy {
             busy::delete(&*txn, &id).await?;
-            if let Some((required, start, end, tentative)) = &next_busy {
-                inserts.extend(busy::insert(&id, required, *start, *end, *tentative));
+            if let Some(busy) = &next_busy {
+                inserts.extend(busy::insert(&id, &busy.required, busy.start, busy.end, busy.tentative));
             }
         }
         if current.attendees != next.attendees {

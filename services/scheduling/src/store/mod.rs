@@ -2,9 +2,12 @@
 //! transaction.
 pub mod action_items;
 mod busy;
+pub(crate) use busy::to_jiff;
 pub mod changes;
+pub mod commitments;
 pub mod entity;
 pub mod migration;
+pub mod projects;
 
 use crate::domain::{NewMeeting, Status, conflicts_error};
 use chrono::{DateTime, Utc};

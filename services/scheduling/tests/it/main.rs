@@ -2,6 +2,7 @@
 //! on 127.0.0.1:0, on SQLite and on PostgreSQL, each service with a database of its own.
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
+mod calendar;
 mod find_times;
 mod lifecycle;
 mod meeting_resource;

@@ -1,6 +1,10 @@
 //! sea-orm entities of the scheduling database.
 pub mod action_item;
 pub mod agenda;
+pub mod baseline;
+pub mod commitment;
 pub mod link;
+pub mod milestone;
 pub mod meeting;
 pub mod participant;
+pub mod project;

@@ -5,6 +5,7 @@ mod m20261123_000001_create_meetings;
 mod m20261206_000001_busy_intervals;
 mod m20261206_000002_meeting_resource;
 mod m20261206_000003_meeting_lifecycle;
+mod m20261206_000004_commitments_projects;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000001_busy_intervals::Migration),
             Box::new(m20261206_000002_meeting_resource::Migration),
             Box::new(m20261206_000003_meeting_lifecycle::Migration),
+            Box::new(m20261206_000004_commitments_projects::Migration),
         ]
     }
 }
