@@ -1,12 +1,12 @@
 //! How stored meetings look on the wire and in the change feed: every change carries the whole meeting.
 use crate::domain::action_item::State;
 use crate::domain::lifecycle::{Record, parse_rfc3339};
-use crate::domain::{Rsvp, Status};
+use crate::domain::{Rsvp, Status, series};
 use crate::store::StoredMeeting;
 use crate::store::entity::action_item;
 use liaison_proto::scheduling::v1::{
-    ActionItem, ActionItemState, AgendaItem, Attendee, Meeting, MeetingRecord, MeetingStatus, RecordCorrection,
-    ResponseStatus,
+    ActionItem, ActionItemState, AgendaItem, Attendee, Meeting, MeetingRecord, MeetingStatus, MovedOccurrence,
+    RecordCorrection, Recurrence, ResponseStatus,
 };
 use liaison_runtime::api::etag;
 use liaison_runtime::api::time::to_timestamp;
@@ -60,7 +60,37 @@ pub fn meeting(stored: &StoredMeeting) -> Meeting {
         cancel_reason: m.cancel_reason.clone(),
         record: m.record.as_deref().and_then(|json| Record::from_json(json).ok()).map(|r| record(&r)),
         sequence: m.sequence,
+        recurrence: (!m.rrule.is_empty()).then(|| recurrence(stored)),
+        continues: m.continues.clone(),
     }
+}
+
+/// A series' rule with its cancelled and moved occurrences as instants.
+fn recurrence(stored: &StoredMeeting) -> Recurrence {
+    let m = &stored.meeting;
+    let instant = |t: jiff::Timestamp| series::to_chrono(t).ok().map(to_timestamp);
+    let mut wire =
+        Recurrence { rule: m.rrule.clone(), last_end_time: m.last_end_time.map(to_timestamp), ..Default::default() };
+    // Read back from what this service wrote; were it unreadable, the rule alone is still shown.
+    if let Ok(series) = stored.series() {
+        let zone = series.zone().clone();
+        wire.cancelled_occurrences = series
+            .exdates()
+            .iter()
+            .filter_map(|id| zone.to_ambiguous_timestamp(*id).compatible().ok())
+            .filter_map(instant)
+            .collect();
+        wire.moved_occurrences = series
+            .overrides()
+            .iter()
+            .map(|o| MovedOccurrence {
+                original_start_time: zone.to_ambiguous_timestamp(o.recurrence_id).compatible().ok().and_then(instant),
+                start_time: instant(o.start),
+                end_time: instant(o.end),
+            })
+            .collect();
+    }
+    wire
 }
 
 fn record(record: &Record) -> MeetingRecord {

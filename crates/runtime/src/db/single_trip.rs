@@ -23,6 +23,9 @@ static WHOLE_ROWS: std::sync::LazyLock<
     std::sync::RwLock<std::collections::HashMap<std::any::TypeId, std::sync::Arc<str>>>,
 > = std::sync::LazyLock::new(Default::default);
 
+/// The most parameters [`Insert::execute_all`] puts in one statement (PostgreSQL allows 65535).
+const PARAMETERS_PER_STATEMENT: usize = 30_000;
+
 /// One `INSERT INTO t (…) VALUES (…), …` with `?` placeholders.
 #[derive(Debug, Clone)]
 pub struct Insert {
@@ -108,6 +111,33 @@ impl Insert {
     pub async fn execute_all(conn: &impl ConnectionTrait, inserts: Vec<Insert>) -> Result<(), Error> {
         let backend = conn.get_database_backend();
         if backend != DbBackend::Postgres || inserts.len() < 2 {
+            for insert in inserts {
+                insert.execute(conn).await?;
+            }
+            return Ok(());
+        }
+        // PostgreSQL takes at most 65535 parameters per statement: a large write goes in several statements.
+        let mut batches: Vec<Vec<Insert>> = vec![Vec::new()];
+        let mut in_batch = 0;
+        for insert in inserts {
+            if in_batch + insert.values.len() > PARAMETERS_PER_STATEMENT && !batches.last().is_none_or(Vec::is_empty) {
+                batches.push(Vec::new());
+                in_batch = 0;
+            }
+            in_batch += insert.values.len();
+            if let Some(batch) = batches.last_mut() {
+                batch.push(insert);
+            }
+        }
+        for batch in batches {
+            Self::execute_in_one_statement(conn, batch).await?;
+        }
+        Ok(())
+    }
+
+    async fn execute_in_one_statement(conn: &impl ConnectionTrait, inserts: Vec<Insert>) -> Result<(), Error> {
+        let backend = conn.get_database_backend();
+        if inserts.len() < 2 {
             for insert in inserts {
                 insert.execute(conn).await?;
             }

@@ -242,7 +242,7 @@ fn event_of(
                 partstat: crate::domain::Rsvp::from_stored(&a.rsvp).map_or(PartStat::NeedsAction, PartStat::from),
             })
             .collect(),
-        recurrence: None,
+        recurrence: if m.rrule.is_empty() { None } else { Some(stored.series()?) },
         stamp: now,
         last_modified: to_jiff(m.update_time)?,
     })

@@ -67,7 +67,7 @@ fn keep_answers(next: &mut StoredMeeting, current: &StoredMeeting) {
     }
 }
 
-fn required(stored: &StoredMeeting) -> Vec<String> {
+pub(super) fn required(stored: &StoredMeeting) -> Vec<String> {
     stored.attendees.iter().filter(|a| !a.optional).map(|a| a.contact.clone()).collect()
 }
 
@@ -102,7 +102,7 @@ fn resource_of(current: &StoredMeeting) -> String {
     current.resource_name()
 }
 
-fn status_of(current: &StoredMeeting) -> Result<Status, Error> {
+pub(super) fn status_of(current: &StoredMeeting) -> Result<Status, Error> {
     current.status().ok_or_else(|| Error::Internal(format!("{} has an unknown status", current.resource_name())))
 }
 
@@ -145,6 +145,12 @@ impl SchedulingApi {
             m.cancel_reason = current.meeting.cancel_reason.clone();
             m.record = current.meeting.record.clone();
             m.update_time = current.meeting.update_time;
+            // Times do not move here, so the series stays as it is, with its cancelled and moved occurrences.
+            m.rrule = current.meeting.rrule.clone();
+            m.exdates = current.meeting.exdates.clone();
+            m.overrides = current.meeting.overrides.clone();
+            m.last_end_time = current.meeting.last_end_time;
+            m.continues = current.meeting.continues.clone();
             let place_moved = m.location != current.meeting.location || m.video_link != current.meeting.video_link;
             m.sequence = current.meeting.sequence + i32::from(place_moved);
             keep_answers(&mut next, current);
@@ -204,6 +210,15 @@ impl SchedulingApi {
                 next.meeting.end_time = to.end;
                 next.meeting.time_zone = zone;
                 next.meeting.sequence += 1;
+                if !m.rrule.is_empty() {
+                    // All occurrences move: cancelled and moved ones keep their place relative to the start.
+                    let series = current.series()?;
+                    let moved = crate::api::series::move_all(&series, &next.meeting)
+                        .map_err(|v| Error::InvalidArgument(vec![v]))?;
+                    next.set_series(&moved)?;
+                } else {
+                    next.meeting.last_end_time = Some(to.end);
+                }
                 // A new time is a new question: answers given for the old one no longer hold.
                 for attendee in &mut next.attendees {
                     attendee.rsvp = if attendee.contact == m.organizer { Rsvp::Accepted } else { Rsvp::NeedsAction }
@@ -238,10 +253,15 @@ impl SchedulingApi {
     }
 
     pub(super) async fn cancel(&self, request: CancelMeetingRequest) -> Result<CancelMeetingResponse, Error> {
-        let (name, why, expected) = (
+        let (name, why, expected, from) = (
             name_of("name", &request.name),
             reason("reason", &request.reason),
             etag::parse_expected("etag", &request.etag),
+            request
+                .from_original_start_time
+                .as_ref()
+                .map(|t| time::from_timestamp("from_original_start_time", Some(t)))
+                .transpose(),
         )
             .validate()?;
         let (stored, _) = self
@@ -250,6 +270,15 @@ impl SchedulingApi {
                 match status_of(current)? {
                     Status::Cancelled => return Ok(None),
                     status => ensure_changeable(&resource_of(current), status, "cancel")?,
+                }
+                if let Some(from) = from {
+                    // This and following: the series ends before `from`; from its first occurrence, all of it.
+                    if let Some(before) = crate::api::series::cancel_from(current, from)? {
+                        let mut next = current.clone();
+                        next.set_series(&before)?;
+                        next.meeting.sequence += 1;
+                        return Ok(Some(Changed::to(next)));
+                    }
                 }
                 let mut next = current.clone();
                 next.meeting.status = Status::Cancelled.as_str().to_owned();

@@ -6,6 +6,7 @@ mod commitments;
 mod find_times;
 mod lifecycle;
 mod projects;
+mod series;
 
 use crate::domain::{Invitable, NewMeeting, ParticipantFacts, check_participants, participants_reason, status_filter};
 use crate::resource;
@@ -59,35 +60,87 @@ pub(crate) async fn check_contacts(
 
 #[tonic::async_trait]
 impl SchedulingService for SchedulingApi {
-    async fn create_commitment(&self, request: Request<CreateCommitmentRequest>) -> Result<Response<CreateCommitmentResponse>, Status> {
+    async fn list_occurrences(
+        &self,
+        request: Request<ListOccurrencesRequest>,
+    ) -> Result<Response<ListOccurrencesResponse>, Status> {
+        Ok(Response::new(SchedulingApi::list_occurrences(self, request.into_inner()).await?))
+    }
+
+    async fn reschedule_occurrence(
+        &self,
+        request: Request<RescheduleOccurrenceRequest>,
+    ) -> Result<Response<RescheduleOccurrenceResponse>, Status> {
+        Ok(Response::new(SchedulingApi::reschedule_occurrence(self, request.into_inner()).await?))
+    }
+
+    async fn cancel_occurrence(
+        &self,
+        request: Request<CancelOccurrenceRequest>,
+    ) -> Result<Response<CancelOccurrenceResponse>, Status> {
+        Ok(Response::new(SchedulingApi::cancel_occurrence(self, request.into_inner()).await?))
+    }
+
+    async fn split_series(
+        &self,
+        request: Request<SplitSeriesRequest>,
+    ) -> Result<Response<SplitSeriesResponse>, Status> {
+        Ok(Response::new(SchedulingApi::split_series(self, request.into_inner()).await?))
+    }
+
+    async fn create_commitment(
+        &self,
+        request: Request<CreateCommitmentRequest>,
+    ) -> Result<Response<CreateCommitmentResponse>, Status> {
         Ok(Response::new(commitments::create(self, request.into_inner()).await?))
     }
 
-    async fn get_commitment(&self, request: Request<GetCommitmentRequest>) -> Result<Response<GetCommitmentResponse>, Status> {
+    async fn get_commitment(
+        &self,
+        request: Request<GetCommitmentRequest>,
+    ) -> Result<Response<GetCommitmentResponse>, Status> {
         Ok(Response::new(commitments::get(self, request.into_inner()).await?))
     }
 
-    async fn list_commitments(&self, request: Request<ListCommitmentsRequest>) -> Result<Response<ListCommitmentsResponse>, Status> {
+    async fn list_commitments(
+        &self,
+        request: Request<ListCommitmentsRequest>,
+    ) -> Result<Response<ListCommitmentsResponse>, Status> {
         Ok(Response::new(commitments::list(self, request.into_inner()).await?))
     }
 
-    async fn update_commitment(&self, request: Request<UpdateCommitmentRequest>) -> Result<Response<UpdateCommitmentResponse>, Status> {
+    async fn update_commitment(
+        &self,
+        request: Request<UpdateCommitmentRequest>,
+    ) -> Result<Response<UpdateCommitmentResponse>, Status> {
         Ok(Response::new(commitments::update(self, request.into_inner()).await?))
     }
 
-    async fn transition_commitment(&self, request: Request<TransitionCommitmentRequest>) -> Result<Response<TransitionCommitmentResponse>, Status> {
+    async fn transition_commitment(
+        &self,
+        request: Request<TransitionCommitmentRequest>,
+    ) -> Result<Response<TransitionCommitmentResponse>, Status> {
         Ok(Response::new(commitments::transition(self, request.into_inner()).await?))
     }
 
-    async fn add_commitment_evidence(&self, request: Request<AddCommitmentEvidenceRequest>) -> Result<Response<AddCommitmentEvidenceResponse>, Status> {
+    async fn add_commitment_evidence(
+        &self,
+        request: Request<AddCommitmentEvidenceRequest>,
+    ) -> Result<Response<AddCommitmentEvidenceResponse>, Status> {
         Ok(Response::new(commitments::add_evidence(self, request.into_inner()).await?))
     }
 
-    async fn summarize_overdue_commitments(&self, request: Request<SummarizeOverdueCommitmentsRequest>) -> Result<Response<SummarizeOverdueCommitmentsResponse>, Status> {
+    async fn summarize_overdue_commitments(
+        &self,
+        request: Request<SummarizeOverdueCommitmentsRequest>,
+    ) -> Result<Response<SummarizeOverdueCommitmentsResponse>, Status> {
         Ok(Response::new(commitments::summarize_overdue(self, request.into_inner()).await?))
     }
 
-    async fn create_project(&self, request: Request<CreateProjectRequest>) -> Result<Response<CreateProjectResponse>, Status> {
+    async fn create_project(
+        &self,
+        request: Request<CreateProjectRequest>,
+    ) -> Result<Response<CreateProjectResponse>, Status> {
         Ok(Response::new(projects::create(self, request.into_inner()).await?))
     }
 
@@ -95,35 +148,59 @@ impl SchedulingService for SchedulingApi {
         Ok(Response::new(projects::get(self, request.into_inner()).await?))
     }
 
-    async fn list_projects(&self, request: Request<ListProjectsRequest>) -> Result<Response<ListProjectsResponse>, Status> {
+    async fn list_projects(
+        &self,
+        request: Request<ListProjectsRequest>,
+    ) -> Result<Response<ListProjectsResponse>, Status> {
         Ok(Response::new(projects::list(self, request.into_inner()).await?))
     }
 
-    async fn update_project(&self, request: Request<UpdateProjectRequest>) -> Result<Response<UpdateProjectResponse>, Status> {
+    async fn update_project(
+        &self,
+        request: Request<UpdateProjectRequest>,
+    ) -> Result<Response<UpdateProjectResponse>, Status> {
         Ok(Response::new(projects::update(self, request.into_inner()).await?))
     }
 
-    async fn create_milestone(&self, request: Request<CreateMilestoneRequest>) -> Result<Response<CreateMilestoneResponse>, Status> {
+    async fn create_milestone(
+        &self,
+        request: Request<CreateMilestoneRequest>,
+    ) -> Result<Response<CreateMilestoneResponse>, Status> {
         Ok(Response::new(projects::create_milestone(self, request.into_inner()).await?))
     }
 
-    async fn list_milestones(&self, request: Request<ListMilestonesRequest>) -> Result<Response<ListMilestonesResponse>, Status> {
+    async fn list_milestones(
+        &self,
+        request: Request<ListMilestonesRequest>,
+    ) -> Result<Response<ListMilestonesResponse>, Status> {
         Ok(Response::new(projects::list_milestones(self, request.into_inner()).await?))
     }
 
-    async fn update_milestone(&self, request: Request<UpdateMilestoneRequest>) -> Result<Response<UpdateMilestoneResponse>, Status> {
+    async fn update_milestone(
+        &self,
+        request: Request<UpdateMilestoneRequest>,
+    ) -> Result<Response<UpdateMilestoneResponse>, Status> {
         Ok(Response::new(projects::update_milestone(self, request.into_inner()).await?))
     }
 
-    async fn create_baseline(&self, request: Request<CreateBaselineRequest>) -> Result<Response<CreateBaselineResponse>, Status> {
+    async fn create_baseline(
+        &self,
+        request: Request<CreateBaselineRequest>,
+    ) -> Result<Response<CreateBaselineResponse>, Status> {
         Ok(Response::new(projects::create_baseline(self, request.into_inner()).await?))
     }
 
-    async fn list_baselines(&self, request: Request<ListBaselinesRequest>) -> Result<Response<ListBaselinesResponse>, Status> {
+    async fn list_baselines(
+        &self,
+        request: Request<ListBaselinesRequest>,
+    ) -> Result<Response<ListBaselinesResponse>, Status> {
         Ok(Response::new(projects::list_baselines(self, request.into_inner()).await?))
     }
 
-    async fn compare_to_baseline(&self, request: Request<CompareToBaselineRequest>) -> Result<Response<CompareToBaselineResponse>, Status> {
+    async fn compare_to_baseline(
+        &self,
+        request: Request<CompareToBaselineRequest>,
+    ) -> Result<Response<CompareToBaselineResponse>, Status> {
         Ok(Response::new(projects::compare_to_baseline(self, request.into_inner()).await?))
     }
 

@@ -8,6 +8,7 @@ pub mod commitment;
 pub mod lifecycle;
 pub mod project;
 pub mod recurrence;
+pub mod series;
 use chrono::{DateTime, Utc};
 use liaison_runtime::api::names::{Contacts, Name, parse_list};
 use liaison_runtime::api::time::from_timestamp;
@@ -123,6 +124,8 @@ pub struct NewMeeting {
     pub buffer_after: chrono::TimeDelta,
     pub status: Status,
     pub links: Vec<String>,
+    /// The rule of a series; `None` for a meeting that happens once.
+    pub recurrence: Option<recurrence::Rule>,
 }
 
 /// Collects field parse results: the value, or its violations kept for one answer.
@@ -159,10 +162,20 @@ impl NewMeeting {
         let buffer_after = bad.take(buffer("meeting.buffer_after", meeting.buffer_after.as_ref()));
         let status = bad.take(new_status("meeting.status", meeting.status));
         let links = bad.take(parse_links("meeting.links", &meeting.links));
+        let rule = bad.take(
+            meeting
+                .recurrence
+                .as_ref()
+                .map(|r| recurrence::Rule::parse("meeting.recurrence.rule", &r.rule))
+                .transpose(),
+        );
         if let (Some(start), Some(end)) = (start, end) {
             let span = bad.take(check_span(start, end));
             if let (Some(()), Some(agenda)) = (span, &agenda) {
                 bad.take(check_agenda_fits(agenda, start, end));
+            }
+            if let (Some(()), Some(zone), Some(Some(rule))) = (span, &time_zone, &rule) {
+                bad.take(check_series(start, end, zone, rule));
             }
         }
         match (
@@ -180,6 +193,7 @@ impl NewMeeting {
             buffer_after,
             status,
             links,
+            rule,
         ) {
             (
                 Some(title),
@@ -196,6 +210,7 @@ impl NewMeeting {
                 Some(buffer_after),
                 Some(status),
                 Some(links),
+                Some(recurrence),
             ) if bad.0.is_empty() => {
                 if let Some(organizer) = organizer {
                     match attendees.iter_mut().find(|a| a.contact == organizer) {
@@ -223,6 +238,7 @@ impl NewMeeting {
                     buffer_after,
                     status,
                     links,
+                    recurrence,
                 })
             }
             _ => Err(bad.0),
@@ -574,6 +590,21 @@ pub const PARTICIPANT_NOT_FOUND: &str = "PARTICIPANT_NOT_FOUND";
 pub const PARTICIPANT_DELETED: &str = "PARTICIPANT_DELETED";
 pub const PARTICIPANT_MERGED: &str = "PARTICIPANT_MERGED";
 pub const PARTICIPANT_DO_NOT_CONTACT: &str = "PARTICIPANT_DO_NOT_CONTACT";
+
+/// A series' first occurrence must be one of its rule's.
+fn check_series(
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    zone: &TimeZone,
+    rule: &recurrence::Rule,
+) -> Result<(), FieldViolation> {
+    let field = "meeting.recurrence.rule";
+    let (Ok(start), Ok(end), Ok(zone)) = (series::to_jiff(start), series::to_jiff(end), jiff::tz::TimeZone::get(zone.name()))
+    else {
+        return Err(FieldViolation::new(field, "the meeting's times cannot be placed in its time zone"));
+    };
+    series::new_series(start, end, &zone, Some(rule.clone())).map(|_| ()).map_err(|e| e.violation(field))
+}
 
 /// A meeting ends after it starts and lasts at most a week.
 pub fn check_span(start: DateTime<Utc>, end: DateTime<Utc>) -> Result<(), FieldViolation> {

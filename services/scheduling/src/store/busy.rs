@@ -1,4 +1,4 @@
-//! When participants are taken: `busy_intervals`, one row per participant of a meeting, read by participant and
+//! When participants are taken: `busy_times`, one row per participant of a meeting, read by participant and
 //! start (an index range scan per person) for conflict checks and free/busy.
 use crate::domain::availability::Busy;
 use crate::domain::{Conflict, LONGEST_BUSY};
@@ -22,7 +22,7 @@ struct BusyRow {
 pub(super) async fn delete(conn: &impl ConnectionTrait, meeting_id: &str) -> Result<(), Error> {
     conn.execute_raw(statement(
         conn.get_database_backend(),
-        "DELETE FROM busy_intervals WHERE meeting_id = ?",
+        "DELETE FROM busy_times WHERE meeting_id = ?",
         vec![meeting_id.into()],
     ))
     .await
@@ -30,54 +30,88 @@ pub(super) async fn delete(conn: &impl ConnectionTrait, meeting_id: &str) -> Res
     Ok(())
 }
 
-/// The rows that say `participants` (a meeting's required attendees) are busy for meeting `meeting_id` from
-/// `start` to `end` (its buffers included), as a tentative hold or not; `None` when nobody is.
-pub(super) fn insert(
-    meeting_id: &str,
-    participants: &[String],
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
-    tentative: bool,
-) -> Option<Insert> {
-    if participants.is_empty() {
-        return None;
-    }
-    let rows = vec!["(?, ?, ?, ?, ?)"; participants.len()].join(", ");
-    let values = participants
-        .iter()
-        .flat_map(|contact| [contact.as_str().into(), meeting_id.into(), start.into(), end.into(), tentative.into()])
-        .collect();
-    Some(Insert::new(
-        format!("INSERT INTO busy_intervals (contact, meeting_id, start_time, end_time, tentative) VALUES {rows}"),
-        values,
-    ))
+/// Who is busy when for a meeting: its required attendees, over each of its (booked) occurrences with buffers,
+/// as a hold or not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BusyTime {
+    pub required: Vec<String>,
+    pub intervals: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+    pub tentative: bool,
 }
 
-/// The meetings of `participants` — other than `except_meeting`, the one being changed — that overlap `[start, end)`
-/// (touching ends do not overlap), by participant and start. A busy interval (a meeting with its buffers) lasts at most [`LONGEST_BUSY`], so only intervals starting
-/// that long before `start` can reach into it: the scan of each participant's index is bounded on both sides.
+/// Rows per insert statement: five parameters each, well below PostgreSQL's 65535 per statement.
+const ROWS_PER_INSERT: usize = 2000;
+
+/// The rows that say the required attendees of meeting `meeting_id` are busy, in statements of at most
+/// [`ROWS_PER_INSERT`] rows; none when nobody is.
+pub(super) fn insert(meeting_id: &str, busy: &BusyTime) -> Vec<Insert> {
+    let rows: Vec<(&str, DateTime<Utc>, DateTime<Utc>)> = busy
+        .required
+        .iter()
+        .flat_map(|contact| busy.intervals.iter().map(move |(start, end)| (contact.as_str(), *start, *end)))
+        .collect();
+    rows.chunks(ROWS_PER_INSERT)
+        .map(|chunk| {
+            let placeholders = vec!["(?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+            let values = chunk
+                .iter()
+                .flat_map(|(contact, start, end)| {
+                    [(*contact).into(), meeting_id.into(), (*start).into(), (*end).into(), busy.tentative.into()]
+                })
+                .collect();
+            Insert::new(
+                format!(
+                    "INSERT INTO busy_times (contact, meeting_id, start_time, end_time, tentative) VALUES \
+                     {placeholders}"
+                ),
+                values,
+            )
+        })
+        .collect()
+}
+
+/// The meetings of `participants` — other than `except_meeting`, the one being changed — that overlap any of
+/// `intervals` (touching ends do not overlap), by participant and start, each once. One read covers the span of
+/// all intervals (each participant's index from [`LONGEST_BUSY`] before the first to the end of the last); the
+/// overlaps are then found in memory against the sorted intervals.
 pub(super) async fn overlapping(
     conn: &impl ConnectionTrait,
     participants: &[String],
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
+    intervals: &[(DateTime<Utc>, DateTime<Utc>)],
     except_meeting: Option<&str>,
 ) -> Result<Vec<Conflict>, Error> {
+    let (Some(first), Some(last)) = (intervals.iter().map(|(s, _)| *s).min(), intervals.iter().map(|(_, e)| *e).max())
+    else {
+        return Ok(Vec::new());
+    };
     if participants.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = rows_overlapping(conn, participants, start, end, except_meeting).await?;
+    let mut sorted = intervals.to_vec();
+    sorted.sort_unstable();
+    // The longest interval bounds how far back an overlapping one can start.
+    let longest = sorted.iter().map(|(s, e)| *e - *s).max().unwrap_or_default();
+    let rows = rows_overlapping(conn, participants, first, last, except_meeting).await?;
+    let mut conflicts: Vec<Conflict> = Vec::new();
+    for row in rows {
+        // Intervals starting before the row ends; of those, only the last `longest` can still reach into it.
+        let upto = sorted.partition_point(|(s, _)| *s < row.end_time);
+        let from = sorted[..upto].partition_point(|(s, _)| *s <= row.start_time - longest);
+        let overlaps = sorted[from..upto].iter().any(|(s, e)| *s < row.end_time && *e > row.start_time);
+        let seen = conflicts
+            .iter()
+            .any(|c| c.participant == row.contact && c.meeting.ends_with(&row.meeting_id) && c.start == row.start_time);
+        if overlaps && !seen {
+            conflicts.push(Conflict {
+                participant: row.contact,
+                meeting: format!("meetings/{}", row.meeting_id),
+                start: row.start_time,
+                end: row.end_time,
+                tentative: row.tentative,
+            });
+        }
+    }
     // Reported in the order the participants were asked for.
-    let mut conflicts: Vec<Conflict> = rows
-        .into_iter()
-        .map(|row| Conflict {
-            participant: row.contact,
-            meeting: format!("meetings/{}", row.meeting_id),
-            start: row.start_time,
-            end: row.end_time,
-            tentative: row.tentative,
-        })
-        .collect();
     conflicts.sort_by_key(|c| (participants.iter().position(|p| *p == c.participant), c.start));
     Ok(conflicts)
 }
@@ -113,22 +147,11 @@ pub(super) async fn between(
 }
 
 fn to_chrono(at: jiff::Timestamp) -> Result<DateTime<Utc>, Error> {
-    // jiff splits an instant before 1970 into negative seconds and negative nanoseconds; chrono wants the nanoseconds
-    // non-negative.
-    let (seconds, nanos) = match at.subsec_nanosecond() {
-        nanos if nanos < 0 => (at.as_second() - 1, nanos + 1_000_000_000),
-        nanos => (at.as_second(), nanos),
-    };
-    DateTime::from_timestamp(seconds, nanos.unsigned_abs())
-        .ok_or_else(|| Error::Internal(format!("{at} is out of the database's range")))
+    crate::domain::series::to_chrono(at).map_err(|e| Error::Internal(e.to_string()))
 }
 
 pub(crate) fn to_jiff(at: DateTime<Utc>) -> Result<jiff::Timestamp, Error> {
-    jiff::Timestamp::from_second(at.timestamp())
-        .and_then(|seconds| {
-            seconds.checked_add(jiff::SignedDuration::from_nanos(i64::from(at.timestamp_subsec_nanos())))
-        })
-        .map_err(|e| Error::Internal(format!("stored time {at} is out of range: {e}")))
+    crate::domain::series::to_jiff(at).map_err(|e| Error::Internal(e.to_string()))
 }
 
 /// The busy rows of `participants` that overlap `[start, end)`, by participant and start: one range of the
@@ -144,7 +167,7 @@ async fn rows_overlapping(
     let placeholders = vec!["?"; participants.len()].join(", ");
     let except = if except_meeting.is_some() { " AND meeting_id <> ?" } else { "" };
     let sql = format!(
-        "SELECT contact, meeting_id, start_time, end_time, tentative FROM busy_intervals \
+        "SELECT contact, meeting_id, start_time, end_time, tentative FROM busy_times \
          WHERE contact IN ({placeholders}) AND start_time < ? AND start_time > ? AND end_time > ?{except} \
          ORDER BY contact, start_time"
     );

@@ -3,7 +3,7 @@
 //! attendees who must be free are checked under their booking locks (as a create is), and the rows that differ
 //! are rewritten with one change-feed entry, all in one transaction.
 use super::{StoredMeeting, busy, entity, with_children};
-use crate::domain::{Status, conflicts_error};
+use crate::domain::conflicts_error;
 use entity::{action_item, agenda, link, meeting, participant};
 use liaison_proto::common::v1::ChangeKind;
 use liaison_runtime::api::names::{Meetings, Name};
@@ -23,11 +23,15 @@ pub struct Changed {
     pub check_conflicts: Vec<String>,
     /// Action items created with the change, each with its own change-feed entry.
     pub action_items: Vec<action_item::Model>,
+    /// A meeting created with the change (the continuation of a split series), conflict-checked for its required
+    /// attendees unless `check_created` is false.
+    pub created: Option<StoredMeeting>,
+    pub check_created: bool,
 }
 
 impl Changed {
     pub fn to(meeting: StoredMeeting) -> Self {
-        Self { meeting, check_conflicts: Vec::new(), action_items: Vec::new() }
+        Self { meeting, check_conflicts: Vec::new(), action_items: Vec::new(), created: None, check_created: false }
     }
 }
 
@@ -36,30 +40,6 @@ pub struct Claim<'a> {
     pub method: &'static str,
     pub request_id: &'a RequestId,
     pub fingerprint: &'a str,
-}
-
-/// Who is busy when for a meeting: its required attendees, over the meeting with its buffers, as a hold or not —
-/// nobody when its status keeps no one busy.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct BusyTime {
-    required: Vec<String>,
-    start: chrono::DateTime<chrono::Utc>,
-    end: chrono::DateTime<chrono::Utc>,
-    tentative: bool,
-}
-
-fn busy_of(stored: &StoredMeeting) -> Option<BusyTime> {
-    let m = &stored.meeting;
-    let status = Status::from_stored(&m.status)?;
-    if !status.is_busy() {
-        return None;
-    }
-    Some(BusyTime {
-        required: stored.attendees.iter().filter(|a| !a.optional).map(|a| a.contact.clone()).collect(),
-        start: m.start_time - chrono::TimeDelta::seconds(m.buffer_before_seconds),
-        end: m.end_time + chrono::TimeDelta::seconds(m.buffer_after_seconds),
-        tentative: status == Status::Tentative,
-    })
 }
 
 impl super::Store {
@@ -74,6 +54,18 @@ impl super::Store {
         claim: Option<Claim<'_>>,
         rules: impl FnOnce(&StoredMeeting) -> Result<Option<Changed>, Error>,
     ) -> Result<(StoredMeeting, Vec<action_item::Model>), Error> {
+        let (stored, items, _) = self.change_meeting_creating(name, expected_revision, claim, rules).await?;
+        Ok((stored, items))
+    }
+
+    /// [`Self::change_meeting`], returning also the meeting the change created, if any.
+    pub async fn change_meeting_creating(
+        &self,
+        name: Name<Meetings>,
+        expected_revision: Option<i64>,
+        claim: Option<Claim<'_>>,
+        rules: impl FnOnce(&StoredMeeting) -> Result<Option<Changed>, Error>,
+    ) -> Result<(StoredMeeting, Vec<action_item::Model>, Option<StoredMeeting>), Error> {
         let resource = name.to_string();
         let txn = self.db.begin_write().await?;
         // Locked first, so that concurrent changes of one meeting take turns.
@@ -84,11 +76,20 @@ impl super::Store {
             return Err(Error::Aborted { resource });
         }
         let current = with_children(&*txn, vec![row]).await?.remove(0);
-        let Some(Changed { meeting: mut next, check_conflicts, action_items }) = rules(&current)? else {
-            return Ok((current, Vec::new()));
+        let Some(Changed { meeting: mut next, check_conflicts, action_items, created, check_created }) = rules(&current)?
+        else {
+            return Ok((current, Vec::new(), None));
         };
         // The booking locks of the attendees to check (and the request id) in one round trip, then the check.
-        let lock_keys: Vec<String> = check_conflicts.iter().map(|p| format!("booking:{p}")).collect();
+        let created_busy = created.as_ref().map(StoredMeeting::busy).transpose()?.flatten();
+        let created_check: Vec<String> = match (&created_busy, check_created) {
+            (Some(busy), true) => busy.required.clone(),
+            _ => Vec::new(),
+        };
+        let mut lock_keys: Vec<String> =
+            check_conflicts.iter().chain(&created_check).map(|p| format!("booking:{p}")).collect();
+        lock_keys.sort_unstable();
+        lock_keys.dedup();
         let (method, request_id, fingerprint) = match &claim {
             Some(c) => (c.method, Some(c.request_id), c.fingerprint),
             None => ("", None, ""),
@@ -98,22 +99,30 @@ impl super::Store {
             // Another request with this id changed the meeting first; the caller answers with its result.
             return Err(Error::Aborted { resource });
         }
-        let next_busy = busy_of(&next);
+        let next_busy = next.busy()?;
         if let Some(busy) = &next_busy
             && !check_conflicts.is_empty()
         {
-            let conflicts =
-                busy::overlapping(&*txn, &check_conflicts, busy.start, busy.end, Some(&next.meeting.id)).await?;
+            let conflicts = busy::overlapping(&*txn, &check_conflicts, &busy.intervals, Some(&next.meeting.id)).await?;
+            if !conflicts.is_empty() {
+                return Err(conflicts_error(&conflicts));
+            }
+        }
+        if let Some(busy) = &created_busy
+            && !created_check.is_empty()
+        {
+            // The changed meeting's own rows are rewritten below: they do not conflict with its continuation.
+            let conflicts = busy::overlapping(&*txn, &created_check, &busy.intervals, Some(&next.meeting.id)).await?;
             if !conflicts.is_empty() {
                 return Err(conflicts_error(&conflicts));
             }
         }
         let id = next.meeting.id.clone();
         let mut inserts = Vec::new();
-        if busy_of(&current) != next_busy {
+        if current.busy()? != next_busy {
             busy::delete(&*txn, &id).await?;
             if let Some(busy) = &next_busy {
-                inserts.extend(busy::insert(&id, &busy.required, busy.start, busy.end, busy.tentative));
+                inserts.extend(busy::insert(&id, busy));
             }
         }
         if current.attendees != next.attendees {
@@ -134,9 +143,19 @@ impl super::Store {
         inserts.extend(Insert::models(action_items.iter().cloned().map(IntoActiveModel::into_active_model)));
         inserts.extend(action_items.iter().map(|item| change(item, ChangeKind::Created)));
         inserts.push(change(&next, ChangeKind::Updated));
+        if let Some(created) = &created {
+            inserts.push(Insert::model(created.meeting.clone().into_active_model()));
+            inserts.extend(Insert::models(created.attendees.iter().cloned().map(IntoActiveModel::into_active_model)));
+            inserts.extend(Insert::models(created.agenda.iter().cloned().map(IntoActiveModel::into_active_model)));
+            inserts.extend(Insert::models(created.link_rows().into_iter().map(IntoActiveModel::into_active_model)));
+            if let Some(busy) = &created_busy {
+                inserts.extend(busy::insert(&created.meeting.id, busy));
+            }
+            inserts.push(change(created, ChangeKind::Created));
+        }
         Insert::execute_all(&*txn, inserts).await?;
         txn.commit().await?;
-        Ok((next, action_items))
+        Ok((next, action_items, created))
     }
 }
 

@@ -9,7 +9,7 @@ pub mod entity;
 pub mod migration;
 pub mod projects;
 
-use crate::domain::{NewMeeting, Status, conflicts_error};
+use crate::domain::{NewMeeting, Status, conflicts_error, series};
 use chrono::{DateTime, Utc};
 use entity::{action_item, agenda, link, meeting, participant};
 use liaison_proto::common::v1::ChangeKind;
@@ -37,7 +37,8 @@ pub struct StoredMeeting {
 impl StoredMeeting {
     /// The rows of a new meeting `id`, written at `now`.
     pub fn new(id: String, new: NewMeeting, now: DateTime<Utc>) -> Self {
-        let model = meeting::Model {
+        let rrule = new.recurrence.as_ref().map(|rule| rule.to_rrule_string()).unwrap_or_default();
+        let mut model = meeting::Model {
             id,
             title: new.title,
             start_time: new.start,
@@ -56,7 +57,16 @@ impl StoredMeeting {
             cancel_reason: String::new(),
             sequence: 0,
             record: None,
+            rrule,
+            exdates: "[]".to_owned(),
+            overrides: "[]".to_owned(),
+            last_end_time: Some(new.end),
+            continues: String::new(),
         };
+        // A series ends with its last occurrence (or never); the parse checked the series can be built.
+        if let Ok(series) = series::series_of(new.start, new.end, &model.time_zone, &model.rrule, "", "") {
+            model.last_end_time = series::last_end(&series).and_then(|t| series::to_chrono(t).ok());
+        }
         let attendees = new
             .attendees
             .into_iter()
@@ -95,6 +105,61 @@ impl StoredMeeting {
             .collect()
     }
 
+    /// The meeting as a series (a single meeting is a series of one).
+    pub fn series(&self) -> Result<crate::domain::recurrence::Series, Error> {
+        let m = &self.meeting;
+        series::series_of(m.start_time, m.end_time, &m.time_zone, &m.rrule, &m.exdates, &m.overrides)
+            .map_err(|e| Error::Internal(format!("{}: {e}", self.resource_name())))
+    }
+
+    /// Stores `series` as this meeting's: first occurrence, rule, cancelled and moved occurrences, last end.
+    pub fn set_series(&mut self, series: &crate::domain::recurrence::Series) -> Result<(), Error> {
+        let unreadable = |e: series::Unreadable| Error::Internal(e.0);
+        let start = series::first_start(series)
+            .ok_or_else(|| Error::Internal("a series' start cannot be placed in its zone".into()))?;
+        let end = start
+            .checked_add(series.duration())
+            .map_err(|e| Error::Internal(format!("a series' end is out of range: {e}")))?;
+        let m = &mut self.meeting;
+        m.start_time = series::to_chrono(start).map_err(unreadable)?;
+        m.end_time = series::to_chrono(end).map_err(unreadable)?;
+        m.time_zone = series.zone().iana_name().unwrap_or("UTC").to_owned();
+        m.rrule = series.rule().map(|r| r.to_rrule_string()).unwrap_or_default();
+        m.exdates = series::exdates_json(series);
+        m.overrides = series::overrides_json(series);
+        m.last_end_time = series::last_end(series).map(series::to_chrono).transpose().map_err(unreadable)?;
+        Ok(())
+    }
+
+    /// The intervals its required attendees are busy for (its occurrences with buffers), if its status keeps
+    /// anyone busy.
+    pub fn busy(&self) -> Result<Option<busy::BusyTime>, Error> {
+        let m = &self.meeting;
+        let Some(status) = self.status().filter(|s| s.is_busy()) else { return Ok(None) };
+        let intervals = if m.rrule.is_empty() && m.overrides.len() <= 2 {
+            vec![(
+                m.start_time - chrono::TimeDelta::seconds(m.buffer_before_seconds),
+                m.end_time + chrono::TimeDelta::seconds(m.buffer_after_seconds),
+            )]
+        } else {
+            let series = self.series()?;
+            let (before, after) = (
+                jiff::SignedDuration::from_secs(m.buffer_before_seconds),
+                jiff::SignedDuration::from_secs(m.buffer_after_seconds),
+            );
+            series::booked(&series, before, after)
+                .into_iter()
+                .map(|(s, e)| Ok((series::to_chrono(s)?, series::to_chrono(e)?)))
+                .collect::<Result<Vec<_>, series::Unreadable>>()
+                .map_err(|e| Error::Internal(e.0))?
+        };
+        Ok(Some(busy::BusyTime {
+            required: self.attendees.iter().filter(|a| !a.optional).map(|a| a.contact.clone()).collect(),
+            intervals,
+            tentative: status == Status::Tentative,
+        }))
+    }
+
     pub fn status(&self) -> Option<Status> {
         Status::from_stored(&self.meeting.status)
     }
@@ -109,7 +174,7 @@ impl StoredMeeting {
 pub struct MeetingFilter {
     /// Meetings this contact attends (read through `meeting_participants_by_contact`).
     pub participant: Option<String>,
-    /// Meetings that end after this instant.
+    /// Meetings (series: whose last occurrence) that end after this instant.
     pub ends_after: Option<DateTime<Utc>>,
     /// Meetings that start before this instant.
     pub starts_before: Option<DateTime<Utc>>,
@@ -138,7 +203,10 @@ impl MeetingFilter {
             condition = condition.add(meeting::Column::Id.in_subquery(linked));
         }
         if let Some(after) = self.ends_after {
-            condition = condition.add(meeting::Column::EndTime.gt(after));
+            // A series is in the window until its last occurrence ends (never, when it does not end).
+            condition = condition.add(
+                Condition::any().add(meeting::Column::LastEndTime.is_null()).add(meeting::Column::LastEndTime.gt(after)),
+            );
         }
         if let Some(before) = self.starts_before {
             condition = condition.add(meeting::Column::StartTime.lt(before));
@@ -195,8 +263,9 @@ impl Store {
         fingerprint: &str,
     ) -> Result<StoredMeeting, Error> {
         let name = Name::<Meetings>::generate();
-        let required = new.required();
-        let (busy_start, busy_end) = new.busy_span();
+        let stored = StoredMeeting::new(name.key(), new, time::now());
+        let busy = stored.busy()?;
+        let required = busy.as_ref().map(|b| b.required.clone()).unwrap_or_default();
         let lock_keys: Vec<String> = required.iter().map(|p| format!("booking:{p}")).collect();
         let txn = self.db.begin_write().await?;
         let resource_name = name.to_string();
@@ -208,23 +277,22 @@ impl Store {
             drop(txn);
             return self.get_meeting(parse_stored(&existing)?).await;
         }
-        if !allow_conflicts {
-            let conflicts = busy::overlapping(&*txn, &required, busy_start, busy_end, None).await?;
+        if let Some(busy) = &busy
+            && !allow_conflicts
+        {
+            let conflicts = busy::overlapping(&*txn, &busy.required, &busy.intervals, None).await?;
             if !conflicts.is_empty() {
                 return Err(conflicts_error(&conflicts));
             }
         }
-        let stored = StoredMeeting::new(name.key(), new, time::now());
         let (model, attendees, agenda) = (&stored.meeting, &stored.attendees, &stored.agenda);
         let link_rows = stored.link_rows().into_iter().map(IntoActiveModel::into_active_model);
         let mut inserts = vec![Insert::model(model.clone().into_active_model())];
         inserts.extend(Insert::models(attendees.iter().cloned().map(IntoActiveModel::into_active_model)));
         inserts.extend(Insert::models(agenda.iter().cloned().map(IntoActiveModel::into_active_model)));
         inserts.extend(Insert::models(link_rows));
-        if let Some(status) = Status::from_stored(&model.status)
-            && status.is_busy()
-        {
-            inserts.extend(busy::insert(&model.id, &required, busy_start, busy_end, status == Status::Tentative));
+        if let Some(busy) = &busy {
+            inserts.extend(busy::insert(&model.id, busy));
         }
         inserts.push(liaison_runtime::db::resource::change(&stored, ChangeKind::Created));
         // The rows go in one round trip: on PostgreSQL each costs as much as the write itself.

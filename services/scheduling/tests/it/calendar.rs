@@ -56,13 +56,13 @@ fn ts(seconds: i64) -> Option<prost_types::Timestamp> {
     Some(prost_types::Timestamp { seconds, nanos: 0 })
 }
 
-fn rfc3339(seconds: i64) -> String {
+pub(crate) fn rfc3339(seconds: i64) -> String {
     chrono::DateTime::from_timestamp(seconds, 0).unwrap().format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 /// The occurrences Python finds in `ics` between two instants, as `START/END` UTC lines; `None` (with a note)
 /// when Python or its modules are missing outside CI.
-fn oracle(ics: &str, from: i64, to: i64) -> Option<Vec<String>> {
+pub(crate) fn oracle(ics: &str, from: i64, to: i64) -> Option<Vec<String>> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ics_oracle.py");
     let ci = std::env::var("CI").is_ok_and(|v| v == "true");
     let child = Command::new("python3")
@@ -173,6 +173,7 @@ async fn a_participants_calendar_holds_their_meetings_in_the_window_and_an_indep
             name: cancelled.name,
             reason: "No longer needed".into(),
             etag: String::new(),
+            ..Default::default()
         })
         .ok()
         .await;
@@ -216,6 +217,7 @@ async fn a_cancelled_meeting_exports_as_a_cancellation_with_a_higher_sequence(en
             name: meeting.name.clone(),
             reason: "Approved by mail".into(),
             etag: String::new(),
+            ..Default::default()
         })
         .ok()
         .await;

@@ -3,7 +3,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
 mod calendar;
+mod commitments;
 mod find_times;
 mod lifecycle;
 mod meeting_resource;
 mod meetings;
+mod projects;
+mod recurrence;

@@ -29,6 +29,16 @@ pub struct Model {
     pub sequence: i32,
     /// The record of a completed meeting, JSON (`domain::lifecycle::Record`).
     pub record: Option<String>,
+    /// The RRULE of a series (`domain::recurrence::Rule`, canonical text); empty for a meeting that happens once.
+    pub rrule: String,
+    /// Cancelled occurrences: JSON array of local start times (`domain::series`).
+    pub exdates: String,
+    /// Moved occurrences: JSON array of `{id, start, end}` (`domain::series`).
+    pub overrides: String,
+    /// When the last occurrence ends; `None` for a series that never ends.
+    pub last_end_time: Option<DateTimeUtc>,
+    /// The meeting this series was split from (`meetings/{id}`), or empty.
+    pub continues: String,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

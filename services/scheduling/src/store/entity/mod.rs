@@ -4,7 +4,7 @@ pub mod agenda;
 pub mod baseline;
 pub mod commitment;
 pub mod link;
-pub mod milestone;
 pub mod meeting;
+pub mod milestone;
 pub mod participant;
 pub mod project;

@@ -6,6 +6,7 @@ mod m20261206_000001_busy_intervals;
 mod m20261206_000002_meeting_resource;
 mod m20261206_000003_meeting_lifecycle;
 mod m20261206_000004_commitments_projects;
+mod m20261206_000005_recurrence;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000002_meeting_resource::Migration),
             Box::new(m20261206_000003_meeting_lifecycle::Migration),
             Box::new(m20261206_000004_commitments_projects::Migration),
+            Box::new(m20261206_000005_recurrence::Migration),
         ]
     }
 }
