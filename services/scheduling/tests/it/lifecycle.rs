@@ -20,6 +20,7 @@ on_both_databases!(
     a_completed_record_changes_only_by_recorded_corrections,
     action_items_are_listed_by_owner_meeting_state_and_overdue_and_closed_with_a_note,
     every_change_of_a_meeting_is_one_entry_of_the_feed,
+    with_contacts_down_changes_that_need_it_are_unavailable_and_write_nothing,
 );
 
 const HOUR: i64 = 3600;
@@ -685,4 +686,36 @@ async fn every_change_of_a_meeting_is_one_entry_of_the_feed(engine: Engine) {
     // The action item is created in the completion's transaction (the order within one commit is not defined).
     assert_eq!(of(&item), [created_kind]);
     assert_eq!(changes.len(), 6);
+}
+
+async fn with_contacts_down_changes_that_need_it_are_unavailable_and_write_nothing(engine: Engine) {
+    let mut app = app(engine).await;
+    let (ada, bea) = (person(&mut app, "Ada").await, person(&mut app, "Bea").await);
+    let held = create(&mut app, meeting_at("Budget", vec![ada.clone()], PAST, HOUR)).await.unwrap();
+    app.contacts_server.take().unwrap().stop().await.unwrap();
+    let started = std::time::Instant::now();
+    let added = Meeting {
+        name: held.name.clone(),
+        attendees: vec![
+            Attendee { contact: ada.clone(), ..Default::default() },
+            Attendee { contact: bea.clone(), ..Default::default() },
+        ],
+        ..Default::default()
+    };
+    let status = update(&mut app, added, &["attendees"]).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    assert!(status.get_error_details().retry_info().is_some());
+    let status = complete(
+        &mut app,
+        CompleteMeetingRequest { name: held.name.clone(), attendance: vec![bea.clone()], ..Default::default() },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    // Two calls, each answered within the contacts deadline (plus slack).
+    assert!(started.elapsed() < liaison_testkit::test_calls().call_timeout * 4, "took {:?}", started.elapsed());
+    assert_eq!(get(&mut app, &held.name).await, held, "nothing was written");
+    // What needs no contacts still works.
+    let answered = respond(&mut app, &held.name, &ada, ResponseStatus::Accepted).await.unwrap();
+    assert_eq!(answered.attendees[0].rsvp, ResponseStatus::Accepted as i32);
 }

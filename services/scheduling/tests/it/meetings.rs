@@ -16,7 +16,7 @@ use tonic_types::StatusExt;
 pub(crate) struct App {
     pub(crate) contacts: ContactsServiceClient<Channel>,
     pub(crate) client: SchedulingServiceClient<Channel>,
-    contacts_server: Option<Running>,
+    pub(crate) contacts_server: Option<Running>,
     pub(crate) server: Running,
     _databases: (TestDatabase, TestDatabase),
 }
