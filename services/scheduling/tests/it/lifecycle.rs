@@ -187,10 +187,7 @@ async fn an_update_that_adds_a_busy_required_attendee_or_a_deleted_contact_is_re
     let mut app = app(engine).await;
     let (ada, bea) = (person(&mut app, "Ada").await, person(&mut app, "Bea").await);
     let gone = person(&mut app, "Gone").await;
-    app.contacts
-        .delete_contact(DeleteContactRequest { name: gone.clone(), etag: String::new(), ..Default::default() })
-        .ok()
-        .await;
+    app.contacts.delete_contact(DeleteContactRequest { name: gone.clone(), etag: String::new() }).ok().await;
     let adas = create(&mut app, meeting_at("Ada's", vec![ada.clone()], FUTURE, HOUR)).await.unwrap();
     let beas = create(&mut app, meeting_at("Bea's", vec![bea.clone()], FUTURE, HOUR)).await.unwrap();
     let with = |attendees: Vec<(&str, bool)>| Meeting {

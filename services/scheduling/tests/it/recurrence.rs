@@ -294,7 +294,7 @@ async fn this_and_following_splits_the_series_without_duplicating_or_losing_an_o
     assert_eq!(ended.name, weekly.name);
     assert_ne!(continued.name, weekly.name);
     assert_eq!(continued.continues, weekly.name);
-    assert_eq!(continued.participants, [ada.clone()]);
+    assert_eq!(continued.participants, std::slice::from_ref(&ada));
     assert_eq!(starts(&mut app, &ended.name, window.0, window.1).await, before[..4]);
     let after = starts(&mut app, &continued.name, window.0, window.1).await;
     let expected: Vec<i64> = [28, 35, 49, 56, 63]
