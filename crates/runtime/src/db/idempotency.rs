@@ -4,6 +4,7 @@
 use crate::api::error::Error;
 use crate::api::validate::RequestId;
 use crate::db::db_error;
+use crate::db::single_trip::Insert;
 use crate::db::sql::statement;
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 use sha2::{Digest, Sha256};
@@ -50,6 +51,44 @@ pub async fn lookup(
         Some(row) if row.fingerprint == fingerprint => Ok(Some(row.resource_name)),
         Some(_) => Err(reused()),
     }
+}
+
+/// Looks many request ids of `method` up at once (for creates written together): each one found, with the
+/// fingerprint of the request that took it and the resource it made.
+pub async fn lookup_many(
+    conn: &impl ConnectionTrait,
+    method: &str,
+    request_ids: &[&RequestId],
+) -> Result<std::collections::HashMap<String, (String, String)>, Error> {
+    #[derive(FromQueryResult)]
+    struct Found {
+        request_id: String,
+        fingerprint: String,
+        resource_name: String,
+    }
+    if request_ids.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    let placeholders = vec!["?"; request_ids.len()].join(", ");
+    let sql = format!(
+        "SELECT request_id, fingerprint, resource_name FROM idempotency_keys WHERE method = ? AND request_id IN \
+         ({placeholders})"
+    );
+    let values: Vec<sea_orm::Value> =
+        std::iter::once(method.into()).chain(request_ids.iter().map(|id| id.as_str().into())).collect();
+    let rows = Found::find_by_statement(statement(conn.get_database_backend(), &sql, values))
+        .all(conn)
+        .await
+        .map_err(db_error)?;
+    Ok(rows.into_iter().map(|r| (r.request_id, (r.fingerprint, r.resource_name))).collect())
+}
+
+/// The insert of a claim, for creates that hold the request id's lock and write it with their rows.
+pub fn claim_insert(method: &str, request_id: &RequestId, fingerprint: &str, resource_name: &str) -> Insert {
+    Insert::new(
+        "INSERT INTO idempotency_keys (method, request_id, fingerprint, resource_name) VALUES (?, ?, ?, ?)",
+        vec![method.into(), request_id.as_str().into(), fingerprint.into(), resource_name.into()],
+    )
 }
 
 /// Claims `request_id` (if any) for `resource_name` inside the create's transaction; `Some(name)` means an
@@ -154,6 +193,7 @@ pub async fn begin_create<C: crate::api::names::Collection>(
     }
 }
 
-fn reused() -> Error {
+/// The answer to a request id used again for a different request.
+pub fn reused() -> Error {
     Error::invalid("request_id", "was already used for a different request; use a new request_id")
 }

@@ -599,7 +599,8 @@ fn check_series(
     rule: &recurrence::Rule,
 ) -> Result<(), FieldViolation> {
     let field = "meeting.recurrence.rule";
-    let (Ok(start), Ok(end), Ok(zone)) = (series::to_jiff(start), series::to_jiff(end), jiff::tz::TimeZone::get(zone.name()))
+    let (Ok(start), Ok(end), Ok(zone)) =
+        (series::to_jiff(start), series::to_jiff(end), jiff::tz::TimeZone::get(zone.name()))
     else {
         return Err(FieldViolation::new(field, "the meeting's times cannot be placed in its time zone"));
     };

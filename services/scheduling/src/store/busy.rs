@@ -9,13 +9,32 @@ use liaison_runtime::db::single_trip::Insert;
 use liaison_runtime::db::sql::statement;
 use sea_orm::{ConnectionTrait, FromQueryResult};
 
-#[derive(Debug, FromQueryResult)]
-struct BusyRow {
-    contact: String,
-    meeting_id: String,
-    start_time: DateTime<Utc>,
-    end_time: DateTime<Utc>,
-    tentative: bool,
+/// One busy interval as stored.
+#[derive(Debug, Clone, FromQueryResult)]
+pub(super) struct BusyRow {
+    pub(super) contact: String,
+    pub(super) meeting_id: String,
+    pub(super) start_time: DateTime<Utc>,
+    pub(super) end_time: DateTime<Utc>,
+    pub(super) tentative: bool,
+}
+
+impl BusyTime {
+    /// Its rows, as [`rows_overlapping`] would read them once written.
+    pub(super) fn rows(&self, meeting_id: &str) -> Vec<BusyRow> {
+        self.required
+            .iter()
+            .flat_map(|contact| {
+                self.intervals.iter().map(move |(start, end)| BusyRow {
+                    contact: contact.clone(),
+                    meeting_id: meeting_id.to_owned(),
+                    start_time: *start,
+                    end_time: *end,
+                    tentative: self.tentative,
+                })
+            })
+            .collect()
+    }
 }
 
 /// Removes the busy rows of a meeting (before they are written anew, or when nobody is busy for it any more).
@@ -80,30 +99,39 @@ pub(super) async fn overlapping(
     intervals: &[(DateTime<Utc>, DateTime<Utc>)],
     except_meeting: Option<&str>,
 ) -> Result<Vec<Conflict>, Error> {
-    let (Some(first), Some(last)) = (intervals.iter().map(|(s, _)| *s).min(), intervals.iter().map(|(_, e)| *e).max())
-    else {
-        return Ok(Vec::new());
-    };
+    let (Some(first), Some(last)) = span(intervals) else { return Ok(Vec::new()) };
     if participants.is_empty() {
         return Ok(Vec::new());
     }
+    let rows = rows_overlapping(conn, participants, first, last, except_meeting).await?;
+    Ok(conflicts_among(participants, intervals, &rows))
+}
+
+/// The earliest start and latest end of `intervals`.
+pub(super) fn span(intervals: &[(DateTime<Utc>, DateTime<Utc>)]) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+    (intervals.iter().map(|(s, _)| *s).min(), intervals.iter().map(|(_, e)| *e).max())
+}
+
+/// Which of `rows` (busy times already taken) overlap any of `intervals` for one of `participants`: the conflicts,
+/// by participant (in the order given) and start, each row once.
+pub(super) fn conflicts_among(
+    participants: &[String],
+    intervals: &[(DateTime<Utc>, DateTime<Utc>)],
+    rows: &[BusyRow],
+) -> Vec<Conflict> {
     let mut sorted = intervals.to_vec();
     sorted.sort_unstable();
     // The longest interval bounds how far back an overlapping one can start.
     let longest = sorted.iter().map(|(s, e)| *e - *s).max().unwrap_or_default();
-    let rows = rows_overlapping(conn, participants, first, last, except_meeting).await?;
     let mut conflicts: Vec<Conflict> = Vec::new();
-    for row in rows {
+    for row in rows.iter().filter(|row| participants.contains(&row.contact)) {
         // Intervals starting before the row ends; of those, only the last `longest` can still reach into it.
         let upto = sorted.partition_point(|(s, _)| *s < row.end_time);
         let from = sorted[..upto].partition_point(|(s, _)| *s <= row.start_time - longest);
         let overlaps = sorted[from..upto].iter().any(|(s, e)| *s < row.end_time && *e > row.start_time);
-        let seen = conflicts
-            .iter()
-            .any(|c| c.participant == row.contact && c.meeting.ends_with(&row.meeting_id) && c.start == row.start_time);
-        if overlaps && !seen {
+        if overlaps {
             conflicts.push(Conflict {
-                participant: row.contact,
+                participant: row.contact.clone(),
                 meeting: format!("meetings/{}", row.meeting_id),
                 start: row.start_time,
                 end: row.end_time,
@@ -111,9 +139,9 @@ pub(super) async fn overlapping(
             });
         }
     }
-    // Reported in the order the participants were asked for.
     conflicts.sort_by_key(|c| (participants.iter().position(|p| *p == c.participant), c.start));
-    Ok(conflicts)
+    conflicts.dedup();
+    conflicts
 }
 
 /// Each participant's busy times that overlap `[start, end)`, in the order asked (an empty list for someone with
@@ -157,7 +185,7 @@ pub(crate) fn to_jiff(at: DateTime<Utc>) -> Result<jiff::Timestamp, Error> {
 /// The busy rows of `participants` that overlap `[start, end)`, by participant and start: one range of the
 /// (contact, start) index per participant, from `start - LONGEST_BUSY` (nothing longer can reach into the window)
 /// to `end`.
-async fn rows_overlapping(
+pub(super) async fn rows_overlapping(
     conn: &impl ConnectionTrait,
     participants: &[String],
     start: DateTime<Utc>,

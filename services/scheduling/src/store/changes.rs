@@ -76,7 +76,8 @@ impl super::Store {
             return Err(Error::Aborted { resource });
         }
         let current = with_children(&*txn, vec![row]).await?.remove(0);
-        let Some(Changed { meeting: mut next, check_conflicts, action_items, created, check_created }) = rules(&current)?
+        let Some(Changed { meeting: mut next, check_conflicts, action_items, created, check_created }) =
+            rules(&current)?
         else {
             return Ok((current, Vec::new(), None));
         };

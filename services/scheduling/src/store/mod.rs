@@ -1,6 +1,7 @@
 //! The scheduling database: meetings and their participants, each mutation with its change-feed row in one
 //! transaction.
 pub mod action_items;
+mod bookings;
 mod busy;
 pub(crate) use busy::to_jiff;
 pub mod changes;
@@ -9,17 +10,15 @@ pub mod entity;
 pub mod migration;
 pub mod projects;
 
-use crate::domain::{NewMeeting, Status, conflicts_error, series};
+use crate::domain::{NewMeeting, Status, series};
 use chrono::{DateTime, Utc};
 use entity::{action_item, agenda, link, meeting, participant};
-use liaison_proto::common::v1::ChangeKind;
 use liaison_runtime::api::names::{Meetings, Name};
 use liaison_runtime::api::validate::RequestId;
 use liaison_runtime::db::Db;
-use liaison_runtime::db::single_trip::Insert;
 use liaison_runtime::{Error, api::time, db::crud, db::idempotency};
 use sea_orm::sea_query::Query;
-use sea_orm::{ColumnTrait, Condition, IntoActiveModel};
+use sea_orm::{ColumnTrait, Condition};
 
 pub const CREATE_METHOD: &str = "CreateMeeting";
 
@@ -205,7 +204,9 @@ impl MeetingFilter {
         if let Some(after) = self.ends_after {
             // A series is in the window until its last occurrence ends (never, when it does not end).
             condition = condition.add(
-                Condition::any().add(meeting::Column::LastEndTime.is_null()).add(meeting::Column::LastEndTime.gt(after)),
+                Condition::any()
+                    .add(meeting::Column::LastEndTime.is_null())
+                    .add(meeting::Column::LastEndTime.gt(after)),
             );
         }
         if let Some(before) = self.starts_before {
@@ -222,11 +223,13 @@ impl MeetingFilter {
 #[derive(Debug, Clone)]
 pub struct Store {
     db: Db,
+    booker: bookings::Booker,
 }
 
 impl Store {
+    /// The store of `db`, with its booking writer (a task: call inside the runtime).
     pub fn new(db: Db) -> Self {
-        Self { db }
+        Self { booker: bookings::Booker::start(db.clone()), db }
     }
 
     pub fn db(&self) -> &Db {
@@ -252,9 +255,10 @@ impl Store {
     }
 
     /// Creates the meeting unless a required attendee is already busy then — their other meetings with buffers,
-    /// tentative holds included — (or `allow_conflicts`); optional attendees are never checked. The check and the
-    /// write hold each required attendee's booking lock (a transaction-level lock on PostgreSQL, the write gate on
-    /// SQLite), so two racing bookings of one person for one slot cannot both pass the check.
+    /// tentative holds and booked occurrences included — (or `allow_conflicts`); optional attendees are never
+    /// checked. The check and the write hold each required attendee's booking lock (a transaction-level lock on
+    /// PostgreSQL, the write gate on SQLite), so two racing bookings of one person for one slot cannot both pass
+    /// the check; bookings arriving together are written together (`bookings`).
     pub async fn create_meeting(
         &self,
         new: NewMeeting,
@@ -265,40 +269,11 @@ impl Store {
         let name = Name::<Meetings>::generate();
         let stored = StoredMeeting::new(name.key(), new, time::now());
         let busy = stored.busy()?;
-        let required = busy.as_ref().map(|b| b.required.clone()).unwrap_or_default();
-        let lock_keys: Vec<String> = required.iter().map(|p| format!("booking:{p}")).collect();
-        let txn = self.db.begin_write().await?;
-        let resource_name = name.to_string();
-        // The request id is claimed and the required attendees' booking locks taken in one round trip.
-        if let Some(existing) =
-            idempotency::claim_with_locks(&*txn, CREATE_METHOD, request_id, fingerprint, &resource_name, &lock_keys)
-                .await?
-        {
-            drop(txn);
-            return self.get_meeting(parse_stored(&existing)?).await;
+        let claim = request_id.map(|id| (id.clone(), fingerprint.to_owned()));
+        match self.booker.book(bookings::Booking { stored, busy, allow_conflicts, claim }).await? {
+            bookings::Booked::Created(stored) => Ok(*stored),
+            bookings::Booked::Replay(existing) => self.get_meeting(parse_stored(&existing)?).await,
         }
-        if let Some(busy) = &busy
-            && !allow_conflicts
-        {
-            let conflicts = busy::overlapping(&*txn, &busy.required, &busy.intervals, None).await?;
-            if !conflicts.is_empty() {
-                return Err(conflicts_error(&conflicts));
-            }
-        }
-        let (model, attendees, agenda) = (&stored.meeting, &stored.attendees, &stored.agenda);
-        let link_rows = stored.link_rows().into_iter().map(IntoActiveModel::into_active_model);
-        let mut inserts = vec![Insert::model(model.clone().into_active_model())];
-        inserts.extend(Insert::models(attendees.iter().cloned().map(IntoActiveModel::into_active_model)));
-        inserts.extend(Insert::models(agenda.iter().cloned().map(IntoActiveModel::into_active_model)));
-        inserts.extend(Insert::models(link_rows));
-        if let Some(busy) = &busy {
-            inserts.extend(busy::insert(&model.id, busy));
-        }
-        inserts.push(liaison_runtime::db::resource::change(&stored, ChangeKind::Created));
-        // The rows go in one round trip: on PostgreSQL each costs as much as the write itself.
-        Insert::execute_all(&*txn, inserts).await?;
-        txn.commit().await?;
-        Ok(stored)
     }
 
     /// Each participant's busy times overlapping `[start, end)`, in the order asked: one index range scan per
