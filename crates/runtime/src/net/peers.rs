@@ -52,6 +52,13 @@ impl ContactsClient {
         })
     }
 
+    /// What contacts knows of each party (a contact's facts as [`Self::contact_facts`] gives them, an
+    /// organisation's name), with one `BatchGetParties` call.
+    pub async fn party_facts(&self, names: Vec<String>) -> Result<names_only::PartyFactsPage, Error> {
+        let path = "/liaison.contacts.v1.ContactsService/BatchGetParties";
+        self.call("contacts.BatchGetParties", path, BatchGetPartiesRequest { names }).await
+    }
+
     /// An idempotent unary call whose response is decoded as `View`: a message of the same wire format as the
     /// method's response that keeps only what the caller reads.
     async fn call<Req, View>(&self, dependency: &str, path: &'static str, message: Req) -> Result<View, Error>
@@ -156,6 +163,24 @@ pub mod names_only {
     pub struct ContactFactsPage {
         #[prost(message, repeated, tag = "1")]
         pub contacts: Vec<ContactFacts>,
+        #[prost(string, repeated, tag = "2")]
+        pub missing_names: Vec<String>,
+    }
+
+    /// A `Party` with a contact's facts.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct PartyFacts {
+        #[prost(message, optional, tag = "1")]
+        pub contact: Option<ContactFacts>,
+        #[prost(message, optional, tag = "2")]
+        pub organization: Option<Named>,
+    }
+
+    /// `BatchGetPartiesResponse` read as [`PartyFacts`].
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct PartyFactsPage {
+        #[prost(message, repeated, tag = "1")]
+        pub parties: Vec<PartyFacts>,
         #[prost(string, repeated, tag = "2")]
         pub missing_names: Vec<String>,
     }

@@ -281,17 +281,37 @@ async fn check_parties(
             check_participants(&names, &found, &page.missing_names, true).err().unwrap_or_default()
         }
         Some(PartyName::Organization(organization)) => {
+            // One call for both: the organisation by name, the owner with the facts an owner is checked on.
             let mut names = vec![organization.to_string()];
             names.extend(owner.map(|o| o.to_string()));
-            let resolved = contacts.resolve_parties(names.clone()).await?;
-            organization_violations(&names, &resolved.found, &resolved.missing)
+            let page = contacts.party_facts(names).await?;
+            let organizations: Vec<String> =
+                page.parties.iter().filter_map(|p| p.organization.as_ref().map(|o| o.name.clone())).collect();
+            let mut violations =
+                organization_violations(&[organization.to_string()], &organizations, &page.missing_names);
+            if let Some(owner) = owner {
+                let found: Vec<ParticipantFacts> = page
+                    .parties
+                    .into_iter()
+                    .filter_map(|p| p.contact)
+                    .map(|c| ParticipantFacts {
+                        deleted: c.delete_time.is_some(),
+                        do_not_contact: c.do_not_contact,
+                        name: c.name,
+                        merged_names: c.merged_names,
+                    })
+                    .collect();
+                violations
+                    .extend(check_participants(&[owner], &found, &page.missing_names, true).err().unwrap_or_default());
+            }
+            violations
         }
     };
     if violations.is_empty() { Ok(()) } else { Err(parties_error(stakeholder_name.as_deref(), violations)) }
 }
 
-/// What `BatchGetParties` says of an organisation and an owner: each missing one named; an owner answered under
-/// another name was merged into it.
+/// What `BatchGetParties` says of organisations: each missing one named; one answered under another name was merged
+/// into it.
 fn organization_violations(asked: &[String], found: &[String], missing: &[String]) -> Vec<PreconditionViolation> {
     let violation = |kind: &str, subject: &str, description: String| PreconditionViolation {
         kind: kind.to_owned(),

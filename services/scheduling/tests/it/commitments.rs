@@ -452,6 +452,12 @@ async fn unknown_or_unusable_parties_are_refused_by_name_and_nothing_is_written(
     assert!(status.message().contains(&survivor), "the survivor is named: {status:?}");
     let status = make(&mut app, promise("x", &org, ghost, None)).await.unwrap_err();
     assert_eq!(preconditions(&status), [("PARTICIPANT_NOT_FOUND".to_owned(), ghost.to_owned())]);
+    let status = make(&mut app, promise("x", &org, &gone, None)).await.unwrap_err();
+    assert_eq!(
+        preconditions(&status),
+        [("PARTICIPANT_DELETED".to_owned(), gone.clone())],
+        "a deleted owner is refused whoever the stakeholder is"
+    );
     assert!(app.client.list_commitments(ListCommitmentsRequest::default()).ok().await.commitments.is_empty());
 
     let kept = make(&mut app, promise("Kept", &org, &ada, None)).await.unwrap();
