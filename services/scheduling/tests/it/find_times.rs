@@ -1,41 +1,13 @@
 //! FindMeetingTimes through a real client, with participants' zones and working hours from a real contacts server
 //! and their busy times from meetings made with CreateMeeting.
-use liaison_contacts::Contacts;
-use liaison_proto::contacts::v1::contacts_service_client::ContactsServiceClient;
+use crate::meetings::{App, app};
 use liaison_proto::contacts::v1::{Consent, Contact, CreateContactRequest, Weekday, WorkingHours};
 use liaison_proto::scheduling::v1::scheduling_service_client::SchedulingServiceClient;
 use liaison_proto::scheduling::v1::*;
-use liaison_runtime::config::Peers;
-use liaison_runtime::service::Running;
-use liaison_scheduling::Scheduling;
-use liaison_testkit::{Call, Engine, TestDatabase, channel, on_both_databases, spawn};
+use liaison_testkit::{Call, Engine, on_both_databases};
 use std::time::Instant;
 use tonic::Code;
-use tonic::transport::Channel;
 use tonic_types::StatusExt;
-
-struct App {
-    contacts: ContactsServiceClient<Channel>,
-    client: SchedulingServiceClient<Channel>,
-    contacts_server: Option<Running>,
-    server: Running,
-    _databases: (TestDatabase, TestDatabase),
-}
-
-async fn app(engine: Engine) -> App {
-    let contacts_db = TestDatabase::new(engine).await.unwrap();
-    let scheduling_db = TestDatabase::new(engine).await.unwrap();
-    let contacts_server = spawn::<Contacts>(&contacts_db, Peers::default()).await;
-    let peers = Peers { contacts: Some(contacts_server.url()), ..Default::default() };
-    let server = spawn::<Scheduling>(&scheduling_db, peers).await;
-    App {
-        contacts: ContactsServiceClient::new(channel(&contacts_server)),
-        client: SchedulingServiceClient::new(channel(&server)),
-        contacts_server: Some(contacts_server),
-        server,
-        _databases: (contacts_db, scheduling_db),
-    }
-}
 
 /// A contact in `zone` working 09:00–17:00 Monday to Friday.
 async fn worker(app: &mut App, name: &str, zone: &str) -> String {
