@@ -268,16 +268,7 @@ async fn check_parties(
                 return Ok(());
             }
             let page = contacts.contact_facts(names.iter().map(ToString::to_string).collect()).await?;
-            let found: Vec<ParticipantFacts> = page
-                .contacts
-                .into_iter()
-                .map(|c| ParticipantFacts {
-                    deleted: c.delete_time.is_some(),
-                    do_not_contact: c.do_not_contact,
-                    name: c.name,
-                    merged_names: c.merged_names,
-                })
-                .collect();
+            let found: Vec<ParticipantFacts> = page.contacts.iter().map(super::facts_of).collect();
             check_participants(&names, &found, &page.missing_names, true).err().unwrap_or_default()
         }
         Some(PartyName::Organization(organization)) => {
@@ -290,17 +281,8 @@ async fn check_parties(
             let mut violations =
                 organization_violations(&[organization.to_string()], &organizations, &page.missing_names);
             if let Some(owner) = owner {
-                let found: Vec<ParticipantFacts> = page
-                    .parties
-                    .into_iter()
-                    .filter_map(|p| p.contact)
-                    .map(|c| ParticipantFacts {
-                        deleted: c.delete_time.is_some(),
-                        do_not_contact: c.do_not_contact,
-                        name: c.name,
-                        merged_names: c.merged_names,
-                    })
-                    .collect();
+                let found: Vec<ParticipantFacts> =
+                    page.parties.iter().filter_map(|p| p.contact.as_ref()).map(super::facts_of).collect();
                 violations
                     .extend(check_participants(&[owner], &found, &page.missing_names, true).err().unwrap_or_default());
             }

@@ -37,16 +37,7 @@ pub(super) async fn find_meeting_times(
     let (mut search, asked) = parse(request).map_err(Error::InvalidArgument)?;
     let names: Vec<String> = asked.iter().map(ToString::to_string).collect();
     let page = contacts.contact_facts(names.clone()).await?;
-    let found: Vec<ParticipantFacts> = page
-        .contacts
-        .iter()
-        .map(|c| ParticipantFacts {
-            name: c.name.clone(),
-            merged_names: c.merged_names.clone(),
-            deleted: c.delete_time.is_some(),
-            do_not_contact: c.do_not_contact,
-        })
-        .collect();
+    let found: Vec<ParticipantFacts> = page.contacts.iter().map(super::facts_of).collect();
     // Finding a time invites nobody: a participant who asked not to be contacted is searched for, and flagged.
     let invitable = check_participants(&asked, &found, &page.missing_names, true)
         .map_err(|violations| Error::FailedPrecondition { reason: participants_reason(&violations), violations })?;

@@ -33,6 +33,16 @@ impl SchedulingApi {
     }
 }
 
+/// What an invitation cares about of a contact, as contacts answered.
+pub(crate) fn facts_of(c: &liaison_runtime::net::peers::names_only::ContactFacts) -> ParticipantFacts {
+    ParticipantFacts {
+        name: c.name.clone(),
+        merged_names: c.merged_names.clone(),
+        deleted: c.delete_time.is_some(),
+        do_not_contact: c.do_not_contact,
+    }
+}
+
 /// Asks contacts about `names` in one call; every one who cannot be invited is named in one FAILED_PRECONDITION.
 /// Nobody to ask is no call.
 pub(crate) async fn check_contacts(
@@ -44,16 +54,7 @@ pub(crate) async fn check_contacts(
         return Ok(Invitable::default());
     }
     let page = contacts.contact_facts(names.iter().map(ToString::to_string).collect()).await?;
-    let found: Vec<ParticipantFacts> = page
-        .contacts
-        .into_iter()
-        .map(|c| ParticipantFacts {
-            deleted: c.delete_time.is_some(),
-            do_not_contact: c.do_not_contact,
-            name: c.name,
-            merged_names: c.merged_names,
-        })
-        .collect();
+    let found: Vec<ParticipantFacts> = page.contacts.iter().map(facts_of).collect();
     check_participants(names, &found, &page.missing_names, allow_do_not_contact)
         .map_err(|violations| Error::FailedPrecondition { reason: participants_reason(&violations), violations })
 }

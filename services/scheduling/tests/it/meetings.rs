@@ -80,6 +80,20 @@ pub(crate) async fn create(app: &mut App, meeting: Meeting) -> Result<Meeting, t
         .map(|r| r.into_inner().meeting.unwrap())
 }
 
+/// Every change of the scheduling feed, once at least `count` changes of `name` (the resource changed last) are
+/// served: the feed serves changes in commit order, so everything written before them is there too.
+pub(crate) async fn changes_counting(app: &App, name: &str, count: usize) -> Vec<liaison_proto::common::v1::Change> {
+    eventually(Duration::from_secs(10), "the last change", || {
+        let mut feed = liaison_testkit::feed(&app.server);
+        async move {
+            let changes =
+                feed.list_changes(ListChangesRequest { after_sequence: 0, page_size: Some(1000) }).ok().await.changes;
+            (changes.iter().filter(|c| c.resource_name == name).count() >= count).then_some(changes)
+        }
+    })
+    .await
+}
+
 /// Every change of the scheduling feed, once `last` (the name of the newest meeting) is served.
 pub(crate) async fn changes_through(app: &App, last: &str) -> Vec<liaison_proto::common::v1::Change> {
     eventually(Duration::from_secs(10), "the last change", || {
