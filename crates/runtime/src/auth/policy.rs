@@ -95,6 +95,7 @@ pub const RULES: &[Rule] = &[
     rule("liaison.scheduling.v1.SchedulingService/ListMeetings", STAFF, READ),
     rule("liaison.scheduling.v1.SchedulingService/FindMeetingTimes", STAFF, "free/busy, read by all staff"),
     rule("liaison.scheduling.v1.SchedulingService/UpdateMeeting", SCHEDULERS, "kept by officers and mediators"),
+    rule("liaison.scheduling.v1.SchedulingService/DeleteMeeting", SCHEDULERS, "kept by officers and mediators"),
     rule("liaison.scheduling.v1.SchedulingService/RescheduleMeeting", SCHEDULERS, "kept by officers and mediators"),
     rule("liaison.scheduling.v1.SchedulingService/ConfirmMeeting", SCHEDULERS, "kept by officers and mediators"),
     rule("liaison.scheduling.v1.SchedulingService/CancelMeeting", SCHEDULERS, "kept by officers and mediators"),

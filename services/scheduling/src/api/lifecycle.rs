@@ -184,6 +184,26 @@ impl SchedulingApi {
         })
     }
 
+    pub(super) async fn delete(&self, request: DeleteMeetingRequest) -> Result<DeleteMeetingResponse, Error> {
+        let (name, expected) =
+            (name_of("name", &request.name), etag::parse_expected("etag", &request.etag)).validate()?;
+        let deleted = self
+            .store
+            .delete_meeting(name, expected, |current| match status_of(current)? {
+                Status::Completed => Err(precondition(
+                    "MEETING_COMPLETED",
+                    &resource_of(current),
+                    format!(
+                        "{} took place: its record is kept (correct it with CorrectMeetingRecord)",
+                        resource_of(current)
+                    ),
+                )),
+                _ => Ok(()),
+            })
+            .await?;
+        Ok(DeleteMeetingResponse { meeting: meeting_response(&deleted) })
+    }
+
     pub(super) async fn reschedule(
         &self,
         request: RescheduleMeetingRequest,

@@ -61,6 +61,13 @@ pub(crate) async fn check_contacts(
 
 #[tonic::async_trait]
 impl SchedulingService for SchedulingApi {
+    async fn delete_meeting(
+        &self,
+        request: Request<DeleteMeetingRequest>,
+    ) -> Result<Response<DeleteMeetingResponse>, Status> {
+        Ok(Response::new(self.delete(request.into_inner()).await?))
+    }
+
     async fn list_occurrences(
         &self,
         request: Request<ListOccurrencesRequest>,

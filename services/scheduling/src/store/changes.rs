@@ -168,3 +168,36 @@ async fn delete_children<E: EntityTrait>(
     E::delete_many().filter(column.eq(meeting_id)).exec(conn).await.map_err(db_error)?;
     Ok(())
 }
+
+impl super::Store {
+    /// Deletes meeting `name` with its rows and busy times, if it is still at `expected_revision` (when set) and
+    /// `allowed` accepts it; its change carries its last state.
+    pub async fn delete_meeting(
+        &self,
+        name: Name<Meetings>,
+        expected_revision: Option<i64>,
+        allowed: impl FnOnce(&StoredMeeting) -> Result<(), Error>,
+    ) -> Result<StoredMeeting, Error> {
+        let resource = name.to_string();
+        let txn = self.db.begin_write().await?;
+        let row = crud::lock_row::<meeting::Entity>(&*txn, name.key())
+            .await?
+            .ok_or_else(|| Error::NotFound { resource: resource.clone() })?;
+        if expected_revision.is_some_and(|expected| expected != row.revision) {
+            return Err(Error::Aborted { resource });
+        }
+        let current = with_children(&*txn, vec![row]).await?.remove(0);
+        allowed(&current)?;
+        let id = current.meeting.id.clone();
+        // Children first: foreign keys need not be enforced (SQLite's are off unless asked for).
+        busy::delete(&*txn, &id).await?;
+        delete_children::<participant::Entity>(&*txn, participant::Column::MeetingId, &id).await?;
+        delete_children::<agenda::Entity>(&*txn, agenda::Column::MeetingId, &id).await?;
+        delete_children::<link::Entity>(&*txn, link::Column::MeetingId, &id).await?;
+        liaison_runtime::db::resource::delete_if_unchanged::<meeting::Entity>(&*txn, &resource, &current.meeting)
+            .await?;
+        change(&current, ChangeKind::Deleted).execute(&*txn).await?;
+        txn.commit().await?;
+        Ok(current)
+    }
+}

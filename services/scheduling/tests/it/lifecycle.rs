@@ -21,6 +21,7 @@ on_both_databases!(
     action_items_are_listed_by_owner_meeting_state_and_overdue_and_closed_with_a_note,
     every_change_of_a_meeting_is_one_entry_of_the_feed,
     with_contacts_down_changes_that_need_it_are_unavailable_and_write_nothing,
+    a_deleted_meeting_is_gone_and_frees_its_attendees_but_one_that_happened_is_kept,
 );
 
 const HOUR: i64 = 3600;
@@ -715,4 +716,28 @@ async fn with_contacts_down_changes_that_need_it_are_unavailable_and_write_nothi
     // What needs no contacts still works.
     let answered = respond(&mut app, &held.name, &ada, ResponseStatus::Accepted).await.unwrap();
     assert_eq!(answered.attendees[0].rsvp, ResponseStatus::Accepted as i32);
+}
+
+async fn a_deleted_meeting_is_gone_and_frees_its_attendees_but_one_that_happened_is_kept(engine: Engine) {
+    use liaison_proto::common::v1::ChangeKind;
+    let mut app = app(engine).await;
+    let ada = person(&mut app, "Ada").await;
+    let mistake = create(&mut app, meeting_at("Typo", vec![ada.clone()], FUTURE, HOUR)).await.unwrap();
+    let delete = |name: &str, etag: &str| DeleteMeetingRequest { name: name.into(), etag: etag.into() };
+    let status = app.client.delete_meeting(delete(&mistake.name, "\"r9\"")).err().await;
+    assert_eq!(status.code(), Code::Aborted);
+    let deleted = app.client.delete_meeting(delete(&mistake.name, &mistake.etag)).ok().await.meeting.unwrap();
+    assert_eq!(deleted, mistake, "the answer is its last state");
+    let status = app.client.get_meeting(GetMeetingRequest { name: mistake.name.clone() }).err().await;
+    assert_eq!(status.code(), Code::NotFound);
+    assert_eq!(app.client.delete_meeting(delete(&mistake.name, "")).err().await.code(), Code::NotFound);
+    let booked = create(&mut app, meeting_at("In its place", vec![ada.clone()], FUTURE, HOUR)).await.unwrap();
+    let changes = changes_through(&app, &booked.name).await;
+    let kinds: Vec<i32> = changes.iter().filter(|c| c.resource_name == mistake.name).map(|c| c.kind).collect();
+    assert_eq!(kinds, [ChangeKind::Created as i32, ChangeKind::Deleted as i32]);
+
+    let held = create(&mut app, meeting_at("Held", vec![ada.clone()], PAST, HOUR)).await.unwrap();
+    complete(&mut app, CompleteMeetingRequest { name: held.name.clone(), ..Default::default() }).await.unwrap();
+    let status = app.client.delete_meeting(delete(&held.name, "")).err().await;
+    assert_eq!(reason(&status), "MEETING_COMPLETED");
 }
