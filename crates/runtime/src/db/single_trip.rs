@@ -106,25 +106,30 @@ impl Insert {
         &self.values
     }
 
-    /// Runs `inserts` on `conn` (inside the caller's transaction) in one round trip: on PostgreSQL one statement of
-    /// data-modifying CTEs, on SQLite (no network) one after another.
+    /// Runs `inserts` on `conn` (inside the caller's transaction) in as few round trips as it can: on PostgreSQL
+    /// statements of data-modifying CTEs, each under [`crate::db::sql::MAX_STATEMENT_BYTES`] (a longer one stalls
+    /// on a delayed ACK over TLS) and PostgreSQL's parameter limit, a long insert split by rows; on SQLite (no
+    /// network) one after another.
     pub async fn execute_all(conn: &impl ConnectionTrait, inserts: Vec<Insert>) -> Result<(), Error> {
+        use crate::db::sql::{MAX_STATEMENT_BYTES, bound_len};
         let backend = conn.get_database_backend();
-        if backend != DbBackend::Postgres || inserts.len() < 2 {
+        if backend != DbBackend::Postgres {
             for insert in inserts {
                 insert.execute(conn).await?;
             }
             return Ok(());
         }
-        // PostgreSQL takes at most 65535 parameters per statement: a large write goes in several statements.
+        let inserts: Vec<Insert> = inserts.into_iter().flat_map(Insert::split_to_fit).collect();
         let mut batches: Vec<Vec<Insert>> = vec![Vec::new()];
-        let mut in_batch = 0;
+        let (mut params, mut bytes) = (0, 0);
         for insert in inserts {
-            if in_batch + insert.values.len() > PARAMETERS_PER_STATEMENT && !batches.last().is_none_or(Vec::is_empty) {
+            let len = bound_len(&insert.values);
+            let full = params + insert.values.len() > PARAMETERS_PER_STATEMENT || bytes + len > MAX_STATEMENT_BYTES;
+            if full && !batches.last().is_none_or(Vec::is_empty) {
                 batches.push(Vec::new());
-                in_batch = 0;
+                (params, bytes) = (0, 0);
             }
-            in_batch += insert.values.len();
+            (params, bytes) = (params + insert.values.len(), bytes + len);
             if let Some(batch) = batches.last_mut() {
                 batch.push(insert);
             }
@@ -133,6 +138,37 @@ impl Insert {
             Self::execute_in_one_statement(conn, batch).await?;
         }
         Ok(())
+    }
+
+    /// This insert as inserts of consecutive rows, each under [`crate::db::sql::MAX_STATEMENT_BYTES`] (a single row
+    /// larger than that stays whole).
+    fn split_to_fit(self) -> Vec<Insert> {
+        use crate::db::sql::{MAX_STATEMENT_BYTES, bound_len};
+        if bound_len(&self.values) <= MAX_STATEMENT_BYTES {
+            return vec![self];
+        }
+        let (head, rows): (String, Vec<(String, usize)>) = match self.parts() {
+            Ok(parts) => (parts.head.to_owned(), parts.rows.iter().map(|r| (r.text.to_owned(), r.params)).collect()),
+            Err(_) => return vec![self],
+        };
+        let mut values = self.values.into_iter();
+        let mut out = Vec::new();
+        let (mut texts, mut taken, mut bytes): (Vec<String>, Vec<Value>, usize) = (Vec::new(), Vec::new(), 0);
+        for (text, params) in rows {
+            let row: Vec<Value> = values.by_ref().take(params).collect();
+            let len = bound_len(&row);
+            if !texts.is_empty() && bytes + len > MAX_STATEMENT_BYTES {
+                out.push(Insert::new(format!("{head} VALUES {}", texts.join(", ")), std::mem::take(&mut taken)));
+                (texts, bytes) = (Vec::new(), 0);
+            }
+            texts.push(format!("({text})"));
+            taken.extend(row);
+            bytes += len;
+        }
+        if !texts.is_empty() {
+            out.push(Insert::new(format!("{head} VALUES {}", texts.join(", ")), taken));
+        }
+        out
     }
 
     async fn execute_in_one_statement(conn: &impl ConnectionTrait, inserts: Vec<Insert>) -> Result<(), Error> {
@@ -322,6 +358,26 @@ async fn create_in_one_statement(db: &Db, claim: Option<Claim<'_>>, inserts: Vec
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_insert_is_split_by_rows_under_the_statement_limit() {
+        let row = "x".repeat(1000);
+        let rows = 40;
+        let values: Vec<Value> = (0..rows).flat_map(|i| [Value::from(i), Value::from(row.clone())]).collect();
+        let sql = format!("INSERT INTO t (a, b) VALUES {}", vec!["(?, ?)"; rows as usize].join(", "));
+        let parts = Insert::new(sql, values.clone()).split_to_fit();
+        assert!(parts.len() >= 3, "{} parts", parts.len());
+        let mut again: Vec<Value> = Vec::new();
+        for part in &parts {
+            assert!(crate::db::sql::bound_len(&part.values) <= crate::db::sql::MAX_STATEMENT_BYTES);
+            assert!(part.sql.starts_with("INSERT INTO t (a, b) VALUES (?, ?)"), "{}", part.sql);
+            assert_eq!(part.sql.matches("(?, ?)").count() * 2, part.values.len());
+            again.extend(part.values.iter().cloned());
+        }
+        assert_eq!(again, values, "every row once, in order");
+        let small = Insert::new("INSERT INTO t (a) VALUES (?)", vec![1.into()]);
+        assert_eq!(small.clone().split_to_fit().len(), 1);
+    }
 
     #[test]
     fn an_insert_comes_apart_into_target_columns_and_rows() {

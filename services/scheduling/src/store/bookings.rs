@@ -21,6 +21,12 @@ use tokio::sync::{mpsc, oneshot};
 
 /// Bookings per group at most.
 const MAX_GROUP: usize = 32;
+/// Required participants per group at most (a booking with more is a group of its own): each is a lock key and a
+/// name in the busy read, and a statement longer than a TLS record waits for a delayed ACK (`sql::bound_len`).
+const MAX_GROUP_PARTICIPANTS: usize = 200;
+/// Groups written at the same time: while one waits on the database, the next is being sent. Bookings of one
+/// person in two groups still serialise on that person's lock.
+const WRITERS: usize = 2;
 /// Bookings that may wait for the writer.
 const QUEUE: usize = 4096;
 
@@ -56,7 +62,10 @@ impl Booker {
     /// Starts the writer of `db` (it ends when the last `Booker` is dropped).
     pub(super) fn start(db: Db) -> Self {
         let (queue, waiting) = mpsc::channel(QUEUE);
-        tokio::spawn(write_groups(db, waiting));
+        let waiting = std::sync::Arc::new(tokio::sync::Mutex::new(Waiting { queue: waiting, carried: None }));
+        for _ in 0..WRITERS {
+            tokio::spawn(write_groups(db.clone(), waiting.clone()));
+        }
         Self { queue }
     }
 
@@ -77,15 +86,45 @@ impl std::fmt::Debug for Pending {
     }
 }
 
-async fn write_groups(db: Db, mut waiting: mpsc::Receiver<Pending>) {
-    while let Some(first) = waiting.recv().await {
-        let mut group = vec![first];
-        while group.len() < MAX_GROUP {
-            match waiting.try_recv() {
-                Ok(next) => group.push(next),
-                Err(_) => break,
+fn participants(pending: &Pending) -> usize {
+    pending.booking.busy.as_ref().map_or(0, |b| b.required.len())
+}
+
+/// What waits to be written: the queue, and a booking taken from it that did not fit the last group.
+struct Waiting {
+    queue: mpsc::Receiver<Pending>,
+    carried: Option<Pending>,
+}
+
+/// The next group: what waits, up to [`MAX_GROUP`] bookings and [`MAX_GROUP_PARTICIPANTS`] participants (the first
+/// booking always); `None` once every `Booker` is gone.
+async fn next_group(waiting: &tokio::sync::Mutex<Waiting>) -> Option<Vec<Pending>> {
+    let mut waiting = waiting.lock().await;
+    let first = match waiting.carried.take() {
+        Some(carried) => carried,
+        None => waiting.queue.recv().await?,
+    };
+    let mut count = participants(&first);
+    let mut group = vec![first];
+    while group.len() < MAX_GROUP {
+        match waiting.queue.try_recv() {
+            Ok(next) if count + participants(&next) <= MAX_GROUP_PARTICIPANTS => {
+                count += participants(&next);
+                group.push(next);
             }
+            Ok(next) => {
+                // Too many people to join this group: it starts the next one.
+                waiting.carried = Some(next);
+                break;
+            }
+            Err(_) => break,
         }
+    }
+    Some(group)
+}
+
+async fn write_groups(db: Db, waiting: std::sync::Arc<tokio::sync::Mutex<Waiting>>) {
+    while let Some(group) = next_group(&waiting).await {
         let bookings: Vec<&Booking> = group.iter().map(|p| &p.booking).collect();
         match write_group(&db, &bookings).await {
             Ok(outcomes) => {

@@ -184,15 +184,8 @@ pub struct MeetingFilter {
 
 impl MeetingFilter {
     fn condition(&self) -> Condition {
+        // The participant is read through the join in `list_meetings`.
         let mut condition = Condition::all();
-        if let Some(contact) = &self.participant {
-            let attends = Query::select()
-                .column(participant::Column::MeetingId)
-                .from(participant::Entity)
-                .and_where(participant::Column::Contact.eq(contact.as_str()))
-                .to_owned();
-            condition = condition.add(meeting::Column::Id.in_subquery(attends));
-        }
         if let Some(link) = &self.link {
             let linked = Query::select()
                 .column(link::Column::MeetingId)
@@ -300,9 +293,30 @@ impl Store {
         after: Option<String>,
         limit: u64,
     ) -> Result<Vec<StoredMeeting>, Error> {
-        let meetings =
-            crud::page_where::<meeting::Entity>(self.db.conn(), meeting::Column::Id, filter.condition(), after, limit)
-                .await?;
+        use sea_orm::{EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+        let Some(contact) = &filter.participant else {
+            let meetings =
+                crud::page_where::<meeting::Entity>(self.db.conn(), meeting::Column::Id, filter.condition(), after, limit)
+                    .await?;
+            return self.with_participants(meetings).await;
+        };
+        // One person's meetings: walked from their attendance rows in meeting order (an index range of
+        // `meeting_participants_by_contact_and_meeting`), each meeting read by key and kept if the other filters pass,
+        // until the page is full — not a scan of every meeting.
+        let attends: sea_orm::RelationDef = participant::Entity::belongs_to(meeting::Entity)
+            .from(participant::Column::MeetingId)
+            .to(meeting::Column::Id)
+            .into();
+        let mut query = meeting::Entity::find()
+            .join(sea_orm::JoinType::InnerJoin, attends.rev())
+            .filter(participant::Column::Contact.eq(contact.as_str()))
+            .filter(filter.condition())
+            .order_by_asc(participant::Column::MeetingId)
+            .limit(limit);
+        if let Some(after) = after {
+            query = query.filter(participant::Column::MeetingId.gt(after));
+        }
+        let meetings = query.all(self.db.conn()).await.map_err(liaison_runtime::db::db_error)?;
         self.with_participants(meetings).await
     }
 

@@ -7,6 +7,7 @@ mod m20261206_000002_meeting_resource;
 mod m20261206_000003_meeting_lifecycle;
 mod m20261206_000004_commitments_projects;
 mod m20261206_000005_recurrence;
+mod m20261206_000006_participant_meetings;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000003_meeting_lifecycle::Migration),
             Box::new(m20261206_000004_commitments_projects::Migration),
             Box::new(m20261206_000005_recurrence::Migration),
+            Box::new(m20261206_000006_participant_meetings::Migration),
         ]
     }
 }
