@@ -216,6 +216,36 @@ const GOALS: &[Goal] = &[
         floor: None,
         stalls: None,
     },
+    // The scheduling scenarios: a team of 20 with a year of meetings each (`calendar.rs`). Conflict checks and
+    // free/busy are meant to be index range scans of the people asked about, so these hold as the data grows.
+    Goal {
+        goal: "FindMeetingTimes (20 participants, 4 weeks, 60 min on a 15-min grid, 10 candidates) p99 < 50 ms at 4 \
+               calls in flight",
+        engines: BOTH,
+        target: Target::Below(50.0),
+        unit: Unit::Ms,
+        measure: |e| per_round(e, |r| Some(ran(r, Scenario::FindMeetingTimes)?.latency.p99_ms)),
+        floor: None,
+        stalls: None,
+    },
+    Goal {
+        goal: "CreateMeeting50 (50 participants, conflicts checked) ≥ 0.3× CreateContact's rate",
+        engines: BOTH,
+        target: Target::AtLeast(0.3),
+        unit: Unit::Ratio,
+        measure: |e| rate_ratio(e, Scenario::CreateMeeting50, Scenario::CreateContact),
+        floor: None,
+        stalls: None,
+    },
+    Goal {
+        goal: "ListMeetingsMonth (one participant's month) ≥ 0.3× the echo ceiling",
+        engines: BOTH,
+        target: Target::AtLeast(0.3),
+        unit: Unit::Ratio,
+        measure: |e| per_round(e, |r| ran(r, Scenario::ListMeetingsMonth)?.ratio),
+        floor: None,
+        stalls: None,
+    },
     Goal {
         goal: "reporting ingests ≥ 50 000 changes/s from a backlog",
         engines: BOTH,
@@ -500,6 +530,28 @@ mod tests {
         assert_eq!(create_tls.status, Status::NotMeasured);
         let postgres = evaluate(&[engine(Engine::Postgres, vec![rate("GetContact", 10_000.0)])]);
         assert!(!postgres.iter().any(|r| r.goal.contains("Auth") || r.goal.contains("Tls")), "the all-in-one's only");
+    }
+
+    #[test]
+    fn the_scheduling_goals_are_a_latency_a_ratio_to_createcontact_and_one_to_the_echo() {
+        let mut find = measured("FindMeetingTimes", 150.0, 1500.0, None);
+        find.latency.p99_ms = 42.0;
+        let create = measured("CreateContact", 1000.0, 1000.0, Some(Ceiling::DbInsert));
+        let large = measured("CreateMeeting50", 280.0, 280.0, Some(Ceiling::DbInsert));
+        let mut list = measured("ListMeetingsMonth", 3500.0, 70_000.0, Some(Ceiling::Echo));
+        list.ratio = Some(0.35);
+        let mut sqlite = engine(Engine::Sqlite, vec![find.clone(), create.clone(), large, list]);
+        let mut slow = find;
+        slow.latency.p99_ms = 61.0;
+        sqlite.rounds.push(round(vec![slow, create, measured("CreateMeeting50", 350.0, 350.0, None)]));
+        let results = evaluate(&[sqlite]);
+        let find = status_of(&results, "FindMeetingTimes", Engine::Sqlite);
+        assert_eq!((find.status, find.samples.clone()), (Status::Missed, vec![42.0, 61.0]), "the median is 51.5 ms");
+        assert!(find.goal.contains("4 calls in flight"), "the concurrency is part of the goal");
+        let large = status_of(&results, "CreateMeeting50", Engine::Sqlite);
+        assert_eq!((large.status, large.samples.clone()), (Status::Met, vec![0.28, 0.35]), "the median is 0.315");
+        let list = status_of(&results, "ListMeetingsMonth", Engine::Sqlite);
+        assert_eq!((list.status, list.value), (Status::Met, Some(0.35)));
     }
 
     #[test]

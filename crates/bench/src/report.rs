@@ -39,6 +39,8 @@ pub(crate) struct EngineReport {
     pub(crate) cold_start_ms: f64,
     /// Resident memory of each server process a moment after it became SERVING.
     pub(crate) idle_rss: Vec<ProcessMemory>,
+    /// The team and year of meetings the scheduling scenarios ask about, when one of them ran.
+    pub(crate) calendar: Option<crate::calendar::CalendarSeed>,
     /// The scenarios, driven round after round with their ceilings: the goals take the median of the rounds.
     pub(crate) rounds: Vec<Round>,
     /// Each time reporting was restarted empty and caught up with the backlog.
@@ -126,6 +128,9 @@ pub(crate) struct Measured {
     /// `closed` (as fast as answers come) or `open` (at `target_per_s`).
     pub(crate) pace: &'static str,
     pub(crate) target_per_s: Option<f64>,
+    /// Calls in flight when the scenario keeps a number of its own (its goal is a latency at that load); `None`:
+    /// the run's `--concurrency`.
+    pub(crate) in_flight: Option<usize>,
     pub(crate) ok: u64,
     pub(crate) seconds: f64,
     /// Successful calls per second.
@@ -160,6 +165,7 @@ impl Measured {
             name: name.to_owned(),
             pace,
             target_per_s,
+            in_flight: None,
             ok: outcome.ok,
             seconds,
             per_s: per(outcome.ok),
@@ -294,6 +300,28 @@ fn fmt_memory(memory: &[ProcessMemory]) -> String {
     memory.iter().map(|m| format!("{} {}", m.process, fmt_mib(m.rss_kib))).collect::<Vec<_>>().join(", ")
 }
 
+/// What seeding the calendars made, how long it took and what the scenarios will find in them.
+pub(crate) fn fmt_calendar_seed(seed: &crate::calendar::CalendarSeed) -> String {
+    format!(
+        "calendars: {} team members in {} with working hours, {} weekly series of {} and {} single meetings \
+         ({} busy intervals) seeded in {:.1} s; one member's month holds {}–{} meetings; FindMeetingTimes finds \
+         {}–{} candidates in a window ({} of {} windows with no slot)",
+        seed.participants,
+        seed.zones.join(", "),
+        seed.series,
+        crate::calendar::SERIES_COUNT,
+        seed.single_meetings,
+        seed.busy_intervals,
+        seed.seconds,
+        seed.month_meetings_min,
+        seed.month_meetings_max,
+        seed.candidates_min,
+        seed.candidates_max,
+        seed.windows_without_slot,
+        seed.windows,
+    )
+}
+
 /// `the machine stood still 2× (longest 106.2 ms)`.
 pub(crate) fn fmt_machine_stalls(stalls: &MachineStalls) -> String {
     let every = match (stalls.cores, stalls.count) {
@@ -316,7 +344,10 @@ fn row(out: &mut String, m: &Measured) {
             format!("{} (open loop at {}/s; {})", m.name, fmt_rate(target), fmt_machine_stalls(&stalls))
         }
         (Some(target), None) => format!("{} (open loop at {}/s)", m.name, fmt_rate(target)),
-        (None, _) => m.name.clone(),
+        (None, _) => match m.in_flight {
+            Some(n) => format!("{} ({n} calls in flight)", m.name),
+            None => m.name.clone(),
+        },
     };
     let _ = writeln!(
         out,
@@ -378,6 +409,9 @@ pub(crate) fn markdown(report: &Report) -> String {
             fmt_memory(&engine.idle_rss),
             fmt_memory(&engine.peak_rss),
         );
+        if let Some(seed) = &engine.calendar {
+            let _ = writeln!(out, "{}\n", fmt_calendar_seed(seed));
+        }
         for (index, round) in engine.rounds.iter().enumerate() {
             if engine.rounds.len() > 1 {
                 let _ = writeln!(out, "#### {} round {} of {}\n", engine.engine.name(), index + 1, engine.rounds.len());
@@ -437,6 +471,7 @@ pub(crate) mod tests {
             name: name.to_owned(),
             pace: "closed",
             target_per_s: None,
+            in_flight: None,
             ok: (per_s * 3.0) as u64,
             seconds: 3.0,
             per_s,
@@ -470,6 +505,7 @@ pub(crate) mod tests {
             topology: "test".into(),
             cold_start_ms: 420.0,
             idle_rss: vec![ProcessMemory { process: "all-in-one".into(), rss_kib: 20 * 1024 }],
+            calendar: None,
             rounds: vec![round(scenarios)],
             ingestion: Vec::new(),
             peak_rss: vec![],
@@ -577,7 +613,7 @@ pub(crate) mod tests {
             cores: 2,
         });
         sqlite.rounds[0].echo_open = Some(floor);
-        let report = Report {
+        let mut report = Report {
             tool: "liaison-bench 0.1.0".into(),
             started_at: "2026-01-01T00:00:00Z".into(),
             git_commit: Some("abc1234".into()),
@@ -590,7 +626,33 @@ pub(crate) mod tests {
             goals: Vec::new(),
             notes: vec!["postgres skipped".into()],
         };
+        let mut fixed = measured("FindMeetingTimes", 200.0, 2000.0, None);
+        fixed.in_flight = Some(4);
+        report.engines[0].rounds[0].scenarios.push(fixed);
+        report.engines[0].calendar = Some(crate::calendar::CalendarSeed {
+            participants: 20,
+            zones: vec!["Europe/London", "America/New_York"],
+            series: 12,
+            single_meetings: 2000,
+            busy_intervals: 7120,
+            seconds: 2.04,
+            month_meetings_min: 17,
+            month_meetings_max: 25,
+            candidates_min: 0,
+            candidates_max: 10,
+            windows_without_slot: 3,
+            windows: 49,
+        });
         let text = markdown(&report);
+        assert!(text.contains("| FindMeetingTimes (4 calls in flight) | 200 |"), "{text}");
+        assert!(
+            text.contains(
+                "calendars: 20 team members in Europe/London, America/New_York with working hours, 12 weekly series \
+                 of 52 and 2000 single meetings (7120 busy intervals) seeded in 2.0 s; one member's month holds \
+                 17–25 meetings; FindMeetingTimes finds 0–10 candidates in a window (3 of 49 windows with no slot)"
+            ),
+            "{text}"
+        );
         assert!(text.contains("| GetContact | 5 000 | 5 000 | 1.00 | 2.00 | 4.00 | 9.50 | 0 | 120 / 40 | all-in-one 40.0 MiB | echo | 0.50× |"), "{text}");
         assert!(text.contains("| GetContact (open loop at 2 500/s) |"), "{text}");
         assert!(text.contains("| db insert | 4 000 |"), "{text}");

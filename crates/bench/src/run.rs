@@ -163,6 +163,18 @@ async fn bench_engine(
         eprintln!("liaison-bench: {} — seeding {} contacts", engine.name(), settings.seed_contacts);
         let names = scenarios::seed_contacts(&contacts, tag, settings.seed_contacts).await?;
         let bearer = cluster.token()?.as_deref().map(scenarios::bearer).transpose()?;
+        let calendar = if Scenario::ALL.iter().any(|s| s.needs_calendar() && settings.runs(s.name())) {
+            eprintln!(
+                "liaison-bench: {} — seeding the calendars: {} team members with a year of meetings each",
+                engine.name(),
+                crate::calendar::PARTICIPANTS
+            );
+            let (calendar, seeded) = crate::calendar::seed(&contacts, &scheduling, tag).await?;
+            eprintln!("liaison-bench: {} — {}", engine.name(), report::fmt_calendar_seed(&seeded));
+            Some((Arc::new(calendar), seeded))
+        } else {
+            None
+        };
         let fixture = Fixture {
             names: Arc::new(names),
             page_tokens: Arc::new(scenarios::page_tokens(&contacts.get(0)).await?),
@@ -170,6 +182,7 @@ async fn bench_engine(
             workers: settings.load.concurrency,
             round: 0,
             bearer,
+            calendar: calendar.as_ref().map(|(calendar, _)| calendar.clone()),
         };
         let mut tls = start_tls_target(settings, cluster, dir, tag).await?;
         let mut rounds = Vec::with_capacity(settings.rounds as usize);
@@ -186,7 +199,7 @@ async fn bench_engine(
         if let Some(tls) = tls {
             tls.server.stop().await.context("stopping the all-in-one with TLS")?;
         }
-        anyhow::Ok((rounds, contacts))
+        anyhow::Ok((rounds, contacts, calendar.map(|(_, seeded)| seeded)))
     }
     .await;
     if let Some(table) = ceiling_db {
@@ -195,7 +208,7 @@ async fn bench_engine(
             postgres.drop_database(&pg_database).await?;
         }
     }
-    let (rounds, contacts) = rounds?;
+    let (rounds, contacts, calendar) = rounds?;
 
     // VmHWM now: the SQLite all-in-one restarts (and so forgets its peak) for the ingestion measurement.
     let mut peak = memory_now(cluster, |m| m.hwm_kib)?;
@@ -232,6 +245,7 @@ async fn bench_engine(
         topology: cluster.topology().to_owned(),
         cold_start_ms: cluster.cold_start.as_secs_f64() * 1e3,
         idle_rss,
+        calendar,
         rounds,
         ingestion,
         peak_rss: peak,
@@ -285,6 +299,7 @@ async fn start_tls_target(
         workers: settings.load.concurrency,
         round: 0,
         bearer: Some(scenarios::bearer(&server.token)?),
+        calendar: None,
     };
     Ok(Some(TlsTarget { server, contacts, fixture }))
 }
@@ -342,7 +357,12 @@ async fn bench_round(
             progress(engine.name(), &floor);
             round.echo_open = Some(floor);
         }
-        let drive = Drive { load: settings.load, pace };
+        // A scenario whose goal is a latency at a load of its own keeps that many calls in flight.
+        let scenario_load = match scenario.fixed_concurrency() {
+            Some(concurrency) => crate::cli::Load { concurrency, ..settings.load },
+            None => settings.load,
+        };
+        let drive = Drive { load: scenario_load, pace };
         let (outcome, watched) = if scenario.transport() == Transport::TlsWithToken {
             let Some(tls) = targets.tls.as_deref_mut() else { continue };
             let Some(workload) = scenarios::workload(scenario, &tls.fixture.for_round(fixture.round), &tls.contacts)
@@ -353,13 +373,10 @@ async fn bench_round(
             tls.server.proc.check_alive()?;
             (outcome, vec![tls.server.proc.name().to_owned()])
         } else {
-            let connections = if scenario == Scenario::CreateMeeting { targets.scheduling } else { targets.contacts };
+            let connections = if scenario.on_scheduling() { targets.scheduling } else { targets.contacts };
             let Some(workload) = scenarios::workload(scenario, fixture, connections) else {
-                eprintln!(
-                    "liaison-bench: {} — {} needs a token it can verify; skipped",
-                    engine.name(),
-                    scenario.name()
-                );
+                let needs = if scenario.needs_calendar() { "the seeded calendars" } else { "a token it can verify" };
+                eprintln!("liaison-bench: {} — {} needs {needs}; skipped", engine.name(), scenario.name());
                 continue;
             };
             let outcome = load::run(workload, drive, &cluster.pids()).await?;
@@ -368,6 +385,7 @@ async fn bench_round(
         };
         let mut result = Measured::new(scenario.name(), &outcome, pace, &watched);
         result.ceiling = scenario.ceiling();
+        result.in_flight = scenario.fixed_concurrency();
         progress(engine.name(), &result);
         round.scenarios.push(result);
     }

@@ -1,6 +1,7 @@
 //! The scenarios: what each call sends, what it counts as items, and which ceiling it is compared with; and the
 //! data they need (seeded contacts, page tokens). Calls pick their contacts from the seed by a hash of their
 //! sequence number, so they spread over the table without a shared random generator.
+use crate::calendar::{self, Calendar};
 use crate::load::{Call, Connections, Workload};
 use crate::report::Ceiling;
 use anyhow::Context;
@@ -23,6 +24,8 @@ pub(crate) const BATCH_SIZE: usize = 100;
 pub(crate) const PAGE_SIZE: i32 = 50;
 /// Participants of each meeting created.
 pub(crate) const MEETING_PARTICIPANTS: usize = 10;
+/// Participants of each meeting CreateMeeting50 creates.
+pub(crate) const LARGE_MEETING_PARTICIPANTS: usize = 50;
 /// What SearchContacts looks for: a word of every seeded contact's name.
 pub(crate) const SEARCH_QUERY: &str = "bench";
 
@@ -40,19 +43,27 @@ pub(crate) enum Scenario {
     BatchGetContacts,
     ListContacts,
     SearchContacts,
+    /// ListMeetings of one team member's calendar month (participant, start_after and end_before), in one page.
+    ListMeetingsMonth,
+    /// FindMeetingTimes for the whole team over four weeks, at [`calendar::FIND_IN_FLIGHT`] calls in flight: a
+    /// latency goal.
+    FindMeetingTimes,
     CreateContact,
     /// CreateContact with a bearer token (as GetContactAuth).
     CreateContactAuth,
     /// CreateContactAuth over TLS (as GetContactTls).
     CreateContactTls,
     CreateMeeting,
+    /// CreateMeeting with [`LARGE_MEETING_PARTICIPANTS`] required participants, checked for conflicts (the slots
+    /// are free, so every call writes).
+    CreateMeeting50,
     UpdateContact,
     /// Reporting catching up with a backlog of changes (not a load of calls).
     Ingestion,
 }
 
 impl Scenario {
-    pub(crate) const ALL: [Scenario; 13] = [
+    pub(crate) const ALL: [Scenario; 16] = [
         Self::GetContact,
         Self::GetContactAuth,
         Self::GetContactTls,
@@ -60,10 +71,13 @@ impl Scenario {
         Self::BatchGetContacts,
         Self::ListContacts,
         Self::SearchContacts,
+        Self::ListMeetingsMonth,
+        Self::FindMeetingTimes,
         Self::CreateContact,
         Self::CreateContactAuth,
         Self::CreateContactTls,
         Self::CreateMeeting,
+        Self::CreateMeeting50,
         Self::UpdateContact,
         Self::Ingestion,
     ];
@@ -77,16 +91,21 @@ impl Scenario {
             Self::BatchGetContacts => "BatchGetContacts",
             Self::ListContacts => "ListContacts",
             Self::SearchContacts => "SearchContacts",
+            Self::ListMeetingsMonth => "ListMeetingsMonth",
+            Self::FindMeetingTimes => "FindMeetingTimes",
             Self::CreateContact => "CreateContact",
             Self::CreateContactAuth => "CreateContactAuth",
             Self::CreateContactTls => "CreateContactTls",
             Self::UpdateContact => "UpdateContact",
             Self::CreateMeeting => "CreateMeeting",
+            Self::CreateMeeting50 => "CreateMeeting50",
             Self::Ingestion => "Ingestion",
         }
     }
 
     /// What its rate is divided by: reads by the echo server's, writes by the database's own insert rate.
+    /// FindMeetingTimes has none: its goal is a latency at a fixed concurrency of its own, and its rate at 4 calls
+    /// in flight divided by the echo's at the run's concurrency would mean nothing.
     pub(crate) fn ceiling(self) -> Option<Ceiling> {
         match self {
             Self::GetContact
@@ -95,13 +114,33 @@ impl Scenario {
             | Self::GetContactHalfPeak
             | Self::BatchGetContacts
             | Self::ListContacts
-            | Self::SearchContacts => Some(Ceiling::Echo),
+            | Self::SearchContacts
+            | Self::ListMeetingsMonth => Some(Ceiling::Echo),
             Self::CreateContact
             | Self::CreateContactAuth
             | Self::CreateContactTls
             | Self::UpdateContact
-            | Self::CreateMeeting => Some(Ceiling::DbInsert),
-            Self::Ingestion => None,
+            | Self::CreateMeeting
+            | Self::CreateMeeting50 => Some(Ceiling::DbInsert),
+            Self::FindMeetingTimes | Self::Ingestion => None,
+        }
+    }
+
+    /// Whether its calls go to the scheduling service (the others go to contacts).
+    pub(crate) fn on_scheduling(self) -> bool {
+        matches!(self, Self::CreateMeeting | Self::CreateMeeting50 | Self::ListMeetingsMonth | Self::FindMeetingTimes)
+    }
+
+    /// Whether it asks about the seeded team's calendars (which are seeded only when such a scenario runs).
+    pub(crate) fn needs_calendar(self) -> bool {
+        matches!(self, Self::ListMeetingsMonth | Self::FindMeetingTimes)
+    }
+
+    /// Its calls in flight when that is part of its goal, instead of the run's `--concurrency`.
+    pub(crate) fn fixed_concurrency(self) -> Option<usize> {
+        match self {
+            Self::FindMeetingTimes => Some(calendar::FIND_IN_FLIGHT),
+            _ => None,
         }
     }
 
@@ -167,6 +206,9 @@ pub(crate) struct Fixture {
     /// `Bearer <token>` for the scenarios that send a token (one token for every call); without it they have no
     /// workload.
     pub(crate) bearer: Option<MetadataValue<Ascii>>,
+    /// The seeded team whose calendars ListMeetingsMonth and FindMeetingTimes ask about; without it they have no
+    /// workload.
+    pub(crate) calendar: Option<Arc<Calendar>>,
 }
 
 /// `authorization: Bearer <token>` metadata.
@@ -381,6 +423,45 @@ pub(crate) fn workload(scenario: Scenario, fixture: &Fixture, connections: &Conn
                 Ok(1)
             })
         }),
+        Scenario::CreateMeeting50 => Arc::new(move |worker, seq| {
+            let channel = connections.get(worker);
+            let request = CreateMeetingRequest {
+                meeting: Some(large_meeting(&names, round, seq)),
+                request_id: format!("bench-{tag}-meeting50-{seq}"),
+                ..Default::default()
+            };
+            call(async move {
+                // The stored meeting (50 attendees) comes back; the driver skips it rather than decoding it.
+                let _: Skipped = unary(channel, CREATE_MEETING, tonic::Request::new(request)).await?;
+                Ok(1)
+            })
+        }),
+        Scenario::ListMeetingsMonth => {
+            let calendar = fixture.calendar.clone()?;
+            Arc::new(move |worker, seq| {
+                let channel = connections.get(worker);
+                let request = calendar::list_request(
+                    &calendar,
+                    spread(seq, calendar.participants.len()),
+                    spread(seq ^ 0x2545_f491, calendar.months.len()),
+                );
+                call(async move {
+                    let page: MeetingPage = unary(channel, LIST_MEETINGS, tonic::Request::new(request)).await?;
+                    Ok(page.meetings.len() as u64)
+                })
+            })
+        }
+        Scenario::FindMeetingTimes => {
+            let calendar = fixture.calendar.clone()?;
+            Arc::new(move |worker, seq| {
+                let channel = connections.get(worker);
+                let request = calendar::find_request(&calendar, spread(seq, calendar::windows()));
+                call(async move {
+                    let found: Candidates = unary(channel, FIND_MEETING_TIMES, tonic::Request::new(request)).await?;
+                    Ok(found.candidates.len() as u64)
+                })
+            })
+        }
         Scenario::GetContactAuth
         | Scenario::GetContactTls
         | Scenario::CreateContactAuth
@@ -405,15 +486,30 @@ const SLOTS_PER_ROUND: u64 = 500_000;
 /// The `seq`-th meeting of round `round`: ten seeded contacts, in a half-hour slot of its own (no participant is
 /// ever double-booked).
 pub(crate) fn meeting(names: &[String], round: u32, seq: u64) -> Meeting {
+    meeting_in_slot(names, round, seq, MEETING_PARTICIPANTS, 0)
+}
+
+/// The `seq`-th meeting of CreateMeeting50 in round `round`: fifty seeded contacts (a window of the seed of its
+/// own), in the second half hour of the hour slot whose first half [`meeting`] gives CreateMeeting's `seq`-th (touching
+/// ends do not overlap). No participant is ever double-booked, so the conflict check reads their other meetings
+/// and passes, and every call writes.
+pub(crate) fn large_meeting(names: &[String], round: u32, seq: u64) -> Meeting {
+    Meeting {
+        title: format!("Bench meeting of fifty {seq}"),
+        ..meeting_in_slot(names, round, seq, LARGE_MEETING_PARTICIPANTS, 1800)
+    }
+}
+
+fn meeting_in_slot(names: &[String], round: u32, seq: u64, participants: usize, offset: i64) -> Meeting {
     const FIRST_SLOT: i64 = 1_900_000_000;
     let slot = u64::from(round) * SLOTS_PER_ROUND + seq.min(SLOTS_PER_ROUND - 1);
-    let start = FIRST_SLOT + i64::try_from(slot).unwrap_or(0) * 3600;
+    let start = FIRST_SLOT + i64::try_from(slot).unwrap_or(0) * 3600 + offset;
     Meeting {
         title: format!("Bench meeting {seq}"),
         start_time: Some(prost_types::Timestamp { seconds: start, nanos: 0 }),
         end_time: Some(prost_types::Timestamp { seconds: start + 1800, nanos: 0 }),
         time_zone: "Europe/Paris".into(),
-        participants: window(seq, MEETING_PARTICIPANTS, names.len()).map(|i| names[i].clone()).collect(),
+        participants: window(seq, participants, names.len()).map(|i| names[i].clone()).collect(),
         ..Default::default()
     }
 }
@@ -425,6 +521,30 @@ fn call(future: impl Future<Output = Result<u64, tonic::Status>> + Send + 'stati
 const GET_CONTACT: &str = "/liaison.contacts.v1.ContactsService/GetContact";
 const BATCH_GET_CONTACTS: &str = "/liaison.contacts.v1.ContactsService/BatchGetContacts";
 const LIST_CONTACTS: &str = "/liaison.contacts.v1.ContactsService/ListContacts";
+const CREATE_MEETING: &str = "/liaison.scheduling.v1.SchedulingService/CreateMeeting";
+const LIST_MEETINGS: &str = "/liaison.scheduling.v1.SchedulingService/ListMeetings";
+const FIND_MEETING_TIMES: &str = "/liaison.scheduling.v1.SchedulingService/FindMeetingTimes";
+
+/// A response whose fields the driver does not read: every field skipped.
+#[derive(Clone, PartialEq, prost::Message)]
+struct Skipped {}
+
+/// A ListMeetingsResponse with each meeting left encoded: the driver counts them (field numbers as in
+/// `ListMeetingsResponse`).
+#[derive(Clone, PartialEq, prost::Message)]
+struct MeetingPage {
+    #[prost(bytes = "vec", repeated, tag = "1")]
+    meetings: Vec<Vec<u8>>,
+    #[prost(string, tag = "2")]
+    next_page_token: String,
+}
+
+/// A FindMeetingTimesResponse with each candidate left encoded (field numbers as in `FindMeetingTimesResponse`).
+#[derive(Clone, PartialEq, prost::Message)]
+struct Candidates {
+    #[prost(bytes = "vec", repeated, tag = "1")]
+    candidates: Vec<Vec<u8>>,
+}
 
 /// One unary call whose response is decoded as `View`, a [`names_only`] message with the response's field
 /// numbers: the driver checks which contacts came back without spending the cores it shares with the servers on
@@ -492,6 +612,20 @@ mod tests {
     }
 
     #[test]
+    fn meetings_of_fifty_take_the_second_half_of_the_slots_of_meetings_of_ten() {
+        let names: Vec<String> = (0..200).map(|i| format!("contacts/{i}")).collect();
+        for seq in [0u64, 1, 77, 100_000] {
+            let ten = meeting(&names, 1, seq);
+            let fifty = large_meeting(&names, 1, seq);
+            let distinct: std::collections::HashSet<_> = fifty.participants.iter().collect();
+            assert_eq!(distinct.len(), LARGE_MEETING_PARTICIPANTS);
+            assert_eq!(ten.end_time, fifty.start_time, "touching, not overlapping");
+            let next = meeting(&names, 1, seq + 1);
+            assert!(fifty.end_time.expect("end").seconds <= next.start_time.expect("start").seconds);
+        }
+    }
+
+    #[test]
     fn meetings_have_ten_participants_and_slots_of_their_own() {
         let names: Vec<String> = (0..50).map(|i| format!("contacts/{i}")).collect();
         let first = meeting(&names, 0, 0);
@@ -516,18 +650,33 @@ mod tests {
             workers: 4,
             round: 0,
             bearer: Some(bearer("a.b.c").expect("ASCII")),
+            calendar: Some(Arc::new(Calendar {
+                participants: vec!["contacts/a".into(), "contacts/b".into()],
+                months: vec![(0, 3600)],
+            })),
         };
         let without_token = Fixture { bearer: None, ..fixture.clone() };
+        let without_calendar = Fixture { calendar: None, ..fixture.clone() };
         for scenario in Scenario::ALL {
             assert!(!scenario.name().is_empty());
             assert_eq!(workload(scenario, &fixture, &unconnected()).is_some(), scenario != Scenario::Ingestion);
-            assert_eq!(scenario.ceiling().is_some(), scenario != Scenario::Ingestion);
+            let latency_or_feed = [Scenario::Ingestion, Scenario::FindMeetingTimes].contains(&scenario);
+            assert_eq!(scenario.ceiling().is_some(), !latency_or_feed, "{scenario:?}");
+            assert_eq!(scenario.fixed_concurrency().is_some(), scenario == Scenario::FindMeetingTimes);
             assert_eq!(scenario.ceiling(), scenario.base().ceiling());
             assert_eq!(
                 workload(scenario, &without_token, &unconnected()).is_some(),
                 scenario != Scenario::Ingestion && scenario.transport() == Transport::Plaintext,
                 "{scenario:?} sends a token or nothing"
             );
+            assert_eq!(
+                workload(scenario, &without_calendar, &unconnected()).is_some(),
+                scenario != Scenario::Ingestion && !scenario.needs_calendar(),
+                "{scenario:?} asks about the seeded calendars or not"
+            );
+            if scenario.needs_calendar() {
+                assert!(scenario.on_scheduling());
+            }
         }
         let names: std::collections::HashSet<_> = Scenario::ALL.iter().map(|s| s.name()).collect();
         assert_eq!(names.len(), Scenario::ALL.len(), "names are distinct");

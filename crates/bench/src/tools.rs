@@ -53,6 +53,7 @@ pub(crate) async fn drive(args: &DriveArgs) -> anyhow::Result<()> {
         workers: load.concurrency,
         round: 0,
         bearer: None,
+        calendar: None,
     };
     let workload = scenarios::workload(Scenario::GetContact, &fixture, &contacts).context("GetContact has calls")?;
     let outcome = load::run(workload, Drive { load, pace: Pace::Closed }, &[]).await?;
