@@ -249,6 +249,21 @@ impl Cluster {
         }
     }
 
+    /// Gathers the planner's statistics of every database after seeding, as autovacuum would in production (the
+    /// bench's server may run without it, and a plan made without statistics is a guess). Nothing on SQLite.
+    pub(crate) async fn analyze(&self) -> anyhow::Result<()> {
+        let Some((postgres, names)) = &self.postgres else { return Ok(()) };
+        for name in names {
+            let url = postgres.url_of(name);
+            let mut conn = sqlx::postgres::PgConnection::connect(&url)
+                .await
+                .with_context(|| format!("cannot connect to {}", liaison_runtime::db::redact(&url)))?;
+            sqlx::raw_sql("ANALYZE").execute(&mut conn).await.with_context(|| format!("ANALYZE of {name}"))?;
+            let _ = conn.close().await;
+        }
+        Ok(())
+    }
+
     /// A token the system under test verifies (its development key's), for the authenticated scenarios; `None`
     /// where it does not verify tokens: the four `liaison serve` processes run in development mode without a key
     /// source, which lets every call in and never looks at a token.

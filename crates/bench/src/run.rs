@@ -175,6 +175,7 @@ async fn bench_engine(
         } else {
             None
         };
+        cluster.analyze().await?;
         let fixture = Fixture {
             names: Arc::new(names),
             page_tokens: Arc::new(scenarios::page_tokens(&contacts.get(0)).await?),
