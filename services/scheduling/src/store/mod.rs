@@ -295,9 +295,14 @@ impl Store {
     ) -> Result<Vec<StoredMeeting>, Error> {
         use sea_orm::{EntityTrait, QueryFilter, QueryOrder, QuerySelect};
         let Some(contact) = &filter.participant else {
-            let meetings =
-                crud::page_where::<meeting::Entity>(self.db.conn(), meeting::Column::Id, filter.condition(), after, limit)
-                    .await?;
+            let meetings = crud::page_where::<meeting::Entity>(
+                self.db.conn(),
+                meeting::Column::Id,
+                filter.condition(),
+                after,
+                limit,
+            )
+            .await?;
             return self.with_participants(meetings).await;
         };
         // One person's meetings: walked from their attendance rows in meeting order (an index range of
