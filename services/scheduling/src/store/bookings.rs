@@ -37,6 +37,8 @@ pub(super) struct Booking {
     pub(super) busy: Option<BusyTime>,
     pub(super) allow_conflicts: bool,
     pub(super) claim: Option<(RequestId, String)>,
+    /// Its rows ([`rows_of`]), built by the request: its change names the request's caller and trace.
+    pub(super) rows: Vec<Insert>,
 }
 
 /// What became of a booking.
@@ -211,7 +213,7 @@ async fn write_group(db: &Db, group: &[&Booking]) -> Result<Vec<Result<Booked, E
             // A retry in the same group is a replay of this one.
             claimed.insert(request_id.as_str().to_owned(), (fingerprint.clone(), name.clone()));
         }
-        inserts.extend(rows_of(booking));
+        inserts.extend(booking.rows.iter().cloned());
         outcomes.push(Ok(Booked::Created(Box::new(booking.stored.clone()))));
     }
     if !inserts.is_empty() {
@@ -222,14 +224,14 @@ async fn write_group(db: &Db, group: &[&Booking]) -> Result<Vec<Result<Booked, E
     Ok(outcomes)
 }
 
-/// Every row of a new meeting: the meeting, its attendees, agenda, links, busy times and its change.
-fn rows_of(booking: &Booking) -> Vec<Insert> {
-    let stored = &booking.stored;
+/// Every row of a new meeting: the meeting, its attendees, agenda, links, busy times and its change. Built in the
+/// request's task, which the change takes its actor, calling service and trace context from.
+pub(super) fn rows_of(stored: &StoredMeeting, busy: Option<&BusyTime>) -> Vec<Insert> {
     let mut inserts = vec![Insert::model(stored.meeting.clone().into_active_model())];
     inserts.extend(Insert::models(stored.attendees.iter().cloned().map(IntoActiveModel::into_active_model)));
     inserts.extend(Insert::models(stored.agenda.iter().cloned().map(IntoActiveModel::into_active_model)));
     inserts.extend(Insert::models(stored.link_rows().into_iter().map(link::Model::into_active_model)));
-    if let Some(busy) = &booking.busy {
+    if let Some(busy) = busy {
         inserts.extend(busy::insert(&stored.meeting.id, busy));
     }
     inserts.push(liaison_runtime::db::resource::change(stored, ChangeKind::Created));

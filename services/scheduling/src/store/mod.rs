@@ -263,7 +263,8 @@ impl Store {
         let stored = StoredMeeting::new(name.key(), new, time::now());
         let busy = stored.busy()?;
         let claim = request_id.map(|id| (id.clone(), fingerprint.to_owned()));
-        match self.booker.book(bookings::Booking { stored, busy, allow_conflicts, claim }).await? {
+        let rows = bookings::rows_of(&stored, busy.as_ref());
+        match self.booker.book(bookings::Booking { stored, busy, allow_conflicts, claim, rows }).await? {
             bookings::Booked::Created(stored) => Ok(*stored),
             bookings::Booked::Replay(existing) => self.get_meeting(parse_stored(&existing)?).await,
         }
