@@ -22,13 +22,6 @@ impl LiaisonService for Scheduling {
     async fn mount(ctx: ServiceContext) -> Result<Mounted, StartError> {
         let contacts = ContactsClient::new(ctx.peer(ServiceKind::Contacts)?, ctx.calls);
         let db = ctx.db.clone();
-        let server = liaison_proto::scheduling::v1::scheduling_service_server::SchedulingServiceServer::new(
-            api::SchedulingApi::new(ctx, contacts),
-        );
-        Ok(Mounted {
-            service_name: ServiceKind::Scheduling.grpc_service(),
-            routes: tonic::service::Routes::new(server),
-            db,
-        })
+        Ok(Mounted { service_name: ServiceKind::Scheduling.grpc_service(), routes: api::routes(ctx, contacts), db })
     }
 }

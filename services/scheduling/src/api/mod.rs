@@ -5,32 +5,49 @@ mod calendar;
 mod commitments;
 mod find_times;
 mod lifecycle;
+mod listing;
 mod projects;
 mod series;
 
-use crate::domain::{Invitable, NewMeeting, ParticipantFacts, check_participants, participants_reason, status_filter};
+use crate::domain::{Invitable, NewMeeting, ParticipantFacts, check_participants, participants_reason};
 use crate::resource;
-use crate::store::{MeetingFilter, Store};
+use crate::store::Store;
 use liaison_proto::scheduling::v1::scheduling_service_server::SchedulingService;
 use liaison_proto::scheduling::v1::*;
 use liaison_runtime::api::names::{Contacts, Meetings, Name};
-use liaison_runtime::api::time::from_timestamp;
 use liaison_runtime::api::validate::RequestId;
 use liaison_runtime::net::peers::ContactsClient;
 use liaison_runtime::service::ServiceContext;
-use liaison_runtime::{Error, FieldViolation, Validate, api::paging, db::idempotency};
+use liaison_runtime::{Error, Validate, db::idempotency};
 use tonic::{Request, Response, Status};
 
 /// The `SchedulingService` implementation.
 pub struct SchedulingApi {
     store: Store,
     contacts: ContactsClient,
+    lists: listing::ListCaches,
 }
 
 impl SchedulingApi {
     pub fn new(ctx: ServiceContext, contacts: ContactsClient) -> Self {
-        Self { store: Store::new(ctx.db), contacts }
+        // The read caches learn of other replicas' writes from the change feed (PostgreSQL).
+        liaison_runtime::feed::cache::follow_other_writers(ctx.db.clone(), ctx.shutdown.clone());
+        Self { lists: listing::ListCaches::new(ctx.db.clone()), store: Store::new(ctx.db), contacts }
     }
+}
+
+/// The routes of the scheduling service: ListMeetings answers with kept encodings (`listing`) ahead of the
+/// generated server, which serves the rest.
+pub fn routes(ctx: ServiceContext, contacts: ContactsClient) -> tonic::service::Routes {
+    use liaison_proto::scheduling::v1::scheduling_service_server::SchedulingServiceServer;
+    let api = std::sync::Arc::new(SchedulingApi::new(ctx, contacts));
+    let mut routes = tonic::service::Routes::new(SchedulingServiceServer::from_arc(std::sync::Arc::clone(&api)));
+    let list = format!("/{}/ListMeetings", liaison_runtime::config::ServiceKind::Scheduling.grpc_service());
+    liaison_runtime::net::wire::route_unary(&mut routes, &list, move |request: Request<ListMeetingsRequest>| {
+        let api = std::sync::Arc::clone(&api);
+        async move { Ok(Response::new(api.list_meetings_spliced(request.get_ref()).await?)) }
+    });
+    routes
 }
 
 /// What an invitation cares about of a contact, as contacts answered.
@@ -362,51 +379,6 @@ impl SchedulingService for SchedulingApi {
         &self,
         request: Request<ListMeetingsRequest>,
     ) -> Result<Response<ListMeetingsResponse>, Status> {
-        let request = request.into_inner();
-        // The token is bound to the filters as asked: one issued for other filters is refused.
-        let time = |t: Option<&prost_types::Timestamp>| t.map(|t| (t.seconds, t.nanos));
-        let scope = format!(
-            "ListMeetings?{:?}",
-            (
-                &request.participant,
-                time(request.start_after.as_ref()),
-                time(request.end_before.as_ref()),
-                request.status,
-                &request.link
-            )
-        );
-        let optional_time = |field: &str, value: Option<&prost_types::Timestamp>| {
-            value.map(|v| from_timestamp(field, Some(v))).transpose()
-        };
-        let (ends_after, starts_before) = (
-            optional_time("start_after", request.start_after.as_ref()),
-            optional_time("end_before", request.end_before.as_ref()),
-        );
-        let window = match (&ends_after, &starts_before) {
-            (Ok(Some(after)), Ok(Some(before))) if before <= after => {
-                Err(FieldViolation::new("end_before", "must be after start_after"))
-            }
-            _ => Ok(()),
-        };
-        let (page, participant, ends_after, starts_before, (), status, link) = (
-            paging::parse(request.page_size, &request.page_token, &scope),
-            (!request.participant.is_empty())
-                .then(|| Name::<Contacts>::parse("participant", &request.participant))
-                .transpose(),
-            ends_after,
-            starts_before,
-            window,
-            status_filter("status", request.status),
-            (!request.link.is_empty()).then(|| crate::domain::link("link", &request.link)).transpose(),
-        )
-            .validate()?;
-        let filter =
-            MeetingFilter { participant: participant.map(|p| p.to_string()), ends_after, starts_before, status, link };
-        let mut meetings = self.store.list_meetings(&filter, page.after, page.size + 1).await?;
-        let next_page_token = paging::token_after(&mut meetings, page.size, &scope, |m| m.meeting.id.clone());
-        Ok(Response::new(ListMeetingsResponse {
-            meetings: meetings.iter().map(resource::meeting).collect(),
-            next_page_token,
-        }))
+        Ok(Response::new(self.list_meetings_message(request.get_ref()).await?))
     }
 }

@@ -3,6 +3,7 @@
 pub mod action_items;
 mod bookings;
 mod busy;
+pub mod calendars;
 pub(crate) use busy::to_jiff;
 pub mod changes;
 pub mod commitments;

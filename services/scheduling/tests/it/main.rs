@@ -6,6 +6,7 @@ mod calendar;
 mod commitments;
 mod find_times;
 mod lifecycle;
+mod listing;
 mod meeting_resource;
 mod meetings;
 mod projects;
