@@ -117,42 +117,79 @@ pub async fn claim(
     }
 }
 
-/// [`claim`], and on PostgreSQL the transaction-level locks of `lock_keys` (taken in one order by every
-/// transaction, so two that share keys never deadlock), in one round trip. SQLite's write transactions of a process
-/// are serialised already, so there only the claim is made. For creates that must check something other rows could
-/// change (a participant's other bookings) under the lock before they write.
+/// A transaction-level advisory lock of [`claim_with_locks`]: exclusive, or shared with every other shared holder
+/// of the key (a coarse lock that finer exclusive ones sit under).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Lock {
+    pub key: String,
+    pub shared: bool,
+}
+
+impl Lock {
+    pub fn exclusive(key: impl Into<String>) -> Self {
+        Self { key: key.into(), shared: false }
+    }
+
+    pub fn shared(key: impl Into<String>) -> Self {
+        Self { key: key.into(), shared: true }
+    }
+}
+
+/// The advisory lock id of `key`: its 64-bit FNV-1a hash, the same in every process and release (a collision
+/// only makes two unrelated bookings take turns).
+pub fn lock_id(key: &str) -> i64 {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let hash = key.bytes().fold(OFFSET, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(PRIME));
+    i64::from_ne_bytes(hash.to_ne_bytes())
+}
+
+/// [`claim`], and on PostgreSQL the transaction-level locks `locks` (taken in one order by every transaction, so
+/// two that share keys never deadlock; a key asked for both shared and exclusive is taken exclusive), in one round
+/// trip. SQLite's write transactions of a process are serialised already, so there only the claim is made. For
+/// creates that must check something other rows could change (a participant's other bookings) under the lock
+/// before they write.
 pub async fn claim_with_locks(
     txn: &impl ConnectionTrait,
     method: &str,
     request_id: Option<&RequestId>,
     fingerprint: &str,
     resource_name: &str,
-    lock_keys: &[String],
+    locks: &[Lock],
 ) -> Result<Option<String>, Error> {
     let backend = txn.get_database_backend();
-    if backend != sea_orm::DbBackend::Postgres || lock_keys.is_empty() {
+    if backend != sea_orm::DbBackend::Postgres || locks.is_empty() {
         return claim(txn, method, request_id, fingerprint, resource_name).await;
     }
-    let keys = vec!["(?)"; lock_keys.len()].join(", ");
-    // A volatile function in a select list runs after its ORDER BY: the locks are taken in hash order. Counting
+    // Each key as its 64-bit id, a key asked for both shared and exclusive taken exclusive: eight bytes a lock,
+    // so that hundreds of them stay one small message (a statement longer than a TLS record waits for a delayed
+    // ACK, `sql::MAX_STATEMENT_BYTES`).
+    let mut ids: Vec<(i64, bool)> = locks.iter().map(|lock| (lock_id(&lock.key), lock.shared)).collect();
+    // Sorted, an id's exclusive ask (`false`) comes first and is the one kept.
+    ids.sort_unstable();
+    ids.dedup_by_key(|(id, _)| *id);
+    let keys = vec!["(?, ?)"; ids.len()].join(", ");
+    // A volatile function in a select list runs after its ORDER BY: the locks are taken in id order. Counting
     // the function's (text) results makes sure every one of them is evaluated.
-    let locks = format!(
-        "locks AS (SELECT pg_advisory_xact_lock(h)::text AS l FROM (SELECT DISTINCT hashtext(k) AS h FROM (VALUES {keys}) \
-         AS v(k)) AS keys ORDER BY h)"
+    let locking = format!(
+        "locks AS (SELECT (CASE WHEN s THEN pg_advisory_xact_lock_shared(k) ELSE pg_advisory_xact_lock(k) END)::text \
+         AS l FROM (VALUES {keys}) AS v(k, s) ORDER BY k)"
     );
-    let mut values: Vec<sea_orm::Value> = Vec::with_capacity(lock_keys.len() + 4);
+    let mut values: Vec<sea_orm::Value> = Vec::with_capacity(2 * ids.len() + 4);
     let sql = match request_id {
         Some(request_id) => {
             values.extend([method.into(), request_id.as_str().into(), fingerprint.into(), resource_name.into()]);
             format!(
                 "WITH claim AS (INSERT INTO idempotency_keys (method, request_id, fingerprint, resource_name) \
-                 VALUES (?, ?, ?, ?) ON CONFLICT (method, request_id) DO NOTHING RETURNING 1), {locks} \
+                 VALUES (?, ?, ?, ?) ON CONFLICT (method, request_id) DO NOTHING RETURNING 1), {locking} \
                  SELECT (SELECT count(*) FROM claim) AS claimed, (SELECT count(l) FROM locks) AS locked"
             )
         }
-        None => format!("WITH {locks} SELECT 1::bigint AS claimed, (SELECT count(l) FROM locks) AS locked"),
+        None => format!("WITH {locking} SELECT 1::bigint AS claimed, (SELECT count(l) FROM locks) AS locked"),
     };
-    values.extend(lock_keys.iter().map(|k| k.as_str().into()));
+    for (id, shared) in ids {
+        values.extend([id.into(), shared.into()]);
+    }
     #[derive(Debug, sea_orm::FromQueryResult)]
     struct Claimed {
         claimed: i64,
@@ -196,4 +233,18 @@ pub async fn begin_create<C: crate::api::names::Collection>(
 /// The answer to a request id used again for a different request.
 pub fn reused() -> Error {
     Error::invalid("request_id", "was already used for a different request; use a new request_id")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lock_id;
+
+    #[test]
+    fn lock_ids_are_fnv_1a_and_the_same_everywhere() {
+        // The published FNV-1a 64 test vectors: every process and release must agree on a key's lock.
+        assert_eq!(lock_id("") as u64, 0xcbf2_9ce4_8422_2325);
+        assert_eq!(lock_id("a") as u64, 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(lock_id("foobar") as u64, 0x8594_4171_f739_67e8);
+        assert_ne!(lock_id("booking:contacts/a"), lock_id("booking:contacts/b"));
+    }
 }

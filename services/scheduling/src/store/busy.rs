@@ -5,6 +5,7 @@ use crate::domain::{Conflict, LONGEST_BUSY};
 use chrono::{DateTime, Utc};
 use liaison_runtime::Error;
 use liaison_runtime::db::db_error;
+use liaison_runtime::db::idempotency::Lock;
 use liaison_runtime::db::single_trip::Insert;
 use liaison_runtime::db::sql::statement;
 use sea_orm::{ConnectionTrait, FromQueryResult};
@@ -56,6 +57,46 @@ pub struct BusyTime {
     pub required: Vec<String>,
     pub intervals: Vec<(DateTime<Utc>, DateTime<Utc>)>,
     pub tentative: bool,
+}
+
+/// UTC days a booking locks per person at most; a booking over more (a series) locks the person's whole calendar.
+const DAY_LOCKS_PER_PERSON: i64 = 4;
+const SECONDS_PER_DAY: i64 = 86_400;
+
+/// The booking locks under which a conflict check of `people` over `intervals` is race-safe: any two bookings that
+/// could overlap for one person share a lock that at least one of them holds exclusively. A booking of a few days
+/// holds, per person, each UTC day its intervals touch (exclusive) under the person's own lock (shared); a longer
+/// one — a series — holds the person's lock exclusively. So bookings of one person on different days go ahead side
+/// by side, and no overlap passes unseen. Without intervals (nothing to be busy for), the person's lock.
+pub(super) fn booking_locks(people: &[String], intervals: &[(DateTime<Utc>, DateTime<Utc>)]) -> Vec<Lock> {
+    let mut days: Vec<i64> = Vec::new();
+    for (start, end) in intervals {
+        let first = start.timestamp().div_euclid(SECONDS_PER_DAY);
+        // The interval is half-open: it reaches the day of its last instant, not of its end.
+        let last = (*end - chrono::TimeDelta::nanoseconds(1)).timestamp().div_euclid(SECONDS_PER_DAY).max(first);
+        if last - first >= DAY_LOCKS_PER_PERSON {
+            days.clear();
+            break;
+        }
+        days.extend(first..=last);
+        days.sort_unstable();
+        days.dedup();
+        if days.len() as i64 > DAY_LOCKS_PER_PERSON {
+            days.clear();
+            break;
+        }
+    }
+    let mut locks = Vec::with_capacity(people.len() * (days.len() + 1));
+    for person in people {
+        let key = format!("booking:{person}");
+        if days.is_empty() {
+            locks.push(Lock::exclusive(key));
+        } else {
+            locks.extend(days.iter().map(|day| Lock::exclusive(format!("{key}:{day}"))));
+            locks.push(Lock::shared(key));
+        }
+    }
+    locks
 }
 
 /// Rows per insert statement: five parameters each, well below PostgreSQL's 65535 per statement.
@@ -211,4 +252,76 @@ pub(super) async fn rows_overlapping(
         .await
         .map_err(db_error)?;
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOUR: i64 = 3600;
+
+    fn interval(start_hour: i64, hours: i64) -> (DateTime<Utc>, DateTime<Utc>) {
+        let at = |hour: i64| DateTime::from_timestamp(1_800_000_000 - 1_800_000_000 % SECONDS_PER_DAY + hour * HOUR, 0);
+        (at(start_hour).expect("a time"), at(start_hour + hours).expect("a time"))
+    }
+
+    /// Whether two lock sets exclude each other: a key both hold, exclusively in at least one of them.
+    fn exclude(a: &[Lock], b: &[Lock]) -> bool {
+        a.iter().any(|x| b.iter().any(|y| x.key == y.key && !(x.shared && y.shared)))
+    }
+
+    fn overlap(a: &[(DateTime<Utc>, DateTime<Utc>)], b: &[(DateTime<Utc>, DateTime<Utc>)]) -> bool {
+        a.iter().any(|(s1, e1)| b.iter().any(|(s2, e2)| s1 < e2 && s2 < e1))
+    }
+
+    #[test]
+    fn any_two_bookings_that_overlap_for_one_person_exclude_each_other() {
+        let ada = vec!["contacts/ada".to_owned()];
+        // Every pair of bookings of one to three intervals over a week of hours, including multi-day ones and
+        // weekly series long enough to lock the whole calendar.
+        let mut shapes: Vec<Vec<(DateTime<Utc>, DateTime<Utc>)>> = Vec::new();
+        for start in (0..7 * 24).step_by(5) {
+            for hours in [1, 3, 20, 30, 100] {
+                shapes.push(vec![interval(start, hours)]);
+            }
+            shapes.push(vec![interval(start, 1), interval(start + 48, 1)]);
+            shapes.push((0..6).map(|week| interval(start + week * 7 * 24, 1)).collect());
+        }
+        let day = |at: DateTime<Utc>| at.timestamp().div_euclid(SECONDS_PER_DAY);
+        let short_on_one_day = |shape: &[(DateTime<Utc>, DateTime<Utc>)]| {
+            (shape.len() == 1 && day(shape[0].0) == day(shape[0].1 - chrono::TimeDelta::seconds(1)))
+                .then(|| day(shape[0].0))
+        };
+        for a in &shapes {
+            for b in &shapes {
+                let (la, lb) = (booking_locks(&ada, a), booking_locks(&ada, b));
+                if overlap(a, b) {
+                    assert!(exclude(&la, &lb), "{a:?} and {b:?} overlap but could both pass the check");
+                }
+                if let (Some(da), Some(db)) = (short_on_one_day(a), short_on_one_day(b)) {
+                    assert_eq!(
+                        exclude(&la, &lb),
+                        da == db,
+                        "{a:?} and {b:?}: one-day bookings wait only for their day"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn bookings_on_different_days_share_no_exclusive_lock_and_a_series_takes_the_persons_lock() {
+        let people = vec!["contacts/ada".to_owned(), "contacts/bo".to_owned()];
+        let monday = booking_locks(&people, &[interval(10, 1)]);
+        let tuesday = booking_locks(&people, &[interval(34, 1)]);
+        assert!(!exclude(&monday, &tuesday));
+        assert_eq!(monday.len(), 4, "per person: the day, exclusive, and the person, shared");
+        // An interval ending at midnight does not reach into the next day.
+        assert!(!exclude(&booking_locks(&people, &[interval(23, 1)]), &booking_locks(&people, &[interval(24, 1)])));
+        let series: Vec<_> = (0..10).map(|week| interval(10 + week * 7 * 24, 1)).collect();
+        let locks = booking_locks(&people, &series);
+        assert_eq!(locks, vec![Lock::exclusive("booking:contacts/ada"), Lock::exclusive("booking:contacts/bo")]);
+        assert!(exclude(&locks, &tuesday), "a series excludes every single booking of its people");
+        assert_eq!(booking_locks(&people, &[]).len(), 2, "nothing to be busy for: the people's own locks");
+    }
 }

@@ -87,20 +87,22 @@ impl super::Store {
             (Some(busy), true) => busy.required.clone(),
             _ => Vec::new(),
         };
-        let mut lock_keys: Vec<String> =
-            check_conflicts.iter().chain(&created_check).map(|p| format!("booking:{p}")).collect();
-        lock_keys.sort_unstable();
-        lock_keys.dedup();
+        let next_busy = next.busy()?;
+        let mut locks = match &next_busy {
+            Some(busy) => busy::booking_locks(&check_conflicts, &busy.intervals),
+            None => busy::booking_locks(&check_conflicts, &[]),
+        };
+        if let Some(busy) = &created_busy {
+            locks.extend(busy::booking_locks(&created_check, &busy.intervals));
+        }
         let (method, request_id, fingerprint) = match &claim {
             Some(c) => (c.method, Some(c.request_id), c.fingerprint),
             None => ("", None, ""),
         };
-        if idempotency::claim_with_locks(&*txn, method, request_id, fingerprint, &resource, &lock_keys).await?.is_some()
-        {
+        if idempotency::claim_with_locks(&*txn, method, request_id, fingerprint, &resource, &locks).await?.is_some() {
             // Another request with this id changed the meeting first; the caller answers with its result.
             return Err(Error::Aborted { resource });
         }
-        let next_busy = next.busy()?;
         if let Some(busy) = &next_busy
             && !check_conflicts.is_empty()
         {
