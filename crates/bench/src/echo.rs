@@ -47,9 +47,15 @@ pub(crate) async fn run_server(listen: SocketAddr) -> anyhow::Result<()> {
         liaison_runtime::net::shutdown::signal().await;
         on_signal.cancel();
     });
-    let served = serve(listener, mounted, liaison_runtime::security::Security::development(), shutdown)
-        .await
-        .map_err(anyhow::Error::msg);
+    let served = serve(
+        listener,
+        mounted,
+        liaison_runtime::security::Security::development(),
+        liaison_runtime::net::limits::Limits::default(),
+        shutdown,
+    )
+    .await
+    .map_err(anyhow::Error::msg);
     telemetry.shutdown();
     served
 }

@@ -3,6 +3,8 @@
 //! <service>` runs one service; `migrate <service>` applies its migrations; `healthcheck` asks a server whether it
 //! is SERVING; `token` mints a development token; `dev-pki` writes a development CA, certificates, signing key and
 //! service tokens. Configuration errors end with one line on stderr and a non-zero exit.
+mod limit_args;
+
 use clap::{Args, Parser, Subcommand};
 use liaison_runtime::auth;
 use liaison_runtime::auth::keys::{DEFAULT_AUDIENCE, DEV_ISSUER, DevKey, MintClaims};
@@ -74,6 +76,8 @@ struct AllInOneArgs {
     listen_host: IpAddr,
     #[command(flatten)]
     calls: CallArgs,
+    #[command(flatten)]
+    limits: limit_args::LimitArgs,
     /// With a key source (--jwks-file, --jwks-url, --dev-hs256-secret-file) tokens are required, as with `serve`;
     /// without one, development mode verifies tokens signed by `<data dir>/dev-signing-key.pem`.
     #[command(flatten)]
@@ -190,6 +194,8 @@ struct ServeArgs {
     security: SecurityArgs,
     #[command(flatten)]
     calls: CallArgs,
+    #[command(flatten)]
+    limits: limit_args::LimitArgs,
 }
 
 /// Authentication, TLS and this service's own credentials (docs/security.md). Secrets only from files.
@@ -542,6 +548,7 @@ async fn serve(args: ServeArgs) -> Result<(), Failure> {
         peers: Peers { contacts: args.contacts_addr, scheduling: args.scheduling_addr, mediation: args.mediation_addr },
         calls: args.calls.settings(),
         security,
+        limits: args.limits.limits(),
     };
     let shutdown = CancellationToken::new();
     let running = start_service(args.service, settings, shutdown.clone()).await?;
@@ -599,6 +606,7 @@ async fn all_in_one(args: AllInOneArgs) -> Result<(), Failure> {
             peers: peers.clone(),
             calls: args.calls.settings(),
             security: security.clone(),
+            limits: args.limits.limits(),
         };
         match start_service(kind, settings, shutdown.clone()).await {
             Ok(server) => running.push(server),

@@ -114,6 +114,8 @@ pub struct ServiceSettings {
     pub calls: CallSettings,
     /// Tokens, roles, TLS and credentials, shared by the services of one process.
     pub security: std::sync::Arc<crate::security::Security>,
+    /// What one caller, connection or call may cost the server.
+    pub limits: crate::net::limits::Limits,
 }
 
 #[cfg(test)]

@@ -26,6 +26,7 @@ pub mod feed;
 pub mod net {
     pub mod client;
     pub mod context;
+    pub mod limits;
     pub mod metrics;
     pub mod peers;
     pub mod server;

@@ -167,8 +167,9 @@ pub async fn start<S: LiaisonService>(
     }
     tracing::info!(service = kind.name(), %addr, database = %settings.database_url, security = security.describe(), "listening");
     let token = shutdown.clone();
+    let limits = settings.limits;
     let task = tokio::spawn(async move {
-        let result = serve(listener, mounted, security, token)
+        let result = serve(listener, mounted, security, limits, token)
             .await
             .map_err(|source| StartError::Serve { service: kind, source });
         db.close().await;

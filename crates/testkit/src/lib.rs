@@ -172,9 +172,32 @@ pub async fn spawn_secured<S: LiaisonService>(
     security: std::sync::Arc<liaison_runtime::security::Security>,
     shutdown: CancellationToken,
 ) -> Running {
-    let settings =
-        ServiceSettings { listen, database_url: database.url().clone(), peers, calls: test_calls(), security };
+    let settings = ServiceSettings {
+        listen,
+        database_url: database.url().clone(),
+        peers,
+        calls: test_calls(),
+        security,
+        limits: Default::default(),
+    };
     start::<S>(settings, shutdown).await.unwrap_or_else(|e| panic!("cannot start service: {e}"))
+}
+
+/// As [`spawn`], under the given limits (rates, connections, timeouts).
+pub async fn spawn_limited<S: LiaisonService>(
+    database: &TestDatabase,
+    peers: Peers,
+    limits: liaison_runtime::net::limits::Limits,
+) -> Running {
+    let settings = ServiceSettings {
+        listen: "127.0.0.1:0".parse().expect("address"),
+        database_url: database.url().clone(),
+        peers,
+        calls: test_calls(),
+        security: liaison_runtime::security::Security::development(),
+        limits,
+    };
+    start::<S>(settings, CancellationToken::new()).await.unwrap_or_else(|e| panic!("cannot start service: {e}"))
 }
 
 /// A lazy channel to a running server.

@@ -22,8 +22,10 @@ impl LiaisonService for Mediation {
     async fn mount(ctx: ServiceContext) -> Result<Mounted, StartError> {
         let contacts = ContactsClient::new(ctx.peer(ServiceKind::Contacts)?, ctx.calls);
         let db = ctx.db.clone();
-        let server = liaison_proto::mediation::v1::mediation_service_server::MediationServiceServer::new(
-            api::MediationApi::new(ctx, contacts),
+        let server = liaison_runtime::limit_messages!(
+            liaison_proto::mediation::v1::mediation_service_server::MediationServiceServer::new(
+                api::MediationApi::new(ctx, contacts),
+            )
         );
         Ok(Mounted {
             service_name: ServiceKind::Mediation.grpc_service(),

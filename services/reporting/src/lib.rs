@@ -31,8 +31,10 @@ impl LiaisonService for Reporting {
             tokio::spawn(ingest::follow(feed, store.clone(), status.clone(), ctx.shutdown.clone()));
         }
         let db = ctx.db.clone();
-        let server = liaison_proto::reporting::v1::reporting_service_server::ReportingServiceServer::new(
-            api::ReportingApi::new(store, status),
+        let server = liaison_runtime::limit_messages!(
+            liaison_proto::reporting::v1::reporting_service_server::ReportingServiceServer::new(
+                api::ReportingApi::new(store, status),
+            )
         );
         Ok(Mounted {
             service_name: ServiceKind::Reporting.grpc_service(),

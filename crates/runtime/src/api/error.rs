@@ -70,6 +70,10 @@ pub enum Error {
     /// The caller is known but may not do this; `needed` are the roles that may.
     #[error("permission denied: {message}")]
     PermissionDenied { reason: &'static str, message: String, needed: crate::auth::Roles },
+    /// A limit was reached (the caller's rate, the server's capacity, a queue); retrying after `retry_after`
+    /// may succeed. `reason` names the limit (e.g. `RATE_LIMITED`), `message` says which and its value.
+    #[error("resource exhausted: {message}")]
+    ResourceExhausted { reason: &'static str, message: String, retry_after: Duration },
 }
 
 /// Result with the Liaison [`Error`].
@@ -107,6 +111,7 @@ impl Error {
             Self::Internal(_) => Code::Internal,
             Self::Unauthenticated { .. } => Code::Unauthenticated,
             Self::PermissionDenied { .. } => Code::PermissionDenied,
+            Self::ResourceExhausted { .. } => Code::ResourceExhausted,
         }
     }
 
@@ -117,7 +122,7 @@ impl Error {
 
     /// Whether the same request may succeed if retried later.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::Unavailable { .. })
+        matches!(self, Self::Unavailable { .. } | Self::ResourceExhausted { .. })
     }
 
     fn reason(&self) -> &'static str {
@@ -130,7 +135,9 @@ impl Error {
             Self::Unavailable { .. } => "DEPENDENCY_UNAVAILABLE",
             Self::DeadlineExceeded { .. } => "DEPENDENCY_DEADLINE_EXCEEDED",
             Self::Internal(_) => "INTERNAL",
-            Self::Unauthenticated { reason, .. } | Self::PermissionDenied { reason, .. } => reason,
+            Self::Unauthenticated { reason, .. }
+            | Self::PermissionDenied { reason, .. }
+            | Self::ResourceExhausted { reason, .. } => reason,
         }
     }
 
@@ -161,24 +168,28 @@ impl From<Error> for Status {
         let mut metadata = std::collections::HashMap::new();
         let message = match &error {
             Error::InvalidArgument(violations) => {
-                for v in violations {
-                    details.add_bad_request_violation(v.field.clone(), v.description.clone());
+                let sent = Sent::choose(violations.iter().map(|v| [v.field.as_str(), v.description.as_str()]));
+                for [field, description] in &sent.items {
+                    details.add_bad_request_violation(field.clone(), description.clone());
                 }
-                error.to_string()
+                sent.describe(&mut metadata, "invalid argument", |[field, description]| {
+                    format!("{field}: {description}")
+                })
             }
             Error::NotFound { resource } | Error::AlreadyExists { resource } | Error::Aborted { resource } => {
                 metadata.insert("resource".to_owned(), resource.clone());
                 error.to_string()
             }
-            Error::FailedPrecondition { violations, .. } => {
-                for v in violations {
-                    details.add_precondition_failure_violation(
-                        v.kind.clone(),
-                        v.subject.clone(),
-                        v.description.clone(),
-                    );
+            Error::FailedPrecondition { violations, reason } => {
+                let sent = Sent::choose(
+                    violations.iter().map(|v| [v.kind.as_str(), v.subject.as_str(), v.description.as_str()]),
+                );
+                for [kind, subject, description] in &sent.items {
+                    details.add_precondition_failure_violation(kind.clone(), subject.clone(), description.clone());
                 }
-                error.to_string()
+                sent.describe(&mut metadata, &format!("failed precondition ({reason})"), |[_, subject, description]| {
+                    format!("{subject}: {description}")
+                })
             }
             Error::Unavailable { dependency, .. } => {
                 metadata.insert("dependency".to_owned(), dependency.clone());
@@ -190,6 +201,10 @@ impl From<Error> for Status {
                 error.to_string()
             }
             Error::Unauthenticated { .. } => error.to_string(),
+            Error::ResourceExhausted { retry_after, .. } => {
+                details.set_retry_info(Some(*retry_after));
+                error.to_string()
+            }
             Error::PermissionDenied { needed, .. } => {
                 metadata.insert(
                     "required_roles".to_owned(),
@@ -201,8 +216,111 @@ impl From<Error> for Status {
             Error::Internal(_) => "internal error".to_owned(),
         };
         details.set_error_info(error.reason(), ERROR_DOMAIN, metadata);
-        Status::with_error_details(error.code(), message, details)
+        Status::with_error_details(error.code(), clip_message(message), details)
     }
+}
+
+/// At most this many violations travel in one answer's details; the rest are counted ("and N more").
+pub const MAX_VIOLATIONS_SENT: usize = 50;
+/// The violations' texts (fields, subjects, descriptions) of one answer, in bytes before base64.
+const MAX_DETAIL_BYTES: usize = 3 * 1024;
+/// One text of one violation (they may echo what the caller sent), in bytes.
+const MAX_TEXT_BYTES: usize = 256;
+/// The status message as it travels (`grpc-message`, percent-encoded), in bytes.
+pub const MAX_MESSAGE_BYTES: usize = 3 * 1024;
+
+/// The part of a long list of violations that is sent: the status travels in HTTP/2 trailers, which a client
+/// refuses beyond 16 KiB (hyper's default; the connection fails with COMPRESSION_ERROR and the caller learns
+/// nothing), and carries the message twice (`grpc-message`, and inside `grpc-status-details-bin` with the
+/// details, base64-encoded). So one answer carries at most [`MAX_VIOLATIONS_SENT`] violations, each text cut to
+/// [`MAX_TEXT_BYTES`], within [`MAX_DETAIL_BYTES`] in all, and a message within [`MAX_MESSAGE_BYTES`] — about
+/// 11 KiB of trailers at worst — and says how many were left out.
+struct Sent<const N: usize> {
+    items: Vec<[String; N]>,
+    left_out: usize,
+}
+
+impl<const N: usize> Sent<N> {
+    fn choose<'a>(all: impl ExactSizeIterator<Item = [&'a str; N]>) -> Self {
+        let total = all.len();
+        let mut items = Vec::new();
+        let mut bytes = 0;
+        for texts in all.take(MAX_VIOLATIONS_SENT) {
+            let texts = texts.map(|text| clip(text, MAX_TEXT_BYTES).into_owned());
+            bytes += texts.iter().map(String::len).sum::<usize>();
+            if bytes > MAX_DETAIL_BYTES {
+                break;
+            }
+            items.push(texts);
+        }
+        let left_out = total - items.len();
+        Self { items, left_out }
+    }
+
+    /// The message listing what is sent, and the count of the rest (also in ErrorInfo's `violations_left_out`).
+    fn describe(
+        &self,
+        metadata: &mut std::collections::HashMap<String, String>,
+        what: &str,
+        line: impl Fn(&[String; N]) -> String,
+    ) -> String {
+        let listed = format!("{what}: {}", self.items.iter().map(line).collect::<Vec<_>>().join("; "));
+        if self.left_out == 0 {
+            return listed;
+        }
+        metadata.insert("violations_left_out".to_owned(), self.left_out.to_string());
+        // The count survives the cut of a long message.
+        let more = format!("; and {} more", self.left_out);
+        let room = MAX_MESSAGE_BYTES - more.chars().map(encoded_len).sum::<usize>();
+        format!("{}{more}", clip_encoded(&listed, room))
+    }
+}
+
+/// `text` cut to at most `max` bytes at a character boundary, marked with `…` when cut.
+fn clip(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if text.len() <= max {
+        return text.into();
+    }
+    let mut end = max.saturating_sub('…'.len_utf8());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end]).into()
+}
+
+/// `message` cut so that its percent-encoded form (what `grpc-message` carries) stays within
+/// [`MAX_MESSAGE_BYTES`].
+fn clip_message(message: String) -> String {
+    match clip_encoded(&message, MAX_MESSAGE_BYTES) {
+        std::borrow::Cow::Borrowed(_) => message,
+        std::borrow::Cow::Owned(clipped) => clipped,
+    }
+}
+
+/// The bytes `c` takes in `grpc-message`: tonic percent-encodes controls, non-ASCII bytes, the space and a few
+/// signs.
+fn encoded_len(c: char) -> usize {
+    if c.is_ascii_graphic() && !matches!(c, '"' | '#' | '%' | '<' | '>' | '`' | '?' | '{' | '}') {
+        1
+    } else {
+        3 * c.len_utf8()
+    }
+}
+
+/// `text` cut at a character boundary so that, percent-encoded, it takes at most `budget` bytes (with `…`).
+fn clip_encoded(text: &str, budget: usize) -> std::borrow::Cow<'_, str> {
+    if text.chars().map(encoded_len).sum::<usize>() <= budget {
+        return text.into();
+    }
+    let mut cost = encoded_len('…');
+    let end = text
+        .char_indices()
+        .find(|(_, c)| {
+            cost += encoded_len(*c);
+            cost > budget
+        })
+        .map_or(text.len(), |(index, _)| index);
+    format!("{}…", &text[..end]).into()
 }
 
 /// Builds a Status for a transport-level problem that happens outside a service (e.g. an unknown feed cursor
@@ -265,6 +383,80 @@ mod tests {
         let details = status.get_error_details();
         let info = details.error_info().expect("error info");
         assert_eq!(info.metadata.get("required_roles").map(String::as_str), Some("officer,admin"));
+    }
+
+    /// What a client counts against its 16 KiB limit on a header list (RFC 9113 §6.5.2): each field's name and
+    /// value plus 32.
+    fn header_list_size(status: Status) -> usize {
+        let response: http::Response<()> = status.into_http();
+        response.headers().iter().map(|(name, value)| name.as_str().len() + value.len() + 32).sum()
+    }
+
+    #[test]
+    fn a_flood_of_violations_is_capped_counted_and_fits_a_clients_header_limit() {
+        let long = "é".repeat(10_000);
+        let violations: Vec<_> =
+            (0..1000).map(|i| FieldViolation::new(format!("update_mask.paths[{i}]"), long.clone())).collect();
+        let status: Status = Error::InvalidArgument(violations).into();
+        let details = status.get_error_details();
+        let sent = details.bad_request().expect("bad request").field_violations.len();
+        assert!((1..=MAX_VIOLATIONS_SENT).contains(&sent), "{sent} violations sent");
+        let info = details.error_info().expect("error info");
+        let left_out = info.metadata.get("violations_left_out").map(String::as_str);
+        assert_eq!(left_out, Some((1000 - sent).to_string().as_str()));
+        assert!(status.message().ends_with(&format!("; and {} more", 1000 - sent)), "{}", status.message());
+        assert!(status.message().starts_with("invalid argument: update_mask.paths[0]: éé"));
+        let size = header_list_size(status);
+        assert!(size < 12 * 1024, "{size}: a client refuses more than 16 KiB");
+    }
+
+    #[test]
+    fn a_flood_of_unmet_preconditions_is_capped_too() {
+        let violations: Vec<_> = (0..5000)
+            .map(|i| PreconditionViolation {
+                kind: "SCHEDULING_CONFLICT".into(),
+                subject: format!("contacts/{i}"),
+                description: "busy ".repeat(200),
+            })
+            .collect();
+        let status: Status = Error::FailedPrecondition { reason: "SCHEDULING_CONFLICT", violations }.into();
+        let sent = status.get_error_details().precondition_failure().expect("failure").violations.len();
+        assert!((1..=MAX_VIOLATIONS_SENT).contains(&sent));
+        assert!(status.message().ends_with(&format!("and {} more", 5000 - sent)), "{}", status.message());
+        let size = header_list_size(status);
+        assert!(size < 12 * 1024, "{size}: a client refuses more than 16 KiB");
+    }
+
+    #[test]
+    fn a_few_violations_travel_whole() {
+        let violations = vec![FieldViolation::new("a", "x".repeat(200)), FieldViolation::new("b", "short")];
+        let status: Status = Error::InvalidArgument(violations.clone()).into();
+        assert_eq!(status.message(), Error::InvalidArgument(violations).to_string());
+        assert!(status.get_error_details().error_info().expect("info").metadata.get("violations_left_out").is_none());
+    }
+
+    #[test]
+    fn a_long_message_is_cut_to_its_encoded_limit_at_a_character_boundary() {
+        let status: Status = Error::NotFound { resource: format!("contacts/{}", "€".repeat(5000)) }.into();
+        assert!(status.message().ends_with('…'));
+        let response: http::Response<()> = status.into_http();
+        let sent = response.headers().get("grpc-message").map(|m| m.len());
+        assert!(sent.is_some_and(|len| (MAX_MESSAGE_BYTES - 9..=MAX_MESSAGE_BYTES).contains(&len)), "{sent:?}");
+    }
+
+    #[test]
+    fn resource_exhausted_says_when_to_retry() {
+        let error = Error::ResourceExhausted {
+            reason: "RATE_LIMITED",
+            message: "over 100 calls per second".into(),
+            retry_after: Duration::from_millis(250),
+        };
+        assert!(error.is_retryable() && !error.is_server_fault());
+        let status: Status = error.into();
+        assert_eq!(status.code(), Code::ResourceExhausted);
+        let details = status.get_error_details();
+        assert_eq!(details.retry_info().and_then(|r| r.retry_delay), Some(Duration::from_millis(250)));
+        assert_eq!(details.error_info().map(|i| i.reason.as_str()), Some("RATE_LIMITED"));
     }
 
     #[test]

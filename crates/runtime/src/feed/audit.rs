@@ -44,7 +44,7 @@ pub struct Audit {
 impl Audit {
     /// The tonic service over `db`.
     pub fn server(db: Db) -> AuditServiceServer<Self> {
-        AuditServiceServer::new(Self { db })
+        crate::limit_messages!(AuditServiceServer::new(Self { db }))
     }
 }
 

@@ -253,7 +253,10 @@ pub async fn list(db: &Db, after: i64, limit: u64) -> Result<FeedPage, Error> {
     read_page(db, after, limit, true).await
 }
 
-/// One page; `count_remaining` counts what is readable after it (a scan of the rest of the feed), otherwise
+/// The most changes a page's `remaining` counts: beyond it, `remaining` says "at least this many".
+pub const MAX_COUNTED: i64 = 10_000;
+
+/// One page; `count_remaining` counts what is readable after it (up to [`MAX_COUNTED`]), otherwise
 /// `remaining` is 0 when the page is not full and -1 ("more, not counted") when it is.
 async fn read_page(db: &Db, after: i64, limit: u64, count_remaining: bool) -> Result<FeedPage, Error> {
     let conn = db.conn();
@@ -291,11 +294,13 @@ async fn read_page(db: &Db, after: i64, limit: u64, count_remaining: bool) -> Re
         -1
     } else if rows.len() as u64 == limit {
         let last = rows.last().map(|r| r.sequence).unwrap_or(after);
+        // Counted up to a bound: a page read costs the same at the end of a feed of a million changes as of a
+        // thousand.
         let count = format!(
-            "SELECT COUNT(*) AS n FROM changes WHERE (txid, sequence) > \
-             ((SELECT txid FROM changes WHERE sequence = ?), ?){horizon}"
+            "SELECT COUNT(*) AS n FROM (SELECT 1 FROM changes WHERE (txid, sequence) > \
+             ((SELECT txid FROM changes WHERE sequence = ?), ?){horizon} LIMIT ?) AS counted"
         );
-        Count::find_by_statement(statement(backend, &count, [last.into(), last.into()]))
+        Count::find_by_statement(statement(backend, &count, [last.into(), last.into(), MAX_COUNTED.into()]))
             .one(conn)
             .await
             .map_err(db_error)?
@@ -450,5 +455,30 @@ mod tests {
         let batches = by_size(vec![change(1, WATCH_MESSAGE_BYTES * 2)], 0);
         assert_eq!(batches.len(), 1);
         assert_eq!(batches[0].0.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_remaining_count_of_a_page_is_bounded_however_long_the_rest_of_the_feed() {
+        let path = std::env::temp_dir().join(format!("liaison-feed-{}.db", uuid::Uuid::now_v7()));
+        let url: crate::db::DatabaseUrl = format!("sqlite://{}?mode=rwc", path.display()).parse().expect("url");
+        let db = Db::connect(&url).await.expect("connect");
+        create_table(db.conn()).await.expect("table");
+        add_actor_column(db.conn()).await.expect("actor");
+        add_audit_columns(db.conn()).await.expect("audit");
+        let total = MAX_COUNTED as usize + 2_000;
+        let changes: Vec<_> = (0..total)
+            .map(|i| (format!("things/{i}"), ChangeKind::Created, prost_types::Duration::default()))
+            .collect();
+        append_many(db.conn(), "google.protobuf.Duration", &changes).await.expect("append");
+
+        let first = list(&db, 0, 50).await.expect("page");
+        assert_eq!(first.changes.len(), 50);
+        assert_eq!(first.remaining, MAX_COUNTED, "counted up to the bound, not the {} that follow", total - 50);
+        let last_full = list(&db, (total - 100) as i64, 50).await.expect("page");
+        assert_eq!(last_full.remaining, 50, "below the bound, the exact count");
+        db.close().await;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
     }
 }

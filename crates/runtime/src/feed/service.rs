@@ -4,8 +4,13 @@
 use crate::api::error::{Error, FieldViolation};
 use crate::db::Db;
 use crate::feed;
+use futures::Stream;
 use liaison_proto::common::v1::change_feed_service_server::{ChangeFeedService, ChangeFeedServiceServer};
 use liaison_proto::common::v1::{ListChangesRequest, ListChangesResponse, WatchChangesRequest, WatchChangesResponse};
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::Duration;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
@@ -18,14 +23,36 @@ pub const SERVICE_NAME: &str = <ChangeFeedServiceServer<ChangeFeed> as tonic::se
 pub struct ChangeFeed {
     db: Db,
     shutdown: CancellationToken,
+    /// One permit per open `WatchChanges` stream: each holds a task and, while catching up, the database.
+    streams: Arc<Semaphore>,
+    max_streams: usize,
 }
 
 impl ChangeFeed {
-    /// The tonic service over `db`; its streams end when `shutdown` is cancelled.
-    pub fn server(db: Db, shutdown: CancellationToken) -> ChangeFeedServiceServer<Self> {
-        ChangeFeedServiceServer::new(Self { db, shutdown })
+    /// The tonic service over `db`, with at most `max_streams` `WatchChanges` streams open at once; its streams
+    /// end when `shutdown` is cancelled.
+    pub fn server(db: Db, shutdown: CancellationToken, max_streams: usize) -> ChangeFeedServiceServer<Self> {
+        let streams = Arc::new(Semaphore::new(max_streams));
+        crate::limit_messages!(ChangeFeedServiceServer::new(Self { db, shutdown, streams, max_streams }))
     }
 }
+
+/// A `WatchChanges` stream holding its permit until the caller goes away.
+pub struct Permitted<S> {
+    stream: S,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl<S: Stream + Unpin> Stream for Permitted<S> {
+    type Item = S::Item;
+
+    fn poll_next(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Option<S::Item>> {
+        std::pin::Pin::new(&mut self.stream).poll_next(cx)
+    }
+}
+
+/// How long a caller refused a stream is told to wait.
+const STREAMS_RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// Where a `WatchChanges` starts: after a cursor, or at the feed's end.
 fn watch_start(request: &WatchChangesRequest) -> Result<Option<i64>, Error> {
@@ -55,12 +82,17 @@ impl ChangeFeedService for ChangeFeed {
         }))
     }
 
-    type WatchChangesStream = ReceiverStream<Result<WatchChangesResponse, Status>>;
+    type WatchChangesStream = Permitted<ReceiverStream<Result<WatchChangesResponse, Status>>>;
 
     async fn watch_changes(
         &self,
         request: Request<WatchChangesRequest>,
     ) -> Result<Response<Self::WatchChangesStream>, Status> {
+        let permit = Arc::clone(&self.streams).try_acquire_owned().map_err(|_| Error::ResourceExhausted {
+            reason: "TOO_MANY_STREAMS",
+            message: format!("this server has its maximum of {} change streams open; retry later", self.max_streams),
+            retry_after: STREAMS_RETRY_AFTER,
+        })?;
         let after = match watch_start(request.get_ref())? {
             Some(after) => after,
             None => feed::head(&self.db).await?,
@@ -68,7 +100,7 @@ impl ChangeFeedService for ChangeFeed {
         let stream = feed::watch(self.db.clone(), after, self.shutdown.clone(), |changes, remaining_count| {
             WatchChangesResponse { changes, remaining_count }
         });
-        Ok(Response::new(stream))
+        Ok(Response::new(Permitted { stream, _permit: permit }))
     }
 }
 

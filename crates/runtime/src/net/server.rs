@@ -1,10 +1,12 @@
 //! The one server builder: mounts a service with its change feed (`liaison.common.v1.ChangeFeedService`), its audit
 //! (`liaison.common.v1.AuditService`), health (following its database), reflection v1 and v1alpha, the
-//! request-context layer (trace context, the gate — who is calling and may they — one span per RPC, a clear answer
-//! for a service this port does not serve), TLS when configured, and graceful shutdown.
+//! request-context layer (trace context, the gate — who is calling and may they — the limits of `net::limits`,
+//! one span per RPC, a clear answer for a service this port does not serve), TLS when configured, and graceful
+//! shutdown.
 use crate::auth::Gate;
 use crate::db::Db;
 use crate::net::context::{self, TraceContext};
+use crate::net::limits::{self, Limits, RateLimit};
 use crate::security::Security;
 use futures::future::BoxFuture;
 use std::net::SocketAddr;
@@ -45,6 +47,7 @@ pub async fn serve(
     listener: TcpListener,
     mounted: Mounted,
     security: Arc<Security>,
+    limits: Limits,
     shutdown: CancellationToken,
 ) -> Result<(), ServeError> {
     let Mounted { service_name, routes, db } = mounted;
@@ -54,7 +57,7 @@ pub async fn serve(
     set_health(&reporter, service_name, serving_now).await;
     tokio::spawn(follow_database_health(db.clone(), reporter, service_name, serving_now, shutdown.clone()));
     let audit = crate::feed::audit::Audit::server(db.clone());
-    let change_feed = crate::feed::service::ChangeFeed::server(db, shutdown.clone());
+    let change_feed = crate::feed::service::ChangeFeed::server(db, shutdown.clone(), limits.max_watch_streams);
 
     let reflection = || {
         tonic_reflection::server::Builder::configure()
@@ -71,12 +74,31 @@ pub async fn serve(
     let reflection_v1 = reflection().build_v1()?;
     let reflection_v1alpha = reflection().build_v1alpha()?;
 
+    let shared = Arc::new(Shared {
+        rate: RateLimit::new(&limits),
+        in_flight: Arc::new(tokio::sync::Semaphore::new(limits.max_in_flight)),
+        limits,
+        keyed_by_subject: security.gate.requires_tokens(),
+    });
     let router = tonic::transport::Server::builder()
         .tcp_nodelay(true)
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
-        // Clients that resolved a service name once are rebalanced over new replicas within minutes.
+        .http2_keepalive_timeout(Some(Duration::from_secs(20)))
+        // Clients that resolved a service name once are rebalanced over new replicas within minutes; a connection
+        // past its age gets a grace period for its calls, then is closed.
         .max_connection_age(Duration::from_secs(300))
-        .layer(tower::layer::layer_fn(|inner| RequestContext { inner, own: service_name, gate: security.gate.clone() }))
+        .max_connection_age_grace(Duration::from_secs(30))
+        .max_concurrent_streams(Some(limits.max_streams_per_connection))
+        // tonic passes `None` by default, which switches off h2's protection against a peer that makes the server
+        // reset streams in a loop (the "made you reset" flood); 1024 is hyper's own default.
+        .http2_max_local_error_reset_streams(Some(1024))
+        .http2_max_pending_accept_reset_streams(Some(100))
+        .layer(tower::layer::layer_fn(|inner| RequestContext {
+            inner,
+            own: service_name,
+            gate: security.gate.clone(),
+            shared: Arc::clone(&shared),
+        }))
         .add_routes(routes)
         .add_service(change_feed)
         .add_service(audit)
@@ -88,7 +110,10 @@ pub async fn serve(
         // that a certificate replaced on disk is served without a restart.
         Some(tls) => {
             router
-                .serve_with_incoming_shutdown(tls.incoming(listener, shutdown.clone()), shutdown.cancelled_owned())
+                .serve_with_incoming_shutdown(
+                    limits::guard(tls.incoming(listener, shutdown.clone()), &limits),
+                    shutdown.cancelled_owned(),
+                )
                 .await?
         }
         // `tcp_nodelay` above applies only to listeners tonic binds itself: accepted sockets must get it here, or
@@ -96,7 +121,10 @@ pub async fn serve(
         None => {
             router
                 .serve_with_incoming_shutdown(
-                    tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+                    limits::guard(
+                        tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+                        &limits,
+                    ),
                     shutdown.cancelled_owned(),
                 )
                 .await?
@@ -148,13 +176,35 @@ async fn follow_database_health(
     }
 }
 
-/// Extracts the W3C trace context, opens the RPC span and makes the context current for the handler.
+/// The limits of one server, shared by its connections.
+struct Shared {
+    limits: Limits,
+    rate: RateLimit,
+    in_flight: Arc<tokio::sync::Semaphore>,
+    /// Whether callers are told apart by their token's subject; without required tokens a subject is only what
+    /// the caller claims, so callers are told apart by their address.
+    keyed_by_subject: bool,
+}
+
+impl Shared {
+    /// The rate-limit key of a call: its verified subject, or its address.
+    fn key(&self, caller: Option<&crate::auth::Caller>, source: Option<SocketAddr>) -> String {
+        match caller {
+            Some(caller) if self.keyed_by_subject => format!("subject {}", caller.identity.subject),
+            _ => source.map_or_else(|| "an unknown address".to_owned(), |addr| format!("address {}", addr.ip())),
+        }
+    }
+}
+
+/// Extracts the W3C trace context, opens the RPC span, applies the limits and makes the context current for the
+/// handler.
 #[derive(Clone)]
 pub struct RequestContext<S> {
     inner: S,
     /// The service this server mounts (the others it serves are the same on every server).
     own: &'static str,
     gate: Gate,
+    shared: Arc<Shared>,
 }
 
 impl<S> RequestContext<S> {
@@ -277,23 +327,44 @@ where
         let rpc = path.trim_start_matches('/').to_owned();
         let source = remote_addr(&request);
         let gate = self.gate.clone();
+        let shared = Arc::clone(&self.shared);
+        let streaming = limits::is_streaming(path);
         // The service was polled ready above; the clone takes its place for the next call (tower's rule).
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
+        let refuse = |error| Ok(crate::api::error::status_of(error).into_http());
         let admitted = async move {
             if let Some(status) = foreign {
                 return Ok(status.into_http());
             }
-            let caller = if open {
-                crate::auth::Caller { rpc, source, ..crate::auth::Caller::background() }
-            } else {
-                match gate.admit(request.headers(), &rpc, source).await {
-                    Ok(caller) => caller,
-                    // A refused call never reaches the service.
-                    Err(error) => return Ok(crate::api::error::status_of(error).into_http()),
-                }
+            if open {
+                // Probes and schema fetches are never limited: a busy server must still say it is alive.
+                let caller = crate::auth::Caller { rpc, source, ..crate::auth::Caller::background() };
+                return context::with_caller(caller, inner.call(request)).await;
+            }
+            let caller = match gate.admit(request.headers(), &rpc, source).await {
+                Ok(caller) => caller,
+                // A refused call never reaches the service; refusals count against the address's rate, so that
+                // guessing tokens is as slow as calling.
+                Err(error) => return refuse(shared.rate.check(&shared.key(None, source)).err().unwrap_or(error)),
             };
-            context::with_caller(caller, inner.call(request)).await
+            if let Err(error) = shared.rate.check(&shared.key(Some(&caller), source)) {
+                return refuse(error);
+            }
+            if streaming {
+                return context::with_caller(caller, inner.call(request)).await;
+            }
+            let _permit = match limits::admit_in_flight(&shared.in_flight, shared.limits.max_in_flight) {
+                Ok(permit) => permit,
+                Err(error) => return refuse(error),
+            };
+            let timeout = shared.limits.unary_timeout;
+            match tokio::time::timeout(timeout, context::with_caller(caller, inner.call(request))).await {
+                Ok(response) => response,
+                Err(_) => refuse(crate::api::error::Error::DeadlineExceeded {
+                    dependency: format!("{rpc}, within the server's limit of {} s per call,", timeout.as_secs_f64()),
+                }),
+            }
         };
         let recorded = span.clone();
         Box::pin(context::scope(

@@ -86,7 +86,7 @@ impl prost::Message for Spliced {
 
 /// Serves one unary method with `handler`, whose response is [`Spliced`], ahead of the generated server's own
 /// route for it (an exact path wins over the service's wildcard). The server's layers (request context,
-/// metrics) apply as to every route.
+/// metrics) apply as to every route, and the message limits of the generated servers (`net::limits`).
 pub fn route_unary<Req, H, F>(routes: &mut tonic::service::Routes, path: &str, handler: H)
 where
     Req: prost::Message + Default + Send + 'static,
@@ -129,7 +129,9 @@ where
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         let method = Handler { handler: self.handler.clone(), request: PhantomData };
         Box::pin(async move {
-            let mut grpc = tonic::server::Grpc::new(tonic_prost::ProstCodec::<Spliced, Req>::default());
+            let mut grpc = tonic::server::Grpc::new(tonic_prost::ProstCodec::<Spliced, Req>::default())
+                .max_decoding_message_size(crate::net::limits::MAX_REQUEST_BYTES)
+                .max_encoding_message_size(crate::net::limits::MAX_RESPONSE_BYTES);
             Ok(grpc.unary(method, request).await)
         })
     }
@@ -149,6 +151,89 @@ where
     type Future = F;
 
     fn call(&mut self, request: Request<Req>) -> F {
+        (self.handler)(request)
+    }
+}
+
+/// Serves one bidirectional-streaming method with `handler`, ahead of the generated server's route for it,
+/// reading request messages of up to `max_request_bytes` — for the one method that needs more than the
+/// generated servers' [`MAX_REQUEST_BYTES`](crate::net::limits::MAX_REQUEST_BYTES) (a file streamed in chunks).
+pub fn route_streaming<Req, Resp, H, F, S>(
+    routes: &mut tonic::service::Routes,
+    path: &str,
+    max_request_bytes: usize,
+    handler: H,
+) where
+    Req: prost::Message + Default + Send + 'static,
+    Resp: prost::Message + Send + 'static,
+    H: Fn(Request<tonic::Streaming<Req>>) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Result<Response<S>, Status>> + Send + 'static,
+    S: futures::Stream<Item = Result<Resp, Status>> + Send + 'static,
+{
+    let route = StreamingRoute { handler, max_request_bytes, types: PhantomData };
+    let router = std::mem::take(routes.axum_router_mut());
+    *routes.axum_router_mut() = router.route_service(path, route);
+}
+
+/// The tower service behind [`route_streaming`].
+struct StreamingRoute<Req, Resp, H> {
+    handler: H,
+    max_request_bytes: usize,
+    types: PhantomData<fn(Req) -> Resp>,
+}
+
+impl<Req, Resp, H: Clone> Clone for StreamingRoute<Req, Resp, H> {
+    fn clone(&self) -> Self {
+        Self { handler: self.handler.clone(), max_request_bytes: self.max_request_bytes, types: PhantomData }
+    }
+}
+
+impl<Req, Resp, H, F, S, B> tower::Service<http::Request<B>> for StreamingRoute<Req, Resp, H>
+where
+    Req: prost::Message + Default + Send + 'static,
+    Resp: prost::Message + Send + 'static,
+    H: Fn(Request<tonic::Streaming<Req>>) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Result<Response<S>, Status>> + Send + 'static,
+    S: futures::Stream<Item = Result<Resp, Status>> + Send + 'static,
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<StdError> + Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<Self::Response, Infallible>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let method = StreamingHandler { handler: self.handler.clone(), types: PhantomData };
+        let max_request_bytes = self.max_request_bytes;
+        Box::pin(async move {
+            let mut grpc = tonic::server::Grpc::new(tonic_prost::ProstCodec::<Resp, Req>::default())
+                .max_decoding_message_size(max_request_bytes)
+                .max_encoding_message_size(crate::net::limits::MAX_RESPONSE_BYTES);
+            Ok(grpc.streaming(method, request).await)
+        })
+    }
+}
+
+struct StreamingHandler<Req, Resp, H> {
+    handler: H,
+    types: PhantomData<fn(Req) -> Resp>,
+}
+
+impl<Req, Resp, H, F, S> tonic::server::StreamingService<Req> for StreamingHandler<Req, Resp, H>
+where
+    H: Fn(Request<tonic::Streaming<Req>>) -> F,
+    F: Future<Output = Result<Response<S>, Status>> + Send + 'static,
+    S: futures::Stream<Item = Result<Resp, Status>> + Send + 'static,
+{
+    type Response = Resp;
+    type ResponseStream = S;
+    type Future = F;
+
+    fn call(&mut self, request: Request<tonic::Streaming<Req>>) -> F {
         (self.handler)(request)
     }
 }

@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 pub const CHANNELS_MAX: usize = 20;
 pub const EMAIL_MAX: usize = 254;
 pub const CONSENT_NOTE_MAX: usize = 1000;
+/// Each channel once, with room for channels added to the enum later.
+pub const ALLOWED_CHANNELS_MAX: usize = 16;
 
 /// An email address `local@domain`, domain lower-cased; empty allowed.
 pub fn email(field: &str, value: &str) -> Result<String, FieldViolation> {
@@ -127,6 +129,7 @@ impl Channels {
         let entries: Vec<(String, i32, bool)> = if list.is_empty() {
             if fallback.trim().is_empty() { vec![] } else { vec![(fallback.to_owned(), 0, true)] }
         } else {
+            let list = liaison_runtime::api::validate::at_most(&format!("{prefix}.emails"), list, CHANNELS_MAX)?;
             list.iter().map(|e| (e.address.clone(), e.r#type, e.primary)).collect()
         };
         let (field, value_field) =
@@ -142,6 +145,7 @@ impl Channels {
         let entries: Vec<(String, i32, bool)> = if list.is_empty() {
             if fallback.trim().is_empty() { vec![] } else { vec![(fallback.to_owned(), 0, true)] }
         } else {
+            let list = liaison_runtime::api::validate::at_most(&format!("{prefix}.phones"), list, CHANNELS_MAX)?;
             list.iter().map(|e| (e.number.clone(), e.r#type, e.primary)).collect()
         };
         let (field, value_field) =
@@ -166,9 +170,6 @@ impl Channels {
                     .map(|value| Self(vec![Channel { value, kind: ChannelType::Work, primary: true }]))
                     .map_err(|v| vec![v]),
             };
-        }
-        if entries.len() > CHANNELS_MAX {
-            return Err(vec![FieldViolation::new(field, format!("must have at most {CHANNELS_MAX} entries"))]);
         }
         let mut violations = Vec::new();
         let mut channels: Vec<Channel> = Vec::new();
@@ -277,7 +278,16 @@ impl ConsentRecord {
         let Some(consent) = consent else { return Ok(Self::default()) };
         let mut violations = Vec::new();
         let mut allowed = Vec::new();
-        for (index, channel) in consent.allowed_channels.iter().enumerate() {
+        let channels = liaison_runtime::api::validate::at_most(
+            &format!("{field}.allowed_channels"),
+            &consent.allowed_channels,
+            ALLOWED_CHANNELS_MAX,
+        )
+        .unwrap_or_else(|violation| {
+            violations.push(violation);
+            &[]
+        });
+        for (index, channel) in channels.iter().enumerate() {
             match ContactChannel::parse(&format!("{field}.allowed_channels[{index}]"), *channel, false) {
                 Ok(Some(c)) if !allowed.contains(&c.value()) => allowed.push(c.value()),
                 Ok(_) => {}
@@ -426,5 +436,15 @@ mod tests {
         assert_eq!(fields, ["c.allowed_channels", "c.basis"]);
         let consent = wire::Consent { do_not_contact: true, ..Default::default() };
         assert!(ConsentRecord::parse("c", Some(&consent), today).expect("valid").do_not_contact);
+    }
+
+    #[test]
+    fn a_million_allowed_channels_are_one_violation_not_a_million() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 23).expect("date");
+        let consent = wire::Consent { allowed_channels: vec![99; 1_000_000], basis: 1, ..Default::default() };
+        let err = ConsentRecord::parse("c", Some(&consent), today).expect_err("too many");
+        assert_eq!(err.len(), 1, "checked before the items are parsed");
+        assert_eq!(err[0].field, "c.allowed_channels");
+        assert!(err[0].description.contains("at most 16 items (got 1000000)"));
     }
 }

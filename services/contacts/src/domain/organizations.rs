@@ -63,9 +63,16 @@ pub struct PostalAddress {
 
 impl PostalAddress {
     pub fn parse(field: &str, address: Option<&wire::PostalAddress>) -> Result<Option<Self>, Vec<FieldViolation>> {
-        use liaison_runtime::api::validate::optional_text;
+        use liaison_runtime::api::validate::{at_most, optional_text};
         let Some(a) = address else { return Ok(None) };
         let mut violations = Vec::new();
+        let address_lines = match at_most(&format!("{field}.address_lines"), &a.address_lines, ADDRESS_LINES_MAX) {
+            Ok(address_lines) => address_lines,
+            Err(violation) => {
+                violations.push(violation);
+                &[]
+            }
+        };
         let mut take = |r: Result<String, FieldViolation>| {
             r.unwrap_or_else(|v| {
                 violations.push(v);
@@ -73,7 +80,7 @@ impl PostalAddress {
             })
         };
         let mut lines = Vec::new();
-        for (index, line) in a.address_lines.iter().enumerate() {
+        for (index, line) in address_lines.iter().enumerate() {
             let line = take(optional_text(&format!("{field}.address_lines[{index}]"), line, ADDRESS_LINE_MAX));
             if !line.is_empty() {
                 lines.push(line);
@@ -84,12 +91,6 @@ impl PostalAddress {
             take(optional_text(&format!("{field}.administrative_area"), &a.administrative_area, 100));
         let postal_code = take(optional_text(&format!("{field}.postal_code"), &a.postal_code, 20));
         let region_code = a.region_code.trim().to_ascii_uppercase();
-        if a.address_lines.len() > ADDRESS_LINES_MAX {
-            violations.push(FieldViolation::new(
-                format!("{field}.address_lines"),
-                format!("must have at most {ADDRESS_LINES_MAX} lines"),
-            ));
-        }
         let parsed = Self { address_lines: lines, locality, administrative_area, postal_code, region_code };
         let anything_else = !parsed.address_lines.is_empty()
             || !parsed.locality.is_empty()
@@ -191,5 +192,17 @@ mod tests {
             PostalAddress::parse("a", Some(&address)).expect("valid").map(|a| a.region_code).as_deref(),
             Some("FR")
         );
+    }
+
+    #[test]
+    fn a_million_address_lines_are_one_violation_not_a_million() {
+        let address = wire::PostalAddress {
+            address_lines: vec!["x".repeat(300); 1_000_000],
+            region_code: "FR".into(),
+            ..Default::default()
+        };
+        let err = PostalAddress::parse("a", Some(&address)).expect_err("too many");
+        assert_eq!(err.len(), 1, "checked before the lines are parsed");
+        assert_eq!(err[0].field, "a.address_lines");
     }
 }

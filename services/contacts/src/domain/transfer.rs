@@ -7,6 +7,8 @@ use liaison_runtime::FieldViolation;
 
 /// The largest import file.
 pub const IMPORT_MAX_BYTES: usize = 64 * 1024 * 1024;
+/// The largest message of an import stream (a chunk of the file): more than the 1 MiB of every other request.
+pub const IMPORT_CHUNK_MAX_BYTES: usize = 4 * 1024 * 1024;
 /// The longest vCard UID (its `uid:` key must fit the `contact_keys` index).
 pub const UID_MAX: usize = 200;
 

@@ -10,6 +10,7 @@ mod engagement;
 mod graph;
 mod helpers;
 mod lifecycle;
+mod limits;
 mod merge;
 mod organizations;
 mod server;

@@ -11,6 +11,7 @@ use liaison_proto::contacts::v1 as contacts;
 use liaison_proto::scheduling::v1 as pb;
 use liaison_runtime::api::names::{Contacts, Name};
 use liaison_runtime::api::time::from_timestamp;
+use liaison_runtime::api::validate::at_most;
 use liaison_runtime::net::peers::ContactsClient;
 use liaison_runtime::net::peers::names_only::ContactFacts;
 use liaison_runtime::{Error, FieldViolation};
@@ -73,10 +74,12 @@ pub(super) async fn find_meeting_times(
 fn parse(
     request: &pb::FindMeetingTimesRequest,
 ) -> Result<(availability::Request, Vec<Name<Contacts>>), Vec<FieldViolation>> {
+    // Counted before any is read: a request of a million participants costs one comparison.
+    let attendees = at_most("participants", &request.participants, availability::PARTICIPANTS_MAX)?;
     let mut violations = Vec::new();
     let mut asked = Vec::new();
-    let mut participants = Vec::with_capacity(request.participants.len());
-    for (index, attendee) in request.participants.iter().enumerate() {
+    let mut participants = Vec::with_capacity(attendees.len());
+    for (index, attendee) in attendees.iter().enumerate() {
         // An unparsable name still goes to the search's checks (under its text), which judge the count.
         let id = match Name::<Contacts>::parse(&format!("participants[{index}].contact"), &attendee.contact) {
             Ok(name) => {

@@ -41,7 +41,9 @@ impl SchedulingApi {
 pub fn routes(ctx: ServiceContext, contacts: ContactsClient) -> tonic::service::Routes {
     use liaison_proto::scheduling::v1::scheduling_service_server::SchedulingServiceServer;
     let api = std::sync::Arc::new(SchedulingApi::new(ctx, contacts));
-    let mut routes = tonic::service::Routes::new(SchedulingServiceServer::from_arc(std::sync::Arc::clone(&api)));
+    let mut routes = tonic::service::Routes::new(liaison_runtime::limit_messages!(SchedulingServiceServer::from_arc(
+        std::sync::Arc::clone(&api)
+    )));
     let list = format!("/{}/ListMeetings", liaison_runtime::config::ServiceKind::Scheduling.grpc_service());
     liaison_runtime::net::wire::route_unary(&mut routes, &list, move |request: Request<ListMeetingsRequest>| {
         let api = std::sync::Arc::clone(&api);

@@ -280,6 +280,14 @@ async fn a_bad_search_names_every_bad_field_at_once(engine: Engine) {
     let fields: Vec<String> =
         status.get_error_details().bad_request().unwrap().field_violations.iter().map(|v| v.field.clone()).collect();
     assert_eq!(fields, ["participants", "duration"]);
+
+    // Counted before any is read: one violation for the list, none per item.
+    let crowd = search(vec![required(""); 20_000], 60, "2027-01-13T00:00:00Z", "2027-01-14T00:00:00Z");
+    let status = app.client.find_meeting_times(crowd).err().await;
+    let violations = status.get_error_details().bad_request().unwrap().field_violations.clone();
+    assert_eq!(violations.len(), 1, "{violations:?}");
+    assert_eq!(violations[0].field, "participants");
+    assert!(violations[0].description.contains("at most 200 items (got 20000)"), "{violations:?}");
 }
 
 async fn an_unknown_participant_is_refused_by_name_and_a_do_not_contact_one_is_flagged(engine: Engine) {

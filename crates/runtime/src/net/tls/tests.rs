@@ -271,7 +271,13 @@ async fn serve_speaks_tls_when_security_has_a_server_certificate() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let port = listener.local_addr().expect("address").port();
     let shutdown = CancellationToken::new();
-    let server = tokio::spawn(crate::net::server::serve(listener, mounted, security.clone(), shutdown.clone()));
+    let server = tokio::spawn(crate::net::server::serve(
+        listener,
+        mounted,
+        security.clone(),
+        Default::default(),
+        shutdown.clone(),
+    ));
     assert_eq!(check(port, security.client_tls.as_ref()).await.expect("health answers over TLS"), 1);
     // Plaintext is not spoken on a TLS port.
     let plain = lazy_channel(&format!("http://localhost:{port}"), CallSettings::default(), None).expect("channel");

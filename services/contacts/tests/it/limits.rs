@@ -1,0 +1,182 @@
+//! The limits every server applies (`net::limits`, `docs/limits.md`), seen from a contacts server: what one
+//! message, one caller, one connection or one call may cost it. They do not depend on the database: SQLite only.
+use crate::helpers::*;
+use liaison_contacts::Contacts;
+use liaison_proto::contacts::v1::*;
+use liaison_runtime::config::Peers;
+use liaison_runtime::net::limits::{Limits, MAX_REQUEST_BYTES};
+use liaison_testkit::{Call, Engine, TestDatabase, spawn_limited};
+use std::time::{Duration, Instant};
+use tokio::io::AsyncReadExt;
+use tonic::Code;
+use tonic_types::StatusExt;
+
+async fn limited(limits: Limits) -> (Client, liaison_runtime::service::Running, TestDatabase) {
+    let database = TestDatabase::new(Engine::Sqlite).await.expect("database");
+    let server = spawn_limited::<Contacts>(&database, Peers::default(), limits).await;
+    (Client::new(&server), server, database)
+}
+
+#[tokio::test]
+async fn a_request_over_the_message_limit_is_refused_from_its_length_and_the_server_answers_the_next() {
+    let mut app = app(Engine::Sqlite).await;
+    let mut huge = contact("Huge");
+    huge.notes = "x".repeat(MAX_REQUEST_BYTES + 1);
+    let request = CreateContactRequest { contact: Some(huge), request_id: String::new() };
+    let status = app.client.create_contact(request).err().await;
+    assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
+    assert!(status.message().contains(&MAX_REQUEST_BYTES.to_string()), "{}", status.message());
+    let listed = app.client.list_contacts(ListContactsRequest::default()).ok().await;
+    assert!(listed.contacts.is_empty(), "nothing was written");
+}
+
+#[tokio::test]
+async fn an_update_mask_of_300_000_paths_is_one_violation_answered_at_once() {
+    let mut app = app(Engine::Sqlite).await;
+    let created = create_contact(&mut app.client, "Masked").await;
+    let paths = vec!["x".to_owned(); 300_000];
+    let request = UpdateContactRequest {
+        contact: Some(Contact { name: created.name.clone(), ..contact("Renamed") }),
+        update_mask: Some(prost_types::FieldMask { paths }),
+        ..Default::default()
+    };
+    let started = Instant::now();
+    let status = app.client.update_contact(request).err().await;
+    let took = started.elapsed();
+    assert_eq!(bad_fields(&status), ["update_mask.paths"], "one violation for the mask, none per path");
+    // A generous bound, far from the seconds the per-path loop took: the answer is one comparison away.
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    let read = app.client.get_contact(GetContactRequest { name: created.name }).ok().await;
+    assert_eq!(read.contact.map(|c| c.display_name).as_deref(), Some("Masked"), "nothing was written");
+}
+
+#[tokio::test]
+async fn a_caller_over_its_rate_is_refused_with_resource_exhausted_and_when_to_retry() {
+    // A burst of 1,000 calls, then one call per second: call 1,001 comes before its token.
+    let (mut client, _server, _database) =
+        limited(Limits { rate_per_second: 1, burst: 1_000, ..Limits::default() }).await;
+    let started = Instant::now();
+    let mut admitted = 0;
+    let mut refused = Vec::new();
+    for _ in 0..1_010 {
+        match client.list_contacts(ListContactsRequest { page_size: Some(1), ..Default::default() }).await {
+            Ok(_) => admitted += 1,
+            Err(status) => refused.push(status),
+        }
+    }
+    // Tokens come back at one per second: calls made over `elapsed` seconds may add as many.
+    let refills = started.elapsed().as_secs() as usize + 1;
+    assert!((1_000..=1_000 + refills).contains(&admitted), "{admitted} admitted in {:?}", started.elapsed());
+    assert!(!refused.is_empty());
+    for status in &refused {
+        assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+        let details = status.get_error_details();
+        let retry = details.retry_info().and_then(|r| r.retry_delay).expect("RetryInfo");
+        assert!(retry > Duration::ZERO && retry <= Duration::from_secs(1), "{retry:?}");
+        assert_eq!(details.error_info().map(|i| i.reason.as_str()), Some("RATE_LIMITED"));
+    }
+    // Health is never limited: a busy caller cannot make probes fail.
+    let mut health = tonic_health::pb::health_client::HealthClient::new(liaison_testkit::channel(&_server));
+    let check = tonic_health::pb::HealthCheckRequest { service: String::new() };
+    health.check(check).await.expect("health answers");
+}
+
+#[tokio::test]
+async fn a_unary_call_past_the_servers_time_limit_is_deadline_exceeded_whatever_the_callers_deadline() {
+    let (mut client, _server, _database) =
+        limited(Limits { unary_timeout: Duration::from_nanos(1), ..Limits::default() }).await;
+    let status = client
+        .create_contact(CreateContactRequest { contact: Some(contact("Slow")), request_id: String::new() })
+        .err()
+        .await;
+    assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+    assert!(status.message().contains("CreateContact"), "{}", status.message());
+}
+
+/// Reads from `stream` until it is closed (`Ok(true)`), or gives up after `wait` (`Ok(false)`).
+async fn closed_within(stream: &mut tokio::net::TcpStream, wait: Duration) -> bool {
+    let mut buffer = [0u8; 1024];
+    let read = async {
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    };
+    tokio::time::timeout(wait, read).await.is_ok()
+}
+
+#[tokio::test]
+async fn a_connection_that_never_sends_its_preface_is_closed_at_the_deadline() {
+    let (_client, server, _database) =
+        limited(Limits { preface_timeout: Duration::from_millis(300), ..Limits::default() }).await;
+    let mut silent = tokio::net::TcpStream::connect(server.addr).await.expect("connect");
+    let started = Instant::now();
+    assert!(closed_within(&mut silent, Duration::from_secs(5)).await, "the server closed the silent connection");
+    assert!(started.elapsed() >= Duration::from_millis(250), "{:?}: not before the deadline", started.elapsed());
+}
+
+#[tokio::test]
+async fn connections_over_the_maximum_are_closed_at_once_and_served_again_when_one_ends() {
+    let (_client, server, _database) = limited(Limits { max_connections: 2, ..Limits::default() }).await;
+    let mut first = tokio::net::TcpStream::connect(server.addr).await.expect("connect");
+    let _second = tokio::net::TcpStream::connect(server.addr).await.expect("connect");
+    let mut third = tokio::net::TcpStream::connect(server.addr).await.expect("connect");
+    assert!(closed_within(&mut third, Duration::from_secs(2)).await, "the third connection was closed");
+    assert!(!closed_within(&mut first, Duration::from_millis(300)).await, "the first stays open");
+    drop(first);
+    // The server notices the close when it next reads; a new client is served once it has.
+    let mut client = Client::new(&server);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match client.list_contacts(ListContactsRequest::default()).await {
+            Ok(_) => break,
+            Err(status) if Instant::now() < deadline => {
+                assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                client = Client::new(&server);
+            }
+            Err(status) => panic!("never served again: {status:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn change_streams_over_the_maximum_are_refused_and_reads_still_answer() {
+    use liaison_proto::common::v1::WatchChangesRequest;
+    let (mut client, server, _database) = limited(Limits { max_watch_streams: 100, ..Limits::default() }).await;
+    // Three connections of 100 streams each (a connection carries at most 256 at once).
+    let mut attempts = Vec::new();
+    for _ in 0..3 {
+        let feed = liaison_testkit::feed(&server);
+        for _ in 0..100 {
+            let mut feed = feed.clone();
+            attempts.push(tokio::spawn(async move { feed.watch_changes(WatchChangesRequest::default()).await }));
+        }
+    }
+    let mut open = Vec::new();
+    let mut refused = 0;
+    for attempt in attempts {
+        match attempt.await.expect("task") {
+            Ok(stream) => open.push(stream.into_inner()),
+            Err(status) => {
+                assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+                assert!(status.get_error_details().retry_info().is_some());
+                refused += 1;
+            }
+        }
+    }
+    assert_eq!((open.len(), refused), (100, 200));
+    let started = Instant::now();
+    client.list_contacts(ListContactsRequest::default()).ok().await;
+    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    // A stream that ends gives its place back.
+    open.truncate(99);
+    let mut feed = liaison_testkit::feed(&server);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while let Err(status) = feed.watch_changes(WatchChangesRequest::default()).await {
+        assert!(Instant::now() < deadline, "never admitted again: {status:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
