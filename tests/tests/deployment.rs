@@ -1105,6 +1105,12 @@ fn check_contacts_metrics(scrape: &prometheus_parse::Scrape) -> Result<(), Strin
             return Err(format!("liaison_rpc_duration_seconds{{method=\"CreateContact\"}} le=+Inf ≥ 1: {buckets:?}"));
         }
     }
+    if scrape.samples.iter().any(|s| s.labels.values().any(|v| v.contains("MadeUp7f3a"))) {
+        return Err("no label carrying the made-up method's name".into());
+    }
+    if metric_value(scrape, "liaison_rpc_requests_total", &[("service", "unknown"), ("method", "unknown")]).is_none() {
+        return Err("liaison_rpc_requests_total{service=\"unknown\",method=\"unknown\"} for the made-up path".into());
+    }
     for state in ["idle", "in_use"] {
         if metric_value(scrape, "liaison_db_pool_connections", &[("service", GRPC_SERVICES[0]), ("state", state)])
             .is_none()
@@ -1732,7 +1738,14 @@ async fn the_compose_topology_runs_as_four_processes_on_postgres() {
     }
     eprintln!("each role reaches its own database only");
 
-    // Metrics, while the processes run.
+    // Metrics, while the processes run. A made-up path is counted under `unknown`, never under its own text
+    // (which a caller could vary forever, minting a series each time).
+    let mut grpc = tonic::client::Grpc::new(Access::secured(grpc_ports, &tls, &token).channel(ServiceKind::Contacts));
+    grpc.ready().await.expect("ready");
+    let codec = tonic_prost::ProstCodec::<GetContactRequest, Contact>::default();
+    let made_up =
+        tonic::codegen::http::uri::PathAndQuery::from_static("/liaison.contacts.v1.ContactsService/MadeUp7f3a");
+    grpc.unary(tonic::Request::new(GetContactRequest::default()), made_up, codec).await.expect_err("no such method");
     assert_metrics("contacts", &format!("127.0.0.1:{}", metrics_ports[0]), check_contacts_metrics).await;
     assert_metrics("reporting", &format!("127.0.0.1:{}", metrics_ports[3]), check_reporting_metrics).await;
     for (service, port) in SERVICES.iter().zip(metrics_ports) {

@@ -27,6 +27,7 @@ pub mod net {
     pub mod client;
     pub mod context;
     pub mod limits;
+    pub mod methods;
     pub mod metrics;
     pub mod peers;
     pub mod server;

@@ -432,7 +432,7 @@ mod tests {
         let violations = vec![FieldViolation::new("a", "x".repeat(200)), FieldViolation::new("b", "short")];
         let status: Status = Error::InvalidArgument(violations.clone()).into();
         assert_eq!(status.message(), Error::InvalidArgument(violations).to_string());
-        assert!(status.get_error_details().error_info().expect("info").metadata.get("violations_left_out").is_none());
+        assert!(!status.get_error_details().error_info().expect("info").metadata.contains_key("violations_left_out"));
     }
 
     #[test]

@@ -44,6 +44,13 @@ const IN_FLIGHT: usize = 2;
 const MAX_GROUP: usize = 16;
 /// How long a writer connection may take to open, as the pool's connections (`db::Db::connect`).
 const CONNECT_DEADLINE: Duration = Duration::from_secs(3);
+/// Creates waiting for a slot at most; beyond, a create waits up to [`QUEUE_WAIT`] for room (back-pressure), then is
+/// refused with RESOURCE_EXHAUSTED — rather than the queue, and the memory of every waiting create, growing
+/// without bound while the database is slower than the callers.
+pub(crate) const QUEUE_MAX: usize = 1024;
+/// How long a create waits for room in a full queue.
+const QUEUE_WAIT: Duration = Duration::from_secs(1);
+
 /// How long one group statement may run before its callers are told the database is unavailable (the connection
 /// is then dropped: its state is unknown). Generous, since a statement can wait for locks or a slow disk.
 const STATEMENT_DEADLINE: Duration = Duration::from_secs(10);
@@ -83,14 +90,14 @@ impl Pending {
 /// The queue of creates of one database, and the task that writes them.
 #[derive(Debug)]
 pub(crate) struct GroupCommit {
-    queue: mpsc::UnboundedSender<Pending>,
+    queue: mpsc::Sender<Pending>,
     largest: Arc<AtomicUsize>,
 }
 
 impl GroupCommit {
     /// Starts the writer on the current runtime. It ends when the last handle to the queue is dropped.
     pub(crate) fn start(conn: &DatabaseConnection, committed: Arc<watch::Sender<u64>>) -> Self {
-        let (queue, incoming) = mpsc::unbounded_channel();
+        let (queue, incoming) = mpsc::channel(QUEUE_MAX);
         let largest = Arc::new(AtomicUsize::new(0));
         let options = conn.get_postgres_connection_pool().connect_options();
         tokio::spawn(lead(options, committed, incoming, largest.clone()));
@@ -106,9 +113,19 @@ impl GroupCommit {
     /// rows were written.
     pub(crate) async fn write(&self, claim: Option<OwnedClaim>, inserts: Vec<Insert>) -> Result<bool, Error> {
         let (done, outcome) = oneshot::channel();
-        self.queue
-            .send(Pending { claim, inserts, done })
-            .map_err(|_| Error::Internal("the group-commit writer has stopped".into()))?;
+        match tokio::time::timeout(QUEUE_WAIT, self.queue.send(Pending { claim, inserts, done })).await {
+            Ok(sent) => sent.map_err(|_| Error::Internal("the group-commit writer has stopped".into()))?,
+            Err(_) => {
+                return Err(Error::ResourceExhausted {
+                    reason: "WRITE_QUEUE_FULL",
+                    message: format!(
+                        "{QUEUE_MAX} writes are waiting for the database already; retry shortly (the database is \
+                         slower than its callers)"
+                    ),
+                    retry_after: Duration::from_millis(200),
+                });
+            }
+        }
         outcome.await.map_err(|_| Error::Internal("the group-commit writer dropped a create".into()))?
     }
 }
@@ -117,7 +134,7 @@ impl GroupCommit {
 async fn lead(
     options: Arc<sqlx::postgres::PgConnectOptions>,
     committed: Arc<watch::Sender<u64>>,
-    mut incoming: mpsc::UnboundedReceiver<Pending>,
+    mut incoming: mpsc::Receiver<Pending>,
     largest: Arc<AtomicUsize>,
 ) {
     // The free slots, each with its connection (if it has one yet).
@@ -315,6 +332,26 @@ fn group_statement(group: &[Pending]) -> Result<(String, Vec<Value>), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_create_finding_the_queue_full_waits_then_is_refused_with_resource_exhausted() {
+        // A queue nobody drains: every create stays queued.
+        let (queue, _incoming) = mpsc::channel(2);
+        let commit = Arc::new(GroupCommit { queue, largest: Arc::new(AtomicUsize::new(0)) });
+        for _ in 0..2 {
+            let commit = Arc::clone(&commit);
+            tokio::spawn(async move { commit.write(None, Vec::new()).await });
+        }
+        tokio::task::yield_now().await;
+        let started = std::time::Instant::now();
+        match commit.write(None, Vec::new()).await {
+            Err(Error::ResourceExhausted { reason: "WRITE_QUEUE_FULL", retry_after, .. }) => {
+                assert!(retry_after > Duration::ZERO);
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        assert!(started.elapsed() >= QUEUE_WAIT, "it waited for room first: {:?}", started.elapsed());
+    }
 
     fn pending(claim: Option<&str>, inserts: Vec<Insert>) -> Pending {
         let claim = claim.map(|name| OwnedClaim {

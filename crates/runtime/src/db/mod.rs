@@ -158,6 +158,15 @@ impl fmt::Debug for Db {
     }
 }
 
+/// The longest one statement may run on PostgreSQL (set on every connection, the group-commit writers' too): a
+/// query gone wrong ends with an error instead of holding a connection and its locks — longer than a unary call
+/// may take (`net::limits`), so that no request's own work meets it first.
+pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The longest a PostgreSQL connection may sit idle inside a transaction (a task stalled between two statements)
+/// before the server ends its session and releases its locks.
+pub const IDLE_IN_TRANSACTION_TIMEOUT: Duration = Duration::from_secs(60);
+
 impl Db {
     /// Connects (eagerly: an unreachable database is an error now, not at the first request).
     pub async fn connect(url: &DatabaseUrl) -> Result<Self, Error> {
@@ -181,7 +190,15 @@ impl Db {
             .test_before_acquire(false);
         match url.backend() {
             Backend::Postgres => {
-                options.max_connections(16);
+                options.max_connections(16).map_sqlx_postgres_opts(|o| {
+                    o.options([
+                        ("statement_timeout", format!("{}ms", STATEMENT_TIMEOUT.as_millis())),
+                        (
+                            "idle_in_transaction_session_timeout",
+                            format!("{}ms", IDLE_IN_TRANSACTION_TIMEOUT.as_millis()),
+                        ),
+                    ])
+                });
             }
             Backend::Sqlite => {
                 options.max_connections(8).map_sqlx_sqlite_opts(|o| {
@@ -441,6 +458,10 @@ pub async fn xact_lock(txn: &impl ConnectionTrait, key: &str) -> Result<(), Erro
 
 /// Maps a database failure: lost connections are UNAVAILABLE (retryable), the rest INTERNAL.
 pub fn db_error(err: DbErr) -> Error {
+    if sqlstate(&err).as_deref() == Some(QUERY_CANCELED) {
+        // `statement_timeout` ended it: the database did not answer in time, which the caller may retry.
+        return Error::DeadlineExceeded { dependency: "database".into() };
+    }
     if is_connection_failure(&err) {
         Error::Unavailable { dependency: "database".into(), message: root_cause(&err) }
     } else {
@@ -456,6 +477,22 @@ pub(crate) fn sqlx_error(err: sqlx::Error) -> Error {
 /// Whether a unique constraint rejected the statement.
 pub fn is_unique_violation(err: &DbErr) -> bool {
     matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
+}
+
+/// SQLSTATE of a statement cancelled by `statement_timeout` (or by an operator).
+const QUERY_CANCELED: &str = "57014";
+
+/// The SQLSTATE of a database's refusal, if `err` is one.
+fn sqlstate(err: &DbErr) -> Option<String> {
+    match err {
+        DbErr::Conn(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => match e.as_ref() {
+            sqlx::Error::Database(db) => db.code().map(|code| code.into_owned()),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 fn is_connection_failure(err: &DbErr) -> bool {

@@ -13,10 +13,9 @@
 use crate::api::error::Error;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
-use std::collections::HashSet;
 use std::num::NonZeroU32;
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -125,35 +124,6 @@ pub(crate) fn admit_in_flight(in_flight: &Arc<Semaphore>, max: usize) -> Result<
         message: format!("the server is handling its maximum of {max} calls at once; retry shortly"),
         retry_after: SHED_RETRY_AFTER,
     })
-}
-
-/// The `/package.Service/Method` paths of every streaming method of Liaison: they are not unary calls (no
-/// timeout, not counted in flight).
-pub(crate) fn is_streaming(path: &str) -> bool {
-    static STREAMING: OnceLock<HashSet<String>> = OnceLock::new();
-    STREAMING
-        .get_or_init(|| {
-            use prost::Message;
-            let mut paths = HashSet::new();
-            for set in [liaison_proto::FILE_DESCRIPTOR_SET, tonic_health::pb::FILE_DESCRIPTOR_SET] {
-                let Ok(set) = prost_types::FileDescriptorSet::decode(set) else { continue };
-                for file in set.file {
-                    for service in &file.service {
-                        for method in &service.method {
-                            if method.client_streaming() || method.server_streaming() {
-                                paths.insert(format!("/{}.{}/{}", file.package(), service.name(), method.name()));
-                            }
-                        }
-                    }
-                }
-            }
-            // Reflection is a bidirectional stream.
-            for version in ["v1", "v1alpha"] {
-                paths.insert(format!("/grpc.reflection.{version}.ServerReflection/ServerReflectionInfo"));
-            }
-            paths
-        })
-        .contains(path)
 }
 
 /// An accepted connection under the server's limits: it holds one of [`Limits::max_connections`] permits while
@@ -267,15 +237,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn streaming_methods_are_known_from_the_descriptors() {
-        assert!(is_streaming("/liaison.common.v1.ChangeFeedService/WatchChanges"));
-        assert!(is_streaming("/grpc.health.v1.Health/Watch"));
-        assert!(is_streaming("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"));
-        assert!(!is_streaming("/liaison.contacts.v1.ContactsService/GetContact"));
-        assert!(!is_streaming("/grpc.health.v1.Health/Check"));
-    }
+    use std::collections::HashSet;
 
     #[test]
     fn a_caller_over_its_rate_is_told_when_to_come_back_and_others_are_not_affected() {

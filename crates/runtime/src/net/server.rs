@@ -7,6 +7,7 @@ use crate::auth::Gate;
 use crate::db::Db;
 use crate::net::context::{self, TraceContext};
 use crate::net::limits::{self, Limits, RateLimit};
+use crate::net::metrics::TimedBody;
 use crate::security::Security;
 use futures::future::BoxFuture;
 use std::net::SocketAddr;
@@ -319,7 +320,8 @@ where
         };
         span.record("trace_id", trace.trace_id());
         span.record("span_id", trace.span_id());
-        let metrics = crate::net::metrics::RpcTimer::start(service, method);
+        let known = crate::net::methods::lookup(path);
+        let metrics = crate::net::metrics::RpcTimer::start(known);
         // Health and reflection answer anyone (probes, grpcurl fetching the schema); the service and its feed and
         // audit pass the gate, which says who the call acts for — or refuses it before the service sees it.
         let open = [HEALTH, REFLECTION_V1, REFLECTION_V1ALPHA].contains(&service);
@@ -328,7 +330,7 @@ where
         let source = remote_addr(&request);
         let gate = self.gate.clone();
         let shared = Arc::clone(&self.shared);
-        let streaming = limits::is_streaming(path);
+        let streaming = known.is_some_and(|m| m.streaming);
         // The service was polled ready above; the clone takes its place for the next call (tower's rule).
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
@@ -377,8 +379,15 @@ where
                 };
                 recorded.record("rpc.grpc.status_code", code);
                 tracing::debug!(code, "rpc finished");
-                metrics.finish(code);
-                response
+                match response {
+                    // A stream that started is recorded when it ends, with the status of its trailers.
+                    Ok(response) if streaming && !response.headers().contains_key("grpc-status") => Ok(response
+                        .map(|body| tonic::body::Body::new(TimedBody::new(body, move |code| metrics.finish(code))))),
+                    response => {
+                        metrics.finish(code);
+                        response
+                    }
+                }
             })
             .instrument(span),
         ))

@@ -38,7 +38,6 @@ async fn an_update_mask_of_300_000_paths_is_one_violation_answered_at_once() {
     let request = UpdateContactRequest {
         contact: Some(Contact { name: created.name.clone(), ..contact("Renamed") }),
         update_mask: Some(prost_types::FieldMask { paths }),
-        ..Default::default()
     };
     let started = Instant::now();
     let status = app.client.update_contact(request).err().await;
@@ -179,4 +178,37 @@ async fn change_streams_over_the_maximum_are_refused_and_reads_still_answer() {
         assert!(Instant::now() < deadline, "never admitted again: {status:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+#[tokio::test]
+async fn every_postgresql_connection_ends_runaway_statements_and_idle_transactions() {
+    use liaison_runtime::sea_orm::{ConnectionTrait, Statement};
+    // Outside CI without PostgreSQL this is skipped; under CI=true its absence fails (TestDatabase::new).
+    let Some(database) = TestDatabase::new(Engine::Postgres).await else { return };
+    let db = liaison_runtime::db::Db::connect(database.url()).await.expect("connect");
+    for setting in ["statement_timeout", "idle_in_transaction_session_timeout"] {
+        let show = Statement::from_string(db.conn().get_database_backend(), format!("SHOW {setting}"));
+        let row = db.conn().query_one_raw(show).await.expect("show").expect("a row");
+        let value: String = row.try_get("", setting).expect("value");
+        assert_eq!(value, "1min", "{setting}");
+    }
+    db.close().await;
+}
+
+#[tokio::test]
+async fn a_statement_cancelled_by_its_timeout_is_deadline_exceeded_not_internal() {
+    use liaison_runtime::sea_orm::{ConnectionTrait, Statement, TransactionTrait};
+    let Some(database) = TestDatabase::new(Engine::Postgres).await else { return };
+    let db = liaison_runtime::db::Db::connect(database.url()).await.expect("connect");
+    // One transaction, one connection: the lowered timeout applies to the statement that follows.
+    let txn = db.conn().begin().await.expect("begin");
+    let backend = txn.get_database_backend();
+    txn.execute_raw(Statement::from_string(backend, "SET LOCAL statement_timeout = '50ms'")).await.expect("set");
+    let started = Instant::now();
+    let error = txn.execute_raw(Statement::from_string(backend, "SELECT pg_sleep(5)")).await.expect_err("cancelled");
+    assert!(started.elapsed() < Duration::from_secs(4));
+    let error = liaison_runtime::db::db_error(error);
+    assert!(matches!(error, liaison_runtime::Error::DeadlineExceeded { .. }), "{error:?}");
+    drop(txn);
+    db.close().await;
 }
