@@ -66,9 +66,10 @@ pub async fn follow(feed: FeedClient, store: Store, state: IngestionState, shutd
                 }
             }
             Err(e) => {
+                tracing::warn!(source = source.name(), error = %e, "cannot take the feed lock");
                 state.update(source, |live| {
                     live.connected = false;
-                    live.last_error = format!("cannot take the feed lock: {e}");
+                    live.last_error = Fault::Database.category(source);
                 });
                 tokio::select! {
                     _ = tokio::time::sleep(jitter(backoff)) => {}
@@ -88,17 +89,17 @@ pub async fn follow(feed: FeedClient, store: Store, state: IngestionState, shutd
         };
         let outcome = tokio::select! {
             outcome = follow_once(&feed, &store, &state) => outcome,
-            _ = lost_lock => Err(format!("lost the lock on the {source} feed")),
+            _ = lost_lock => Err((Fault::LockLost, format!("lost the lock on the {source} feed"))),
             _ = shutdown.cancelled() => break,
         };
         let connected_before = state.get(source).connected;
-        let message = match outcome {
-            Ok(()) => format!("{source} closed its change stream"),
-            Err(message) => message,
+        let (fault, message) = match outcome {
+            Ok(()) => (Fault::Closed, format!("{source} closed its change stream")),
+            Err(fault) => fault,
         };
         state.update(source, |live| {
             live.connected = false;
-            live.last_error.clone_from(&message);
+            live.last_error = fault.category(source);
         });
         if connected_before {
             tracing::warn!(source = source.name(), error = %message, "change feed lost; reconnecting");
@@ -116,20 +117,48 @@ pub async fn follow(feed: FeedClient, store: Store, state: IngestionState, shutd
     state.update(source, |live| live.connected = false);
 }
 
-/// One connection: returns when the stream ends or fails.
-async fn follow_once(feed: &FeedClient, store: &Store, state: &IngestionState) -> Result<(), String> {
+/// Why following a feed stopped, as `GetIngestionStatus` says it: a category, never a database's or a socket's
+/// own words (those go to the log, which is for operators).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    /// The source could not be reached, or its stream broke.
+    Source,
+    /// The read model's own database failed.
+    Database,
+    /// The source ended the stream (it is shutting down).
+    Closed,
+    /// Another replica took the feed over.
+    LockLost,
+}
+
+impl Fault {
+    fn category(self, source: ServiceKind) -> String {
+        match self {
+            Self::Source => format!("the {source} service is unavailable or its change stream broke"),
+            Self::Database => "the reporting database failed; see the service's log".to_owned(),
+            Self::Closed => format!("the {source} service closed its change stream"),
+            Self::LockLost => "another replica took this feed over".to_owned(),
+        }
+    }
+}
+
+type Stopped = (Fault, String);
+
+/// One connection: returns when the stream ends or fails, with the fault's category and, for the log, its detail.
+async fn follow_once(feed: &FeedClient, store: &Store, state: &IngestionState) -> Result<(), Stopped> {
     let source = feed.source();
-    store.register_source(source).await.map_err(|e| e.to_string())?;
-    let progress = store.progress(source).await.map_err(|e| e.to_string())?;
+    let database = |e: liaison_runtime::Error| (Fault::Database, e.to_string());
+    store.register_source(source).await.map_err(database)?;
+    let progress = store.progress(source).await.map_err(database)?;
     let mut cursor = progress.cursor;
-    let mut stream = feed.watch(cursor).await.map_err(|e| e.to_string())?;
+    let mut stream = feed.watch(cursor).await.map_err(|e| (Fault::Source, e.to_string()))?;
     state.update(source, |live| {
         live.connected = true;
         live.last_error.clear();
     });
     tracing::info!(source = source.name(), cursor = progress.cursor, "following change feed");
     while let Some(batch) = stream.next().await {
-        let mut batch = batch.map_err(|status| format!("{source}: {}", status.message()))?;
+        let mut batch = batch.map_err(|status| (Fault::Source, format!("{source}: {}", status.message())))?;
         // Behind on a backlog, several messages are already waiting: apply them in one transaction (one commit
         // instead of several, and later changes of a resource supersede earlier ones before anything is written).
         let mut ended = None;
@@ -140,7 +169,7 @@ async fn follow_once(feed: &FeedClient, store: &Store, state: &IngestionState) -
                     batch.remaining = next.remaining;
                 }
                 Some(Some(Err(status))) => {
-                    ended = Some(Err(format!("{source}: {}", status.message())));
+                    ended = Some(Err((Fault::Source, format!("{source}: {}", status.message()))));
                     break;
                 }
                 Some(None) => {
@@ -151,7 +180,7 @@ async fn follow_once(feed: &FeedClient, store: &Store, state: &IngestionState) -
             }
         }
         let span = ingestion_span(source, &batch.changes);
-        cursor = store.apply(source, cursor, &batch.changes).instrument(span).await.map_err(|e| e.to_string())?.cursor;
+        cursor = store.apply(source, cursor, &batch.changes).instrument(span).await.map_err(database)?.cursor;
         state.update(source, |live| live.lag = batch.remaining);
         liaison_runtime::net::metrics::record_feed(source.name(), batch.remaining, batch.changes.len() as u64);
         if let Some(end) = ended {

@@ -149,6 +149,12 @@ impl Error {
                 Self::Unavailable { dependency: dependency.to_owned(), message: status.message().to_owned() }
             }
             Code::DeadlineExceeded | Code::Cancelled => Self::DeadlineExceeded { dependency: dependency.to_owned() },
+            // The peer's answer (or our request) exceeded a message limit: said as such, not as an internal fault
+            // of the peer's.
+            Code::OutOfRange => Self::Unavailable {
+                dependency: dependency.to_owned(),
+                message: format!("a message exceeded the size limit: {}", status.message()),
+            },
             Code::NotFound => Self::NotFound { resource: status.message().to_owned() },
             // Our own credentials were refused: the operator must fix them, the caller cannot; said as such.
             Code::Unauthenticated | Code::PermissionDenied => {
@@ -194,7 +200,8 @@ impl From<Error> for Status {
             Error::Unavailable { dependency, .. } => {
                 metadata.insert("dependency".to_owned(), dependency.clone());
                 details.set_retry_info(Some(Duration::from_millis(500)));
-                error.to_string()
+                // Which dependency, not its socket error or the database's own words: those are in the log.
+                format!("{dependency} is unavailable; retry shortly")
             }
             Error::DeadlineExceeded { dependency } => {
                 metadata.insert("dependency".to_owned(), dependency.clone());
@@ -355,6 +362,25 @@ mod tests {
         assert_eq!(status.code(), Code::Unavailable);
         assert!(status.get_error_details().retry_info().is_some());
         assert!(matches!(Error::from_status("contacts.BatchGetContacts", &status), Error::Unavailable { .. }));
+    }
+
+    #[test]
+    fn unavailable_names_the_dependency_and_keeps_its_socket_error_for_the_log() {
+        let error =
+            Error::Unavailable { dependency: "database".into(), message: "connect to 10.0.0.7:5432: refused".into() };
+        assert!(error.to_string().contains("10.0.0.7"), "the log keeps the cause");
+        let status: Status = error.into();
+        assert_eq!(status.message(), "database is unavailable; retry shortly");
+    }
+
+    #[test]
+    fn a_peers_out_of_range_is_not_an_internal_error() {
+        let status = Status::out_of_range("decoded message length too large");
+        let error = Error::from_status("contacts.BatchGetContacts", &status);
+        assert!(
+            matches!(&error, Error::Unavailable { dependency, .. } if dependency == "contacts.BatchGetContacts"),
+            "{error:?}"
+        );
     }
 
     #[test]

@@ -1,6 +1,22 @@
 //! Raw statements written once with `?` placeholders and rendered for the engine at hand.
 use sea_orm::{DbBackend, Statement, Value};
 
+/// A LIKE pattern `before` + `literal` + `after`, where `literal` matches only itself: its `%`, `_` and `\\` are
+/// escaped (with `\\`, declared by the pattern's ESCAPE clause), while `before` and `after` are pattern text such as
+/// `%,`. A label `a_b` must not find `axb`, and a search for `100%` must not find everything.
+pub fn like_literal(before: &str, literal: &str, after: &str) -> sea_orm::sea_query::LikeExpr {
+    let mut pattern = String::with_capacity(before.len() + literal.len() + after.len() + 4);
+    pattern.push_str(before);
+    for c in literal.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push_str(after);
+    sea_orm::sea_query::LikeExpr::new(pattern).escape('\\')
+}
+
 /// A statement for `backend`; `?` placeholders become `$1, $2, …` on PostgreSQL.
 pub fn statement(backend: DbBackend, sql: &str, values: impl IntoIterator<Item = Value>) -> Statement {
     let sql = match backend {

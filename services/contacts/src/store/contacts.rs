@@ -83,7 +83,8 @@ impl Store {
             condition = condition.add(contact::Column::DeleteTime.is_null());
         }
         if let Some(label) = &filter.label {
-            condition = condition.add(contact::Column::Labels.like(format!("%,{label},%")));
+            condition =
+                condition.add(contact::Column::Labels.like(liaison_runtime::db::sql::like_literal("%,", label, ",%")));
         }
         if let Some(organization) = &filter.organization {
             condition = condition.add(

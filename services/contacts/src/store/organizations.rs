@@ -77,7 +77,8 @@ impl Store {
             condition = condition.add(organization::Column::Kind.eq(kind.value()));
         }
         if let Some(label) = &filter.label {
-            condition = condition.add(organization::Column::Labels.like(format!("%,{label},%")));
+            condition = condition
+                .add(organization::Column::Labels.like(liaison_runtime::db::sql::like_literal("%,", label, ",%")));
         }
         if let Some(parent) = &filter.parent {
             condition = condition.add(organization::Column::ParentId.eq(parent.key()));

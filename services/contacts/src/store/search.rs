@@ -19,7 +19,7 @@ impl Store {
         let mut condition =
             Condition::all().add(contact::Column::DeleteTime.is_null()).add(contact::Column::MergedInto.is_null());
         for word in query.words() {
-            let pattern = format!("%{word}%");
+            let pattern = liaison_runtime::db::sql::like_literal("%", word, "%");
             condition = condition.add(
                 Condition::any().add(contact::Column::SearchText.like(pattern.clone())).add(
                     contact::Column::Id.in_subquery(

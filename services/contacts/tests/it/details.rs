@@ -289,6 +289,23 @@ async fn contacts_are_filtered_by_label_and_organization(engine: Engine) {
         }
     };
     assert_eq!(list(ListContactsRequest { label: "Board".into(), ..Default::default() }).await.unwrap(), [board.name]);
+    // `_` is a label's own character, not LIKE's wildcard: `water_board` does not find `waterxboard`.
+    let underscored = create(
+        &mut app.client.clone(),
+        Contact { display_name: "Underscored".into(), labels: vec!["water_board".into()], ..Default::default() },
+    )
+    .await
+    .unwrap();
+    create(
+        &mut app.client.clone(),
+        Contact { display_name: "Lookalike".into(), labels: vec!["waterxboard".into()], ..Default::default() },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        list(ListContactsRequest { label: "water_board".into(), ..Default::default() }).await.unwrap(),
+        [underscored.name]
+    );
     assert_eq!(
         list(ListContactsRequest { organization: organization.name.clone(), ..Default::default() }).await.unwrap(),
         [employee.name]
