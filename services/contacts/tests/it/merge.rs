@@ -657,6 +657,29 @@ async fn unmerge_is_refused_when_not_merged_expired_superseded_or_the_survivor_i
     unmerge(c, &first).await.unwrap();
     assert_eq!(precondition_reason(&unmerge(c, &first).await.unwrap_err()), "NOT_MERGED", "already undone");
 
+    // The survivor edited since the merge: writing its old state back would undo the edit, so it is refused.
+    merge(c, &survivor, &first, false).await.unwrap();
+    let consent = Consent { do_not_contact: true, ..Default::default() };
+    let edited = Contact {
+        name: survivor.clone(),
+        consent: Some(consent),
+        notes: "Asked not to be called".into(),
+        ..Default::default()
+    };
+    c.update_contact(UpdateContactRequest { contact: Some(edited), ..Default::default() }).await.unwrap();
+    let refused = unmerge(c, &first).await.unwrap_err();
+    assert_eq!(precondition_reason(&refused), "SURVIVOR_CHANGED");
+    let message = refused.message();
+    assert!(message.contains("do_not_contact") && message.contains("notes"), "{message}");
+    let kept = get(c, &survivor).await;
+    assert!(kept.do_not_contact && kept.notes == "Asked not to be called", "the edit stands");
+    assert_eq!(get(c, &first).await.name, survivor, "still merged");
+    // Once the edit is undone the unmerge goes through.
+    let reverted = Contact { name: survivor.clone(), ..Default::default() };
+    let mask = prost_types::FieldMask { paths: vec!["consent".into(), "notes".into()] };
+    c.update_contact(UpdateContactRequest { contact: Some(reverted), update_mask: Some(mask) }).await.unwrap();
+    unmerge(c, &first).await.unwrap();
+
     // The survivor merged on into another contact: undo that first.
     merge(c, &survivor, &first, false).await.unwrap();
     merge(c, &second, &survivor, false).await.unwrap();

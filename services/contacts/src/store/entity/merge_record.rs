@@ -18,6 +18,9 @@ pub struct Model {
     pub merged_before: String,
     /// JSON list of `store::merge::LinkMove`, in the order they were made.
     pub link_moves: String,
+    /// JSON `store::merge::ContactSnapshot` of the survivor as the merge left it; `None` for merges recorded
+    /// before it was kept.
+    pub survivor_after: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

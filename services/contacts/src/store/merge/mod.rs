@@ -166,6 +166,7 @@ impl Store {
             survivor_before: json(&ContactSnapshot::from(&survivor)),
             merged_before: json(&ContactSnapshot::from(&merged)),
             link_moves: json(&moves),
+            survivor_after: Some(json(&ContactSnapshot::from(&combined))),
         };
         merge_record::Entity::insert(record.into_active_model()).exec(&*txn).await.map_err(db_error)?;
         if request.validate_only {
@@ -228,6 +229,23 @@ impl Store {
             serde_json::from_str::<ContactSnapshot>(column)
                 .map_err(|e| Error::Internal(format!("merge {} has a damaged snapshot: {e}", record.id)))
         };
+        // The survivor edited since the merge (a do-not-contact set, a new email): writing its pre-merge state back
+        // would silently undo the edit, so the unmerge is refused, naming what changed.
+        if let Some(after) = &record.survivor_after {
+            let changed = snapshot(after)?.changed_fields(&ContactSnapshot::from(&survivor));
+            if !changed.is_empty() {
+                let survivor_wire = survivor_name.to_string();
+                return Err(precondition(
+                    "SURVIVOR_CHANGED",
+                    survivor_wire.clone(),
+                    format!(
+                        "{survivor_wire} was edited since the merge ({}); unmerging would undo those edits — \
+                         undo them first, or keep the merge",
+                        changed.join(", ")
+                    ),
+                ));
+            }
+        }
         let restored_survivor = snapshot(&record.survivor_before)?.restore(survivor.revision + 1, now);
         let restored = snapshot(&record.merged_before)?.restore(gone.revision + 1, now);
         let moves: Vec<LinkMove> = serde_json::from_str(&record.link_moves)

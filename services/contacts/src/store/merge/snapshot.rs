@@ -76,6 +76,21 @@ impl From<&contact::Model> for ContactSnapshot {
 }
 
 impl ContactSnapshot {
+    /// The fields whose values differ between `self` and `other`, ignoring what every write changes (revision,
+    /// update time) and what is derived from the rest (the search text).
+    pub(super) fn changed_fields(&self, other: &Self) -> Vec<String> {
+        let (Ok(serde_json::Value::Object(mine)), Ok(serde_json::Value::Object(theirs))) =
+            (serde_json::to_value(self), serde_json::to_value(other))
+        else {
+            return Vec::new();
+        };
+        mine.iter()
+            .filter(|(field, _)| !matches!(field.as_str(), "revision" | "update_time" | "search_text"))
+            .filter(|(field, value)| theirs.get(field.as_str()) != Some(value))
+            .map(|(field, _)| field.clone())
+            .collect()
+    }
+
     /// The row as it was, at a new revision.
     pub(super) fn restore(self, revision: i64, update_time: DateTime<Utc>) -> contact::Model {
         contact::Model {

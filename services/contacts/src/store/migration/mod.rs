@@ -6,6 +6,7 @@ mod m20261123_000002_create_affiliations_and_relationships;
 mod m20261124_000003_contact_details;
 mod m20261124_000010_engagement;
 mod m20261124_000020_merges;
+mod m20261207_000030_merge_survivor_after;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000010_engagement::Migration),
             Box::new(m20261124_000020_merges::Migration),
             Box::new(liaison_runtime::db::migration::AddChangeAudit),
+            Box::new(m20261207_000030_merge_survivor_after::Migration),
         ]
     }
 }
