@@ -126,6 +126,45 @@ pub(crate) fn admit_in_flight(in_flight: &Arc<Semaphore>, max: usize) -> Result<
     })
 }
 
+/// How long a call waits for a turn at an expensive read before it is refused.
+const EXPENSIVE_WAIT: Duration = Duration::from_secs(2);
+
+/// Turns at the reads of a service that cost far more than a lookup (ranking a search, comparing a register for
+/// duplicates): at most one per core at once, so that a burst of them cannot take every worker from the cheap
+/// calls. A call waits up to two seconds for a turn, then is refused with RESOURCE_EXHAUSTED.
+#[derive(Debug)]
+pub struct ExpensiveReads {
+    turns: Arc<Semaphore>,
+    at_once: usize,
+}
+
+impl ExpensiveReads {
+    /// One turn per core.
+    pub fn per_core() -> Self {
+        Self::new(std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get))
+    }
+
+    pub fn new(at_once: usize) -> Self {
+        Self { turns: Arc::new(Semaphore::new(at_once.max(1))), at_once: at_once.max(1) }
+    }
+
+    /// A turn for `what` (e.g. `SearchContacts`), held until the permit drops.
+    pub async fn turn(&self, what: &str) -> Result<OwnedSemaphorePermit, Error> {
+        match tokio::time::timeout(EXPENSIVE_WAIT, Arc::clone(&self.turns).acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(Error::ResourceExhausted {
+                reason: "EXPENSIVE_READS_BUSY",
+                message: format!(
+                    "{what} waits for one of {} turns at expensive reads, all taken for {} s; retry shortly",
+                    self.at_once,
+                    EXPENSIVE_WAIT.as_secs()
+                ),
+                retry_after: Duration::from_secs(1),
+            }),
+        }
+    }
+}
+
 /// An accepted connection under the server's limits: it holds one of [`Limits::max_connections`] permits while
 /// open, and fails if its first bytes (the 24-byte HTTP/2 preface) do not arrive within the preface timeout.
 pub struct Guarded<S> {
@@ -265,6 +304,22 @@ mod tests {
         assert!(matches!(shed, Error::ResourceExhausted { reason: "SERVER_BUSY", .. }));
         drop(first);
         let _again = admit_in_flight(&in_flight, 2).expect("room again");
+    }
+
+    #[tokio::test]
+    async fn an_expensive_read_waits_for_a_turn_then_is_refused_and_is_admitted_once_one_ends() {
+        let reads = ExpensiveReads::new(1);
+        let held = reads.turn("SearchContacts").await.expect("a free turn");
+        let started = std::time::Instant::now();
+        match reads.turn("SearchContacts").await {
+            Err(Error::ResourceExhausted { reason: "EXPENSIVE_READS_BUSY", message, .. }) => {
+                assert!(message.contains("SearchContacts"), "{message}");
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        assert!(started.elapsed() >= EXPENSIVE_WAIT, "it waited for a turn first");
+        drop(held);
+        reads.turn("SearchContacts").await.expect("a turn again");
     }
 
     #[tokio::test]

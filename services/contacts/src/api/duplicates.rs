@@ -41,22 +41,41 @@ pub(super) async fn find_duplicate_contacts(
     let scope =
         format!("FindDuplicateContacts?min_score={}", threshold.as_ref().map(u32::to_string).unwrap_or_default());
     let (threshold, page) = (threshold, paging::parse(request.page_size, &request.page_token, &scope)).validate()?;
-    let (people, shared) = api.store.duplicate_candidates().await?;
-    // Comparing a large register takes a while: off the async workers.
-    let pairs = tokio::task::spawn_blocking(move || duplicates::find(&people, &shared))
-        .await
-        .map_err(|e| Error::Internal(format!("duplicate detection failed: {e}")))?;
+    let pairs = all_pairs(api).await?;
     let mut page_pairs: Vec<Pair> = pairs
-        .into_iter()
+        .iter()
         .filter(|p| p.score_micros >= threshold)
         .filter(|p| page.after.as_ref().is_none_or(|after| p.sort_key() > *after))
         .take(page.size as usize + 1)
+        .cloned()
         .collect();
     let next_page_token = paging::token_after(&mut page_pairs, page.size, &scope, Pair::sort_key);
     Ok(Response::new(FindDuplicateContactsResponse {
         pairs: page_pairs.iter().map(wire_pair).collect(),
         next_page_token,
     }))
+}
+
+/// Every duplicate pair of the register, in page order: computed once per write epoch (every page of every
+/// threshold is cut from the same list), in a turn among the expensive reads and off the async workers.
+async fn all_pairs(api: &ContactsApi) -> Result<std::sync::Arc<Vec<Pair>>, Error> {
+    const KEY: &str = "all";
+    if let Some(pairs) = api.duplicates.get(KEY) {
+        return Ok(pairs);
+    }
+    let _turn = api.expensive.turn("FindDuplicateContacts").await?;
+    // Another call may have computed them while this one waited for its turn.
+    if let Some(pairs) = api.duplicates.get(KEY) {
+        return Ok(pairs);
+    }
+    let epoch = api.duplicates.epoch();
+    let (people, shared) = api.store.duplicate_candidates().await?;
+    let pairs = tokio::task::spawn_blocking(move || duplicates::find(&people, &shared))
+        .await
+        .map_err(|e| Error::Internal(format!("duplicate detection failed: {e}")))?;
+    let pairs = std::sync::Arc::new(pairs);
+    api.duplicates.fill(KEY.to_owned(), epoch, std::sync::Arc::clone(&pairs));
+    Ok(pairs)
 }
 
 #[cfg(test)]

@@ -30,12 +30,27 @@ pub struct ContactsApi {
     /// Contacts as last read, by the id asked for (a merged id maps to its survivor): other services resolve the
     /// same names over and over.
     contacts: ReadCache<CachedContact>,
+    /// The expensive reads' results, computed once per write epoch and paged from: every duplicate pair of the
+    /// register (one entry), and the ranked hits of recent searches (by their words).
+    duplicates: ReadCache<Arc<Vec<crate::domain::duplicates::Pair>>>,
+    searches: ReadCache<Arc<Vec<(String, crate::domain::search::Hit)>>>,
+    /// Turns at computing them: at most one per core at once.
+    expensive: liaison_runtime::net::limits::ExpensiveReads,
 }
+
+/// Searches whose ranked hits are kept until the next write.
+const CACHED_SEARCHES: usize = 32;
 
 impl ContactsApi {
     pub fn new(ctx: ServiceContext) -> Self {
         liaison_runtime::feed::cache::follow_other_writers(ctx.db.clone(), ctx.shutdown.clone());
-        Self { contacts: ReadCache::new(ctx.db.clone(), CACHED_CONTACTS), store: Store::new(ctx.db) }
+        Self {
+            contacts: ReadCache::new(ctx.db.clone(), CACHED_CONTACTS),
+            duplicates: ReadCache::new(ctx.db.clone(), 1),
+            searches: ReadCache::new(ctx.db.clone(), CACHED_SEARCHES),
+            expensive: liaison_runtime::net::limits::ExpensiveReads::per_core(),
+            store: Store::new(ctx.db),
+        }
     }
 }
 

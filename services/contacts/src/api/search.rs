@@ -1,8 +1,9 @@
 //! Contact search: the ranked hits of the store, a page at a time, with the contacts read through the cache.
 use super::ContactsApi;
-use crate::domain::search::Query;
+use crate::domain::search::{Hit, Query};
 use liaison_proto::contacts::v1::*;
 use liaison_runtime::{Error, Validate, api::paging};
+use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
 pub(super) async fn search_contacts(
@@ -20,7 +21,7 @@ pub(super) async fn search_contacts(
         Some(Ok(offset)) => offset,
         Some(Err(_)) => return Err(Error::invalid("page_token", "is not a token of this search").into()),
     };
-    let hits = api.store.search_contacts(&query).await?;
+    let hits = ranked_hits(api, &query).await?;
     let size = usize::try_from(page.size).unwrap_or(usize::MAX);
     let end = offset.saturating_add(size).min(hits.len());
     let page_hits = hits.get(offset..end).unwrap_or_default();
@@ -39,4 +40,21 @@ pub(super) async fn search_contacts(
         .collect();
     let next_page_token = if end < hits.len() { paging::next_token(&scope, &end.to_string()) } else { String::new() };
     Ok(Response::new(SearchContactsResponse { results, next_page_token }))
+}
+
+/// The ranked hits of `query`: computed once per write epoch (each page is cut from them, rather than every page
+/// ranking the candidates again), in a turn among the expensive reads.
+async fn ranked_hits(api: &ContactsApi, query: &Query) -> Result<Arc<Vec<(String, Hit)>>, Error> {
+    let key = query.words().join(" ");
+    if let Some(hits) = api.searches.get(&key) {
+        return Ok(hits);
+    }
+    let _turn = api.expensive.turn("SearchContacts").await?;
+    if let Some(hits) = api.searches.get(&key) {
+        return Ok(hits);
+    }
+    let epoch = api.searches.epoch();
+    let hits = Arc::new(api.store.search_contacts(query).await?);
+    api.searches.fill(key, epoch, Arc::clone(&hits));
+    Ok(hits)
 }

@@ -212,3 +212,36 @@ async fn a_statement_cancelled_by_its_timeout_is_deadline_exceeded_not_internal(
     drop(txn);
     db.close().await;
 }
+
+#[tokio::test]
+async fn search_and_duplicate_results_are_kept_between_pages_and_never_outlive_a_write() {
+    let mut app = app(Engine::Sqlite).await;
+    let c = &mut app.client;
+    let person =
+        |name: &str, email: &str| Contact { display_name: name.into(), email: email.into(), ..Default::default() };
+    for (name, email) in [("Ada Okafor", "ada@example.org"), ("Ada Okafor", "ada@example.org")] {
+        c.create_contact(CreateContactRequest { contact: Some(person(name, email)), request_id: String::new() })
+            .ok()
+            .await;
+    }
+    let search = |c: &mut Client| {
+        let mut c = c.clone();
+        async move {
+            let request = SearchContactsRequest { query: "okafor".into(), ..Default::default() };
+            c.search_contacts(request).ok().await.results.len()
+        }
+    };
+    let duplicates = |c: &mut Client| {
+        let mut c = c.clone();
+        async move { c.find_duplicate_contacts(FindDuplicateContactsRequest::default()).ok().await.pairs.len() }
+    };
+    assert_eq!((search(c).await, duplicates(c).await), (2, 1));
+    assert_eq!((search(c).await, duplicates(c).await), (2, 1), "the same answers from the kept results");
+    c.create_contact(CreateContactRequest {
+        contact: Some(person("Ada Okafor", "ada@example.org")),
+        request_id: String::new(),
+    })
+    .ok()
+    .await;
+    assert_eq!((search(c).await, duplicates(c).await), (3, 3), "a write is seen at the next read");
+}
