@@ -161,6 +161,7 @@ pub async fn start<S: LiaisonService>(
         shutdown: shutdown.child_token(),
     };
     let mounted = S::mount(ctx).await?;
+    crate::db::idempotency::sweep_periodically(db.clone(), shutdown.child_token());
     if !addr.ip().is_loopback() && !security.is_production() {
         tracing::warn!(service = kind.name(), %addr, security = security.describe(),
             "INSECURE: listening on a non-loopback address without authentication and TLS (--insecure)");

@@ -22,6 +22,71 @@ pub(crate) async fn create_table(conn: &impl ConnectionTrait) -> Result<(), DbEr
     crate::db::execute_script(conn, TABLE).await
 }
 
+/// How long a request id is kept: a retry within it returns the first result; after it (and before the next
+/// sweep, at most [`SWEEP_EVERY`] later) the id is forgotten and a request with it creates anew.
+pub const KEY_TTL: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+/// How often each server deletes the request ids past [`KEY_TTL`].
+pub const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Adds `create_time` (seconds since the epoch, set by the database on insert) to `idempotency_keys`, so that
+/// keys can expire; keys kept before count from the migration. SQLite cannot add a column whose default is an
+/// expression, so there the table is rebuilt.
+pub(crate) async fn add_create_time(conn: &impl ConnectionTrait) -> Result<(), DbErr> {
+    let script = match conn.get_database_backend() {
+        sea_orm::DbBackend::Postgres => {
+            "ALTER TABLE idempotency_keys ADD COLUMN create_time BIGINT NOT NULL \
+                 DEFAULT (extract(epoch FROM now()))::bigint;
+             CREATE INDEX IF NOT EXISTS idempotency_keys_by_age ON idempotency_keys (create_time)"
+        }
+        _ => {
+            "CREATE TABLE idempotency_keys_aged (
+                 method TEXT NOT NULL,
+                 request_id TEXT NOT NULL,
+                 fingerprint TEXT NOT NULL,
+                 resource_name TEXT NOT NULL,
+                 create_time INTEGER NOT NULL DEFAULT (CAST(strftime('%s', 'now') AS INTEGER)),
+                 PRIMARY KEY (method, request_id)
+             );
+             INSERT INTO idempotency_keys_aged (method, request_id, fingerprint, resource_name)
+                 SELECT method, request_id, fingerprint, resource_name FROM idempotency_keys;
+             DROP TABLE idempotency_keys;
+             ALTER TABLE idempotency_keys_aged RENAME TO idempotency_keys;
+             CREATE INDEX IF NOT EXISTS idempotency_keys_by_age ON idempotency_keys (create_time)"
+        }
+    };
+    crate::db::execute_script(conn, script).await
+}
+
+/// Deletes the request ids created before `now - KEY_TTL`; how many.
+pub async fn expire(conn: &impl ConnectionTrait, now: chrono::DateTime<chrono::Utc>) -> Result<u64, Error> {
+    let cutoff = now.timestamp() - KEY_TTL.as_secs() as i64;
+    let delete =
+        statement(conn.get_database_backend(), "DELETE FROM idempotency_keys WHERE create_time < ?", [cutoff.into()]);
+    Ok(conn.execute_raw(delete).await.map_err(db_error)?.rows_affected())
+}
+
+/// Deletes expired request ids every [`SWEEP_EVERY`] (the first time a minute after start) until `shutdown`.
+/// Replicas sharing a database each sweep; the deletes are the same and harmless together.
+pub fn sweep_periodically(db: crate::db::Db, shutdown: tokio_util::sync::CancellationToken) {
+    tokio::spawn(async move {
+        let mut wait = std::time::Duration::from_secs(60);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(wait) => {}
+            }
+            match expire(db.conn(), crate::api::time::now()).await {
+                Ok(0) => {}
+                Ok(expired) => {
+                    tracing::info!(expired, "idempotency keys past their {} days expired", KEY_TTL.as_secs() / 86_400)
+                }
+                Err(error) => tracing::warn!(%error, "cannot expire idempotency keys; trying again later"),
+            }
+            wait = SWEEP_EVERY;
+        }
+    });
+}
+
 /// What a request is, for telling a genuine retry from a key reused for something else.
 pub fn fingerprint(request: &impl prost::Message) -> String {
     let digest = Sha256::digest(request.encode_to_vec());
@@ -237,7 +302,38 @@ pub fn reused() -> Error {
 
 #[cfg(test)]
 mod tests {
-    use super::lock_id;
+    use super::*;
+
+    #[tokio::test]
+    async fn request_ids_expire_after_their_time_and_younger_ones_stay() {
+        use crate::db::migration::{AddIdempotencyCreateTime, CreateSharedTables};
+        use sea_orm_migration::{MigrationTrait, SchemaManager};
+        let path = std::env::temp_dir().join(format!("liaison-keys-{}.db", uuid::Uuid::now_v7()));
+        let url: crate::db::DatabaseUrl = format!("sqlite://{}?mode=rwc", path.display()).parse().expect("url");
+        let db = crate::db::Db::connect(&url).await.expect("connect");
+        let manager = SchemaManager::new(db.conn());
+        CreateSharedTables.up(&manager).await.expect("tables");
+        // A key kept before the migration counts from the migration.
+        let old = RequestId::parse_optional("request_id", "before").expect("id").expect("some");
+        claim(db.conn(), "Create", Some(&old), "f", "things/1").await.expect("claim");
+        // As the migrator runs it: in a transaction (`use_transaction`).
+        let txn = sea_orm::TransactionTrait::begin(db.conn()).await.expect("begin");
+        AddIdempotencyCreateTime.up(&SchemaManager::new(&txn)).await.expect("migration");
+        txn.commit().await.expect("commit");
+        let young = RequestId::parse_optional("request_id", "after").expect("id").expect("some");
+        claim(db.conn(), "Create", Some(&young), "f", "things/2").await.expect("claim");
+        assert_eq!(lookup(db.conn(), "Create", &old, "f").await.expect("lookup").as_deref(), Some("things/1"));
+
+        let now = crate::api::time::now();
+        assert_eq!(expire(db.conn(), now).await.expect("sweep"), 0, "both younger than a week");
+        let week = chrono::TimeDelta::from_std(KEY_TTL).expect("delta");
+        assert_eq!(expire(db.conn(), now + week + chrono::TimeDelta::minutes(1)).await.expect("sweep"), 2);
+        assert_eq!(lookup(db.conn(), "Create", &young, "f").await.expect("lookup"), None, "forgotten");
+        db.close().await;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
 
     #[test]
     fn lock_ids_are_fnv_1a_and_the_same_everywhere() {

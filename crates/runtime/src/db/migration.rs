@@ -70,3 +70,31 @@ impl MigrationTrait for AddChangeAudit {
         Ok(())
     }
 }
+
+/// Adds `idempotency_keys.create_time`, so that request ids expire (`db::idempotency::KEY_TTL`).
+pub struct AddIdempotencyCreateTime;
+
+impl MigrationName for AddIdempotencyCreateTime {
+    fn name(&self) -> &str {
+        "m20261207_000000_add_idempotency_create_time"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AddIdempotencyCreateTime {
+    /// In one transaction on SQLite too: there the table is rebuilt, which must happen whole or not at all (and
+    /// on one connection).
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        crate::db::idempotency::add_create_time(manager.get_connection()).await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let conn = manager.get_connection();
+        conn.execute_unprepared("DROP INDEX IF EXISTS idempotency_keys_by_age").await?;
+        manager.alter_table(Table::alter().table("idempotency_keys").drop_column("create_time").to_owned()).await
+    }
+}

@@ -13,6 +13,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_create_read_model::Migration),
             Box::new(liaison_runtime::db::migration::AddChangeActor),
             Box::new(liaison_runtime::db::migration::AddChangeAudit),
+            Box::new(liaison_runtime::db::migration::AddIdempotencyCreateTime),
         ]
     }
 }

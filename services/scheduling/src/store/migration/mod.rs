@@ -25,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000004_commitments_projects::Migration),
             Box::new(m20261206_000005_recurrence::Migration),
             Box::new(m20261206_000006_participant_meetings::Migration),
+            Box::new(liaison_runtime::db::migration::AddIdempotencyCreateTime),
         ]
     }
 }
