@@ -393,3 +393,45 @@ where
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use liaison_proto::contacts::v1::GetContactRequest;
+    use liaison_proto::contacts::v1::contacts_service_client::ContactsServiceClient;
+
+    #[tokio::test]
+    async fn a_unary_call_past_the_servers_time_limit_is_deadline_exceeded_whatever_the_callers_deadline() {
+        let dir = tempfile::tempdir().expect("directory");
+        let url: crate::db::DatabaseUrl =
+            format!("sqlite://{}?mode=rwc", dir.path().join("db.sqlite").display()).parse().expect("url");
+        let db = Db::connect(&url).await.expect("database");
+        // A method whose handler never answers.
+        let mut routes = Routes::default();
+        crate::net::wire::route_unary(
+            &mut routes,
+            "/liaison.contacts.v1.ContactsService/GetContact",
+            |_: tonic::Request<GetContactRequest>| async {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                Ok(tonic::Response::new(crate::net::wire::Spliced::default()))
+            },
+        );
+        let mounted = Mounted { service_name: "liaison.contacts.v1.ContactsService", routes, db };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        let limits = Limits { unary_timeout: Duration::from_millis(200), ..Limits::default() };
+        let shutdown = CancellationToken::new();
+        tokio::spawn(serve(listener, mounted, Security::development(), limits, shutdown.clone()));
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{address}")).expect("endpoint");
+        let mut client = ContactsServiceClient::new(channel.connect_lazy());
+        let started = std::time::Instant::now();
+        // The caller allows an hour; the server allows 200 ms.
+        let mut request = tonic::Request::new(GetContactRequest { name: "contacts/x".into() });
+        request.set_timeout(Duration::from_secs(3600));
+        let status = client.get_contact(request).await.expect_err("the server's limit");
+        assert_eq!(status.code(), tonic::Code::DeadlineExceeded, "{status:?}");
+        assert!(status.message().contains("GetContact"), "{}", status.message());
+        assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+        shutdown.cancel();
+    }
+}

@@ -129,9 +129,7 @@ where
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         let method = Handler { handler: self.handler.clone(), request: PhantomData };
         Box::pin(async move {
-            let mut grpc = tonic::server::Grpc::new(tonic_prost::ProstCodec::<Spliced, Req>::default())
-                .max_decoding_message_size(crate::net::limits::MAX_REQUEST_BYTES)
-                .max_encoding_message_size(crate::net::limits::MAX_RESPONSE_BYTES);
+            let mut grpc = limited_grpc::<Spliced, Req>(crate::net::limits::MAX_REQUEST_BYTES);
             Ok(grpc.unary(method, request).await)
         })
     }
@@ -153,6 +151,18 @@ where
     fn call(&mut self, request: Request<Req>) -> F {
         (self.handler)(request)
     }
+}
+
+/// gRPC framing with the prost codec, reading requests of up to `max_request_bytes` and sending responses of up
+/// to [`MAX_RESPONSE_BYTES`](crate::net::limits::MAX_RESPONSE_BYTES), as the generated servers do.
+fn limited_grpc<Resp, Req>(max_request_bytes: usize) -> tonic::server::Grpc<tonic_prost::ProstCodec<Resp, Req>>
+where
+    Resp: prost::Message + Send + 'static,
+    Req: prost::Message + Default + Send + 'static,
+{
+    tonic::server::Grpc::new(tonic_prost::ProstCodec::<Resp, Req>::default())
+        .max_decoding_message_size(max_request_bytes)
+        .max_encoding_message_size(crate::net::limits::MAX_RESPONSE_BYTES)
 }
 
 /// Serves one bidirectional-streaming method with `handler`, ahead of the generated server's route for it,
@@ -210,9 +220,7 @@ where
         let method = StreamingHandler { handler: self.handler.clone(), types: PhantomData };
         let max_request_bytes = self.max_request_bytes;
         Box::pin(async move {
-            let mut grpc = tonic::server::Grpc::new(tonic_prost::ProstCodec::<Resp, Req>::default())
-                .max_decoding_message_size(max_request_bytes)
-                .max_encoding_message_size(crate::net::limits::MAX_RESPONSE_BYTES);
+            let mut grpc = limited_grpc::<Resp, Req>(max_request_bytes);
             Ok(grpc.streaming(method, request).await)
         })
     }

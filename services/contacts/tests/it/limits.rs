@@ -80,18 +80,6 @@ async fn a_caller_over_its_rate_is_refused_with_resource_exhausted_and_when_to_r
     health.check(check).await.expect("health answers");
 }
 
-#[tokio::test]
-async fn a_unary_call_past_the_servers_time_limit_is_deadline_exceeded_whatever_the_callers_deadline() {
-    let (mut client, _server, _database) =
-        limited(Limits { unary_timeout: Duration::from_nanos(1), ..Limits::default() }).await;
-    let status = client
-        .create_contact(CreateContactRequest { contact: Some(contact("Slow")), request_id: String::new() })
-        .err()
-        .await;
-    assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
-    assert!(status.message().contains("CreateContact"), "{}", status.message());
-}
-
 /// Reads from `stream` until it is closed (`Ok(true)`), or gives up after `wait` (`Ok(false)`).
 async fn closed_within(stream: &mut tokio::net::TcpStream, wait: Duration) -> bool {
     let mut buffer = [0u8; 1024];
