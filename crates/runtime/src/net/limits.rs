@@ -80,7 +80,13 @@ impl Default for Limits {
 pub(crate) struct RateLimit {
     limiter: DefaultKeyedRateLimiter<String>,
     rate_per_second: u32,
+    /// Calls checked, to look at the table's size every [`SWEEP_EVERY_CALLS`] calls rather than on each.
+    calls: std::sync::atomic::AtomicU64,
 }
+
+/// How often (in calls) the table of callers is looked at, and swept when it holds more than [`MAX_CALLERS`].
+const SWEEP_EVERY_CALLS: u64 = 4096;
+const MAX_CALLERS: usize = 10_000;
 
 impl RateLimit {
     pub(crate) fn new(limits: &Limits) -> Self {
@@ -89,14 +95,17 @@ impl RateLimit {
         Self {
             limiter: governor::RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst)),
             rate_per_second: limits.rate_per_second,
+            calls: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
     /// Admits one call of `key`, or says when it may come back.
     pub(crate) fn check(&self, key: &str) -> Result<(), Error> {
         // Keys of callers long quiet are forgotten now and then, so that the table stays as small as the set of
-        // recent callers (a caller minting subjects cannot grow it without bound).
-        if self.limiter.len() > 10_000 {
+        // recent callers (a caller minting subjects cannot grow it without bound). Looked at now and then only:
+        // with more recent callers than the bound, sweeping on every call would scan the table on every call.
+        let calls = self.calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if calls.is_multiple_of(SWEEP_EVERY_CALLS) && self.limiter.len() > MAX_CALLERS {
             self.limiter.retain_recent();
         }
         self.limiter.check_key(&key.to_owned()).map_err(|not_until| {
