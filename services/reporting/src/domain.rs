@@ -48,7 +48,7 @@ pub fn effect(change: &Change) -> Effect {
     let Some(collection) = Collection::of(&change.resource_name) else { return Effect::Ignore };
     let resource_name = change.resource_name.clone();
     match ChangeKind::try_from(change.kind) {
-        Ok(ChangeKind::Deleted) => Effect::Remove { resource_name },
+        Ok(ChangeKind::Deleted | ChangeKind::Purged) => Effect::Remove { resource_name },
         Ok(ChangeKind::Created | ChangeKind::Updated) => {
             let open = collection == Collection::Cases && case_is_open(change);
             Effect::Upsert { resource_name, collection, open }
@@ -94,9 +94,13 @@ mod tests {
     }
 
     #[test]
-    fn a_deletion_removes_and_unknown_collections_are_ignored() {
+    fn a_deletion_or_a_purge_removes_and_unknown_collections_are_ignored() {
         assert_eq!(
             effect(&change("contacts/1", ChangeKind::Deleted, None)),
+            Effect::Remove { resource_name: "contacts/1".into() }
+        );
+        assert_eq!(
+            effect(&change("contacts/1", ChangeKind::Purged, None)),
             Effect::Remove { resource_name: "contacts/1".into() }
         );
         assert_eq!(effect(&change("reports/1", ChangeKind::Created, None)), Effect::Ignore);

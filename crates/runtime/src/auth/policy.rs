@@ -55,6 +55,7 @@ pub const RULES: &[Rule] = &[
     rule("liaison.contacts.v1.ContactsService/UpdateContact", KEEPERS, KEEP),
     rule("liaison.contacts.v1.ContactsService/DeleteContact", KEEPERS, KEEP),
     rule("liaison.contacts.v1.ContactsService/UndeleteContact", KEEPERS, KEEP),
+    rule("liaison.contacts.v1.ContactsService/PurgeContact", ADMINS, "erasure cannot be undone"),
     rule("liaison.contacts.v1.ContactsService/SearchContacts", STAFF, READ),
     rule("liaison.contacts.v1.ContactsService/ListContactHistory", STAFF, READ),
     rule("liaison.contacts.v1.ContactsService/FindDuplicateContacts", KEEPERS, KEEP),

@@ -68,22 +68,10 @@ pub async fn expire(conn: &impl ConnectionTrait, now: chrono::DateTime<chrono::U
 /// Deletes expired request ids every [`SWEEP_EVERY`] (the first time a minute after start) until `shutdown`.
 /// Replicas sharing a database each sweep; the deletes are the same and harmless together.
 pub fn sweep_periodically(db: crate::db::Db, shutdown: tokio_util::sync::CancellationToken) {
-    tokio::spawn(async move {
-        let mut wait = std::time::Duration::from_secs(60);
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = tokio::time::sleep(wait) => {}
-            }
-            match expire(db.conn(), crate::api::time::now()).await {
-                Ok(0) => {}
-                Ok(expired) => {
-                    tracing::info!(expired, "idempotency keys past their {} days expired", KEY_TTL.as_secs() / 86_400)
-                }
-                Err(error) => tracing::warn!(%error, "cannot expire idempotency keys; trying again later"),
-            }
-            wait = SWEEP_EVERY;
-        }
+    let first = std::time::Duration::from_secs(60);
+    crate::db::jobs::every("idempotency keys past their 7 days expired", first, SWEEP_EVERY, shutdown, move || {
+        let db = db.clone();
+        async move { expire(db.conn(), crate::api::time::now()).await }
     });
 }
 

@@ -7,6 +7,7 @@
 pub mod crud;
 pub(crate) mod group_commit;
 pub mod idempotency;
+pub mod jobs;
 pub mod migration;
 pub mod resource;
 pub mod single_trip;

@@ -229,8 +229,12 @@ static POOL: LazyLock<Option<DescriptorPool>> = LazyLock::new(|| {
 
 /// The fields a change of kind `kind` made to a resource of type `type_url`: its resource `payload` against the
 /// `previous` one (a creation against nothing). Nothing when the type is unknown or a payload does not decode: an
-/// audit event is still worth having without its diff.
+/// audit event is still worth having without its diff. Nothing for a change erased by a purge (its payload is
+/// empty; no resource encodes to nothing, since every one has a name).
 pub fn field_changes(type_url: &str, kind: ChangeKind, previous: Option<&[u8]>, payload: &[u8]) -> Vec<FieldChange> {
+    if payload.is_empty() {
+        return Vec::new();
+    }
     let Some(descriptor) = POOL.as_ref().and_then(|pool| pool.get_message_by_name(type_name(type_url))) else {
         return Vec::new();
     };
@@ -396,6 +400,7 @@ mod tests {
         assert!(field_changes("type.googleapis.com/nope.v1.Thing", ChangeKind::Updated, None, &payload).is_empty());
         assert!(field_changes("", ChangeKind::Created, None, &payload).is_empty());
         assert!(field_changes(CONTACT, ChangeKind::Updated, Some(&[0xff, 0xff]), &payload).is_empty());
+        assert!(field_changes(CONTACT, ChangeKind::Updated, Some(&payload), &[]).is_empty(), "an erased change");
         assert!(field_changes(CONTACT, ChangeKind::Created, None, &[0xff, 0xff, 0xff]).is_empty());
     }
 

@@ -188,6 +188,33 @@ pub fn insert<M: prost::Message>(
     )
 }
 
+/// Erases resources from the feed, inside the transaction that deletes them: every earlier change of each named
+/// resource keeps its sequence, time, kind and audit record but loses its payload, and a `PURGED` change (type
+/// only, no payload) is appended for each, stamped with the request's audit record as every change is. `names`
+/// are resource names of type `type_name`.
+pub async fn erase(txn: &impl ConnectionTrait, type_name: &str, names: &[String]) -> Result<(), Error> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    let backend = txn.get_database_backend();
+    for chunk in names.chunks(APPEND_BATCH) {
+        let placeholders = vec!["?"; chunk.len()].join(", ");
+        let mut values: Vec<sea_orm::Value> = vec![Vec::<u8>::new().into()];
+        values.extend(chunk.iter().map(|name| name.as_str().into()));
+        txn.execute_raw(statement(
+            backend,
+            &format!("UPDATE changes SET payload = ? WHERE resource_name IN ({placeholders})"),
+            values,
+        ))
+        .await
+        .map_err(db_error)?;
+        let tombstones: Vec<(&str, ChangeKind, &())> =
+            chunk.iter().map(|name| (name.as_str(), ChangeKind::Purged, &())).collect();
+        insert(type_name, &tombstones).execute(txn).await?;
+    }
+    Ok(())
+}
+
 #[derive(Debug, FromQueryResult)]
 struct ChangeRow {
     sequence: i64,

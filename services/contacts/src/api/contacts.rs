@@ -274,6 +274,20 @@ pub(super) async fn undelete_contact(
     Ok(Response::new(UndeleteContactResponse { contact: Some(resource::contact(&model)) }))
 }
 
+pub(super) async fn purge_contact(
+    api: &ContactsApi,
+    request: Request<PurgeContactRequest>,
+) -> Result<Response<PurgeContactResponse>, Status> {
+    let request = request.into_inner();
+    let (name, expected) =
+        (Name::<Contacts>::parse("name", &request.name), etag::parse_expected("etag", &request.etag)).validate()?;
+    let purged = api.store.purge_contact(name, expected).await?;
+    Ok(Response::new(PurgeContactResponse {
+        purged_names: purged.contacts,
+        purged_assessments: i32::try_from(purged.assessments).unwrap_or(i32::MAX),
+    }))
+}
+
 pub(super) async fn batch_get_contacts(
     api: &ContactsApi,
     request: Request<BatchGetContactsRequest>,

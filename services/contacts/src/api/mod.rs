@@ -176,6 +176,13 @@ impl ContactsService for ContactsApi {
         contacts::undelete_contact(self, request).await
     }
 
+    async fn purge_contact(
+        &self,
+        request: Request<PurgeContactRequest>,
+    ) -> Result<Response<PurgeContactResponse>, Status> {
+        contacts::purge_contact(self, request).await
+    }
+
     async fn batch_get_contacts(
         &self,
         request: Request<BatchGetContactsRequest>,

@@ -204,6 +204,14 @@ impl Store {
     }
 }
 
+/// Refuses a contact that was merged into another (act on its survivor); deleted ones pass.
+pub(crate) fn ensure_not_merged(contact: &contact::Model) -> Result<(), Error> {
+    match contact.merged_into {
+        Some(_) => ensure_live(contact),
+        None => Ok(()),
+    }
+}
+
 /// Refuses to change a contact that is deleted (restore it first) or merged (change its survivor).
 pub(crate) fn ensure_live(contact: &contact::Model) -> Result<(), Error> {
     let name = resource::contact_name(&contact.id);

@@ -10,6 +10,7 @@ pub mod keys;
 pub mod merge;
 pub mod migration;
 pub mod organizations;
+pub mod purge;
 pub mod search;
 pub mod transfer;
 

@@ -13,5 +13,6 @@ mod lifecycle;
 mod limits;
 mod merge;
 mod organizations;
+mod retention;
 mod server;
 mod transfer;
