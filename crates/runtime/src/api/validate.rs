@@ -121,7 +121,11 @@ impl fmt::Display for TimeZone {
     }
 }
 
-/// An optional idempotency key: at most 128 printable ASCII characters; empty means none.
+/// An optional idempotency key: at most 128 printable ASCII characters; empty means none. It is scoped to the
+/// caller that sent it (the verified subject of its token, or its `liaison-actor` in development mode): the same
+/// id from two callers is two keys, so nobody can replay — or block — another caller's create by guessing its id.
+/// What is stored and compared is `subject` U+001F `id`; the id has no control characters, so the split is
+/// unambiguous whatever the subject holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestId(String);
 
@@ -138,9 +142,14 @@ impl RequestId {
                 format!("must be at most {} printable ASCII characters without spaces", Self::MAX_LEN),
             ));
         }
-        Ok(Some(Self(value.to_owned())))
+        Ok(Some(Self::scoped(crate::net::context::caller().subject(), value)))
     }
 
+    fn scoped(subject: &str, id: &str) -> Self {
+        Self(format!("{subject}\u{1f}{id}"))
+    }
+
+    /// The key as stored: the caller's subject and the id.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -149,6 +158,21 @@ impl RequestId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_request_id_is_scoped_to_its_caller() {
+        use crate::auth::identity::{Caller, Identity};
+        let as_caller = |subject: &'static str| {
+            let caller = Caller { identity: Identity::development(subject), ..Caller::background() };
+            crate::net::context::with_caller(caller, async { RequestId::parse_optional("request_id", "r-1") })
+        };
+        let ada = as_caller("ada").await.expect("valid").expect("set");
+        let bob = as_caller("bob").await.expect("valid").expect("set");
+        assert_ne!(ada, bob, "one id from two callers is two keys");
+        assert_eq!(ada, as_caller("ada").await.expect("valid").expect("set"), "a retry by the same caller matches");
+        assert_eq!(ada.as_str(), "ada\u{1f}r-1");
+        assert!(RequestId::parse_optional("request_id", "b\u{1f}c").is_err(), "no separator inside an id");
+    }
 
     #[test]
     fn a_name_of_only_whitespace_is_rejected() {

@@ -17,6 +17,7 @@ on_both_databases!(
     a_deleted_contact_stays_readable_by_name_but_leaves_lists,
     twenty_concurrent_creates_with_one_request_id_make_one_contact,
     a_request_id_reused_for_another_contact_is_rejected,
+    one_request_id_from_two_callers_makes_two_contacts,
     bad_input_names_every_field_and_writes_nothing,
     over_long_fields_are_rejected_with_their_limit,
     batch_get_returns_found_contacts_in_order_and_lists_the_missing,
@@ -354,6 +355,23 @@ async fn a_request_id_reused_for_another_contact_is_rejected(engine: Engine) {
     let second = CreateContactRequest { contact: Some(contact("Second")), request_id: "same-id".into() };
     let status = app.client.create_contact(second).err().await;
     assert_eq!(bad_fields(&status), ["request_id"]);
+}
+
+async fn one_request_id_from_two_callers_makes_two_contacts(engine: Engine) {
+    let mut app = app(engine).await;
+    let create_as = |actor: &str| {
+        let mut request = tonic::Request::new(CreateContactRequest {
+            contact: Some(contact("Shared Key")),
+            request_id: "create-1".into(),
+        });
+        request.metadata_mut().insert("liaison-actor", actor.parse().unwrap());
+        request
+    };
+    let ada = app.client.create_contact(create_as("ada")).ok().await.contact.unwrap();
+    let bob = app.client.create_contact(create_as("bob")).ok().await.contact.unwrap();
+    assert_ne!(ada.name, bob.name, "bob's create is not a replay of ada's");
+    let again = app.client.create_contact(create_as("ada")).ok().await.contact.unwrap();
+    assert_eq!(again.name, ada.name, "ada's retry still is");
 }
 
 async fn bad_input_names_every_field_and_writes_nothing(engine: Engine) {
