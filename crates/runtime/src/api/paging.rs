@@ -1,12 +1,59 @@
 //! List pagination: page sizes (default 50, clamp at 1000, zero or negative rejected) and opaque page tokens.
 //!
 //! A token carries the key of the last item returned and the scope it was issued for (the method and its
-//! filter), sealed with a checksum: an edited token, or one from another method or filter, is INVALID_ARGUMENT
-//! rather than a silently wrong page.
+//! filter), authenticated with HMAC-SHA-256 under the serving service's key: a token edited or made up by a
+//! client, or one from another method or filter, is INVALID_ARGUMENT rather than a silently wrong page — and no
+//! client-chosen key ever reaches a query. The key is the service's own (`db::secrets`, shared by its replicas
+//! through its database); the server sets it around each request ([`with_key`]). Outside a request (unit tests)
+//! a key made at random for the process is used.
 use crate::api::error::FieldViolation;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sha2::{Digest, Sha256};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use std::sync::{Arc, LazyLock};
+
+/// The key that authenticates a service's page tokens.
+#[derive(Clone)]
+pub struct TokenKey(Arc<[u8; 32]>);
+
+impl TokenKey {
+    pub fn new(bytes: [u8; 32]) -> Self {
+        Self(Arc::new(bytes))
+    }
+
+    /// A key for this process only (tokens die with it).
+    pub fn random() -> Self {
+        use rand::RngCore;
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        Self::new(bytes)
+    }
+}
+
+impl std::fmt::Debug for TokenKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenKey(…)")
+    }
+}
+
+/// The secret's name in `service_secrets`.
+pub const KEY_NAME: &str = "page-token-key";
+
+tokio::task_local! {
+    static KEY: TokenKey;
+}
+
+static PROCESS_KEY: LazyLock<TokenKey> = LazyLock::new(TokenKey::random);
+
+/// Runs `future` (a request) with `key` authenticating the page tokens it opens and issues.
+pub async fn with_key<F: Future>(key: TokenKey, future: F) -> F::Output {
+    KEY.scope(key, future).await
+}
+
+fn current_key() -> TokenKey {
+    KEY.try_with(TokenKey::clone).unwrap_or_else(|_| PROCESS_KEY.clone())
+}
 
 pub const DEFAULT_PAGE_SIZE: u64 = 50;
 pub const MAX_PAGE_SIZE: u64 = 1000;
@@ -44,7 +91,7 @@ pub fn parse(requested_size: Option<i32>, token: &str, scope: &str) -> Result<Pa
 /// The token of the page after the item with key `last_key`.
 pub fn next_token(scope: &str, last_key: &str) -> String {
     let payload = format!("{}\u{1f}{}", scope, last_key);
-    let mut sealed = checksum(payload.as_bytes()).to_vec();
+    let mut sealed = tag(payload.as_bytes()).to_vec();
     sealed.extend_from_slice(payload.as_bytes());
     URL_SAFE_NO_PAD.encode(sealed)
 }
@@ -59,24 +106,38 @@ pub fn token_after<T>(items: &mut Vec<T>, size: u64, scope: &str, key: impl Fn(&
     }
 }
 
-fn checksum(payload: &[u8]) -> [u8; 12] {
-    let digest = Sha256::new().chain_update(b"liaison page token v1").chain_update(payload).finalize();
-    let mut out = [0u8; 12];
-    out.copy_from_slice(&digest[..12]);
+/// Bytes of the tag: 128 bits of HMAC-SHA-256, as RFC 2104 allows (at least half the hash).
+const TAG_BYTES: usize = 16;
+
+fn tag(payload: &[u8]) -> [u8; TAG_BYTES] {
+    let digest = mac(payload).finalize().into_bytes();
+    let mut out = [0u8; TAG_BYTES];
+    out.copy_from_slice(&digest[..TAG_BYTES]);
     out
+}
+
+/// The HMAC of a token's payload under the current key. HMAC pads a key shorter than the hash's block with
+/// zeros, so the 32-byte key padded to the 64-byte block is the same key, given in the infallible form.
+fn mac(payload: &[u8]) -> Hmac<Sha256> {
+    let key = current_key();
+    let mut block = [0u8; 64];
+    block[..32].copy_from_slice(key.0.as_slice());
+    let mut mac = <Hmac<Sha256> as hmac::digest::KeyInit>::new(&block.into());
+    mac.update(b"liaison page token v2\x00");
+    mac.update(payload);
+    mac
 }
 
 fn open_token(token: &str, scope: &str) -> Result<String, FieldViolation> {
     let invalid =
         || FieldViolation::new("page_token", "is not a page token issued by this call; start again without one");
     let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
-    if bytes.len() < 12 {
+    if bytes.len() < TAG_BYTES {
         return Err(invalid());
     }
-    let (sum, payload) = bytes.split_at(12);
-    if checksum(payload) != sum {
-        return Err(invalid());
-    }
+    let (sum, payload) = bytes.split_at(TAG_BYTES);
+    // Compared in constant time: the tag must not be learnable byte by byte.
+    mac(payload).verify_truncated_left(sum).map_err(|_| invalid())?;
     let payload = std::str::from_utf8(payload).map_err(|_| invalid())?;
     let (token_scope, key) = payload.split_once('\u{1f}').ok_or_else(invalid)?;
     if token_scope != scope {
@@ -117,6 +178,27 @@ mod tests {
     fn a_token_from_another_method_is_rejected() {
         let token = next_token("ListMeetings", "k");
         assert!(parse(None, &token, "ListContacts").is_err());
+    }
+
+    #[tokio::test]
+    async fn a_token_is_valid_only_under_the_key_it_was_made_with() {
+        let ours = TokenKey::new([7; 32]);
+        let token = with_key(ours.clone(), async { next_token("ListContacts", "k") }).await;
+        let opened = with_key(ours, async { parse(None, &token, "ListContacts") }).await;
+        assert_eq!(opened.map(|p| p.after), Ok(Some("k".to_owned())), "another replica with the same key");
+        let theirs = TokenKey::new([8; 32]);
+        assert!(with_key(theirs, async { parse(None, &token, "ListContacts") }).await.is_err(), "another service");
+    }
+
+    #[test]
+    fn a_token_made_without_the_key_is_rejected() {
+        // What the unkeyed checksum of earlier versions allowed: anyone could seal a payload of their choosing.
+        use sha2::Digest;
+        let payload = "ListContacts\u{1f}anything-at-all";
+        let digest = sha2::Sha256::new().chain_update(b"liaison page token v1").chain_update(payload).finalize();
+        let mut forged = digest[..TAG_BYTES].to_vec();
+        forged.extend_from_slice(payload.as_bytes());
+        assert!(parse(None, &URL_SAFE_NO_PAD.encode(forged), "ListContacts").is_err());
     }
 
     #[test]

@@ -98,3 +98,23 @@ impl MigrationTrait for AddIdempotencyCreateTime {
         manager.alter_table(Table::alter().table("idempotency_keys").drop_column("create_time").to_owned()).await
     }
 }
+
+/// Creates `service_secrets` (`db::secrets`): the key of page tokens, shared by every replica of a service.
+pub struct AddServiceSecrets;
+
+impl MigrationName for AddServiceSecrets {
+    fn name(&self) -> &str {
+        "m20261208_000000_add_service_secrets"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AddServiceSecrets {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        crate::db::secrets::create_table(manager.get_connection()).await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager.drop_table(Table::drop().table("service_secrets").to_owned()).await
+    }
+}

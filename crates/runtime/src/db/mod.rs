@@ -10,6 +10,7 @@ pub mod idempotency;
 pub mod jobs;
 pub mod migration;
 pub mod resource;
+pub mod secrets;
 pub mod single_trip;
 pub mod sql;
 

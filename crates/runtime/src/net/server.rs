@@ -52,6 +52,15 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> Result<(), ServeError> {
     let Mounted { service_name, routes, db } = mounted;
+    let page_key = match crate::db::secrets::get_or_create(&db, crate::api::paging::KEY_NAME).await {
+        Ok(bytes) => crate::api::paging::TokenKey::new(bytes),
+        Err(error) => {
+            // The database is down at start (the server starts anyway and reports NOT_SERVING until it is back):
+            // tokens this process issues are then good on it alone, until it restarts.
+            tracing::warn!(service = service_name, %error, "cannot read the page-token key; using one of this process");
+            crate::api::paging::TokenKey::random()
+        }
+    };
     let (reporter, health_service) = tonic_health::server::health_reporter();
     let serving_now = db.ping().await;
     reporter.set_service_status("", ServingStatus::Serving).await;
@@ -80,6 +89,7 @@ pub async fn serve(
         in_flight: Arc::new(tokio::sync::Semaphore::new(limits.max_in_flight)),
         limits,
         keyed_by_subject: security.gate.requires_tokens(),
+        page_key,
     });
     let router = tonic::transport::Server::builder()
         .tcp_nodelay(true)
@@ -185,6 +195,8 @@ struct Shared {
     /// Whether callers are told apart by their token's subject; without required tokens a subject is only what
     /// the caller claims, so callers are told apart by their address.
     keyed_by_subject: bool,
+    /// Authenticates the page tokens of every request ([`crate::api::paging`]).
+    page_key: crate::api::paging::TokenKey,
 }
 
 impl Shared {
@@ -353,15 +365,16 @@ where
             if let Err(error) = shared.rate.check(&shared.key(Some(&caller), source)) {
                 return refuse(error);
             }
+            let inner_call = crate::api::paging::with_key(shared.page_key.clone(), inner.call(request));
             if streaming {
-                return context::with_caller(caller, inner.call(request)).await;
+                return context::with_caller(caller, inner_call).await;
             }
             let _permit = match limits::admit_in_flight(&shared.in_flight, shared.limits.max_in_flight) {
                 Ok(permit) => permit,
                 Err(error) => return refuse(error),
             };
             let timeout = shared.limits.unary_timeout;
-            match tokio::time::timeout(timeout, context::with_caller(caller, inner.call(request))).await {
+            match tokio::time::timeout(timeout, context::with_caller(caller, inner_call)).await {
                 Ok(response) => response,
                 Err(_) => refuse(crate::api::error::Error::DeadlineExceeded {
                     dependency: format!("{rpc}, within the server's limit of {} s per call,", timeout.as_secs_f64()),

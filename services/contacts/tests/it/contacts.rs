@@ -7,6 +7,7 @@ on_both_databases!(
     a_created_contact_can_be_read_back,
     contacts_list_in_creation_order_over_three_pages,
     a_tampered_page_token_is_invalid_argument,
+    a_page_token_is_good_on_every_replica_and_after_a_restart_but_not_on_another_database,
     page_size_zero_is_rejected_and_huge_is_clamped,
     an_update_changes_only_the_masked_fields,
     an_update_without_a_mask_changes_only_the_fields_it_carries,
@@ -81,6 +82,28 @@ async fn contacts_list_in_creation_order_over_three_pages(engine: Engine) {
     }
     assert_eq!(pages, 3);
     assert_eq!(listed, created);
+}
+
+async fn a_page_token_is_good_on_every_replica_and_after_a_restart_but_not_on_another_database(engine: Engine) {
+    let mut app = app(engine).await;
+    for i in 0..3 {
+        create_contact(&mut app.client, &format!("P{i}")).await;
+    }
+    let first_page = ListContactsRequest { page_size: Some(1), ..Default::default() };
+    let first = app.client.list_contacts(first_page).ok().await;
+    let next = |token: &str| ListContactsRequest { page_size: Some(1), page_token: token.into(), ..Default::default() };
+    // A second replica on the same database takes the first one's token.
+    let replica = liaison_testkit::spawn::<liaison_contacts::Contacts>(&app.database, Default::default()).await;
+    let second = Client::new(&replica).list_contacts(next(&first.next_page_token)).ok().await;
+    assert_ne!(second.contacts[0].name, first.contacts[0].name);
+    // So does the first after a restart.
+    let mut app = app.restart().await;
+    let again = app.client.list_contacts(next(&first.next_page_token)).ok().await;
+    assert_eq!(again.contacts[0].name, second.contacts[0].name);
+    // Another contacts service (its own database, its own key) does not.
+    let mut other = crate::helpers::app(engine).await;
+    let status = other.client.list_contacts(next(&first.next_page_token)).err().await;
+    assert_eq!(bad_fields(&status), ["page_token"], "{status:?}");
 }
 
 async fn a_tampered_page_token_is_invalid_argument(engine: Engine) {

@@ -14,6 +14,7 @@ impl MigratorTrait for Migrator {
             Box::new(liaison_runtime::db::migration::AddChangeActor),
             Box::new(liaison_runtime::db::migration::AddChangeAudit),
             Box::new(liaison_runtime::db::migration::AddIdempotencyCreateTime),
+            Box::new(liaison_runtime::db::migration::AddServiceSecrets),
         ]
     }
 }
