@@ -467,7 +467,39 @@ pub fn db_error(err: DbErr) -> Error {
     if is_connection_failure(&err) {
         Error::Unavailable { dependency: "database".into(), message: root_cause(&err) }
     } else {
-        Error::Internal(format!("database: {err}"))
+        // The whole error, with PostgreSQL's DETAIL and the values in some of its messages, only at debug.
+        tracing::debug!(error = ?err, "database error in full");
+        Error::Internal(format!("database: {}", describe(&err)))
+    }
+}
+
+/// What a database failure is, without the data it was about, for the error log (which must not collect personal
+/// data): PostgreSQL writes values into some messages (`invalid input syntax for type uuid: "…"`, `value "…" is
+/// out of range`, raised exceptions), so its refusals are told by SQLSTATE, constraint and table only. SQLite's
+/// messages name columns, never values, and stay whole.
+fn describe(err: &DbErr) -> String {
+    let refusal = match err {
+        DbErr::Conn(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => match e.as_ref() {
+            sqlx::Error::Database(db) => Some(db),
+            _ => None,
+        },
+        _ => None,
+    };
+    match refusal {
+        Some(db) if db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some() => {
+            let mut out = format!("PostgreSQL refused a statement (SQLSTATE {}", db.code().unwrap_or_default());
+            if let Some(constraint) = db.constraint() {
+                out.push_str(&format!(", constraint {constraint}"));
+            }
+            if let Some(table) = db.table() {
+                out.push_str(&format!(", table {table}"));
+            }
+            out.push(')');
+            out
+        }
+        _ => err.to_string(),
     }
 }
 

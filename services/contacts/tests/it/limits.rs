@@ -233,3 +233,31 @@ async fn search_and_duplicate_results_are_kept_between_pages_and_never_outlive_a
     .await;
     assert_eq!((search(c).await, duplicates(c).await), (3, 3), "a write is seen at the next read");
 }
+
+#[tokio::test]
+async fn a_database_error_keeps_the_values_it_was_about_out_of_its_message() {
+    use liaison_runtime::sea_orm::ConnectionTrait;
+    for engine in [Engine::Sqlite, Engine::Postgres] {
+        let Some(database) = TestDatabase::new(engine).await else { continue };
+        let db = liaison_runtime::db::Db::connect(database.url()).await.expect("connect");
+        let backend = db.conn().get_database_backend();
+        // PostgreSQL writes a bad value into its message (`invalid input syntax for type uuid: "…"`).
+        let sql = match engine {
+            Engine::Postgres => "SELECT CAST(? AS uuid)",
+            Engine::Sqlite => "INSERT INTO no_such_table VALUES (?)",
+        };
+        let bound = "ada.lovelace@example.org";
+        let stmt = liaison_runtime::db::sql::statement(backend, sql, [bound.into()]);
+        let error = db.conn().execute_raw(stmt).await.expect_err("refused");
+        assert!(error.to_string().contains(bound) || engine == Engine::Sqlite, "the raw error has it: {error}");
+        let error = liaison_runtime::db::db_error(error);
+        let text = error.to_string();
+        assert!(!text.contains(bound), "{text}");
+        if engine == Engine::Postgres {
+            assert!(text.contains("SQLSTATE 22P02"), "says what went wrong: {text}");
+        } else {
+            assert!(text.contains("no_such_table"), "SQLite's messages, which name no values, stay whole: {text}");
+        }
+        db.close().await;
+    }
+}

@@ -55,7 +55,11 @@ pub(super) async fn find_meeting_times(
         .await
         .map_err(|e| Error::Internal(format!("the meeting-time search failed: {e}")))?
         // The request passed these checks before; only what contacts added can fail them now.
-        .map_err(|violations| Error::Internal(format!("contacts' facts fail the search's checks: {violations:?}")))?;
+        .map_err(|violations| {
+            // The fields only: their descriptions quote contacts' data, which the error log must not collect.
+            let fields: Vec<&str> = violations.iter().map(|v| v.field.as_str()).collect();
+            Error::Internal(format!("contacts' facts fail the search's checks on {}", fields.join(", ")))
+        })?;
     let mut response =
         pb::FindMeetingTimesResponse { do_not_contact_participants: invitable.do_not_contact, ..Default::default() };
     match outcome {
