@@ -6,7 +6,7 @@ use liaison_proto::mediation::v1::mediation_service_server::MediationService;
 use liaison_proto::mediation::v1::*;
 use liaison_runtime::api::names::{Cases, Name};
 use liaison_runtime::api::validate::RequestId;
-use liaison_runtime::net::peers::{ContactsClient, missing_references};
+use liaison_runtime::net::peers::{ContactsClient, Refusals};
 use liaison_runtime::service::ServiceContext;
 use liaison_runtime::{Error, Validate, api::paging, db::idempotency};
 use tonic::{Request, Response, Status};
@@ -37,10 +37,8 @@ impl MediationService for MediationApi {
             return Ok(Response::new(OpenCaseResponse { case: Some(resource::case(&existing)) }));
         }
         let names = new.parties.iter().map(ToString::to_string).collect();
-        let resolved = self.contacts.resolve_parties(names).await?;
-        if !resolved.missing.is_empty() {
-            return Err(missing_references("PARTY_NOT_FOUND", "party", &resolved.missing).into());
-        }
+        let refusals = Refusals { not_found: "PARTY_NOT_FOUND", deleted: "PARTY_DELETED", merged: "PARTY_MERGED" };
+        self.contacts.resolve_parties(names).await?.ensure_usable("party", refusals)?;
         let stored = self.store.open_case(new, request_id.as_ref(), &fingerprint).await?;
         Ok(Response::new(OpenCaseResponse { case: Some(resource::case(&stored)) }))
     }

@@ -8,10 +8,74 @@ use liaison_proto::contacts::v1::{BatchGetContactsRequest, BatchGetPartiesReques
 /// What the contacts service knows of a set of names.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Resolved {
-    /// Names that exist.
+    /// Names that exist and may be referred to: live, under their own name.
     pub found: Vec<String>,
-    /// Names that do not.
+    /// Names that do not exist.
     pub missing: Vec<String>,
+    /// Contacts that exist but are deleted: nothing new may refer to them.
+    pub deleted: Vec<String>,
+    /// `(name asked for, its survivor)` of contacts merged into another: refer to the survivor instead.
+    pub merged: Vec<(String, String)>,
+}
+
+/// The reasons a caller gives for names it cannot refer to, e.g. `PARTY_NOT_FOUND`, `PARTY_DELETED`,
+/// `PARTY_MERGED`.
+#[derive(Debug, Clone, Copy)]
+pub struct Refusals {
+    pub not_found: &'static str,
+    pub deleted: &'static str,
+    pub merged: &'static str,
+}
+
+impl Resolved {
+    /// FAILED_PRECONDITION naming every name that cannot be referred to (one violation each, with its reason),
+    /// or `Ok` when every name can. `what` names the role in messages ("party").
+    pub fn ensure_usable(&self, what: &str, reasons: Refusals) -> Result<(), Error> {
+        use crate::api::error::PreconditionViolation;
+        let violation = |kind: &'static str, subject: &str, description: String| PreconditionViolation {
+            kind: kind.to_owned(),
+            subject: subject.to_owned(),
+            description,
+        };
+        let violations: Vec<PreconditionViolation> = (self.missing.iter())
+            .map(|name| violation(reasons.not_found, name, format!("{what} {name} does not exist")))
+            .chain(self.deleted.iter().map(|name| {
+                violation(reasons.deleted, name, format!("{what} {name} is deleted: undelete the contact first"))
+            }))
+            .chain(self.merged.iter().map(|(name, survivor)| {
+                violation(reasons.merged, name, format!("{what} {name} was merged into {survivor}: name {survivor}"))
+            }))
+            .collect();
+        let reason = match (self.missing.is_empty(), self.deleted.is_empty(), self.merged.is_empty()) {
+            (true, true, true) => return Ok(()),
+            (false, _, _) => reasons.not_found,
+            (true, false, _) => reasons.deleted,
+            (true, true, false) => reasons.merged,
+        };
+        Err(Error::FailedPrecondition { reason, violations })
+    }
+
+    /// Sorts what contacts answered for `asked` (contacts as their state, organisations as names).
+    fn of(
+        asked: &[String],
+        contacts: Vec<names_only::ContactState>,
+        others: Vec<String>,
+        missing: Vec<String>,
+    ) -> Self {
+        let mut resolved = Resolved { found: others, missing, ..Default::default() };
+        for name in asked {
+            if resolved.found.contains(name) || resolved.missing.contains(name) {
+                continue;
+            }
+            match contacts.iter().find(|c| &c.name == name || c.merged_names.contains(name)) {
+                None => {}
+                Some(contact) if &contact.name != name => resolved.merged.push((name.clone(), contact.name.clone())),
+                Some(contact) if contact.delete_time.is_some() => resolved.deleted.push(name.clone()),
+                Some(_) => resolved.found.push(name.clone()),
+            }
+        }
+        resolved
+    }
 }
 
 /// Client of the contacts service.
@@ -29,9 +93,9 @@ impl ContactsClient {
     /// Checks contact names with one `BatchGetContacts` call.
     pub async fn resolve_contacts(&self, names: Vec<String>) -> Result<Resolved, Error> {
         let path = "/liaison.contacts.v1.ContactsService/BatchGetContacts";
-        let response: names_only::Contacts =
-            self.call("contacts.BatchGetContacts", path, BatchGetContactsRequest { names }).await?;
-        Ok(Resolved { found: response.contacts.into_iter().map(|c| c.name).collect(), missing: response.missing_names })
+        let response: names_only::ContactStates =
+            self.call("contacts.BatchGetContacts", path, BatchGetContactsRequest { names: names.clone() }).await?;
+        Ok(Resolved::of(&names, response.contacts, Vec::new(), response.missing_names))
     }
 
     /// What contacts knows of each name that matters to inviting it (deleted, merged, do-not-contact, time zone,
@@ -44,12 +108,17 @@ impl ContactsClient {
     /// Checks party names (contacts and organisations) with one `BatchGetParties` call.
     pub async fn resolve_parties(&self, names: Vec<String>) -> Result<Resolved, Error> {
         let path = "/liaison.contacts.v1.ContactsService/BatchGetParties";
-        let response: names_only::Parties =
-            self.call("contacts.BatchGetParties", path, BatchGetPartiesRequest { names }).await?;
-        Ok(Resolved {
-            found: response.parties.into_iter().filter_map(|p| p.contact.or(p.organization).map(|n| n.name)).collect(),
-            missing: response.missing_names,
-        })
+        let response: names_only::PartyStates =
+            self.call("contacts.BatchGetParties", path, BatchGetPartiesRequest { names: names.clone() }).await?;
+        let (mut contacts, mut organizations) = (Vec::new(), Vec::new());
+        for party in response.parties {
+            match (party.contact, party.organization) {
+                (Some(contact), _) => contacts.push(contact),
+                (None, Some(organization)) => organizations.push(organization.name),
+                (None, None) => {}
+            }
+        }
+        Ok(Resolved::of(&names, contacts, organizations, response.missing_names))
     }
 
     /// What contacts knows of each party (a contact's facts as [`Self::contact_facts`] gives them, an
@@ -117,13 +186,43 @@ pub mod names_only {
         pub missing_names: Vec<String>,
     }
 
-    /// `Party`: a oneof of a contact (1) and an organisation (2) is, on the wire, two optional fields.
+    /// A `Contact` as a reference check reads it: its name, whether it is deleted, what was merged into it.
     #[derive(Clone, PartialEq, prost::Message)]
-    pub struct Party {
+    pub struct ContactState {
+        #[prost(string, tag = "1")]
+        pub name: String,
+        #[prost(message, optional, tag = "21")]
+        pub delete_time: Option<prost_types::Timestamp>,
+        #[prost(string, repeated, tag = "23")]
+        pub merged_names: Vec<String>,
+    }
+
+    /// `BatchGetContactsResponse` of [`ContactState`]s.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct ContactStates {
+        #[prost(message, repeated, tag = "1")]
+        pub contacts: Vec<ContactState>,
+        #[prost(string, repeated, tag = "2")]
+        pub missing_names: Vec<String>,
+    }
+
+    /// `Party` with its contact as a [`ContactState`]: a oneof of a contact (1) and an organisation (2) is, on the
+    /// wire, two optional fields.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct PartyState {
         #[prost(message, optional, tag = "1")]
-        pub contact: Option<Named>,
+        pub contact: Option<ContactState>,
         #[prost(message, optional, tag = "2")]
         pub organization: Option<Named>,
+    }
+
+    /// `BatchGetPartiesResponse` of [`PartyState`]s.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct PartyStates {
+        #[prost(message, repeated, tag = "1")]
+        pub parties: Vec<PartyState>,
+        #[prost(string, repeated, tag = "2")]
+        pub missing_names: Vec<String>,
     }
 
     /// A `Contact` as an inviter reads it: its name, how it is addressed (display name, email addresses), what was
@@ -181,15 +280,6 @@ pub mod names_only {
     pub struct PartyFactsPage {
         #[prost(message, repeated, tag = "1")]
         pub parties: Vec<PartyFacts>,
-        #[prost(string, repeated, tag = "2")]
-        pub missing_names: Vec<String>,
-    }
-
-    /// `BatchGetPartiesResponse`.
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct Parties {
-        #[prost(message, repeated, tag = "1")]
-        pub parties: Vec<Party>,
         #[prost(string, repeated, tag = "2")]
         pub missing_names: Vec<String>,
     }

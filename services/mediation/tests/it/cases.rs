@@ -92,6 +92,7 @@ on_both_databases!(
     a_case_between_a_person_and_an_organization_opens,
     cases_list_in_creation_order_over_three_pages,
     an_unknown_party_is_refused_by_name_and_nothing_is_written,
+    deleted_and_merged_parties_are_refused_each_with_its_reason,
     a_case_needs_two_distinct_parties,
     with_contacts_down_a_case_is_unavailable_and_not_written,
     twenty_concurrent_opens_with_one_request_id_open_one_case,
@@ -150,6 +151,33 @@ async fn an_unknown_party_is_refused_by_name_and_nothing_is_written(engine: Engi
     })
     .await;
     assert_eq!(changes.len(), 1);
+}
+
+async fn deleted_and_merged_parties_are_refused_each_with_its_reason(engine: Engine) {
+    let mut app = app(engine).await;
+    let (person, org) = parties(&mut app).await;
+    let (gone, _) = parties(&mut app).await;
+    let (merged, _) = parties(&mut app).await;
+    app.contacts.delete_contact(DeleteContactRequest { name: gone.clone(), etag: String::new() }).ok().await;
+    let merge = MergeContactsRequest { survivor: person.clone(), merged: merged.clone(), ..Default::default() };
+    app.contacts.merge_contacts(merge).ok().await;
+    let ghost = "contacts/01a20000-0000-7000-8000-00000000dead".to_owned();
+    let asked = vec![org.clone(), gone.clone(), merged.clone(), ghost.clone()];
+    let status = open(&mut app, case("Stale parties", asked), "").await.unwrap_err();
+    assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+    let failure = status.get_error_details().precondition_failure().cloned().unwrap();
+    let seen: Vec<(String, String)> =
+        failure.violations.iter().map(|v| (v.r#type.clone(), v.subject.clone())).collect();
+    assert_eq!(
+        seen,
+        [
+            ("PARTY_NOT_FOUND".to_owned(), ghost),
+            ("PARTY_DELETED".to_owned(), gone),
+            ("PARTY_MERGED".to_owned(), merged),
+        ]
+    );
+    assert!(failure.violations[2].description.contains(&person), "names the survivor");
+    assert!(app.client.list_cases(ListCasesRequest::default()).ok().await.cases.is_empty(), "nothing written");
 }
 
 async fn a_case_needs_two_distinct_parties(engine: Engine) {
