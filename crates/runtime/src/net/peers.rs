@@ -78,6 +78,12 @@ impl Resolved {
     }
 }
 
+/// Names per call of the batch reads that answer with whole contacts. A contact encodes to at most about 60 KB
+/// (notes of 10,000 characters, 20 email addresses and phone numbers, 50 labels, working hours), so 50 of them
+/// stay under the 4 MiB a response may have ([`crate::net::limits::MAX_RESPONSE_BYTES`]) whatever they hold: a
+/// meeting of 200 large contacts is checked in 4 concurrent calls rather than failing in one.
+pub const CONTACTS_PER_CALL: usize = 50;
+
 /// Client of the contacts service.
 #[derive(Debug, Clone)]
 pub struct ContactsClient {
@@ -90,26 +96,22 @@ impl ContactsClient {
         Self { peer, calls }
     }
 
-    /// Checks contact names with one `BatchGetContacts` call.
+    /// Checks contact names with `BatchGetContacts` (one call per [`CONTACTS_PER_CALL`] names).
     pub async fn resolve_contacts(&self, names: Vec<String>) -> Result<Resolved, Error> {
-        let path = "/liaison.contacts.v1.ContactsService/BatchGetContacts";
-        let response: names_only::ContactStates =
-            self.call("contacts.BatchGetContacts", path, BatchGetContactsRequest { names: names.clone() }).await?;
+        let response: names_only::ContactStates = self.batch_get_contacts(&names).await?;
         Ok(Resolved::of(&names, response.contacts, Vec::new(), response.missing_names))
     }
 
     /// What contacts knows of each name that matters to inviting it (deleted, merged, do-not-contact, time zone,
-    /// working hours), with one `BatchGetContacts` call.
+    /// working hours), with `BatchGetContacts` (one call per [`CONTACTS_PER_CALL`] names).
     pub async fn contact_facts(&self, names: Vec<String>) -> Result<names_only::ContactFactsPage, Error> {
-        let path = "/liaison.contacts.v1.ContactsService/BatchGetContacts";
-        self.call("contacts.BatchGetContacts", path, BatchGetContactsRequest { names }).await
+        self.batch_get_contacts(&names).await
     }
 
-    /// Checks party names (contacts and organisations) with one `BatchGetParties` call.
+    /// Checks party names (contacts and organisations) with `BatchGetParties` (one call per
+    /// [`CONTACTS_PER_CALL`] names).
     pub async fn resolve_parties(&self, names: Vec<String>) -> Result<Resolved, Error> {
-        let path = "/liaison.contacts.v1.ContactsService/BatchGetParties";
-        let response: names_only::PartyStates =
-            self.call("contacts.BatchGetParties", path, BatchGetPartiesRequest { names: names.clone() }).await?;
+        let response: names_only::PartyStates = self.batch_get_parties(&names).await?;
         let (mut contacts, mut organizations) = (Vec::new(), Vec::new());
         for party in response.parties {
             match (party.contact, party.organization) {
@@ -122,10 +124,28 @@ impl ContactsClient {
     }
 
     /// What contacts knows of each party (a contact's facts as [`Self::contact_facts`] gives them, an
-    /// organisation's name), with one `BatchGetParties` call.
+    /// organisation's name), with `BatchGetParties` (one call per [`CONTACTS_PER_CALL`] names).
     pub async fn party_facts(&self, names: Vec<String>) -> Result<names_only::PartyFactsPage, Error> {
+        self.batch_get_parties(&names).await
+    }
+
+    /// `BatchGetContacts` of `names`, in concurrent calls of at most [`CONTACTS_PER_CALL`] names, their answers
+    /// joined in order.
+    async fn batch_get_contacts<View: names_only::Batch>(&self, names: &[String]) -> Result<View, Error> {
+        let path = "/liaison.contacts.v1.ContactsService/BatchGetContacts";
+        let calls = names.chunks(CONTACTS_PER_CALL).map(|chunk| {
+            self.call::<_, View>("contacts.BatchGetContacts", path, BatchGetContactsRequest { names: chunk.to_vec() })
+        });
+        Ok(View::join(futures::future::try_join_all(calls).await?))
+    }
+
+    /// `BatchGetParties` of `names`, as [`Self::batch_get_contacts`].
+    async fn batch_get_parties<View: names_only::Batch>(&self, names: &[String]) -> Result<View, Error> {
         let path = "/liaison.contacts.v1.ContactsService/BatchGetParties";
-        self.call("contacts.BatchGetParties", path, BatchGetPartiesRequest { names }).await
+        let calls = names.chunks(CONTACTS_PER_CALL).map(|chunk| {
+            self.call::<_, View>("contacts.BatchGetParties", path, BatchGetPartiesRequest { names: chunk.to_vec() })
+        });
+        Ok(View::join(futures::future::try_join_all(calls).await?))
     }
 
     /// An idempotent unary call whose response is decoded as `View`: a message of the same wire format as the
@@ -136,7 +156,9 @@ impl ContactsClient {
         View: prost::Message + Default + 'static,
     {
         call_idempotent(dependency, self.calls.call_timeout, |remaining| {
-            let mut grpc = tonic::client::Grpc::new(self.peer.channel.clone());
+            // Set here on purpose rather than left to tonic's default: the largest answer any server sends.
+            let mut grpc = tonic::client::Grpc::new(self.peer.channel.clone())
+                .max_decoding_message_size(crate::net::limits::MAX_RESPONSE_BYTES);
             let request = self.peer.request(message.clone(), remaining);
             async move {
                 let request = request?;
@@ -154,6 +176,33 @@ impl ContactsClient {
 /// meeting's create; a load generator needs only to see that the right contacts came back. These messages have
 /// the same field numbers as the real ones and leave every other field undecoded.
 pub mod names_only {
+    /// A batch answer that answers to several calls can be joined into: their lists, in order.
+    pub trait Batch: prost::Message + Default + 'static {
+        fn join(parts: Vec<Self>) -> Self;
+    }
+
+    macro_rules! batch {
+        ($($view:ty => $items:ident;)+) => {$(
+            impl Batch for $view {
+                fn join(parts: Vec<Self>) -> Self {
+                    parts.into_iter().fold(Self::default(), |mut all, part| {
+                        all.$items.extend(part.$items);
+                        all.missing_names.extend(part.missing_names);
+                        all
+                    })
+                }
+            }
+        )+};
+    }
+
+    batch! {
+        Contacts => contacts;
+        ContactStates => contacts;
+        PartyStates => parties;
+        ContactFactsPage => contacts;
+        PartyFactsPage => parties;
+    }
+
     /// A `Contact` or an `Organization`: both have their resource name as field 1.
     #[derive(Clone, PartialEq, prost::Message)]
     pub struct Named {

@@ -124,7 +124,26 @@ on_both_databases!(
     a_do_not_contact_participant_needs_the_override_and_is_then_flagged,
     an_overlapping_booking_names_each_conflict_and_allow_conflicts_books_anyway,
     of_many_racing_bookings_of_one_person_for_one_slot_exactly_one_succeeds,
+    a_meeting_of_two_hundred_large_contacts_is_checked_and_booked,
 );
+
+async fn a_meeting_of_two_hundred_large_contacts_is_checked_and_booked(engine: Engine) {
+    let mut app = app(engine).await;
+    // 30 KB of notes each: 6 MB for the 200 together, more than one answer of contacts may carry (4 MiB).
+    let notes = "€".repeat(10_000);
+    let creates = (0..200).map(|i| {
+        let mut contacts = app.contacts.clone();
+        let contact = Contact { display_name: format!("Delegate {i}"), notes: notes.clone(), ..Default::default() };
+        async move {
+            let request = CreateContactRequest { contact: Some(contact), request_id: String::new() };
+            contacts.create_contact(request).await.unwrap().into_inner().contact.unwrap().name
+        }
+    });
+    use futures::StreamExt;
+    let participants: Vec<String> = futures::stream::iter(creates).buffered(8).collect().await;
+    let booked = create(&mut app, meeting("Assembly", participants.clone())).await.expect("booked");
+    assert_eq!(booked.participants, participants);
+}
 
 async fn a_meeting_with_known_participants_is_created_and_read_back(engine: Engine) {
     let mut app = app(engine).await;
