@@ -368,9 +368,12 @@ pub mod names_only {
                 ],
                 missing_names: vec![],
             };
-            let view = Parties::decode(parties.encode_to_vec().as_slice()).expect("decodes");
-            let names: Vec<_> =
-                view.parties.into_iter().filter_map(|p| p.contact.or(p.organization).map(|n| n.name)).collect();
+            let view = PartyStates::decode(parties.encode_to_vec().as_slice()).expect("decodes");
+            let names: Vec<_> = view
+                .parties
+                .into_iter()
+                .filter_map(|p| p.contact.map(|c| c.name).or(p.organization.map(|o| o.name)))
+                .collect();
             assert_eq!(names, ["organizations/o", "contacts/a"]);
 
             let one = real::GetContactResponse { contact: Some(contact("contacts/a")) };
