@@ -17,19 +17,32 @@ use liaison_runtime::{Error, FieldViolation, Validate, api::etag, api::paging};
 use std::collections::{HashMap, HashSet};
 use tonic::{Request, Response, Status};
 
-/// A contact as the read cache keeps it: the message, and its encoding for batch reads to splice.
-pub(super) struct CachedContact {
-    contact: Contact,
-    encoded: Bytes,
-}
+/// A contact as the read cache keeps it: its encoding only, which the reads other services make most (GetContact,
+/// BatchGetContacts) splice into their answers as it is; the few readers that need the message decode it.
+pub(super) type CachedContact = Bytes;
 
-/// Contacts kept by the read cache (about 1 KiB each).
-pub(super) const CACHED_CONTACTS: usize = 20_000;
+/// The read cache of contacts holds at most this many bytes (about 30,000 contacts of 1 KiB, or 600 of the
+/// largest, 55 KB): memory is bounded by what contacts weigh, not by how many there are.
+pub(super) const CACHED_CONTACT_BYTES: usize = 32 * 1024 * 1024;
+
+/// What a cached contact weighs: its encoding.
+pub(super) fn contact_weight(contact: &CachedContact) -> usize {
+    contact.len()
+}
 
 impl ContactsApi {
     /// Contacts by id through the read cache, in the order of `ids` (`None` for those that do not exist).
     pub(super) async fn contacts_by_id(&self, ids: &[String]) -> Result<Vec<Option<Contact>>, Error> {
-        self.cached_contacts(ids, |cached| cached.contact.clone()).await
+        let encoded = self.cached_contacts(ids, Bytes::clone).await?;
+        encoded
+            .into_iter()
+            .map(|bytes| {
+                bytes
+                    .map(|bytes| prost::Message::decode(bytes))
+                    .transpose()
+                    .map_err(|e| Error::Internal(format!("a cached contact does not decode: {e}")))
+            })
+            .collect()
     }
 
     /// What `project` makes of the contacts of `ids` (a merged id maps to its survivor), in their order.
@@ -49,8 +62,7 @@ impl ContactsApi {
         if !missing.is_empty() {
             let asked = missing.keys().map(|id| (*id).to_owned()).collect();
             for (id, model) in self.store.resolve_contacts(asked).await? {
-                let contact = resource::contact(&model);
-                let cached = CachedContact { encoded: wire::encode(&contact), contact };
+                let cached: CachedContact = wire::encode(&resource::contact(&model));
                 for &index in missing.get(id.as_str()).into_iter().flatten() {
                     found[index] = Some(project(&cached));
                 }
@@ -65,7 +77,7 @@ impl ContactsApi {
     pub async fn get_contact_spliced(&self, request: &GetContactRequest) -> Result<Spliced, Status> {
         const CONTACT: u32 = 1;
         let name = Name::<Contacts>::parse("name", &request.name).map_err(Error::from_violation)?;
-        match self.cached_contacts(&[name.key()], |cached| cached.encoded.clone()).await?.pop().flatten() {
+        match self.cached_contacts(&[name.key()], Bytes::clone).await?.pop().flatten() {
             Some(contact) => {
                 let mut response = Spliced::with_capacity(1);
                 response.push(CONTACT, contact);
@@ -85,13 +97,13 @@ impl ContactsApi {
         let ids: Vec<String> = names.iter().map(Name::key).collect();
         let mut encoded = Vec::with_capacity(ids.len());
         let mut response = Spliced::with_capacity(ids.len());
-        if self.contacts.extend_if_all_cached(&ids, &mut encoded, |cached| cached.encoded.clone()) {
+        if self.contacts.extend_if_all_cached(&ids, &mut encoded, Bytes::clone) {
             for contact in encoded {
                 response.push(CONTACTS, contact);
             }
             return Ok(response);
         }
-        let found = self.cached_contacts(&ids, |cached| cached.encoded.clone()).await?;
+        let found = self.cached_contacts(&ids, Bytes::clone).await?;
         let mut missing_names = Vec::new();
         for (name, contact) in names.iter().zip(found) {
             match contact {

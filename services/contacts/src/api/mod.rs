@@ -12,7 +12,7 @@ mod search;
 mod transfer;
 
 use crate::store::{CreateKey, Store};
-use contacts::{CACHED_CONTACTS, CachedContact};
+use contacts::{CACHED_CONTACT_BYTES, CachedContact, contact_weight};
 use liaison_proto::contacts::v1::contacts_service_server::{ContactsService, ContactsServiceServer};
 use liaison_proto::contacts::v1::*;
 use liaison_runtime::api::validate::RequestId;
@@ -38,16 +38,22 @@ pub struct ContactsApi {
     expensive: liaison_runtime::net::limits::ExpensiveReads,
 }
 
-/// Searches whose ranked hits are kept until the next write.
-const CACHED_SEARCHES: usize = 32;
+/// The bytes kept of each kind of expensive result (the duplicate pairs; recent searches' ranked hits) until the
+/// next write. One result may take an eighth of it: a register's pairs are kept while there are fewer than about
+/// 8,000 of them.
+const CACHED_RESULT_BYTES: usize = 8 * 1024 * 1024;
+/// What one duplicate pair weighs: two ids, a score and its evidence.
+const PAIR_BYTES: usize = 128 + std::mem::size_of::<crate::domain::duplicates::Pair>();
+/// What one ranked search hit weighs: an id, a score and the fields it matched.
+const HIT_BYTES: usize = 64 + std::mem::size_of::<(String, crate::domain::search::Hit)>();
 
 impl ContactsApi {
     pub fn new(ctx: ServiceContext) -> Self {
         liaison_runtime::feed::cache::follow_other_writers(ctx.db.clone(), ctx.shutdown.clone());
         Self {
-            contacts: ReadCache::new(ctx.db.clone(), CACHED_CONTACTS),
-            duplicates: ReadCache::new(ctx.db.clone(), 1),
-            searches: ReadCache::new(ctx.db.clone(), CACHED_SEARCHES),
+            contacts: ReadCache::new(ctx.db.clone(), CACHED_CONTACT_BYTES, contact_weight),
+            duplicates: ReadCache::new(ctx.db.clone(), CACHED_RESULT_BYTES, |pairs| pairs.len() * PAIR_BYTES),
+            searches: ReadCache::new(ctx.db.clone(), CACHED_RESULT_BYTES, |hits| hits.len() * HIT_BYTES),
             expensive: liaison_runtime::net::limits::ExpensiveReads::per_core(),
             store: Store::new(ctx.db),
         }

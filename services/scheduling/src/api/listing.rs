@@ -19,10 +19,10 @@ use liaison_runtime::{Error, FieldViolation, Validate};
 use std::collections::HashMap;
 use tonic::Status;
 
-/// Calendars kept (each about 100 bytes per meeting its person attends).
-const CACHED_CALENDARS: usize = 2_000;
-/// Meeting encodings kept (about 1 KiB each).
-const CACHED_MEETINGS: usize = 20_000;
+/// Bytes of people's calendars kept (what they attend, each entry weighed by its size).
+const CACHED_CALENDAR_BYTES: usize = 8 * 1024 * 1024;
+/// Bytes of meeting encodings kept (about 1 KiB each).
+const CACHED_MEETING_BYTES: usize = 32 * 1024 * 1024;
 
 /// `ListMeetingsResponse`'s field numbers.
 const MEETINGS: u32 = 1;
@@ -36,7 +36,13 @@ pub(super) struct ListCaches {
 
 impl ListCaches {
     pub(super) fn new(db: liaison_runtime::db::Db) -> Self {
-        Self { calendars: ReadCache::new(db.clone(), CACHED_CALENDARS), meetings: ReadCache::new(db, CACHED_MEETINGS) }
+        Self {
+            // Each attendance: its fields and its meeting id's text (36 bytes, and the status's few).
+            calendars: ReadCache::new(db.clone(), CACHED_CALENDAR_BYTES, |calendar| {
+                calendar.len() * (std::mem::size_of::<crate::store::calendars::Attendance>() + 64)
+            }),
+            meetings: ReadCache::new(db, CACHED_MEETING_BYTES, Bytes::len),
+        }
     }
 }
 
