@@ -38,7 +38,7 @@ impl ContactsApi {
             .into_iter()
             .map(|bytes| {
                 bytes
-                    .map(|bytes| prost::Message::decode(bytes))
+                    .map(<Contact as prost::Message>::decode)
                     .transpose()
                     .map_err(|e| Error::Internal(format!("a cached contact does not decode: {e}")))
             })
