@@ -36,6 +36,10 @@ pub struct ContactsApi {
     searches: ReadCache<Arc<Vec<(String, crate::domain::search::Hit)>>>,
     /// Turns at computing them: at most one per core at once.
     expensive: liaison_runtime::net::limits::ExpensiveReads,
+    /// Turns at importing (`domain::transfer::IMPORTS_AT_ONCE`).
+    imports: Arc<tokio::sync::Semaphore>,
+    /// Cancelled when the server stops: imports then end with their report.
+    shutdown: tokio_util::sync::CancellationToken,
 }
 
 /// The bytes kept of each kind of expensive result (the duplicate pairs; recent searches' ranked hits) until the
@@ -55,6 +59,8 @@ impl ContactsApi {
             duplicates: ReadCache::new(ctx.db.clone(), CACHED_RESULT_BYTES, |pairs| pairs.len() * PAIR_BYTES),
             searches: ReadCache::new(ctx.db.clone(), CACHED_RESULT_BYTES, |hits| hits.len() * HIT_BYTES),
             expensive: liaison_runtime::net::limits::ExpensiveReads::per_core(),
+            imports: Arc::new(tokio::sync::Semaphore::new(crate::domain::transfer::IMPORTS_AT_ONCE)),
+            shutdown: ctx.shutdown.clone(),
             store: Store::new(ctx.db),
         }
     }

@@ -1,16 +1,21 @@
 //! vCard and CSV import and export of contacts.
 //!
 //! ImportContacts reads the file as it streams in: records are cut from the chunks, checked with the API's own
-//! rules, and matched and written [`IMPORT_BATCH`] at a time (one transaction each), with a progress message
-//! after each batch and the per-record report at the end. A bad record is reported and never stops the others;
-//! a fault of the stream itself (options missing or repeated, a bad CSV header, a file over 64 MiB) ends the
-//! import with INVALID_ARGUMENT. Batches committed before such a fault stay written; importing the corrected
-//! file again skips (or leaves unchanged) what they wrote.
+//! rules, and matched and written [`IMPORT_BATCH`] at a time (one transaction each), with the batch's per-record
+//! results and a progress message after each batch and the totals at the end — so memory and every message stay
+//! bounded whatever the file. A bad record is reported and never stops the others; a fault of the stream itself
+//! (options missing or repeated, a bad CSV header, a file over 64 MiB or 100,000 records, a record over 1 MiB)
+//! ends the import with INVALID_ARGUMENT. Batches committed before such a fault stay written; importing the
+//! corrected file again skips (or leaves unchanged) what they wrote. At most [`IMPORTS_AT_ONCE`] imports run on a
+//! server; a server shutting down writes the batch in hand and ends the import with its report.
 //!
 //! ExportContacts pages through the live contacts [`EXPORT_PAGE`] at a time and sends each page as one chunk.
 use super::ContactsApi;
 use crate::domain::labels;
-use crate::domain::transfer::{DuplicatePolicy, Format, IMPORT_MAX_BYTES, SourceRecord, ValidRecord, check};
+use crate::domain::transfer::{
+    DuplicatePolicy, Format, IMPORT_MAX_BYTES, IMPORT_MAX_RECORD_BYTES, IMPORT_MAX_RECORDS, IMPORTS_AT_ONCE,
+    SourceRecord, ValidRecord, check,
+};
 use crate::formats::{self, csv, vcard};
 use crate::resource;
 use crate::store::Store;
@@ -42,11 +47,21 @@ pub(super) async fn import_contacts(
     api: &ContactsApi,
     request: Request<Streaming<ImportContactsRequest>>,
 ) -> Result<Response<ImportStream>, Status> {
+    let Ok(turn) = std::sync::Arc::clone(&api.imports).try_acquire_owned() else {
+        return Err(Error::ResourceExhausted {
+            reason: "IMPORTS_BUSY",
+            message: format!("{IMPORTS_AT_ONCE} imports are running on this server; try again when one ends"),
+            retry_after: std::time::Duration::from_secs(5),
+        }
+        .into());
+    };
     let store = api.store.clone();
+    let shutdown = api.shutdown.clone();
     let incoming = request.into_inner();
     let (tx, rx) = mpsc::channel(4);
     spawn_for_request(async move {
-        if let Err(status) = import(store, incoming, &tx).await {
+        let _turn = turn;
+        if let Err(status) = import(store, incoming, &tx, shutdown).await {
             let _ = tx.send(Err(status)).await;
         }
     });
@@ -57,6 +72,7 @@ async fn import(
     store: Store,
     mut incoming: Streaming<ImportContactsRequest>,
     tx: &mpsc::Sender<Result<ImportContactsResponse, Status>>,
+    shutdown: tokio_util::sync::CancellationToken,
 ) -> Result<(), Status> {
     let missing = || Error::invalid("options", "is required in the first message (with options.format)");
     let first = incoming.message().await?.ok_or_else(missing)?;
@@ -70,6 +86,8 @@ async fn import(
     let mut run = ImportRun::new(store.importer(policy, options.validate_only), tx.clone());
     let mut data = first.data;
     let mut size = 0usize;
+    // Bytes received since a record last ended: what the reader may be holding of an unfinished one.
+    let mut unfinished = 0usize;
     let mut message = 1;
     loop {
         size += data.len();
@@ -81,8 +99,21 @@ async fn import(
             .into());
         }
         let records = reader.push(&data).map_err(Error::InvalidArgument)?;
+        unfinished = if records.is_empty() { unfinished + data.len() } else { 0 };
+        if unfinished > IMPORT_MAX_RECORD_BYTES + data.len() {
+            let after = run.totals.records_read;
+            return Err(Error::invalid(
+                "data",
+                format!("no record ends within 1 MiB after record {after}; a contact is never that large"),
+            )
+            .into());
+        }
         run.add(records).await?;
-        let Some(next) = incoming.message().await? else { break };
+        let next = tokio::select! {
+            next = incoming.message() => next?,
+            () = shutdown.cancelled() => return run.finish("the server is shutting down").await,
+        };
+        let Some(next) = next else { break };
         message += 1;
         if next.options.is_some() {
             return Err(Error::invalid(
@@ -95,7 +126,7 @@ async fn import(
     }
     let records = reader.finish().map_err(Error::InvalidArgument)?;
     run.add(records).await?;
-    run.finish().await
+    run.finish("").await
 }
 
 /// The records read so far, their results, and the batch waiting to be written.
@@ -103,7 +134,6 @@ struct ImportRun {
     importer: Importer,
     tx: mpsc::Sender<Result<ImportContactsResponse, Status>>,
     batch: Vec<(u32, Result<ValidRecord, ImportRecordResult>)>,
-    results: Vec<ImportRecordResult>,
     totals: ImportProgress,
     validate_only: bool,
 }
@@ -111,11 +141,18 @@ struct ImportRun {
 impl ImportRun {
     fn new(importer: Importer, tx: mpsc::Sender<Result<ImportContactsResponse, Status>>) -> Self {
         let validate_only = importer.dry_run();
-        Self { importer, tx, batch: Vec::new(), results: Vec::new(), totals: ImportProgress::default(), validate_only }
+        Self { importer, tx, batch: Vec::new(), totals: ImportProgress::default(), validate_only }
     }
 
     async fn add(&mut self, records: Vec<SourceRecord>) -> Result<(), Status> {
         for record in records {
+            if self.totals.records_read as usize >= IMPORT_MAX_RECORDS {
+                return Err(Error::invalid(
+                    "data",
+                    format!("the file has more than {IMPORT_MAX_RECORDS} records; split it"),
+                )
+                .into());
+            }
             self.totals.records_read += 1;
             let number = u32::try_from(self.totals.records_read).unwrap_or(u32::MAX);
             let checked = check(record).map_err(|rejected| ImportRecordResult {
@@ -135,7 +172,17 @@ impl ImportRun {
         Ok(())
     }
 
+    /// Writes the batch in hand and sends its results.
     async fn write_batch(&mut self) -> Result<(), Status> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let results = self.decide_batch().await?;
+        self.send(import_contacts_response::Event::Results(ImportResults { results })).await
+    }
+
+    /// Writes the batch in hand; the result of each of its records, in file order.
+    async fn decide_batch(&mut self) -> Result<Vec<ImportRecordResult>, Status> {
         // Each record's slot in the report: its result when rejected, its line when it goes to the importer.
         let mut slots = Vec::with_capacity(self.batch.len());
         let mut valid = Vec::new();
@@ -149,6 +196,7 @@ impl ImportRun {
             }
         }
         let mut decisions = self.importer.write_batch(valid).await?.into_iter();
+        let mut results = Vec::with_capacity(slots.len());
         for (number, slot) in slots {
             let result = match slot {
                 Ok(rejected) => {
@@ -183,9 +231,9 @@ impl ImportRun {
                     }
                 }
             };
-            self.results.push(result);
+            results.push(result);
         }
-        Ok(())
+        Ok(results)
     }
 
     async fn send(&self, event: import_contacts_response::Event) -> Result<(), Status> {
@@ -195,12 +243,15 @@ impl ImportRun {
             .map_err(|_| Status::cancelled("the client went away"))
     }
 
-    async fn finish(mut self) -> Result<(), Status> {
+    /// Writes the batch in hand, then sends the report; `interrupted` says why the file was not read to its end
+    /// (empty when it was).
+    async fn finish(mut self, interrupted: &str) -> Result<(), Status> {
         self.write_batch().await?;
         let report = ImportReport {
             totals: Some(self.totals),
-            results: std::mem::take(&mut self.results),
+            results: Vec::new(),
             validate_only: self.validate_only,
+            interrupted: interrupted.to_owned(),
         };
         self.send(import_contacts_response::Event::Report(report)).await
     }

@@ -7,6 +7,13 @@ use liaison_runtime::FieldViolation;
 
 /// The largest import file.
 pub const IMPORT_MAX_BYTES: usize = 64 * 1024 * 1024;
+/// The most records one import reads.
+pub const IMPORT_MAX_RECORDS: usize = 100_000;
+/// The most bytes of a file an import buffers without a record ending: no contact is that large, and the
+/// readers hold an unfinished record in memory.
+pub const IMPORT_MAX_RECORD_BYTES: usize = 1024 * 1024;
+/// Imports one server runs at once.
+pub const IMPORTS_AT_ONCE: usize = 2;
 /// The largest message of an import stream (a chunk of the file): more than the 1 MiB of every other request.
 pub const IMPORT_CHUNK_MAX_BYTES: usize = 4 * 1024 * 1024;
 /// The longest vCard UID (its `uid:` key must fit the `contact_keys` index).

@@ -25,7 +25,97 @@ on_both_databases!(
     imported_changes_carry_the_trace_and_actor_of_the_import,
     a_record_matches_what_an_earlier_record_left_not_what_was_stored,
     an_import_over_64_mib_is_rejected,
+    a_record_that_never_ends_is_refused_after_one_mib,
+    more_than_100_000_records_are_refused,
+    a_third_import_at_once_is_refused_until_one_ends,
+    a_server_shutting_down_ends_an_import_with_its_report,
 );
+
+/// An import whose request stream stays open: the sender sends its messages, the stream its answers.
+async fn open_import(
+    client: &mut Client,
+    first: ImportContactsRequest,
+) -> Result<(tokio::sync::mpsc::Sender<ImportContactsRequest>, tonic::Streaming<ImportContactsResponse>), tonic::Status>
+{
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    tx.send(first).await.unwrap();
+    let stream = client.import_contacts(tokio_stream::wrappers::ReceiverStream::new(rx)).await?.into_inner();
+    Ok((tx, stream))
+}
+
+async fn a_record_that_never_ends_is_refused_after_one_mib(engine: Engine) {
+    let mut app = app(engine).await;
+    // A quoted CSV field that never closes: the reader would hold all of it.
+    let mut messages = vec![ImportContactsRequest {
+        options: Some(csv(DuplicatePolicy::Skip)),
+        data: b"display_name,notes\nAda,\"".to_vec(),
+    }];
+    messages.extend((0..40).map(|_| ImportContactsRequest { options: None, data: vec![b'y'; 64 * 1024] }));
+    let status = run_import(&mut app.client, messages).await.unwrap_err();
+    assert_eq!(bad_fields(&status), ["data"]);
+    assert!(status.message().contains("within 1 MiB after record 0"), "{status:?}");
+}
+
+async fn more_than_100_000_records_are_refused(engine: Engine) {
+    let mut app = app(engine).await;
+    // Records without a display name: each is rejected without touching the database.
+    let mut file = b"display_name,notes\n".to_vec();
+    file.extend(b",x\n".repeat(100_001));
+    let messages = vec![ImportContactsRequest { options: Some(csv(DuplicatePolicy::Skip)), data: file }];
+    let status = run_import(&mut app.client, messages).await.unwrap_err();
+    assert_eq!(bad_fields(&status), ["data"]);
+    assert!(status.message().contains("more than 100000 records"), "{status:?}");
+}
+
+async fn a_third_import_at_once_is_refused_until_one_ends(engine: Engine) {
+    let mut app = app(engine).await;
+    let first = || ImportContactsRequest { options: Some(vcard(DuplicatePolicy::Skip)), data: Vec::new() };
+    let (one, one_answers) = open_import(&mut app.client, first()).await.unwrap();
+    let (_two, _two_answers) = open_import(&mut app.client, first()).await.unwrap();
+    let status = open_import(&mut app.client, first()).await.map(|_| ()).unwrap_err();
+    assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status:?}");
+    let info = tonic_types::StatusExt::get_error_details(&status).error_info().cloned().unwrap();
+    assert_eq!(info.reason, "IMPORTS_BUSY");
+    drop(one);
+    let (_, report) = read_import(one_answers, Vec::new()).await.unwrap();
+    assert_eq!(report.totals.unwrap().records_read, 0);
+    let (again, again_answers) = open_import(&mut app.client, first()).await.expect("a turn is free again");
+    drop(again);
+    read_import(again_answers, Vec::new()).await.unwrap();
+}
+
+async fn a_server_shutting_down_ends_an_import_with_its_report(engine: Engine) {
+    let mut app = app(engine).await;
+    let file = bulk_file(600, "first");
+    let (tx, mut answers) =
+        open_import(&mut app.client, ImportContactsRequest { options: Some(vcard(DuplicatePolicy::Skip)), data: file })
+            .await
+            .unwrap();
+    // The first batch of 500 is written (its results, then its progress) while the stream stays open.
+    let mut results = Vec::new();
+    loop {
+        match answers.message().await.unwrap().unwrap().event.unwrap() {
+            import_contacts_response::Event::Results(batch) => results.extend(batch.results),
+            import_contacts_response::Event::Progress(progress) => {
+                assert_eq!(progress.created, 500);
+                break;
+            }
+            import_contacts_response::Event::Report(report) => panic!("too early: {report:?}"),
+        }
+    }
+    let App { server, database, .. } = app;
+    let stopping = tokio::spawn(server.stop());
+    let (_, report) = read_import(answers, results).await.expect("an answer, not a cut stream");
+    assert_eq!(report.interrupted, "the server is shutting down");
+    // The last card's END:VCARD waits for the next line (a folded line would continue it), so 599 records were
+    // read whole; every one of them was written, the batch in hand too.
+    assert_eq!(totals(&report), (599, 599, 0, 0, 0));
+    stopping.await.unwrap().expect("a clean stop");
+    drop(tx);
+    let server = liaison_testkit::spawn::<liaison_contacts::Contacts>(&database, Default::default()).await;
+    let listed = list_all(&mut Client::new(&server)).await;
+    assert_eq!(listed.len(), 599, "what the report counts is written");
+}
 
 fn options(format: ContactFormat, policy: DuplicatePolicy, validate_only: bool) -> ImportOptions {
     ImportOptions { format: format as i32, duplicate_policy: policy as i32, validate_only }
@@ -39,18 +129,39 @@ fn csv(policy: DuplicatePolicy) -> ImportOptions {
     options(ContactFormat::Csv, policy, false)
 }
 
-/// Sends `messages` and collects the progress messages and the report.
+/// Sends `messages` and collects the progress messages and the report, with the results streamed batch by
+/// batch put into the report's `results` (which the server leaves empty).
 async fn run_import(
     client: &mut Client,
     messages: Vec<ImportContactsRequest>,
 ) -> Result<(Vec<ImportProgress>, ImportReport), tonic::Status> {
-    let mut stream = client.import_contacts(tokio_stream::iter(messages)).await?.into_inner();
+    let stream = client.import_contacts(tokio_stream::iter(messages)).await?.into_inner();
+    read_import(stream, Vec::new()).await
+}
+
+/// Reads an import's answers to the end (see [`run_import`]), checking how they are cut: at most 500 results
+/// per message, each batch's results before its progress, the report last and without results. `results`: those
+/// read from the stream already.
+async fn read_import(
+    mut stream: tonic::Streaming<ImportContactsResponse>,
+    mut results: Vec<ImportRecordResult>,
+) -> Result<(Vec<ImportProgress>, ImportReport), tonic::Status> {
     let mut progress = Vec::new();
     while let Some(message) = stream.message().await? {
         match message.event.expect("an event") {
-            import_contacts_response::Event::Progress(p) => progress.push(p),
-            import_contacts_response::Event::Report(report) => {
+            import_contacts_response::Event::Results(batch) => {
+                assert!(!batch.results.is_empty() && batch.results.len() <= 500, "{}", batch.results.len());
+                results.extend(batch.results);
+            }
+            import_contacts_response::Event::Progress(p) => {
+                assert_eq!(p.records_read as usize, results.len(), "a batch's results come before its progress");
+                progress.push(p);
+            }
+            import_contacts_response::Event::Report(mut report) => {
                 assert!(stream.message().await?.is_none(), "the report comes last");
+                assert!(report.results.is_empty(), "results are streamed, not repeated in the report");
+                assert_eq!(report.totals.unwrap().records_read as usize, results.len(), "one result per record");
+                report.results = results;
                 return Ok((progress, report));
             }
         }
@@ -737,8 +848,9 @@ async fn a_record_matches_what_an_earlier_record_left_not_what_was_stored(engine
 
 async fn an_import_over_64_mib_is_rejected(engine: Engine) {
     let mut app = app(engine).await;
-    // 17 messages of 4 000 000 bytes (long lines outside any card: cheap to read) make 68 000 000 > 64 MiB.
-    let line: Vec<u8> = [vec![b'x'; 3_999_999], vec![b'\n']].concat();
+    // 17 messages of 4 000 000 bytes (an END:VCARD without its card, then a long line outside any card: cheap to
+    // read, and each message ends a record) make 68 000 000 > 64 MiB.
+    let line: Vec<u8> = [b"END:VCARD\n".to_vec(), vec![b'x'; 3_999_989], vec![b'\n']].concat();
     let messages = (0..17).map(move |i| ImportContactsRequest {
         options: (i == 0).then(|| vcard(DuplicatePolicy::Skip)),
         data: line.clone(),
