@@ -53,8 +53,8 @@ impl MediationService for MediationApi {
         const SCOPE: &str = "ListCases";
         let request = request.into_inner();
         let page = paging::parse(request.page_size, &request.page_token, SCOPE).map_err(Error::InvalidArgument)?;
-        let mut cases = self.store.list_cases(page.after, page.size + 1).await?;
-        let next_page_token = paging::token_after(&mut cases, page.size, SCOPE, |c| c.case.id.clone());
-        Ok(Response::new(ListCasesResponse { cases: cases.iter().map(resource::case).collect(), next_page_token }))
+        let stored = self.store.list_cases(page.after, page.size + 1).await?;
+        let (cases, next_page_token) = paging::page(stored, page.size, SCOPE, |c| c.case.id.clone(), resource::case);
+        Ok(Response::new(ListCasesResponse { cases, next_page_token }))
     }
 }

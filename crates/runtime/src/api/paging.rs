@@ -96,6 +96,43 @@ pub fn next_token(scope: &str, last_key: &str) -> String {
     URL_SAFE_NO_PAD.encode(sealed)
 }
 
+/// The most bytes of items one page carries: well under the 4 MiB a response may have
+/// ([`crate::net::limits::MAX_RESPONSE_BYTES`]), whatever the items hold.
+pub const PAGE_MAX_BYTES: usize = 3 * 1024 * 1024;
+
+/// A page as sent: `items` (read with one probe row beyond `size`) turned into their wire form by `wire`, at most
+/// `size` of them and at most [`PAGE_MAX_BYTES`] encoded (always at least one), and the token of the page after
+/// the last one sent — empty when nothing is left. A page cut short by its bytes is no different to a client from
+/// a shorter page: it follows the token.
+pub fn page<T, M: prost::Message>(
+    items: Vec<T>,
+    size: u64,
+    scope: &str,
+    key: impl Fn(&T) -> String,
+    wire: impl Fn(&T) -> M,
+) -> (Vec<M>, String) {
+    let mut sent = Vec::with_capacity(items.len().min(size as usize));
+    let mut bytes = 0usize;
+    for item in &items {
+        if sent.len() as u64 == size {
+            break;
+        }
+        let message = wire(item);
+        // The field's tag and length prefix: at most 1 + 5 bytes.
+        let cost = message.encoded_len() + 6;
+        if !sent.is_empty() && bytes + cost > PAGE_MAX_BYTES {
+            break;
+        }
+        bytes += cost;
+        sent.push(message);
+    }
+    let token = match items.get(sent.len()) {
+        Some(_) => items.get(sent.len().wrapping_sub(1)).map(|last| next_token(scope, &key(last))).unwrap_or_default(),
+        None => String::new(),
+    };
+    (sent, token)
+}
+
 /// Builds the response token: a next token when the page came back full (`fetched` = size + 1 probe row).
 pub fn token_after<T>(items: &mut Vec<T>, size: u64, scope: &str, key: impl Fn(&T) -> String) -> String {
     if items.len() as u64 > size {
@@ -199,6 +236,28 @@ mod tests {
         let mut forged = digest[..TAG_BYTES].to_vec();
         forged.extend_from_slice(payload.as_bytes());
         assert!(parse(None, &URL_SAFE_NO_PAD.encode(forged), "ListContacts").is_err());
+    }
+
+    #[test]
+    fn a_page_stops_at_its_size_or_its_bytes_whichever_comes_first() {
+        let item = |n: usize| (format!("k{n}"), "x".repeat(1024 * 1024));
+        let wire = |(_, text): &(String, String)| text.clone();
+        // Five items of 1 MiB, a size of 4: the bytes stop it at 2 (3 MiB would be exceeded by the third).
+        let (sent, token) = page((0..5).map(item).collect(), 4, "S", |(k, _)| k.clone(), wire);
+        assert_eq!(sent.len(), 2);
+        assert_eq!(parse(None, &token, "S").map(|p| p.after), Ok(Some("k1".to_owned())), "resumes after the last sent");
+        // Small items: the size stops it, and the probe row means there is more.
+        let small = |n: usize| (format!("k{n}"), String::from("x"));
+        let (sent, token) = page((0..4).map(small).collect(), 3, "S", |(k, _)| k.clone(), wire);
+        assert_eq!((sent.len(), parse(None, &token, "S").map(|p| p.after)), (3, Ok(Some("k2".to_owned()))));
+        // The last page: no token.
+        let (sent, token) = page((0..2).map(small).collect(), 3, "S", |(k, _)| k.clone(), wire);
+        assert_eq!((sent.len(), token.as_str()), (2, ""));
+        // One item over the budget still goes (alone): a page is never empty while items are left.
+        let huge = vec![("k0".to_owned(), "x".repeat(4 * 1024 * 1024)), small(1)];
+        let (sent, token) = page(huge, 10, "S", |(k, _)| k.clone(), wire);
+        assert_eq!(sent.len(), 1);
+        assert!(!token.is_empty());
     }
 
     #[test]

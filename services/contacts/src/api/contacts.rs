@@ -235,12 +235,9 @@ pub(super) async fn list_contacts(
     )
         .validate()?;
     let filter = ContactFilter { label, organization, show_deleted: request.show_deleted };
-    let mut models = api.store.list_contacts(&filter, page.after, page.size + 1).await?;
-    let next_page_token = paging::token_after(&mut models, page.size, &scope, |m| m.id.clone());
-    Ok(Response::new(ListContactsResponse {
-        contacts: models.iter().map(resource::contact).collect(),
-        next_page_token,
-    }))
+    let models = api.store.list_contacts(&filter, page.after, page.size + 1).await?;
+    let (contacts, next_page_token) = paging::page(models, page.size, &scope, |m| m.id.clone(), resource::contact);
+    Ok(Response::new(ListContactsResponse { contacts, next_page_token }))
 }
 
 pub(super) async fn update_contact(

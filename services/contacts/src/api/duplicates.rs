@@ -42,18 +42,15 @@ pub(super) async fn find_duplicate_contacts(
         format!("FindDuplicateContacts?min_score={}", threshold.as_ref().map(u32::to_string).unwrap_or_default());
     let (threshold, page) = (threshold, paging::parse(request.page_size, &request.page_token, &scope)).validate()?;
     let pairs = all_pairs(api).await?;
-    let mut page_pairs: Vec<Pair> = pairs
+    let page_pairs: Vec<Pair> = pairs
         .iter()
         .filter(|p| p.score_micros >= threshold)
         .filter(|p| page.after.as_ref().is_none_or(|after| p.sort_key() > *after))
         .take(page.size as usize + 1)
         .cloned()
         .collect();
-    let next_page_token = paging::token_after(&mut page_pairs, page.size, &scope, Pair::sort_key);
-    Ok(Response::new(FindDuplicateContactsResponse {
-        pairs: page_pairs.iter().map(wire_pair).collect(),
-        next_page_token,
-    }))
+    let (pairs, next_page_token) = paging::page(page_pairs, page.size, &scope, Pair::sort_key, wire_pair);
+    Ok(Response::new(FindDuplicateContactsResponse { pairs, next_page_token }))
 }
 
 /// Every duplicate pair of the register, in page order: computed once per write epoch (every page of every

@@ -137,12 +137,10 @@ pub(super) async fn list_assessments(
         (PartyName::parse("party", &request.party), paging::parse(request.page_size, &request.page_token, &scope))
             .validate()?;
     let party = current_party(api, party).await?.unwrap_or_else(|| party.to_string());
-    let mut models = api.store.list_assessments(&party, page.after, page.size + 1).await?;
-    let next_page_token = paging::token_after(&mut models, page.size, &scope, |m| m.assessment_date.clone());
-    Ok(Response::new(ListAssessmentsResponse {
-        assessments: models.iter().map(render::assessment).collect(),
-        next_page_token,
-    }))
+    let models = api.store.list_assessments(&party, page.after, page.size + 1).await?;
+    let (assessments, next_page_token) =
+        paging::page(models, page.size, &scope, |m| m.assessment_date.clone(), render::assessment);
+    Ok(Response::new(ListAssessmentsResponse { assessments, next_page_token }))
 }
 
 pub(super) async fn list_stakeholders(
@@ -157,15 +155,15 @@ pub(super) async fn list_stakeholders(
     )
         .validate()?;
     let after = page.after.as_deref().map(|key| StakeholderKey::parse(key).ok_or_else(bad_token)).transpose()?;
-    let mut models = api.store.list_stakeholders(quadrant, after, page.size + 1).await?;
-    let next_page_token = paging::token_after(&mut models, page.size, &scope, |m| StakeholderKey::of(m).render());
-    Ok(Response::new(ListStakeholdersResponse {
-        stakeholders: models
-            .iter()
-            .map(|m| Stakeholder { party: m.party.clone(), latest_assessment: Some(render::assessment(m)) })
-            .collect(),
-        next_page_token,
-    }))
+    let models = api.store.list_stakeholders(quadrant, after, page.size + 1).await?;
+    let (stakeholders, next_page_token) = paging::page(
+        models,
+        page.size,
+        &scope,
+        |m| StakeholderKey::of(m).render(),
+        |m| Stakeholder { party: m.party.clone(), latest_assessment: Some(render::assessment(m)) },
+    );
+    Ok(Response::new(ListStakeholdersResponse { stakeholders, next_page_token }))
 }
 
 pub(super) async fn create_interaction(
@@ -222,12 +220,10 @@ pub(super) async fn list_interactions(
         None => None,
     };
     let filter = InteractionFilter { party, start, end };
-    let mut stored = api.store.list_interactions(&filter, after, page.size + 1).await?;
-    let next_page_token = paging::token_after(&mut stored, page.size, &scope, |s| InteractionKey::of(s).render());
-    Ok(Response::new(ListInteractionsResponse {
-        interactions: stored.iter().map(|s| s.to_wire()).collect(),
-        next_page_token,
-    }))
+    let stored = api.store.list_interactions(&filter, after, page.size + 1).await?;
+    let (interactions, next_page_token) =
+        paging::page(stored, page.size, &scope, |s| InteractionKey::of(s).render(), |s| s.to_wire());
+    Ok(Response::new(ListInteractionsResponse { interactions, next_page_token }))
 }
 
 pub(super) async fn update_interaction(

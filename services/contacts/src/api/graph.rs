@@ -72,12 +72,10 @@ pub(super) async fn list_affiliations(
     };
     let scope = format!("ListAffiliations/{}{}", request.organization, request.contact);
     let (of, page) = (of, paging::parse(request.page_size, &request.page_token, &scope)).validate()?;
-    let mut models = api.store.list_affiliations(of, page.after, page.size + 1).await?;
-    let next_page_token = paging::token_after(&mut models, page.size, &scope, |m| m.id.clone());
-    Ok(Response::new(ListAffiliationsResponse {
-        affiliations: models.iter().map(resource::affiliation).collect(),
-        next_page_token,
-    }))
+    let models = api.store.list_affiliations(of, page.after, page.size + 1).await?;
+    let (affiliations, next_page_token) =
+        paging::page(models, page.size, &scope, |m| m.id.clone(), resource::affiliation);
+    Ok(Response::new(ListAffiliationsResponse { affiliations, next_page_token }))
 }
 
 pub(super) async fn update_affiliation(
@@ -165,12 +163,10 @@ pub(super) async fn list_relationships(
     let (party, page) =
         (PartyName::parse("party", &request.party), paging::parse(request.page_size, &request.page_token, &scope))
             .validate()?;
-    let mut models = api.store.list_relationships(party, page.after, page.size + 1).await?;
-    let next_page_token = paging::token_after(&mut models, page.size, &scope, |m| m.id.clone());
-    Ok(Response::new(ListRelationshipsResponse {
-        relationships: models.iter().map(resource::relationship).collect(),
-        next_page_token,
-    }))
+    let models = api.store.list_relationships(party, page.after, page.size + 1).await?;
+    let (relationships, next_page_token) =
+        paging::page(models, page.size, &scope, |m| m.id.clone(), resource::relationship);
+    Ok(Response::new(ListRelationshipsResponse { relationships, next_page_token }))
 }
 
 pub(super) async fn update_relationship(

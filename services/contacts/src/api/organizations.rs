@@ -75,12 +75,10 @@ pub(super) async fn list_organizations(
     )
         .validate()?;
     let filter = OrganizationFilter { kind, label, parent };
-    let mut models = api.store.list_organizations(&filter, page.after, page.size + 1).await?;
-    let next_page_token = paging::token_after(&mut models, page.size, &scope, |m| m.id.clone());
-    Ok(Response::new(ListOrganizationsResponse {
-        organizations: models.iter().map(resource::organization).collect(),
-        next_page_token,
-    }))
+    let models = api.store.list_organizations(&filter, page.after, page.size + 1).await?;
+    let (organizations, next_page_token) =
+        paging::page(models, page.size, &scope, |m| m.id.clone(), resource::organization);
+    Ok(Response::new(ListOrganizationsResponse { organizations, next_page_token }))
 }
 
 pub(super) async fn update_organization(

@@ -23,21 +23,29 @@ pub(super) async fn search_contacts(
     };
     let hits = ranked_hits(api, &query).await?;
     let size = usize::try_from(page.size).unwrap_or(usize::MAX);
-    let end = offset.saturating_add(size).min(hits.len());
-    let page_hits = hits.get(offset..end).unwrap_or_default();
+    let page_end = offset.saturating_add(size).min(hits.len());
+    let page_hits = hits.get(offset..page_end).unwrap_or_default();
     let ids: Vec<String> = page_hits.iter().map(|(id, _)| id.clone()).collect();
     let contacts = api.contacts_by_id(&ids).await?;
-    let results = page_hits
-        .iter()
-        .zip(contacts)
-        .filter_map(|((_, hit), contact)| {
-            contact.map(|contact| SearchContactsResult {
+    // A page stops at its size or at PAGE_MAX_BYTES, whichever comes first; the token resumes after the last hit
+    // sent.
+    let (mut results, mut bytes, mut end) = (Vec::new(), 0usize, offset);
+    for ((_, hit), contact) in page_hits.iter().zip(contacts) {
+        if let Some(contact) = contact {
+            let result = SearchContactsResult {
                 contact: Some(contact),
                 score: hit.score,
                 matched_fields: hit.matched_fields.iter().map(|f| (*f).to_owned()).collect(),
-            })
-        })
-        .collect();
+            };
+            let cost = prost::Message::encoded_len(&result) + 6;
+            if !results.is_empty() && bytes + cost > paging::PAGE_MAX_BYTES {
+                break;
+            }
+            bytes += cost;
+            results.push(result);
+        }
+        end += 1;
+    }
     let next_page_token = if end < hits.len() { paging::next_token(&scope, &end.to_string()) } else { String::new() };
     Ok(Response::new(SearchContactsResponse { results, next_page_token }))
 }

@@ -9,7 +9,8 @@
 //! corrected file again skips (or leaves unchanged) what they wrote. At most [`IMPORTS_AT_ONCE`] imports run on a
 //! server; a server shutting down writes the batch in hand and ends the import with its report.
 //!
-//! ExportContacts pages through the live contacts [`EXPORT_PAGE`] at a time and sends each page as one chunk.
+//! ExportContacts pages through the live contacts [`EXPORT_PAGE`] at a time and sends the file in chunks of about
+//! [`EXPORT_CHUNK_BYTES`].
 use super::ContactsApi;
 use crate::domain::labels;
 use crate::domain::transfer::{
@@ -33,8 +34,11 @@ pub(super) type ExportStream = ReceiverStream<Result<ExportContactsResponse, Sta
 
 /// Records per write transaction, and per progress message.
 const IMPORT_BATCH: usize = 500;
-/// Contacts per export chunk.
+/// Contacts read per query of an export.
 const EXPORT_PAGE: u64 = 200;
+/// An export chunk is sent once it holds this many bytes (so at most this plus one contact, far under the 4 MiB a
+/// message may have, whatever the contacts hold).
+const EXPORT_CHUNK_BYTES: usize = 1024 * 1024;
 
 /// Runs `work` on a task of its own, keeping the request's trace context, actor and span (the change rows an
 /// import writes carry them).
@@ -285,31 +289,58 @@ async fn export(
 ) -> Result<(), Error> {
     let filter = ContactFilter { label, ..ContactFilter::default() };
     let mut after = None;
-    let mut first = true;
+    let mut chunk = ExportChunk::default();
     loop {
         let page = store.list_contacts(&filter, after, EXPORT_PAGE).await?;
-        let contacts: Vec<Contact> = page.iter().map(resource::contact).collect();
-        let data = match format {
-            Format::Vcard => {
-                let mut text = String::new();
-                for contact in &contacts {
-                    vcard::write_card(&mut text, contact);
+        for model in &page {
+            let contact = resource::contact(model);
+            match format {
+                Format::Vcard => {
+                    let mut text = String::new();
+                    vcard::write_card(&mut text, &contact);
+                    chunk.data.extend_from_slice(text.as_bytes());
                 }
-                text.into_bytes()
+                Format::Csv => chunk.data.extend(
+                    csv::write(std::slice::from_ref(&contact), !chunk.header_written)
+                        .map_err(|e| Error::Internal(format!("writing CSV into memory failed: {e}")))?,
+                ),
             }
-            Format::Csv => csv::write(&contacts, first)
-                .map_err(|e| Error::Internal(format!("writing CSV into memory failed: {e}")))?,
-        };
-        first = false;
-        if !data.is_empty() {
-            let chunk = ExportContactsResponse { data, contact_count: i32::try_from(contacts.len()).unwrap_or(0) };
-            if tx.send(Ok(chunk)).await.is_err() {
+            chunk.header_written = true;
+            chunk.contacts += 1;
+            if chunk.data.len() >= EXPORT_CHUNK_BYTES && !chunk.send(tx).await {
                 return Ok(());
             }
         }
         if (page.len() as u64) < EXPORT_PAGE {
+            if matches!(format, Format::Csv) && !chunk.header_written {
+                // No contact: the file is the header alone.
+                chunk.data = csv::write(&[], true)
+                    .map_err(|e| Error::Internal(format!("writing CSV into memory failed: {e}")))?;
+            }
+            chunk.send(tx).await;
             return Ok(());
         }
         after = page.last().map(|m| m.id.clone());
+    }
+}
+
+/// The export chunk being filled.
+#[derive(Default)]
+struct ExportChunk {
+    data: Vec<u8>,
+    contacts: i32,
+    /// Whether the CSV header went out (in the first chunk).
+    header_written: bool,
+}
+
+impl ExportChunk {
+    /// Sends what the chunk holds, if anything, and empties it; `false` when the client went away.
+    async fn send(&mut self, tx: &mpsc::Sender<Result<ExportContactsResponse, Status>>) -> bool {
+        if self.data.is_empty() {
+            return true;
+        }
+        let message = ExportContactsResponse { data: std::mem::take(&mut self.data), contact_count: self.contacts };
+        self.contacts = 0;
+        tx.send(Ok(message)).await.is_ok()
     }
 }

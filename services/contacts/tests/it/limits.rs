@@ -261,3 +261,56 @@ async fn a_database_error_keeps_the_values_it_was_about_out_of_its_message() {
         db.close().await;
     }
 }
+
+#[tokio::test]
+async fn pages_searches_and_export_chunks_of_large_contacts_stay_within_their_bytes() {
+    use prost::Message;
+    let mut app = app(Engine::Sqlite).await;
+    // 120 contacts of 30 KB of notes: 3.6 MB, more than one page may carry (3 MiB) and near the 4 MiB answer limit.
+    let notes = "€".repeat(10_000);
+    let mut created = Vec::new();
+    for i in 0..120 {
+        let large = Contact { notes: notes.clone(), ..contact(&format!("Large Person {i:03}")) };
+        let request = CreateContactRequest { contact: Some(large), request_id: String::new() };
+        created.push(app.client.create_contact(request).ok().await.contact.unwrap().name);
+    }
+    let (mut listed, mut token, mut pages) = (Vec::new(), String::new(), 0);
+    loop {
+        let request = ListContactsRequest { page_size: Some(1000), page_token: token, ..Default::default() };
+        let page = app.client.list_contacts(request).ok().await;
+        assert!(page.encoded_len() <= 3 * 1024 * 1024 + 1024, "{} bytes", page.encoded_len());
+        pages += 1;
+        listed.extend(page.contacts.into_iter().map(|c| c.name));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    assert_eq!((pages, listed), (2, created.clone()), "cut by bytes, nothing lost or repeated");
+
+    let (mut found, mut token) = (0, String::new());
+    loop {
+        let request = SearchContactsRequest { query: "large".into(), page_size: Some(1000), page_token: token };
+        let page = app.client.search_contacts(request).ok().await;
+        assert!(page.encoded_len() <= 3 * 1024 * 1024 + 1024, "{} bytes", page.encoded_len());
+        found += page.results.len();
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    assert_eq!(found, 120);
+
+    for format in [ContactFormat::Vcard, ContactFormat::Csv] {
+        let request = ExportContactsRequest { format: format as i32, label: String::new() };
+        let mut stream = app.client.export_contacts(request).ok().await;
+        let (mut chunks, mut exported) = (0, 0);
+        while let Some(chunk) = stream.message().await.expect("chunk") {
+            assert!(chunk.data.len() <= 1024 * 1024 + 64 * 1024, "{format:?}: a chunk of {}", chunk.data.len());
+            chunks += 1;
+            exported += chunk.contact_count;
+        }
+        assert_eq!(exported, 120, "{format:?}");
+        assert!(chunks >= 4, "{format:?}: {chunks} chunks");
+    }
+}

@@ -65,9 +65,10 @@ impl SchedulingApi {
             state,
             overdue_at: request.overdue.then(time::now),
         };
-        let mut items = self.store.list_action_items(&filter, page.after, page.size + 1).await?;
-        let next_page_token = paging::token_after(&mut items, page.size, &scope, |item| item.id.clone());
-        Ok(ListActionItemsResponse { action_items: items.iter().map(resource::action_item).collect(), next_page_token })
+        let items = self.store.list_action_items(&filter, page.after, page.size + 1).await?;
+        let (action_items, next_page_token) =
+            paging::page(items, page.size, &scope, |item| item.id.clone(), resource::action_item);
+        Ok(ListActionItemsResponse { action_items, next_page_token })
     }
 
     pub(super) async fn update_action_item(

@@ -92,9 +92,10 @@ pub(super) async fn list(
         state,
         overdue_at: request.overdue.then(time::now),
     };
-    let mut listed = api.store.list_commitments(&filter, page.after, page.size + 1).await?;
-    let next_page_token = paging::token_after(&mut listed, page.size, &scope, |c| c.row.id.clone());
-    Ok(ListCommitmentsResponse { commitments: listed.iter().map(Resource::to_wire).collect(), next_page_token })
+    let listed = api.store.list_commitments(&filter, page.after, page.size + 1).await?;
+    let (commitments, next_page_token) =
+        paging::page(listed, page.size, &scope, |c| c.row.id.clone(), Resource::to_wire);
+    Ok(ListCommitmentsResponse { commitments, next_page_token })
 }
 
 pub(super) async fn update(

@@ -105,28 +105,27 @@ impl SchedulingApi {
                 let calendar = self.calendar(contact).await?;
                 let from =
                     page.after.as_deref().map_or(0, |after| calendar.partition_point(|a| *a.meeting_id <= *after));
-                let mut ids: Vec<String> = calendar[from..]
+                let ids: Vec<String> = calendar[from..]
                     .iter()
                     .filter(|a| filter.admits(a))
                     .take(page.size as usize + 1)
                     .map(|a| a.meeting_id.to_string())
                     .collect();
-                let token = paging::token_after(&mut ids, page.size, &scope, String::clone);
-                (self.encoded_meetings(&ids).await?, token)
+                let encoded = self.encoded_meetings(&ids).await?;
+                paging::page(encoded, page.size, &scope, |(id, _)| id.clone(), |(_, bytes)| bytes.clone())
             }
             _ => {
                 let epoch = self.lists.meetings.epoch();
-                let mut stored = self.store.list_meetings(&filter, page.after, page.size + 1).await?;
-                let token = paging::token_after(&mut stored, page.size, &scope, |m| m.meeting.id.clone());
-                let encoded: Vec<Bytes> = stored
+                let stored = self.store.list_meetings(&filter, page.after, page.size + 1).await?;
+                let encoded: Vec<(String, Bytes)> = stored
                     .iter()
                     .map(|m| {
                         let bytes = wire::encode(&resource::meeting(m));
                         self.lists.meetings.fill(m.meeting.id.clone(), epoch, bytes.clone());
-                        bytes
+                        (m.meeting.id.clone(), bytes)
                     })
                     .collect();
-                (encoded, token)
+                paging::page(encoded, page.size, &scope, |(id, _)| id.clone(), |(_, bytes)| bytes.clone())
             }
         };
         let mut response = Spliced::with_capacity(meetings.len() + 1);
@@ -160,12 +159,12 @@ impl SchedulingApi {
         Ok(calendar)
     }
 
-    /// The encodings of the meetings `ids`, in their order; the missing read in one go and kept. A meeting
+    /// `(id, encoding)` of the meetings `ids`, in their order; the missing read in one go and kept. A meeting
     /// deleted since its calendar was read is left out, as a read of the database after the delete would.
-    async fn encoded_meetings(&self, ids: &[String]) -> Result<Vec<Bytes>, Error> {
+    async fn encoded_meetings(&self, ids: &[String]) -> Result<Vec<(String, Bytes)>, Error> {
         let mut encoded = Vec::with_capacity(ids.len());
         if self.lists.meetings.extend_if_all_cached(ids, &mut encoded, Bytes::clone) {
-            return Ok(encoded);
+            return Ok(ids.iter().cloned().zip(encoded).collect());
         }
         let epoch = self.lists.meetings.epoch();
         let cached = self.lists.meetings.get_many(ids, Bytes::clone);
@@ -177,6 +176,10 @@ impl SchedulingApi {
             self.lists.meetings.fill(stored.meeting.id.clone(), epoch, bytes.clone());
             read.insert(stored.meeting.id, bytes);
         }
-        Ok(ids.iter().zip(cached).filter_map(|(id, cached)| cached.or_else(|| read.remove(id))).collect())
+        Ok(ids
+            .iter()
+            .zip(cached)
+            .filter_map(|(id, cached)| cached.or_else(|| read.remove(id)).map(|bytes| (id.clone(), bytes)))
+            .collect())
     }
 }

@@ -83,9 +83,9 @@ pub(super) async fn list(api: &SchedulingApi, request: ListProjectsRequest) -> R
             .transpose(),
     )
         .validate()?;
-    let mut listed = api.store.list_projects(organization, page.after, page.size + 1).await?;
-    let next_page_token = paging::token_after(&mut listed, page.size, &scope, |p| p.row.id.clone());
-    Ok(ListProjectsResponse { projects: listed.iter().map(Resource::to_wire).collect(), next_page_token })
+    let listed = api.store.list_projects(organization, page.after, page.size + 1).await?;
+    let (projects, next_page_token) = paging::page(listed, page.size, &scope, |p| p.row.id.clone(), Resource::to_wire);
+    Ok(ListProjectsResponse { projects, next_page_token })
 }
 
 pub(super) async fn update(api: &SchedulingApi, request: UpdateProjectRequest) -> Result<UpdateProjectResponse, Error> {
