@@ -211,7 +211,8 @@ impl RunArgs {
                 crate::scenarios::BATCH_SIZE
             );
         }
-        let known = crate::scenarios::Scenario::ALL.map(crate::scenarios::Scenario::name);
+        let scenarios = crate::scenarios::Scenario::ALL.map(crate::scenarios::Scenario::name);
+        let known: Vec<&str> = scenarios.iter().copied().chain([crate::abuse::NAME]).collect();
         if let Some(unknown) = self.only.iter().find(|name| !known.contains(&name.as_str())) {
             bail!("--only: unknown scenario '{unknown}'; known: {}", known.join(", "));
         }

@@ -3,10 +3,11 @@
 //! judges the performance goals. See `--help`, and `crates/bench/h2load.sh` for the cross-check from outside.
 //!
 //! - `cli`: flags and their defaults; `run`: one whole run; `cluster` and `procs`: the servers under test;
-//! - `load`: the load driver; `scenarios`: what each scenario sends; `calendar`: the seeded team and year of
+//! - `load`: the load driver; `scenarios`: what each scenario sends; `abuse`: the memory-under-abuse phase; `calendar`: the seeded team and year of
 //!   meetings that the scheduling scenarios ask about; `ceilings` and `echo`: what they are
 //!   divided by; `hiccup`: the machine's own stalls beside the latency drives; `ingest`: reporting's catching up;
 //!   `report` and `goals`: the results; `tools`: h2load helpers.
+mod abuse;
 mod calendar;
 mod ceilings;
 mod cli;

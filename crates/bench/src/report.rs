@@ -47,6 +47,8 @@ pub(crate) struct EngineReport {
     pub(crate) ingestion: Vec<Ingestion>,
     /// The most each server process was resident over the whole run (VmHWM).
     pub(crate) peak_rss: Vec<ProcessMemory>,
+    /// The memory-under-abuse phase, when it ran.
+    pub(crate) abuse: Option<crate::abuse::AbuseReport>,
 }
 
 /// One round of an engine: each ceiling measured right before the scenarios compared with it.
@@ -300,6 +302,19 @@ fn fmt_memory(memory: &[ProcessMemory]) -> String {
     memory.iter().map(|m| format!("{} {}", m.process, fmt_mib(m.rss_kib))).collect::<Vec<_>>().join(", ")
 }
 
+/// The memory-under-abuse phase in one line: what was sent, how it was answered, and each process's peak.
+pub(crate) fn fmt_abuse(abuse: &crate::abuse::AbuseReport) -> String {
+    let answers: Vec<String> = abuse.answers.iter().map(|(code, n)| format!("{code} {n}")).collect();
+    format!(
+        "memory under abuse (the largest allowed requests and some over the limits, {} calls in {:.1} s: {}): \
+         peak RSS {}",
+        abuse.calls,
+        abuse.duration_ms / 1e3,
+        answers.join(", "),
+        fmt_memory(&abuse.peak_rss)
+    )
+}
+
 /// What seeding the calendars made, how long it took and what the scenarios will find in them.
 pub(crate) fn fmt_calendar_seed(seed: &crate::calendar::CalendarSeed) -> String {
     format!(
@@ -412,6 +427,9 @@ pub(crate) fn markdown(report: &Report) -> String {
         if let Some(seed) = &engine.calendar {
             let _ = writeln!(out, "{}\n", fmt_calendar_seed(seed));
         }
+        if let Some(abuse) = &engine.abuse {
+            let _ = writeln!(out, "{}\n", fmt_abuse(abuse));
+        }
         for (index, round) in engine.rounds.iter().enumerate() {
             if engine.rounds.len() > 1 {
                 let _ = writeln!(out, "#### {} round {} of {}\n", engine.engine.name(), index + 1, engine.rounds.len());
@@ -501,6 +519,7 @@ pub(crate) mod tests {
     /// An engine of one round of `scenarios`.
     pub(crate) fn engine(engine: Engine, scenarios: Vec<Measured>) -> EngineReport {
         EngineReport {
+            abuse: None,
             engine,
             topology: "test".into(),
             cold_start_ms: 420.0,

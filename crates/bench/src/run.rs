@@ -213,6 +213,19 @@ async fn bench_engine(
 
     // VmHWM now: the SQLite all-in-one restarts (and so forgets its peak) for the ingestion measurement.
     let mut peak = memory_now(cluster, |m| m.hwm_kib)?;
+    // After the peak of the rounds is read: the phase resets each process's peak to measure its own.
+    let abuse = if settings.runs(crate::abuse::NAME) {
+        eprintln!("liaison-bench: {} — memory under abuse", engine.name());
+        let workers = settings.load.concurrency.min(32);
+        let names = scenarios::seed_contacts(&contacts, &format!("{tag}-abuse"), 1000).await?;
+        let abuse =
+            crate::abuse::run(cluster, &names, settings.load.duration, workers, settings.load.connections).await?;
+        eprintln!("liaison-bench: {} — {}", engine.name(), report::fmt_abuse(&abuse));
+        peak = merge_peaks(peak, abuse.peak_rss.clone());
+        Some(abuse)
+    } else {
+        None
+    };
     let mut ingestion = Vec::new();
     if settings.runs(Scenario::Ingestion.name()) {
         let present = crate::ingest::backlog(cluster).await?;
@@ -250,6 +263,7 @@ async fn bench_engine(
         rounds,
         ingestion,
         peak_rss: peak,
+        abuse,
     })
 }
 
