@@ -133,16 +133,6 @@ pub fn page<T, M: prost::Message>(
     (sent, token)
 }
 
-/// Builds the response token: a next token when the page came back full (`fetched` = size + 1 probe row).
-pub fn token_after<T>(items: &mut Vec<T>, size: u64, scope: &str, key: impl Fn(&T) -> String) -> String {
-    if items.len() as u64 > size {
-        items.truncate(size as usize);
-        items.last().map(|last| next_token(scope, &key(last))).unwrap_or_default()
-    } else {
-        String::new()
-    }
-}
-
 /// Bytes of the tag: 128 bits of HMAC-SHA-256, as RFC 2104 allows (at least half the hash).
 const TAG_BYTES: usize = 16;
 

@@ -189,12 +189,14 @@ async fn list(db: &Db, query: &Query) -> Result<ListAuditEventsResponse, Error> 
           ORDER BY p.sequence DESC LIMIT 1) END AS previous \
          FROM changes c {filter} ORDER BY c.sequence DESC LIMIT ?"
     );
-    let mut rows = AuditRow::find_by_statement(statement(conn.get_database_backend(), &sql, values))
+    let rows = AuditRow::find_by_statement(statement(conn.get_database_backend(), &sql, values))
         .all(conn)
         .await
         .map_err(db_error)?;
-    let next_page_token = paging::token_after(&mut rows, query.size, &query.scope, |row| row.sequence.to_string());
-    Ok(ListAuditEventsResponse { events: rows.into_iter().map(event).collect(), next_page_token })
+    let events: Vec<AuditEvent> = rows.into_iter().map(event).collect();
+    let (events, next_page_token) =
+        paging::page(events, query.size, &query.scope, |event| event.sequence.to_string(), AuditEvent::clone);
+    Ok(ListAuditEventsResponse { events, next_page_token })
 }
 
 fn event(row: AuditRow) -> AuditEvent {

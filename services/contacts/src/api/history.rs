@@ -23,23 +23,29 @@ pub(super) async fn list_contact_history(
     };
     // The change before the page is read too, so that the first entry of the page can be diffed against it.
     let previous = if after == 0 { Vec::new() } else { api.store.contact_changes(name, after - 1, 1).await? };
-    let mut changes = api.store.contact_changes(name, after, page.size + 1).await?;
-    let next_page_token = paging::token_after(&mut changes, page.size, &scope, |c| c.sequence.to_string());
+    let changes = api.store.contact_changes(name, after, page.size + 1).await?;
     let decode = |change: &liaison_proto::common::v1::Change| {
         change.resource.as_ref().and_then(|any| Contact::decode(any.value.as_slice()).ok())
     };
     let mut before = previous.iter().filter(|c| c.sequence == after).find_map(decode);
+    // Every change read (the probe row too) becomes its entry; the page then stops at its size or its bytes.
     let mut entries = Vec::with_capacity(changes.len());
     for change in &changes {
-        let Some(state) = decode(change) else { continue };
+        // A change whose resource does not decode is still a change: listed, with no fields to show.
+        let state = decode(change);
+        let field_changes = state.as_ref().map(|state| history::diff(before.as_ref(), state)).unwrap_or_default();
         entries.push(ContactHistoryEntry {
             sequence: change.sequence,
             change_time: change.change_time,
             actor: if change.actor.is_empty() { "anonymous".to_owned() } else { change.actor.clone() },
             kind: change.kind,
-            field_changes: history::diff(before.as_ref(), &state),
+            field_changes,
         });
-        before = Some(state);
+        if state.is_some() {
+            before = state;
+        }
     }
+    let (entries, next_page_token) =
+        paging::page(entries, page.size, &scope, |entry| entry.sequence.to_string(), ContactHistoryEntry::clone);
     Ok(Response::new(ListContactHistoryResponse { entries, next_page_token }))
 }

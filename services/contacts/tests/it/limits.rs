@@ -301,6 +301,63 @@ async fn pages_searches_and_export_chunks_of_large_contacts_stay_within_their_by
     }
     assert_eq!(found, 120);
 
+    let (mut changes, mut after, mut pages) = (0, 0, 0);
+    loop {
+        let request = liaison_proto::common::v1::ListChangesRequest { after_sequence: after, page_size: Some(1000) };
+        let page = app.client.feed.list_changes(request).ok().await;
+        assert!(page.encoded_len() <= 3 * 1024 * 1024 + 1024, "{} bytes", page.encoded_len());
+        let Some(last) = page.changes.last() else { break };
+        pages += 1;
+        changes += page.changes.len();
+        after = last.sequence;
+        if page.remaining_count == 0 {
+            break;
+        }
+        assert!(page.remaining_count > 0, "a page cut by its bytes counts what it left out");
+    }
+    assert_eq!((changes, pages), (120, 2), "every change once, in two pages");
+
+    // 60 edits of one large contact's notes: each history entry and audit event carries 60 KB (old and new).
+    for i in 0..60 {
+        let edited =
+            Contact { name: created[0].clone(), notes: format!("{i:02}{}", &notes[6..]), ..Default::default() };
+        let mask = prost_types::FieldMask { paths: vec!["notes".into()] };
+        app.client.update_contact(UpdateContactRequest { contact: Some(edited), update_mask: Some(mask) }).ok().await;
+    }
+    let (mut entries, mut token, mut pages) = (0, String::new(), 0);
+    loop {
+        let request = ListContactHistoryRequest { name: created[0].clone(), page_size: Some(1000), page_token: token };
+        let page = app.client.list_contact_history(request).ok().await;
+        assert!(page.encoded_len() <= 3 * 1024 * 1024 + 1024, "{} bytes", page.encoded_len());
+        entries += page.entries.len();
+        pages += 1;
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    assert_eq!(entries, 61, "the create and 60 edits");
+    assert!(pages >= 2, "{pages} pages");
+    let channel = liaison_testkit::channel(&app.server);
+    let mut audit = liaison_proto::common::v1::audit_service_client::AuditServiceClient::new(channel);
+    let (mut events, mut token) = (0, String::new());
+    loop {
+        let request = liaison_proto::common::v1::ListAuditEventsRequest {
+            resource_name: created[0].clone(),
+            page_size: Some(1000),
+            page_token: token,
+            ..Default::default()
+        };
+        let page = audit.list_audit_events(request).ok().await;
+        assert!(page.encoded_len() <= 3 * 1024 * 1024 + 1024, "{} bytes", page.encoded_len());
+        events += page.events.len();
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    assert_eq!(events, 61);
+
     for format in [ContactFormat::Vcard, ContactFormat::Csv] {
         let request = ExportContactsRequest { format: format as i32, label: String::new() };
         let mut stream = app.client.export_contacts(request).ok().await;
