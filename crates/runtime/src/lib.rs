@@ -7,8 +7,9 @@
 //! opens a socket or talks SQL to another service's tables.
 
 /// The API's conventions: the error vocabulary and its one mapping to `tonic::Status`, resource names, field
-/// validation, update masks, etags, page tokens, timestamps.
+/// validation, update masks, etags, page tokens, timestamps, and the descriptors read by reflection.
 pub mod api {
+    pub mod descriptors;
     pub mod error;
     pub mod etag;
     pub mod fieldmask;

@@ -106,32 +106,18 @@ fn present_fields<M: prost::Name>(message: &M) -> Vec<&'static str> {
     present
 }
 
-/// Field number → name of every Liaison message, read once from the descriptor set that reflection serves.
+/// Field number → name of every Liaison message, read once from the descriptors ([`crate::api::descriptors`]).
 fn field_names(message: &str) -> Option<&'static HashMap<u32, String>> {
     static INDEX: OnceLock<HashMap<String, HashMap<u32, String>>> = OnceLock::new();
     INDEX
         .get_or_init(|| {
-            use prost::Message;
-            let mut index = HashMap::new();
-            let Ok(set) = prost_types::FileDescriptorSet::decode(liaison_proto::FILE_DESCRIPTOR_SET) else {
-                return index;
-            };
-            for file in set.file {
-                let package = file.package.unwrap_or_default();
-                let mut pending: Vec<(String, prost_types::DescriptorProto)> =
-                    file.message_type.into_iter().map(|m| (package.clone(), m)).collect();
-                while let Some((scope, message)) = pending.pop() {
-                    let full = format!("{scope}.{}", message.name());
-                    let fields = message
-                        .field
-                        .iter()
-                        .filter_map(|f| u32::try_from(f.number()).ok().map(|n| (n, f.name().to_owned())))
-                        .collect();
-                    pending.extend(message.nested_type.into_iter().map(|n| (full.clone(), n)));
-                    index.insert(full, fields);
-                }
-            }
-            index
+            let messages = crate::api::descriptors::pool().into_iter().flat_map(|pool| pool.all_messages());
+            messages
+                .map(|message| {
+                    let fields = message.fields().map(|field| (field.number(), field.name().to_owned())).collect();
+                    (message.full_name().to_owned(), fields)
+                })
+                .collect()
         })
         .get(message)
 }

@@ -18,12 +18,9 @@ use crate::db::{Db, db_error};
 use chrono::{DateTime, Utc};
 use liaison_proto::common::v1::audit_service_server::{AuditService, AuditServiceServer};
 use liaison_proto::common::v1::{AuditEvent, ChangeKind, FieldChange, ListAuditEventsRequest, ListAuditEventsResponse};
-use prost_reflect::{
-    DescriptorPool, DynamicMessage, FieldDescriptor, Kind, MessageDescriptor, SerializeOptions, Value,
-};
+use prost_reflect::{DynamicMessage, FieldDescriptor, Kind, MessageDescriptor, SerializeOptions, Value};
 use sea_orm::FromQueryResult;
 use std::borrow::Cow;
-use std::sync::LazyLock;
 use tonic::{Request, Response, Status};
 
 /// The fully-qualified gRPC name of the audit service (for reflection and routing), as the generated code names it.
@@ -221,14 +218,6 @@ fn type_name(type_url: &str) -> &str {
     type_url.rsplit_once('/').map_or(type_url, |(_, name)| name)
 }
 
-/// Every message type the servers know (the set reflection serves), decoded once. `None` only if the embedded
-/// set were corrupt, in which case events carry no field changes rather than failing.
-static POOL: LazyLock<Option<DescriptorPool>> = LazyLock::new(|| {
-    DescriptorPool::decode(liaison_proto::FILE_DESCRIPTOR_SET)
-        .inspect_err(|error| tracing::error!(%error, "audit: the embedded descriptor set does not decode"))
-        .ok()
-});
-
 /// The fields a change of kind `kind` made to a resource of type `type_url`: its resource `payload` against the
 /// `previous` one (a creation against nothing). Nothing when the type is unknown or a payload does not decode: an
 /// audit event is still worth having without its diff. Nothing for a change erased by a purge (its payload is
@@ -237,7 +226,9 @@ pub fn field_changes(type_url: &str, kind: ChangeKind, previous: Option<&[u8]>, 
     if payload.is_empty() {
         return Vec::new();
     }
-    let Some(descriptor) = POOL.as_ref().and_then(|pool| pool.get_message_by_name(type_name(type_url))) else {
+    let Some(descriptor) =
+        crate::api::descriptors::pool().and_then(|pool| pool.get_message_by_name(type_name(type_url)))
+    else {
         return Vec::new();
     };
     let Ok(after) = DynamicMessage::decode(descriptor.clone(), payload) else { return Vec::new() };

@@ -22,22 +22,16 @@ pub fn lookup(path: &str) -> Option<Method> {
 }
 
 fn index() -> HashMap<String, Method> {
-    use prost::Message;
     let mut methods = HashMap::new();
     let mut add = |service: String, name: String, streaming: bool| {
         let path = format!("/{service}/{name}");
         let method = Method { service: leak(service), name: leak(name), streaming };
         methods.insert(path, method);
     };
-    for set in [liaison_proto::FILE_DESCRIPTOR_SET, tonic_health::pb::FILE_DESCRIPTOR_SET] {
-        let Ok(set) = prost_types::FileDescriptorSet::decode(set) else { continue };
-        for file in set.file {
-            for service in &file.service {
-                for method in &service.method {
-                    let streaming = method.client_streaming() || method.server_streaming();
-                    add(format!("{}.{}", file.package(), service.name()), method.name().to_owned(), streaming);
-                }
-            }
+    for service in crate::api::descriptors::pool().into_iter().flat_map(|pool| pool.services()) {
+        for method in service.methods() {
+            let streaming = method.is_client_streaming() || method.is_server_streaming();
+            add(service.full_name().to_owned(), method.name().to_owned(), streaming);
         }
     }
     for version in ["v1", "v1alpha"] {
