@@ -111,26 +111,28 @@ pub fn page<T, M: prost::Message>(
     key: impl Fn(&T) -> String,
     wire: impl Fn(&T) -> M,
 ) -> (Vec<M>, String) {
-    let mut sent = Vec::with_capacity(items.len().min(size as usize));
-    let mut bytes = 0usize;
-    for item in &items {
-        if sent.len() as u64 == size {
-            break;
-        }
-        let message = wire(item);
-        // The field's tag and length prefix: at most 1 + 5 bytes.
-        let cost = message.encoded_len() + 6;
-        if !sent.is_empty() && bytes + cost > PAGE_MAX_BYTES {
-            break;
-        }
-        bytes += cost;
-        sent.push(message);
-    }
+    let mut sent: Vec<M> = items.iter().take(usize::try_from(size).unwrap_or(usize::MAX)).map(wire).collect();
+    sent.truncate(fitting(&sent));
     let token = match items.get(sent.len()) {
         Some(_) => items.get(sent.len().wrapping_sub(1)).map(|last| next_token(scope, &key(last))).unwrap_or_default(),
         None => String::new(),
     };
     (sent, token)
+}
+
+/// How many of `messages`, from the first, one page carries: as many as fit in [`PAGE_MAX_BYTES`] encoded, and
+/// always the first (a page is never empty while items are left).
+pub fn fitting<M: prost::Message>(messages: &[M]) -> usize {
+    let mut bytes = 0usize;
+    let fit = messages
+        .iter()
+        .take_while(|message| {
+            // The field's tag and length prefix: at most 1 + 5 bytes.
+            bytes += message.encoded_len() + 6;
+            bytes <= PAGE_MAX_BYTES
+        })
+        .count();
+    fit.max(1).min(messages.len())
 }
 
 /// Bytes of the tag: 128 bits of HMAC-SHA-256, as RFC 2104 allows (at least half the hash).

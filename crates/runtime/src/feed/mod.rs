@@ -394,17 +394,7 @@ pub async fn serve_list(db: &Db, after: i64, page_size: Option<i32>) -> Result<F
     // A page stops at PAGE_MAX_BYTES as every list does (a thousand changes of large contacts would be tens of
     // MB, over the 4 MiB an answer may have, and a consumer could never get past them); the changes left out are
     // the next page's, and counted as remaining.
-    let mut bytes = 0usize;
-    let fitting = page
-        .changes
-        .iter()
-        .take_while(|change| {
-            bytes += prost::Message::encoded_len(*change) + 6;
-            bytes <= crate::api::paging::PAGE_MAX_BYTES
-        })
-        .count()
-        .max(1)
-        .min(page.changes.len());
+    let fitting = crate::api::paging::fitting(&page.changes);
     let left_out = page.changes.len() - fitting;
     if left_out > 0 {
         page.changes.truncate(fitting);

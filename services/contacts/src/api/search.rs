@@ -28,24 +28,23 @@ pub(super) async fn search_contacts(
     let ids: Vec<String> = page_hits.iter().map(|(id, _)| id.clone()).collect();
     let contacts = api.contacts_by_id(&ids).await?;
     // A page stops at its size or at PAGE_MAX_BYTES, whichever comes first; the token resumes after the last hit
-    // sent.
-    let (mut results, mut bytes, mut end) = (Vec::new(), 0usize, offset);
-    for ((_, hit), contact) in page_hits.iter().zip(contacts) {
-        if let Some(contact) = contact {
+    // sent (hits whose contact is gone since the ranking are passed over).
+    let (positions, mut results): (Vec<usize>, Vec<SearchContactsResult>) = page_hits
+        .iter()
+        .zip(contacts)
+        .enumerate()
+        .filter_map(|(position, ((_, hit), contact))| {
             let result = SearchContactsResult {
-                contact: Some(contact),
+                contact: Some(contact?),
                 score: hit.score,
                 matched_fields: hit.matched_fields.iter().map(|f| (*f).to_owned()).collect(),
             };
-            let cost = prost::Message::encoded_len(&result) + 6;
-            if !results.is_empty() && bytes + cost > paging::PAGE_MAX_BYTES {
-                break;
-            }
-            bytes += cost;
-            results.push(result);
-        }
-        end += 1;
-    }
+            Some((position, result))
+        })
+        .unzip();
+    let sent = paging::fitting(&results);
+    let end = positions.get(sent).map_or(page_end, |left_out| offset + left_out);
+    results.truncate(sent);
     let next_page_token = if end < hits.len() { paging::next_token(&scope, &end.to_string()) } else { String::new() };
     Ok(Response::new(SearchContactsResponse { results, next_page_token }))
 }
