@@ -10,7 +10,7 @@ use liaison_proto::contacts::v1::{
     Contact, CreateContactRequest, CreateOrganizationRequest, GetContactRequest, Organization, OrganizationKind,
 };
 use liaison_proto::mediation::v1::mediation_service_client::MediationServiceClient;
-use liaison_proto::mediation::v1::{Case, CaseState, OpenCaseRequest};
+use liaison_proto::mediation::v1::{Case, CaseState, Category, OpenCaseRequest, Severity};
 use liaison_proto::reporting::v1::GetDashboardRequest;
 use liaison_proto::reporting::v1::reporting_service_client::ReportingServiceClient;
 use liaison_proto::scheduling::v1::scheduling_service_client::SchedulingServiceClient;
@@ -472,6 +472,8 @@ pub async fn cross_service_flow_with(access: &Access) {
             case: Some(Case {
                 title: "Borehole access dispute".into(),
                 parties: vec![contact.name.clone(), organization.name.clone()],
+                category: Category::ResourceAllocation as i32,
+                severity: Severity::High as i32,
                 ..Default::default()
             }),
             request_id: "e2e-case-1".into(),

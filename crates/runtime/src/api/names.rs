@@ -33,6 +33,12 @@ collection! {
     Relationships => "relationships",
     /// `actionItems/{id}`
     ActionItems => "actionItems",
+    /// `cases/{case}/proposals/{id}`
+    Proposals => "proposals",
+    /// `cases/{case}/preventionActions/{id}`
+    PreventionActions => "preventionActions",
+    /// `cases/{case}/notes/{id}`
+    Notes => "notes",
 }
 
 /// The name of one resource of collection `C`. Ids are UUIDv7, so names sort by creation time.
@@ -103,6 +109,73 @@ impl<C: Collection> Name<C> {
 impl<C: Collection> fmt::Display for Name<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", C::SEGMENT, self.id)
+    }
+}
+
+/// The name of a resource nested under a parent: `{parent}/{segment}/{id}`, e.g. `cases/{c}/proposals/{id}`
+/// (`Child<Cases, Proposals>`). Ids are UUIDv7.
+pub struct Child<P, C> {
+    parent: Name<P>,
+    id: Uuid,
+    collection: PhantomData<C>,
+}
+
+impl<P, C> Clone for Child<P, C> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<P, C> Copy for Child<P, C> {}
+impl<P, C> PartialEq for Child<P, C> {
+    fn eq(&self, other: &Self) -> bool {
+        self.parent == other.parent && self.id == other.id
+    }
+}
+impl<P, C> Eq for Child<P, C> {}
+impl<P: Collection, C: Collection> fmt::Debug for Child<P, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self}")
+    }
+}
+
+impl<P: Collection, C: Collection> Child<P, C> {
+    /// A new child of `parent` with a fresh UUIDv7.
+    pub fn generate(parent: Name<P>) -> Self {
+        Self { parent, id: Uuid::now_v7(), collection: PhantomData }
+    }
+
+    /// Rebuilds a name from ids stored by this service.
+    pub fn from_ids(parent: Name<P>, id: Uuid) -> Self {
+        Self { parent, id, collection: PhantomData }
+    }
+
+    /// Parses `"{parent segment}/{uuid}/{segment}/{uuid}"`; `field` names the request field in the error.
+    pub fn parse(field: &str, value: &str) -> Result<Self, FieldViolation> {
+        let form = format!("{}/{{id}}/{}/{{id}}", P::SEGMENT, C::SEGMENT);
+        if value.is_empty() {
+            return Err(FieldViolation::new(field, format!("is required: a name of the form {form}")));
+        }
+        let bad = || FieldViolation::new(field, format!("'{value}' is not a name of the form {form}"));
+        let separator = format!("/{}/", C::SEGMENT);
+        let (parent, id) = value.split_once(&separator).ok_or_else(bad)?;
+        let parent = Name::<P>::parse(field, parent).map_err(|_| bad())?;
+        let id = Uuid::try_parse(id).ok().filter(|parsed| parsed.to_string() == id).ok_or_else(bad)?;
+        Ok(Self::from_ids(parent, id))
+    }
+
+    pub fn parent(&self) -> Name<P> {
+        self.parent
+    }
+
+    /// The id as stored in the database.
+    pub fn key(&self) -> String {
+        self.id.to_string()
+    }
+}
+
+impl<P: Collection, C: Collection> fmt::Display for Child<P, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}/{}", self.parent, C::SEGMENT, self.id)
     }
 }
 
@@ -183,6 +256,17 @@ mod tests {
         assert!(Name::<Contacts>::parse("n", "contacts/not-a-uuid").is_err());
         assert!(Name::<Contacts>::parse("n", "contacts/0193a5b2-7c1d-7000-8000-00000000000g").is_err());
         assert!(Name::<Contacts>::parse("n", "").is_err());
+    }
+
+    #[test]
+    fn a_child_name_round_trips_and_names_its_parent() {
+        let case = Name::<Cases>::generate();
+        let child = Child::<Cases, Proposals>::generate(case);
+        let parsed = Child::<Cases, Proposals>::parse("n", &child.to_string()).expect("parses");
+        assert_eq!((parsed, parsed.parent()), (child, case));
+        assert!(Child::<Cases, Notes>::parse("n", &child.to_string()).is_err());
+        assert!(Child::<Cases, Proposals>::parse("n", &format!("{case}/proposals/x")).is_err());
+        assert!(Child::<Cases, Proposals>::parse("n", "meetings/x/proposals/y").is_err());
     }
 
     #[test]

@@ -53,6 +53,18 @@ pub fn at_most<'a, T>(field: &str, items: &'a [T], max: usize) -> Result<&'a [T]
     Ok(items)
 }
 
+/// Every item's parse result as all the values, or every violation (for repeated fields parsed item by item).
+pub fn each<T>(results: impl IntoIterator<Item = Result<T, FieldViolation>>) -> Result<Vec<T>, Vec<FieldViolation>> {
+    let (mut values, mut violations) = (Vec::new(), Vec::new());
+    for result in results {
+        match result {
+            Ok(value) => values.push(value),
+            Err(violation) => violations.push(violation),
+        }
+    }
+    if violations.is_empty() { Ok(values) } else { Err(violations) }
+}
+
 /// A required single-line text: trimmed, 1..=max characters, no control characters.
 pub fn required_text(field: &str, value: &str, max: usize) -> Result<String, FieldViolation> {
     let trimmed = value.trim();

@@ -36,6 +36,7 @@ const READ: &str = "read by all staff";
 const KEEP: &str = "kept by officers";
 const CALLED: &str = "also called by other services";
 const BULK: &str = "bulk personal data";
+const WORK: &str = "the mediator's work";
 
 /// The table.
 pub const RULES: &[Rule] = &[
@@ -147,6 +148,27 @@ pub const RULES: &[Rule] = &[
     rule("liaison.mediation.v1.MediationService/OpenCase", SCHEDULERS, "intake by officers and mediators"),
     rule("liaison.mediation.v1.MediationService/GetCase", STAFF, READ),
     rule("liaison.mediation.v1.MediationService/ListCases", STAFF, READ),
+    rule("liaison.mediation.v1.MediationService/AcknowledgeCase", SCHEDULERS, "intake by officers and mediators"),
+    rule("liaison.mediation.v1.MediationService/AssessCase", MEDIATORS, WORK),
+    rule("liaison.mediation.v1.MediationService/AssignMediator", MEDIATORS, WORK),
+    rule("liaison.mediation.v1.MediationService/StartMediation", MEDIATORS, WORK),
+    rule("liaison.mediation.v1.MediationService/RecordRootCause", MEDIATORS, WORK),
+    rule("liaison.mediation.v1.MediationService/StartImplementation", MEDIATORS, WORK),
+    rule("liaison.mediation.v1.MediationService/CloseCase", MEDIATORS, WORK),
+    rule("liaison.mediation.v1.MediationService/EscalateCase", SCHEDULERS, "anyone handling a case may escalate it"),
+    rule("liaison.mediation.v1.MediationService/WithdrawCase", SCHEDULERS, "recorded at a party's request"),
+    rule("liaison.mediation.v1.MediationService/AppealCase", SCHEDULERS, "recorded at a party's request"),
+    rule("liaison.mediation.v1.MediationService/ReopenCase", MEDIATORS, WORK),
+    rule("liaison.mediation.v1.MediationService/CreateProposal", MEDIATORS, WORK),
+    rule("liaison.mediation.v1.MediationService/ListProposals", STAFF, READ),
+    rule("liaison.mediation.v1.MediationService/RespondToProposal", MEDIATORS, "recorded by the mediator for a party"),
+    rule("liaison.mediation.v1.MediationService/CreatePreventionAction", MEDIATORS, WORK),
+    rule("liaison.mediation.v1.MediationService/ListPreventionActions", STAFF, READ),
+    rule("liaison.mediation.v1.MediationService/SettlePreventionAction", SCHEDULERS, "owners are often officers"),
+    rule("liaison.mediation.v1.MediationService/AddCaseNote", SCHEDULERS, "anyone handling a case"),
+    rule("liaison.mediation.v1.MediationService/ListCaseNotes", STAFF, READ),
+    rule("liaison.mediation.v1.MediationService/GetMediationPolicy", STAFF, READ),
+    rule("liaison.mediation.v1.MediationService/UpdateMediationPolicy", ADMINS, "deadlines every case follows"),
     // The benchmark's echo server (its ceiling), not a Liaison service.
     rule("liaison.bench.v1.EchoService/Echo", Roles::ALL, "benchmark ceiling only"),
     // Reporting.

@@ -129,6 +129,28 @@ impl ContactsClient {
         self.batch_get_parties(&names).await
     }
 
+    /// Every link between `candidate` and `parties` (affiliations, relationships, parent organisations), with
+    /// `CheckConflictOfInterest` (one call); names that do not exist come back in `missing_names`.
+    pub async fn check_conflict_of_interest(
+        &self,
+        candidate: String,
+        parties: Vec<String>,
+    ) -> Result<liaison_proto::contacts::v1::CheckConflictOfInterestResponse, Error> {
+        use liaison_proto::contacts::v1::{CheckConflictOfInterestRequest, CheckConflictOfInterestResponse};
+        let path = "/liaison.contacts.v1.ContactsService/CheckConflictOfInterest";
+        let request = CheckConflictOfInterestRequest { candidate, parties };
+        self.call::<_, CheckConflictOfInterestResponse>("contacts.CheckConflictOfInterest", path, request).await
+    }
+
+    /// The organisations `contact` is affiliated with (one `ListAffiliations` call of up to 1000).
+    pub async fn organizations_of(&self, contact: String) -> Result<Vec<String>, Error> {
+        use liaison_proto::contacts::v1::{ListAffiliationsRequest, ListAffiliationsResponse};
+        let path = "/liaison.contacts.v1.ContactsService/ListAffiliations";
+        let request = ListAffiliationsRequest { contact, page_size: Some(1000), ..Default::default() };
+        let response: ListAffiliationsResponse = self.call("contacts.ListAffiliations", path, request).await?;
+        Ok(response.affiliations.into_iter().map(|a| a.organization).collect())
+    }
+
     /// `BatchGetContacts` of `names`, in concurrent calls of at most [`CONTACTS_PER_CALL`] names, their answers
     /// joined in order.
     async fn batch_get_contacts<View: names_only::Batch>(&self, names: &[String]) -> Result<View, Error> {

@@ -1,24 +1,99 @@
-//! The mediation database: cases and their parties, each mutation with its change-feed row in one transaction.
+//! The mediation database: cases with their parties, proposals, prevention actions, notes and the policy. Every
+//! mutation writes its rows and its change-feed entry in one transaction; every change of a case happens under
+//! the case's row lock ([`Store::change_case`]), so a transition is checked against the stage it really leaves.
+mod cases;
+mod children;
 pub mod entity;
 pub mod migration;
+mod policy;
 
-use crate::domain::{CaseState, NewCase};
+pub use cases::{CaseFilter, Step};
+pub use children::{StoredNote, StoredProposal};
+pub use policy::PolicyInForce;
+
+use crate::domain::{Outcome, PartyRole, RootCause, Severity, Stage};
+use chrono::{DateTime, Utc};
 use entity::{case, party};
-use liaison_proto::common::v1::ChangeKind;
-use liaison_runtime::api::names::{Cases, Name};
-use liaison_runtime::api::validate::RequestId;
+use liaison_runtime::Error;
 use liaison_runtime::db::Db;
-use liaison_runtime::db::single_trip::{self, Insert};
-use liaison_runtime::{Error, api::time, db::crud, db::idempotency};
-use sea_orm::IntoActiveModel;
+use liaison_runtime::db::crud;
+use serde::{Deserialize, Serialize};
 
 pub const OPEN_METHOD: &str = "OpenCase";
 
-/// A case with its parties, in their order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A case with its parties (in their order) and its details.
+#[derive(Debug, Clone, PartialEq)]
 pub struct StoredCase {
     pub case: case::Model,
-    pub parties: Vec<String>,
+    pub parties: Vec<(String, PartyRole)>,
+    pub details: Details,
+}
+
+/// What is read and written only whole with a case (the `details` JSON column).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Details {
+    pub history: Vec<HistoryEntry>,
+    pub root_cause: Option<RootCause>,
+    pub waiver: Option<Waiver>,
+    pub confirmation: Option<Confirmation>,
+    pub case_team: Vec<String>,
+    pub sessions: Vec<String>,
+}
+
+/// One transition, as the history keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub from: Option<Stage>,
+    pub to: Stage,
+    pub action: String,
+    pub actor: String,
+    pub time: DateTime<Utc>,
+    pub reason: String,
+    pub escalation_level: i32,
+    pub escalated_to: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Waiver {
+    /// `(party, how the consent was recorded)`.
+    pub consents: Vec<(String, String)>,
+    pub justification: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Confirmation {
+    pub confirmed_by: String,
+    pub record: String,
+}
+
+impl StoredCase {
+    pub fn resource_name(&self) -> String {
+        format!("cases/{}", self.case.id)
+    }
+
+    pub fn stage(&self) -> Result<Stage, Error> {
+        Stage::from_number(self.case.stage).ok_or_else(|| self.corrupt("stage"))
+    }
+
+    pub fn severity(&self) -> Result<Severity, Error> {
+        Severity::from_number(self.case.severity).ok_or_else(|| self.corrupt("severity"))
+    }
+
+    pub fn outcome(&self) -> Option<Outcome> {
+        Outcome::from_number(self.case.outcome)
+    }
+
+    pub fn is_party(&self, name: &str) -> bool {
+        self.parties.iter().any(|(party, _)| party == name)
+    }
+
+    pub fn party_names(&self) -> Vec<String> {
+        self.parties.iter().map(|(party, _)| party.clone()).collect()
+    }
+
+    fn corrupt(&self, what: &str) -> Error {
+        Error::Internal(format!("{} has an unknown {what}", self.resource_name()))
+    }
 }
 
 /// The mediation service's data.
@@ -36,81 +111,35 @@ impl Store {
         &self.db
     }
 
-    /// The case an earlier request with this id opened, if any.
-    pub async fn opened_by(&self, request_id: &RequestId, fingerprint: &str) -> Result<Option<StoredCase>, Error> {
-        match idempotency::lookup(self.db.conn(), OPEN_METHOD, request_id, fingerprint).await? {
-            Some(name) => Ok(Some(self.get_case(parse_stored(&name)?).await?)),
-            None => Ok(None),
-        }
-    }
-
-    pub async fn open_case(
-        &self,
-        new: NewCase,
-        request_id: Option<&RequestId>,
-        fingerprint: &str,
-    ) -> Result<StoredCase, Error> {
-        let name = Name::<Cases>::generate();
-        let now = time::now();
-        let model = case::Model {
-            id: name.key(),
-            title: new.title,
-            description: new.description,
-            state: CaseState::Open.wire() as i32,
-            revision: 1,
-            create_time: now,
-            update_time: now,
-        };
-        let parties: Vec<String> = new.parties.iter().map(ToString::to_string).collect();
-        let rows = parties.iter().enumerate().map(|(position, party)| {
-            party::Model { case_id: model.id.clone(), position: position as i32, party: party.clone() }
-                .into_active_model()
-        });
-        let mut inserts = vec![Insert::model(model.clone().into_active_model())];
-        inserts.extend(Insert::models(rows));
-        let stored = StoredCase { case: model, parties };
-        inserts.push(liaison_runtime::db::resource::change(&stored, ChangeKind::Created));
-        // The rows, the change and the idempotency key travel in one round trip (see `runtime::db::single_trip`).
-        match single_trip::create_named(&self.db, OPEN_METHOD, request_id, fingerprint, &name, inserts).await? {
-            None => Ok(stored),
-            Some(existing) => self.get_case(existing).await,
-        }
-    }
-
-    pub async fn get_case(&self, name: Name<Cases>) -> Result<StoredCase, Error> {
-        let case = crud::find::<case::Entity>(self.db.conn(), name.key())
-            .await?
-            .ok_or_else(|| Error::NotFound { resource: name.to_string() })?;
-        Ok(self.with_parties(vec![case]).await?.remove(0))
-    }
-
-    pub async fn list_cases(&self, after: Option<String>, limit: u64) -> Result<Vec<StoredCase>, Error> {
-        let cases = crud::page::<case::Entity>(self.db.conn(), case::Column::Id, after, limit).await?;
-        self.with_parties(cases).await
-    }
-
-    /// Attaches parties to cases with one query.
-    async fn with_parties(&self, cases: Vec<case::Model>) -> Result<Vec<StoredCase>, Error> {
+    /// Attaches parties and details to case rows, with one query for the parties.
+    async fn complete(conn: &impl sea_orm::ConnectionTrait, cases: Vec<case::Model>) -> Result<Vec<StoredCase>, Error> {
         let ids = cases.iter().map(|c| c.id.clone()).collect();
         let mut by_case = crud::children_of::<party::Entity, _>(
-            self.db.conn(),
+            conn,
             party::Column::CaseId,
             party::Column::Position,
             ids,
             |row| row.case_id.clone(),
-            |row| row.party,
+            |row| (row.party, PartyRole::from_number(row.role).unwrap_or(PartyRole::Affected)),
         )
         .await?;
-        Ok(cases
+        cases
             .into_iter()
             .map(|case| {
                 let parties = by_case.remove(&case.id).unwrap_or_default();
-                StoredCase { case, parties }
+                let details: Details = serde_json::from_str(&case.details)
+                    .map_err(|e| Error::Internal(format!("cases/{} has unreadable details: {e}", case.id)))?;
+                Ok(StoredCase { case, parties, details })
             })
-            .collect())
+            .collect()
     }
 }
 
-fn parse_stored(name: &str) -> Result<Name<Cases>, Error> {
-    Name::parse("stored name", name).map_err(|v| Error::Internal(v.description))
+/// `chrono` at the database boundary, `jiff` for calendar arithmetic.
+pub fn to_jiff(time: DateTime<Utc>) -> jiff::Timestamp {
+    jiff::Timestamp::from_microsecond(time.timestamp_micros()).unwrap_or(jiff::Timestamp::MAX)
+}
+
+pub fn to_chrono(time: jiff::Timestamp) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(time.as_microsecond()).unwrap_or(DateTime::<Utc>::MAX_UTC)
 }

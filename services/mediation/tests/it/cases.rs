@@ -4,7 +4,9 @@ use liaison_proto::common::v1::ListChangesRequest;
 use liaison_proto::contacts::v1::contacts_service_client::ContactsServiceClient;
 use liaison_proto::contacts::v1::*;
 use liaison_proto::mediation::v1::mediation_service_client::MediationServiceClient;
-use liaison_proto::mediation::v1::{Case, CaseState, GetCaseRequest, ListCasesRequest, OpenCaseRequest};
+use liaison_proto::mediation::v1::{
+    Case, CaseState, Category, GetCaseRequest, ListCasesRequest, OpenCaseRequest, Severity, Stage,
+};
 use liaison_runtime::config::Peers;
 use liaison_runtime::service::Running;
 use liaison_scheduling::Scheduling;
@@ -14,16 +16,21 @@ use tonic::Code;
 use tonic::transport::Channel;
 use tonic_types::StatusExt;
 
-struct App {
-    contacts: ContactsServiceClient<Channel>,
-    client: MediationServiceClient<Channel>,
-    contacts_server: Option<Running>,
-    server: Running,
+pub(crate) struct App {
+    pub contacts: ContactsServiceClient<Channel>,
+    pub client: MediationServiceClient<Channel>,
+    pub contacts_server: Option<Running>,
+    pub server: Running,
     _scheduling: Running,
-    _databases: (TestDatabase, TestDatabase, TestDatabase),
+    pub databases: (TestDatabase, TestDatabase, TestDatabase),
 }
 
-async fn app(engine: Engine) -> App {
+pub(crate) async fn app(engine: Engine) -> App {
+    app_with::<Mediation>(engine).await
+}
+
+/// The app with mediation as `M` (a mediation with a clock of the test's own).
+pub(crate) async fn app_with<M: liaison_runtime::service::LiaisonService>(engine: Engine) -> App {
     let contacts_db = TestDatabase::new(engine).await.unwrap();
     let mediation_db = TestDatabase::new(engine).await.unwrap();
     let scheduling_db = TestDatabase::new(engine).await.unwrap();
@@ -31,18 +38,18 @@ async fn app(engine: Engine) -> App {
     let to_contacts = Peers { contacts: Some(contacts_server.url()), ..Default::default() };
     let scheduling_server = spawn::<Scheduling>(&scheduling_db, to_contacts.clone()).await;
     let peers = Peers { scheduling: Some(scheduling_server.url()), ..to_contacts };
-    let server = spawn::<Mediation>(&mediation_db, peers).await;
+    let server = spawn::<M>(&mediation_db, peers).await;
     App {
         contacts: ContactsServiceClient::new(channel(&contacts_server)),
         client: MediationServiceClient::new(channel(&server)),
         contacts_server: Some(contacts_server),
         server,
         _scheduling: scheduling_server,
-        _databases: (contacts_db, mediation_db, scheduling_db),
+        databases: (contacts_db, mediation_db, scheduling_db),
     }
 }
 
-async fn parties(app: &mut App) -> (String, String) {
+pub(crate) async fn parties(app: &mut App) -> (String, String) {
     let person = app
         .contacts
         .create_contact(CreateContactRequest {
@@ -72,18 +79,25 @@ async fn parties(app: &mut App) -> (String, String) {
     (person, org)
 }
 
-fn case(title: &str, parties: Vec<String>) -> Case {
-    Case { title: title.into(), description: "Night works".into(), parties, ..Default::default() }
+pub(crate) fn case(title: &str, parties: Vec<String>) -> Case {
+    Case {
+        title: title.into(),
+        description: "Night works".into(),
+        parties,
+        category: Category::CommunityGrievance as i32,
+        severity: Severity::Medium as i32,
+        ..Default::default()
+    }
 }
 
-async fn open(app: &mut App, case: Case, request_id: &str) -> Result<Case, tonic::Status> {
+pub(crate) async fn open(app: &mut App, case: Case, request_id: &str) -> Result<Case, tonic::Status> {
     app.client
         .open_case(OpenCaseRequest { case: Some(case), request_id: request_id.into() })
         .await
         .map(|r| r.into_inner().case.unwrap())
 }
 
-fn bad_fields(status: &tonic::Status) -> Vec<String> {
+pub(crate) fn bad_fields(status: &tonic::Status) -> Vec<String> {
     assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
     status.get_error_details().bad_request().unwrap().field_violations.iter().map(|v| v.field.clone()).collect()
 }
@@ -103,7 +117,13 @@ async fn a_case_between_a_person_and_an_organization_opens(engine: Engine) {
     let (person, org) = parties(&mut app).await;
     let opened = open(&mut app, case("Noise", vec![person.clone(), org.clone()]), "").await.unwrap();
     assert!(opened.name.starts_with("cases/"));
-    assert_eq!(opened.state, CaseState::Open as i32);
+    assert_eq!((opened.state, opened.stage), (CaseState::Open as i32, Stage::Received as i32));
+    let year = chrono::Datelike::year(&chrono::Utc::now());
+    assert!(
+        opened.reference.starts_with(&format!("LIA-{year}-")) && opened.reference.len() == 15,
+        "{}",
+        opened.reference
+    );
     assert_eq!(opened.parties, [person, org]);
     let fetched = app.client.get_case(GetCaseRequest { name: opened.name.clone() }).ok().await;
     assert_eq!(fetched.case, Some(opened));
@@ -118,7 +138,11 @@ async fn cases_list_in_creation_order_over_three_pages(engine: Engine) {
     }
     let (mut listed, mut token, mut pages) = (Vec::new(), String::new(), 0);
     loop {
-        let page = app.client.list_cases(ListCasesRequest { page_size: Some(1), page_token: token }).ok().await;
+        let page = app
+            .client
+            .list_cases(ListCasesRequest { page_size: Some(1), page_token: token, ..Default::default() })
+            .ok()
+            .await;
         pages += 1;
         listed.extend(page.cases.into_iter().map(|c| c.name));
         if page.next_page_token.is_empty() {

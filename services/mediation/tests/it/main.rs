@@ -3,3 +3,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
 mod cases;
+
+mod lifecycle;

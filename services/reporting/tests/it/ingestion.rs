@@ -3,7 +3,7 @@ use liaison_mediation::Mediation;
 use liaison_proto::contacts::v1::contacts_service_client::ContactsServiceClient;
 use liaison_proto::contacts::v1::*;
 use liaison_proto::mediation::v1::mediation_service_client::MediationServiceClient;
-use liaison_proto::mediation::v1::{Case, OpenCaseRequest};
+use liaison_proto::mediation::v1::{Case, Category, OpenCaseRequest, Severity};
 use liaison_proto::reporting::v1::reporting_service_client::ReportingServiceClient;
 use liaison_proto::reporting::v1::{Dashboard, GetDashboardRequest, GetIngestionStatusRequest, SourceStatus};
 use liaison_proto::scheduling::v1::scheduling_service_client::SchedulingServiceClient;
@@ -150,7 +150,13 @@ impl Cluster {
     async fn case(&self, parties: Vec<String>) {
         MediationServiceClient::new(channel(&self.mediation))
             .open_case(OpenCaseRequest {
-                case: Some(Case { title: "Boundary".into(), parties, ..Default::default() }),
+                case: Some(Case {
+                    title: "Boundary".into(),
+                    parties,
+                    category: Category::Other as i32,
+                    severity: Severity::Low as i32,
+                    ..Default::default()
+                }),
                 request_id: String::new(),
             })
             .await

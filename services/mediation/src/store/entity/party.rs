@@ -1,4 +1,4 @@
-//! `case_parties`: the parties of each case, in the order given.
+//! `case_parties`: the parties of each case with their roles, in the order given.
 use sea_orm::entity::prelude::*;
 
 #[sea_orm::model]
@@ -10,6 +10,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub position: i32,
     pub party: String,
+    pub role: i32,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

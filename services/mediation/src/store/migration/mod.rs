@@ -2,6 +2,7 @@
 use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_create_cases;
+mod m20261207_000001_case_lifecycle;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(liaison_runtime::db::migration::AddChangeAudit),
             Box::new(liaison_runtime::db::migration::AddIdempotencyCreateTime),
             Box::new(liaison_runtime::db::migration::AddServiceSecrets),
+            Box::new(m20261207_000001_case_lifecycle::Migration),
         ]
     }
 }
