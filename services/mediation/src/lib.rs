@@ -9,7 +9,7 @@ pub mod resource;
 pub mod store;
 
 use liaison_runtime::config::ServiceKind;
-use liaison_runtime::net::peers::ContactsClient;
+use liaison_runtime::net::peers::{ContactsClient, SchedulingClient};
 use liaison_runtime::net::server::Mounted;
 use liaison_runtime::service::{LiaisonService, ServiceContext, StartError};
 use std::marker::PhantomData;
@@ -42,12 +42,13 @@ impl<C: ClockSource> LiaisonService for Mediation<C> {
 
     async fn mount(ctx: ServiceContext) -> Result<Mounted, StartError> {
         let contacts = ContactsClient::new(ctx.peer(ServiceKind::Contacts)?, ctx.calls);
+        let scheduling = SchedulingClient::new(ctx.peer(ServiceKind::Scheduling)?, ctx.calls);
         let db = ctx.db.clone();
         start_escalations::<C>(store::Store::new(db.clone()), ctx.shutdown.child_token());
         let clock: api::Clock = std::sync::Arc::new(C::now);
         let server = liaison_runtime::limit_messages!(
             liaison_proto::mediation::v1::mediation_service_server::MediationServiceServer::new(
-                api::MediationApi::new(ctx, contacts, clock),
+                api::MediationApi::new(ctx, contacts, scheduling, clock),
             )
         );
         Ok(Mounted {

@@ -145,6 +145,7 @@ pub fn case(stored: &StoredCase, now: DateTime<Utc>, calendar: Option<&WorkingCa
             .confirmation
             .as_ref()
             .map(|c| wire::Confirmation { confirmed_by: c.confirmed_by.clone(), record: c.record.clone() }),
+        sessions: d.sessions.clone(),
     }
 }
 

@@ -156,6 +156,39 @@ impl Error {
                 message: format!("a message exceeded the size limit: {}", status.message()),
             },
             Code::NotFound => Self::NotFound { resource: status.message().to_owned() },
+            // The callee's refusals that the caller can act on travel on as they came: each violation with its
+            // own type and subject (a double booking found by scheduling, say), each bad field by its name.
+            Code::FailedPrecondition => {
+                let details = status.get_error_details();
+                let mut violations: Vec<PreconditionViolation> = (details.precondition_failure().iter())
+                    .flat_map(|failure| failure.violations.iter())
+                    .map(|v| PreconditionViolation {
+                        kind: v.r#type.clone(),
+                        subject: v.subject.clone(),
+                        description: format!("{dependency}: {}", v.description),
+                    })
+                    .collect();
+                if violations.is_empty() {
+                    violations.push(PreconditionViolation {
+                        kind: "REFUSED_BY_DEPENDENCY".into(),
+                        subject: dependency.to_owned(),
+                        description: status.message().to_owned(),
+                    });
+                }
+                Self::FailedPrecondition { reason: "REFUSED_BY_DEPENDENCY", violations }
+            }
+            Code::InvalidArgument => {
+                let details = status.get_error_details();
+                let violations: Vec<FieldViolation> = (details.bad_request().iter())
+                    .flat_map(|request| request.field_violations.iter())
+                    .map(|v| FieldViolation::new(v.field.clone(), format!("{dependency}: {}", v.description)))
+                    .collect();
+                if violations.is_empty() {
+                    Self::Internal(format!("{dependency} answered INVALID_ARGUMENT: {}", status.message()))
+                } else {
+                    Self::InvalidArgument(violations)
+                }
+            }
             // Our own credentials were refused: the operator must fix them, the caller cannot; said as such.
             Code::Unauthenticated | Code::PermissionDenied => {
                 Self::Internal(format!("{dependency} refused this service's credentials: {}", status.message()))

@@ -165,6 +165,7 @@ pub const RULES: &[Rule] = &[
     rule("liaison.mediation.v1.MediationService/CreatePreventionAction", MEDIATORS, WORK),
     rule("liaison.mediation.v1.MediationService/ListPreventionActions", STAFF, READ),
     rule("liaison.mediation.v1.MediationService/SettlePreventionAction", SCHEDULERS, "owners are often officers"),
+    rule("liaison.mediation.v1.MediationService/ScheduleSession", MEDIATORS, WORK),
     rule("liaison.mediation.v1.MediationService/AddCaseNote", SCHEDULERS, "anyone handling a case"),
     rule("liaison.mediation.v1.MediationService/ListCaseNotes", STAFF, READ),
     rule("liaison.mediation.v1.MediationService/GetMediationPolicy", STAFF, READ),

@@ -170,26 +170,70 @@ impl ContactsClient {
         Ok(View::join(futures::future::try_join_all(calls).await?))
     }
 
-    /// An idempotent unary call whose response is decoded as `View`: a message of the same wire format as the
-    /// method's response that keeps only what the caller reads.
     async fn call<Req, View>(&self, dependency: &str, path: &'static str, message: Req) -> Result<View, Error>
     where
         Req: prost::Message + Clone + 'static,
         View: prost::Message + Default + 'static,
     {
-        call_idempotent(dependency, self.calls.call_timeout, |remaining| {
-            // Set here on purpose rather than left to tonic's default: the largest answer any server sends.
-            let mut grpc = tonic::client::Grpc::new(self.peer.channel.clone())
-                .max_decoding_message_size(crate::net::limits::MAX_RESPONSE_BYTES);
-            let request = self.peer.request(message.clone(), remaining);
-            async move {
-                let request = request?;
-                grpc.ready().await.map_err(|e| tonic::Status::unavailable(format!("connection not ready: {e}")))?;
-                let codec = tonic_prost::ProstCodec::<Req, View>::default();
-                grpc.unary(request, http::uri::PathAndQuery::from_static(path), codec).await
-            }
-        })
-        .await
+        unary(&self.peer, self.calls, dependency, path, message).await
+    }
+}
+
+/// An idempotent (or request-id-keyed) unary call to `peer`, retried within the call deadline, whose response is
+/// decoded as `View`: the method's response, or a message of the same wire format that keeps only what the caller
+/// reads.
+async fn unary<Req, View>(
+    peer: &Peer,
+    calls: CallSettings,
+    dependency: &str,
+    path: &'static str,
+    message: Req,
+) -> Result<View, Error>
+where
+    Req: prost::Message + Clone + 'static,
+    View: prost::Message + Default + 'static,
+{
+    call_idempotent(dependency, calls.call_timeout, |remaining| {
+        // Set here on purpose rather than left to tonic's default: the largest answer any server sends.
+        let mut grpc = tonic::client::Grpc::new(peer.channel.clone())
+            .max_decoding_message_size(crate::net::limits::MAX_RESPONSE_BYTES);
+        let request = peer.request(message.clone(), remaining);
+        async move {
+            let request = request?;
+            grpc.ready().await.map_err(|e| tonic::Status::unavailable(format!("connection not ready: {e}")))?;
+            let codec = tonic_prost::ProstCodec::<Req, View>::default();
+            grpc.unary(request, http::uri::PathAndQuery::from_static(path), codec).await
+        }
+    })
+    .await
+}
+
+/// Client of the scheduling service.
+#[derive(Debug, Clone)]
+pub struct SchedulingClient {
+    peer: Peer,
+    calls: CallSettings,
+}
+
+impl SchedulingClient {
+    pub fn new(peer: Peer, calls: CallSettings) -> Self {
+        Self { peer, calls }
+    }
+
+    /// Books `meeting` with `CreateMeeting` under `request_id`, so that the call retries safely: a retry, or a
+    /// second call with the same id, returns the meeting booked first. Scheduling's refusals (a double booking)
+    /// come back as FAILED_PRECONDITION with its violations.
+    pub async fn create_meeting(
+        &self,
+        meeting: liaison_proto::scheduling::v1::Meeting,
+        request_id: String,
+    ) -> Result<liaison_proto::scheduling::v1::Meeting, Error> {
+        use liaison_proto::scheduling::v1::{CreateMeetingRequest, CreateMeetingResponse};
+        let request = CreateMeetingRequest { meeting: Some(meeting), request_id, ..Default::default() };
+        let path = "/liaison.scheduling.v1.SchedulingService/CreateMeeting";
+        let response: CreateMeetingResponse =
+            unary(&self.peer, self.calls, "scheduling.CreateMeeting", path, request).await?;
+        response.meeting.ok_or_else(|| Error::Internal("scheduling.CreateMeeting answered no meeting".into()))
     }
 }
 

@@ -96,7 +96,7 @@ impl MediationApi {
         let needs_actions = action == Action::CloseResolved;
         let (stored, policy) = self
             .store
-            .change_case(name, expected, needs_actions, |current, policy, open_actions| {
+            .change_case(name, expected, needs_actions, now, |current, policy, open_actions| {
                 let from = current.stage()?;
                 let leads = check(&current.resource_name(), from, action)?;
                 let mut next = current.clone();

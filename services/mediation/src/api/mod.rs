@@ -5,6 +5,7 @@
 mod cases;
 mod children;
 mod policy;
+mod sessions;
 
 use crate::domain::sla::WorkingCalendar;
 use crate::resource;
@@ -13,7 +14,7 @@ use chrono::{DateTime, Utc};
 use liaison_proto::mediation::v1::mediation_service_server::MediationService;
 use liaison_proto::mediation::v1::*;
 use liaison_runtime::Error;
-use liaison_runtime::net::peers::ContactsClient;
+use liaison_runtime::net::peers::{ContactsClient, SchedulingClient};
 use liaison_runtime::service::ServiceContext;
 use tonic::{Request, Response, Status};
 
@@ -24,12 +25,13 @@ pub type Clock = std::sync::Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 pub struct MediationApi {
     store: Store,
     contacts: ContactsClient,
+    scheduling: SchedulingClient,
     clock: Clock,
 }
 
 impl MediationApi {
-    pub fn new(ctx: ServiceContext, contacts: ContactsClient, clock: Clock) -> Self {
-        Self { store: Store::new(ctx.db), contacts, clock }
+    pub fn new(ctx: ServiceContext, contacts: ContactsClient, scheduling: SchedulingClient, clock: Clock) -> Self {
+        Self { store: Store::new(ctx.db), contacts, scheduling, clock }
     }
 
     fn now(&self) -> DateTime<Utc> {
@@ -78,6 +80,7 @@ rpcs! {
     create_prevention_action(CreatePreventionActionRequest) -> CreatePreventionActionResponse => create_action;
     list_prevention_actions(ListPreventionActionsRequest) -> ListPreventionActionsResponse => actions;
     settle_prevention_action(SettlePreventionActionRequest) -> SettlePreventionActionResponse => settle_action;
+    schedule_session(ScheduleSessionRequest) -> ScheduleSessionResponse => schedule_session_rpc;
     add_case_note(AddCaseNoteRequest) -> AddCaseNoteResponse => add_note;
     list_case_notes(ListCaseNotesRequest) -> ListCaseNotesResponse => notes;
     get_mediation_policy(GetMediationPolicyRequest) -> GetMediationPolicyResponse => get_policy;

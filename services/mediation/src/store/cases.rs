@@ -309,12 +309,13 @@ impl Store {
     /// Changes case `name` by `rules`, under its row lock with the policy in force: NOT_FOUND; ABORTED if
     /// `expected_revision` is set and stale; the rules' own refusals. The rules see the case, the policy and (when
     /// `with_open_actions`) the case's open prevention actions, and return the next state (its revision and update
-    /// time are stamped here) or `None` for no change. Returns the case as stored and the policy.
+    /// time, `now`, are stamped here) or `None` for no change. Returns the case as stored and the policy.
     pub async fn change_case(
         &self,
         name: Name<Cases>,
         expected_revision: Option<i64>,
         with_open_actions: bool,
+        now: DateTime<Utc>,
         rules: impl FnOnce(&StoredCase, &PolicyInForce, &[String]) -> Result<Option<StoredCase>, Error>,
     ) -> Result<(StoredCase, PolicyInForce), Error> {
         let txn = self.db.begin_write().await?;
@@ -323,7 +324,7 @@ impl Store {
         let open_actions =
             if with_open_actions { Store::open_actions(&*txn, &current.case.id).await? } else { Vec::new() };
         let Some(next) = rules(&current, &policy, &open_actions)? else { return Ok((current, policy)) };
-        let stored = write_case(&*txn, &current, next).await?;
+        let stored = write_case(&*txn, &current, next, now).await?;
         txn.commit().await?;
         Ok((stored, policy))
     }
@@ -348,7 +349,7 @@ impl Store {
         for row in due {
             let name = parse_stored(&format!("cases/{}", row.id))?;
             let result = self
-                .change_case(name, None, false, |current, policy, _| {
+                .change_case(name, None, false, now, |current, policy, _| {
                     let level = current.case.escalation_level as usize;
                     let breached = current.case.stage_due_time.is_some_and(|due| due <= now);
                     let stage = current.stage()?;
@@ -403,9 +404,9 @@ pub(super) async fn write_case(
     conn: &impl ConnectionTrait,
     current: &StoredCase,
     mut next: StoredCase,
+    now: DateTime<Utc>,
 ) -> Result<StoredCase, Error> {
     next.case.details = serialise(&next.details)?;
-    let now = next.details.history.last().map(|h| h.time).unwrap_or_else(liaison_runtime::api::time::now);
     <case::Entity as Revisioned>::stamp(&mut next.case, current.case.revision + 1, now.max(current.case.update_time));
     replace_if_unchanged::<case::Entity>(conn, &current.resource_name(), current.case.revision, next.case.clone())
         .await?;

@@ -220,7 +220,7 @@ impl Store {
             append(&*txn, counter, ChangeKind::Created).await?;
         }
         let case = match next_case {
-            Some(next) => write_case(&*txn, &case, next).await?,
+            Some(next) => write_case(&*txn, &case, next, now).await?,
             None => case,
         };
         txn.commit().await?;

@@ -21,7 +21,8 @@ pub(crate) struct App {
     pub client: MediationServiceClient<Channel>,
     pub contacts_server: Option<Running>,
     pub server: Running,
-    _scheduling: Running,
+    pub scheduling: liaison_proto::scheduling::v1::scheduling_service_client::SchedulingServiceClient<Channel>,
+    pub scheduling_server: Option<Running>,
     pub databases: (TestDatabase, TestDatabase, TestDatabase),
 }
 
@@ -44,7 +45,10 @@ pub(crate) async fn app_with<M: liaison_runtime::service::LiaisonService>(engine
         client: MediationServiceClient::new(channel(&server)),
         contacts_server: Some(contacts_server),
         server,
-        _scheduling: scheduling_server,
+        scheduling: liaison_proto::scheduling::v1::scheduling_service_client::SchedulingServiceClient::new(channel(
+            &scheduling_server,
+        )),
+        scheduling_server: Some(scheduling_server),
         databases: (contacts_db, mediation_db, scheduling_db),
     }
 }

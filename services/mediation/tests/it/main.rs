@@ -5,3 +5,4 @@
 mod cases;
 
 mod lifecycle;
+mod sessions;
