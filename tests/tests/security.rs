@@ -48,6 +48,7 @@ fn claims(subject: &str, roles: Roles) -> MintClaims {
         audience: DEFAULT_AUDIENCE.to_owned(),
         ttl: Duration::from_secs(600),
         not_before: None,
+        contact: None,
     }
 }
 
@@ -110,6 +111,11 @@ impl Secured {
 
     fn token(&self, subject: &str, roles: Roles) -> String {
         self.key.mint(&claims(subject, roles)).expect("mint")
+    }
+
+    /// A token of a person whose own record in contacts is `contact`.
+    fn token_of_contact(&self, subject: &str, roles: Roles, contact: &str) -> String {
+        self.key.mint(&MintClaims { contact: Some(contact.to_owned()), ..claims(subject, roles) }).expect("mint")
     }
 
     fn bearer(&self, subject: &str, roles: Roles) -> Vec<(&'static str, String)> {
@@ -407,5 +413,153 @@ async fn a_write_made_through_scheduling_names_the_person_and_a_service_token_ca
         .await
         .expect_err("an officer cannot pose as someone else");
     assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    cluster.stop().await;
+}
+
+#[tokio::test]
+async fn a_confidential_case_exists_only_for_its_mediator_team_and_administrators() {
+    use liaison_proto::contacts::v1::contacts_service_client::ContactsServiceClient;
+    use liaison_proto::contacts::v1::{Contact, CreateContactRequest};
+    use liaison_proto::mediation::v1::mediation_service_client::MediationServiceClient;
+    use liaison_proto::mediation::v1::*;
+    use liaison_proto::reporting::v1::GetDashboardRequest;
+    use liaison_proto::reporting::v1::reporting_service_client::ReportingServiceClient;
+    let cluster = Secured::start().await;
+    let server = |kind| cluster.servers.iter().find(|s: &&Running| s.kind == kind).expect("server");
+    let admin = cluster.token("head", Roles::of(&[Role::Admin]));
+    let contacts = || ContactsServiceClient::new(channel(server(ServiceKind::Contacts)));
+    let mediation = || MediationServiceClient::new(channel(server(ServiceKind::Mediation)));
+    let mut people = Vec::new();
+    for name in ["Party One", "Party Two", "The Mediator", "Officer Outside"] {
+        let contact = Contact { display_name: name.into(), ..Default::default() };
+        let request = CreateContactRequest { contact: Some(contact), ..Default::default() };
+        let created = contacts().create_contact(with(&admin, request)).await.expect("contact").into_inner();
+        people.push(created.contact.expect("contact").name);
+    }
+    let [party, other_party, mediator, outsider] = [&people[0], &people[1], &people[2], &people[3]];
+    let open = |title: &str, confidential: bool| OpenCaseRequest {
+        case: Some(Case {
+            title: title.into(),
+            parties: vec![party.clone(), other_party.clone()],
+            category: Category::Interpersonal as i32,
+            severity: Severity::High as i32,
+            confidential,
+            ..Default::default()
+        }),
+        request_id: String::new(),
+    };
+    let secret = mediation().open_case(with(&admin, open("Harassment complaint", true))).await.expect("open");
+    let secret = secret.into_inner().case.expect("case").name;
+    let public = mediation().open_case(with(&admin, open("Parking dispute", false))).await.expect("open");
+    let public = public.into_inner().case.expect("case").name;
+    let c = &secret;
+    mediation()
+        .acknowledge_case(with(&admin, AcknowledgeCaseRequest { name: c.clone(), ..Default::default() }))
+        .await
+        .expect("acknowledged");
+    mediation()
+        .assess_case(with(&admin, AssessCaseRequest { name: c.clone(), eligible: true, ..Default::default() }))
+        .await
+        .expect("assessed");
+    let assign = AssignMediatorRequest { name: c.clone(), mediator: mediator.clone(), ..Default::default() };
+    mediation().assign_mediator(with(&admin, assign)).await.expect("assigned");
+
+    // The mediator, recognised by the contact its token names, works the case: notes, a root cause, a proposal.
+    let theirs = cluster.token_of_contact("mo", Roles::of(&[Role::Mediator]), mediator);
+    mediation().get_case(with(&theirs, GetCaseRequest { name: c.clone() })).await.expect("the mediator reads it");
+    for (text, visibility) in [("Spoke to HR", NoteVisibility::Internal), ("Meeting on Monday", NoteVisibility::Shared)]
+    {
+        let note = CaseNote { text: text.into(), visibility: visibility as i32, ..Default::default() };
+        let request = AddCaseNoteRequest { parent: c.clone(), note: Some(note), ..Default::default() };
+        mediation().add_case_note(with(&theirs, request)).await.expect("note");
+    }
+    mediation()
+        .start_mediation(with(&theirs, StartMediationRequest { name: c.clone(), ..Default::default() }))
+        .await
+        .expect("started");
+    let cause = RootCause {
+        category: Category::Interpersonal as i32,
+        analysis: "A long-running conflict".into(),
+        ..Default::default()
+    };
+    let request = RecordRootCauseRequest { name: c.clone(), root_cause: Some(cause), ..Default::default() };
+    mediation().record_root_cause(with(&theirs, request)).await.expect("root cause");
+    let proposal = Proposal { terms: "Separate teams".into(), ..Default::default() };
+    let request = CreateProposalRequest { parent: c.clone(), proposal: Some(proposal), ..Default::default() };
+    mediation().create_proposal(with(&theirs, request)).await.expect("proposal");
+    let listed = |token: String| async move {
+        let request = ListCasesRequest::default();
+        let cases = mediation().list_cases(with(&token, request)).await.expect("list").into_inner().cases;
+        cases.into_iter().map(|case| case.name).collect::<Vec<_>>()
+    };
+    assert_eq!(listed(theirs.clone()).await, [secret.clone(), public.clone()]);
+    assert_eq!(listed(admin.clone()).await, [secret.clone(), public.clone()]);
+
+    // An officer outside the team: the case does not exist for them — not in Get, not in any List, not to change.
+    let officer = cluster.token_of_contact("olga", Roles::of(&[Role::Officer, Role::Mediator]), outsider);
+    let status = mediation().get_case(with(&officer, GetCaseRequest { name: c.clone() })).await.expect_err("hidden");
+    assert_eq!(status.code(), Code::NotFound, "{status:?}");
+    assert_eq!(listed(officer.clone()).await, std::slice::from_ref(&public), "not even counted");
+    let by_mediator = ListCasesRequest { mediator: mediator.clone(), ..Default::default() };
+    let found = mediation().list_cases(with(&officer, by_mediator)).await.expect("list").into_inner().cases;
+    assert!(found.is_empty(), "no filter reveals it");
+    let escalate = EscalateCaseRequest {
+        name: c.clone(),
+        escalate_to: "Director".into(),
+        reason: "x".into(),
+        ..Default::default()
+    };
+    let status = mediation().escalate_case(with(&officer, escalate)).await.expect_err("hidden");
+    assert_eq!(status.code(), Code::NotFound);
+    let notes = ListCaseNotesRequest { parent: c.clone(), ..Default::default() };
+    let status = mediation().list_case_notes(with(&officer, notes.clone())).await.expect_err("hidden");
+    assert_eq!(status.code(), Code::NotFound);
+
+    // A party sees its own case's shared notes and proposals, never internal notes — and not the case file itself.
+    let party_token = cluster.token_of_contact("pat", Roles::of(&[Role::Viewer]), party);
+    let shared = mediation().list_case_notes(with(&party_token, notes.clone())).await.expect("notes").into_inner();
+    let texts: Vec<&str> = shared.notes.iter().map(|n| n.text.as_str()).collect();
+    assert_eq!(texts, ["Meeting on Monday"]);
+    let proposals = ListProposalsRequest { parent: c.clone(), ..Default::default() };
+    let seen = mediation().list_proposals(with(&party_token, proposals)).await.expect("proposals").into_inner();
+    assert_eq!(seen.proposals.len(), 1);
+    let status = mediation().get_case(with(&party_token, GetCaseRequest { name: c.clone() })).await.expect_err("file");
+    assert_eq!(status.code(), Code::NotFound);
+    let all = mediation().list_case_notes(with(&theirs, notes)).await.expect("notes").into_inner();
+    assert_eq!(all.notes.len(), 2, "the mediator sees internal notes too");
+
+    // The change feed: another organisation's system gets name and kind only; administrators and the cluster's
+    // reporting service get the changes whole.
+    let feed = |token: String| async move {
+        let request = ListChangesRequest { after_sequence: 0, page_size: Some(1000) };
+        let mut feed = ChangeFeedServiceClient::new(channel(server(ServiceKind::Mediation)));
+        feed.list_changes(with(&token, request)).await.expect("feed").into_inner().changes
+    };
+    let partner = feed(cluster.token("service:partner-agency", Roles::of(&[Role::Service]))).await;
+    let of_secret: Vec<_> = partner.iter().filter(|change| change.resource_name.starts_with(c.as_str())).collect();
+    assert!(of_secret.len() >= 8, "every change of the case and its records is there: {}", of_secret.len());
+    for change in &of_secret {
+        assert!(change.confidential && change.resource.is_none() && change.actor.is_empty(), "{change:?}");
+    }
+    let of_public = partner.iter().find(|change| change.resource_name == public).expect("the public case");
+    assert!(!of_public.confidential && of_public.resource.is_some());
+    for token in [admin.clone(), cluster.token("service:reporting", Roles::of(&[Role::Service]))] {
+        let whole = feed(token).await;
+        let first = whole.iter().find(|change| &change.resource_name == c).expect("the case's change");
+        assert!(first.confidential && first.resource.is_some() && first.actor == "head", "{first:?}");
+    }
+
+    // Reporting counts it in its aggregates (two open cases) without describing it.
+    let reporting = || ReportingServiceClient::new(channel(server(ServiceKind::Reporting)));
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let dashboard = reporting().get_dashboard(with(&officer, GetDashboardRequest {})).await.expect("dashboard");
+        let dashboard = dashboard.into_inner().dashboard.expect("dashboard");
+        if dashboard.open_case_count == 2 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "reporting never counted both cases: {dashboard:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     cluster.stop().await;
 }

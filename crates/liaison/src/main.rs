@@ -95,6 +95,10 @@ struct TokenArgs {
     /// The display name (`name`), e.g. "Jane Doe".
     #[arg(long)]
     name: Option<String>,
+    /// The person's own contact (`contact`), `contacts/{id}`: how a mediator or case team member is recognised
+    /// on the cases assigned to them.
+    #[arg(long)]
+    contact: Option<String>,
     /// How long the token is valid: e.g. 90s, 15m, 1h, 30d.
     #[arg(long, default_value = "1h", value_parser = parse_ttl)]
     ttl: Duration,
@@ -646,6 +650,7 @@ fn mint_token(args: &TokenArgs, default_data_dir: &Path) -> Result<String, Failu
         audience: args.audience.clone(),
         ttl: args.ttl,
         not_before: None,
+        contact: args.contact.clone(),
     };
     Ok(key.mint(&claims)?)
 }
@@ -673,6 +678,7 @@ fn dev_pki(args: &DevPkiArgs) -> Result<(), Failure> {
             audience: args.audience.clone(),
             ttl: args.token_ttl,
             not_before: None,
+            contact: None,
         };
         let token = key.mint(&claims)?;
         auth::keys::write_private(&args.out.join(format!("{host}.token")), format!("{token}\n").as_bytes())?;

@@ -19,6 +19,9 @@ impl Resource for StoredCase {
     fn to_wire(&self) -> wire::Case {
         case(self, self.case.update_time, None)
     }
+    fn confidential(&self) -> bool {
+        self.case.confidential
+    }
 }
 
 impl Resource for StoredProposal {

@@ -135,7 +135,7 @@ fn on_behalf_of(headers: &http::HeaderMap, token: Identity) -> Result<(Identity,
         });
     }
     let person = subject_of(ON_BEHALF_OF_HEADER, value.as_bytes())?;
-    let identity = Identity { subject: person, roles: token.roles, display_name: None };
+    let identity = Identity { subject: person, roles: token.roles, display_name: None, contact: None };
     Ok((identity, Some(token.subject)))
 }
 
@@ -235,13 +235,18 @@ mod tests {
 
     #[test]
     fn only_a_service_token_may_name_someone_else() {
-        let officer = Identity { subject: "jane".into(), roles: Roles::of(&[Role::Officer]), display_name: None };
+        let officer =
+            Identity { subject: "jane".into(), roles: Roles::of(&[Role::Officer]), display_name: None, contact: None };
         let error = on_behalf_of(&headers(&[(ON_BEHALF_OF_HEADER, b"boss")]), officer.clone()).expect_err("refused");
         assert!(matches!(error, Error::PermissionDenied { reason: "ON_BEHALF_OF_NOT_ALLOWED", .. }));
         assert_eq!(on_behalf_of(&headers(&[]), officer.clone()).ok(), Some((officer, None)));
 
-        let service =
-            Identity { subject: "service:scheduling".into(), roles: Roles::of(&[Role::Service]), display_name: None };
+        let service = Identity {
+            subject: "service:scheduling".into(),
+            roles: Roles::of(&[Role::Service]),
+            display_name: None,
+            contact: None,
+        };
         let (person, via) = on_behalf_of(&headers(&[(ON_BEHALF_OF_HEADER, b"jane")]), service).expect("forwarded");
         assert_eq!((person.subject.as_str(), via.as_deref()), ("jane", Some("service:scheduling")));
         assert_eq!(person.roles, Roles::of(&[Role::Service]), "the forwarded call has the service's roles only");

@@ -114,6 +114,10 @@ impl fmt::Display for Roles {
     }
 }
 
+/// The subject of the reporting service's token, as `liaison dev-pki` mints it: the one follower of the change
+/// feeds that receives confidential changes whole.
+pub const REPORTING_SUBJECT: &str = "service:reporting";
+
 /// A verified subject: who a token names (or, in development mode, who the caller says it is) and its roles.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
@@ -122,6 +126,9 @@ pub struct Identity {
     pub roles: Roles,
     /// The token's `name` claim, if any.
     pub display_name: Option<String>,
+    /// The person's own record in the contacts service (the token's `contact` claim, `contacts/{id}`), if any:
+    /// how a mediator or a case team member is recognised as the one assigned to a case.
+    pub contact: Option<String>,
 }
 
 impl Identity {
@@ -130,7 +137,7 @@ impl Identity {
 
     /// Development mode's caller: whoever the `liaison-actor` metadata names, with every role.
     pub fn development(subject: impl Into<String>) -> Self {
-        Self { subject: subject.into(), roles: Roles::ALL, display_name: None }
+        Self { subject: subject.into(), roles: Roles::ALL, display_name: None, contact: None }
     }
 
     pub fn anonymous() -> Self {
@@ -159,6 +166,13 @@ impl Caller {
 
     pub fn subject(&self) -> &str {
         &self.identity.subject
+    }
+
+    /// Whether the caller may read confidential records of every case: administrators, and the cluster's own
+    /// reporting service (subject [`REPORTING_SUBJECT`]), which counts them in aggregates and never describes them.
+    pub fn sees_all_confidential(&self) -> bool {
+        self.identity.roles.contains(Role::Admin)
+            || (self.identity.roles.contains(Role::Service) && self.identity.subject == REPORTING_SUBJECT)
     }
 }
 

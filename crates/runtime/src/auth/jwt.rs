@@ -763,7 +763,13 @@ fn identity_of(claims: &Map<String, Value>) -> Result<Identity, TokenError> {
             !name.trim().is_empty() && name.chars().count() <= SUBJECT_MAX && !name.chars().any(char::is_control)
         })
         .map(str::to_owned);
-    Ok(Identity { subject: subject.clone(), roles, display_name })
+    // The person's contact, when the claim names one; anything else is left out (it grants nothing by itself).
+    let contact = claims
+        .get("contact")
+        .and_then(Value::as_str)
+        .filter(|name| crate::api::names::Name::<crate::api::names::Contacts>::parse("contact", name).is_ok())
+        .map(str::to_owned);
+    Ok(Identity { subject: subject.clone(), roles, display_name, contact })
 }
 
 /// A NumericDate claim as whole seconds (fractions rounded down; negative or absurd values are not dates).

@@ -51,6 +51,8 @@ pub struct MintClaims {
     pub ttl: Duration,
     /// `nbf`, if the token should become valid later (or is back-dated).
     pub not_before: Option<SystemTime>,
+    /// `contact`: the person's own `contacts/{id}`, if any.
+    pub contact: Option<String>,
 }
 
 impl MintClaims {
@@ -64,6 +66,7 @@ impl MintClaims {
             audience: DEFAULT_AUDIENCE.to_owned(),
             ttl: Duration::from_secs(3600),
             not_before: None,
+            contact: None,
         }
     }
 }
@@ -179,6 +182,9 @@ impl DevKey {
         });
         if let Some(name) = &claims.display_name {
             body["name"] = json!(name);
+        }
+        if let Some(contact) = &claims.contact {
+            body["contact"] = json!(contact);
         }
         if let Some(not_before) = claims.not_before {
             let nbf = not_before.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());

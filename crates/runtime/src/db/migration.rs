@@ -118,3 +118,24 @@ impl MigrationTrait for AddServiceSecrets {
         manager.drop_table(Table::drop().table("service_secrets").to_owned()).await
     }
 }
+
+/// Adds `changes.confidential` (`feed::redacted`): changes of confidential records reach followers without the
+/// right to them as name and kind only.
+pub struct AddChangeConfidential;
+
+impl MigrationName for AddChangeConfidential {
+    fn name(&self) -> &str {
+        "m20261209_000000_add_change_confidential"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AddChangeConfidential {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        crate::feed::add_confidential_column(manager.get_connection()).await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager.alter_table(Table::alter().table("changes").drop_column("confidential").to_owned()).await
+    }
+}

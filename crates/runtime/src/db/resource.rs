@@ -31,6 +31,31 @@ pub trait Resource {
     /// The resource name, e.g. `contacts/0193…`.
     fn resource_name(&self) -> String;
     fn to_wire(&self) -> Self::Wire;
+    /// Whether the resource is confidential: its changes reach followers without the right as name and kind only
+    /// (`feed::redacted`).
+    fn confidential(&self) -> bool {
+        false
+    }
+}
+
+/// `resource`, confidential or not as its parent record is, whatever its own type says (a confidential case's
+/// proposals, notes and actions).
+pub struct Marked<'a, R> {
+    pub resource: &'a R,
+    pub confidential: bool,
+}
+
+impl<R: Resource> Resource for Marked<'_, R> {
+    type Wire = R::Wire;
+    fn resource_name(&self) -> String {
+        self.resource.resource_name()
+    }
+    fn to_wire(&self) -> R::Wire {
+        self.resource.to_wire()
+    }
+    fn confidential(&self) -> bool {
+        self.confidential
+    }
 }
 
 /// The type name of a resource's wire message, e.g. `liaison.contacts.v1.Contact`.
@@ -85,6 +110,13 @@ pub async fn append<R: Resource>(conn: &impl ConnectionTrait, resource: &R, kind
 
 /// Appends the changes of a batch mutation in the order given, with multi-row inserts.
 pub async fn append_many<R: Resource>(conn: &impl ConnectionTrait, changes: &[(R, ChangeKind)]) -> Result<(), Error> {
+    // Confidential resources are rare and written one by one; a batch is marked as its first resource is.
+    if changes.iter().any(|(resource, _)| resource.confidential()) {
+        for (resource, kind) in changes {
+            append(conn, resource, *kind).await?;
+        }
+        return Ok(());
+    }
     let wires: Vec<(String, ChangeKind, R::Wire)> =
         changes.iter().map(|(resource, kind)| (resource.resource_name(), *kind, resource.to_wire())).collect();
     crate::feed::append_many(conn, &type_name::<R>(), &wires).await
@@ -92,7 +124,11 @@ pub async fn append_many<R: Resource>(conn: &impl ConnectionTrait, changes: &[(R
 
 /// The change-feed insert of one mutation, for creates written in one round trip ([`crate::db::single_trip`]).
 pub fn change<R: Resource>(resource: &R, kind: ChangeKind) -> Insert {
-    crate::feed::insert(&type_name::<R>(), &[(&resource.resource_name(), kind, &resource.to_wire())])
+    crate::feed::insert_marked(
+        &type_name::<R>(),
+        &[(&resource.resource_name(), kind, &resource.to_wire())],
+        resource.confidential(),
+    )
 }
 
 /// The row `id` (named `resource` in errors) to change: NOT_FOUND if absent, ABORTED if `expected_revision` is

@@ -85,7 +85,39 @@ pub(crate) async fn add_audit_columns(conn: &impl ConnectionTrait) -> Result<(),
 
 /// The columns of a change row as [`ChangeRow`] reads them (every select of whole changes lists these).
 const CHANGE_COLUMNS: &str = "sequence, change_time, resource_name, kind, type_url, payload, trace_parent, \
-                              trace_state, actor, calling_service, rpc, source_address";
+                              trace_state, actor, calling_service, rpc, source_address, confidential";
+
+/// Adds `changes.confidential` (called from the shared migration `AddChangeConfidential`): rows written before it
+/// are of records that were not confidential.
+pub(crate) async fn add_confidential_column(conn: &impl ConnectionTrait) -> Result<(), DbErr> {
+    let column = match conn.get_database_backend() {
+        sea_orm::DbBackend::Postgres => "confidential BOOLEAN NOT NULL DEFAULT FALSE",
+        _ => "confidential INTEGER NOT NULL DEFAULT 0",
+    };
+    conn.execute_unprepared(&format!("ALTER TABLE changes ADD COLUMN {column}")).await.map(|_| ())
+}
+
+/// `change` as a follower without the right to confidential records receives it: sequence, time, resource name
+/// and kind, marked confidential — enough to keep its cursor and count, nothing that describes the record.
+pub fn redacted(change: Change) -> Change {
+    Change {
+        sequence: change.sequence,
+        change_time: change.change_time,
+        resource_name: change.resource_name,
+        kind: change.kind,
+        confidential: true,
+        ..Change::default()
+    }
+}
+
+/// The changes as the current caller may receive them: whole, or with confidential ones [`redacted`] when the
+/// caller may not read confidential records (see [`crate::auth::Caller::sees_all_confidential`]).
+pub fn as_seen_by(sees_confidential: bool, changes: Vec<Change>) -> Vec<Change> {
+    if sees_confidential {
+        return changes;
+    }
+    changes.into_iter().map(|c| if c.confidential { redacted(c) } else { c }).collect()
+}
 
 /// The changes of one resource after sequence `after`, oldest first, at most `limit` — its history. Unlike
 /// [`list`] this is not a cursor over the whole feed, so it reads every committed change without a horizon.
@@ -153,6 +185,15 @@ pub fn insert<M: prost::Message>(
     type_name: &str,
     changes: &[(&str, ChangeKind, &M)],
 ) -> crate::db::single_trip::Insert {
+    insert_marked(type_name, changes, false)
+}
+
+/// [`insert`], marking the changes as of confidential records (redacted for followers without the right).
+pub fn insert_marked<M: prost::Message>(
+    type_name: &str,
+    changes: &[(&str, ChangeKind, &M)],
+    confidential: bool,
+) -> crate::db::single_trip::Insert {
     let trace = crate::net::context::outgoing();
     let caller = crate::net::context::caller();
     let actor = caller.subject();
@@ -160,7 +201,7 @@ pub fn insert<M: prost::Message>(
     let source_address = caller.source.map(|source| source.to_string()).unwrap_or_default();
     let now = crate::api::time::now();
     let type_url = format!("type.googleapis.com/{type_name}");
-    let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; changes.len()].join(", ");
+    let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; changes.len()].join(", ");
     let values = changes
         .iter()
         .flat_map(|(name, kind, resource)| {
@@ -176,13 +217,14 @@ pub fn insert<M: prost::Message>(
                 calling_service.into(),
                 caller.rpc.as_str().into(),
                 source_address.as_str().into(),
+                confidential.into(),
             ]
         })
         .collect();
     crate::db::single_trip::Insert::new(
         format!(
             "INSERT INTO changes (change_time, resource_name, kind, type_url, payload, trace_parent, trace_state, \
-             actor, calling_service, rpc, source_address) VALUES {rows}"
+             actor, calling_service, rpc, source_address, confidential) VALUES {rows}"
         ),
         values,
     )
@@ -229,6 +271,7 @@ struct ChangeRow {
     calling_service: String,
     rpc: String,
     source_address: String,
+    confidential: bool,
 }
 
 impl From<ChangeRow> for Change {
@@ -245,6 +288,7 @@ impl From<ChangeRow> for Change {
             calling_service: row.calling_service,
             rpc: row.rpc,
             source_address: row.source_address,
+            confidential: row.confidential,
         }
     }
 }
@@ -411,7 +455,7 @@ pub fn watch<R: Send + 'static>(
     db: Db,
     after: i64,
     shutdown: CancellationToken,
-    wrap: fn(Vec<Change>, i64) -> R,
+    wrap: impl Fn(Vec<Change>, i64) -> R + Send + 'static,
 ) -> ReceiverStream<Result<R, tonic::Status>> {
     let (tx, rx) = mpsc::channel(2);
     tokio::spawn(async move {
@@ -504,6 +548,7 @@ mod tests {
         create_table(db.conn()).await.expect("table");
         add_actor_column(db.conn()).await.expect("actor");
         add_audit_columns(db.conn()).await.expect("audit");
+        add_confidential_column(db.conn()).await.expect("confidential");
         let total = MAX_COUNTED as usize + 2_000;
         let changes: Vec<_> = (0..total)
             .map(|i| (format!("things/{i}"), ChangeKind::Created, prost_types::Duration::default()))

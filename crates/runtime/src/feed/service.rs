@@ -73,10 +73,11 @@ impl ChangeFeedService for ChangeFeed {
         request: Request<ListChangesRequest>,
     ) -> Result<Response<ListChangesResponse>, Status> {
         let request = request.into_inner();
+        let sees_confidential = crate::net::context::caller().sees_all_confidential();
         let page = feed::serve_list(&self.db, request.after_sequence, request.page_size).await?;
         let latest_sequence = feed::head(&self.db).await?;
         Ok(Response::new(ListChangesResponse {
-            changes: page.changes,
+            changes: feed::as_seen_by(sees_confidential, page.changes),
             remaining_count: page.remaining,
             latest_sequence,
         }))
@@ -97,8 +98,10 @@ impl ChangeFeedService for ChangeFeed {
             Some(after) => after,
             None => feed::head(&self.db).await?,
         };
-        let stream = feed::watch(self.db.clone(), after, self.shutdown.clone(), |changes, remaining_count| {
-            WatchChangesResponse { changes, remaining_count }
+        // Decided here, in the request's task: the stream's task no longer knows the caller.
+        let sees_confidential = crate::net::context::caller().sees_all_confidential();
+        let stream = feed::watch(self.db.clone(), after, self.shutdown.clone(), move |changes, remaining_count| {
+            WatchChangesResponse { changes: feed::as_seen_by(sees_confidential, changes), remaining_count }
         });
         Ok(Response::new(Permitted { stream, _permit: permit }))
     }

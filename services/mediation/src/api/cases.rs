@@ -1,7 +1,7 @@
 //! Intake, reads and the lifecycle transitions. Every transition goes through [`MediationApi::transition`]: the
 //! lifecycle table is asked under the case's row lock, the RPC's own rules run on the locked case, and the step
 //! is recorded in the history with the clocks restarted as the policy says.
-use super::{MediationApi, actor, precondition};
+use super::{MediationApi, access, actor, precondition};
 use crate::domain::lifecycle::{Action, Leads, check, next_stage};
 use crate::domain::sla::SlaStatus;
 use crate::domain::{
@@ -60,7 +60,7 @@ impl MediationApi {
 
     pub(super) async fn get(&self, request: GetCaseRequest) -> Result<GetCaseResponse, Error> {
         let name = case_name("name", &request.name).map_err(Error::from_violation)?;
-        let (stored, policy) = tokio::try_join!(self.store.get_case(name), self.store.policy())?;
+        let (stored, policy) = tokio::try_join!(self.readable(name), self.store.policy())?;
         Ok(GetCaseResponse { case: Some(self.answer(&stored, &policy.calendar)) })
     }
 
@@ -74,8 +74,9 @@ impl MediationApi {
             // A contact's cases include those of the organisations it works for.
             filter.filter.parties.extend(self.contacts.organizations_of(contact.to_string()).await?);
         }
+        let access = access();
         let (stored, policy) = tokio::try_join!(
-            self.store.list_cases(&filter.filter, self.now(), page.after, page.size + 1),
+            self.store.list_cases(&filter.filter, &access, self.now(), page.after, page.size + 1),
             self.store.policy()
         )?;
         let (cases, next_page_token) =
@@ -92,11 +93,11 @@ impl MediationApi {
         action: Action,
         rules: impl FnOnce(&mut StoredCase, &PolicyInForce, Stage, Leads, &[String]) -> Result<Step, Error>,
     ) -> Result<Case, Error> {
-        let (actor, now) = (actor(), self.now());
+        let (actor, now, access) = (actor(), self.now(), access());
         let needs_actions = action == Action::CloseResolved;
         let (stored, policy) = self
             .store
-            .change_case(name, expected, needs_actions, now, |current, policy, open_actions| {
+            .change_case(name, expected, needs_actions, now, &access, |current, policy, open_actions| {
                 let from = current.stage()?;
                 let leads = check(&current.resource_name(), from, action)?;
                 let mut next = current.clone();
@@ -337,7 +338,7 @@ impl MediationApi {
         )
             .validate()?;
         // Parties never change after opening, so they can be read before the lock to ask contacts outside it.
-        let before = self.store.get_case(name).await?;
+        let before = self.readable(name).await?;
         let mediator_name = mediator.to_string();
         if before.is_party(&mediator_name) {
             return Err(precondition(

@@ -1,5 +1,5 @@
 //! Proposals and the parties' answers, prevention actions, notes.
-use super::{MediationApi, actor};
+use super::{MediationApi, access, actor};
 use crate::domain::children::{NewAnswer, NewNote, NewPreventionAction, Settled, TERMS_MAX};
 use crate::domain::required_long_text;
 use crate::resource;
@@ -15,6 +15,20 @@ fn parent(value: &str) -> Result<Name<Cases>, liaison_runtime::FieldViolation> {
 }
 
 impl MediationApi {
+    /// Whether the caller sees case `name`'s shared records only (`true`: one of its parties, outside its team) or
+    /// everything (`false`); NOT_FOUND if it may see neither.
+    async fn shared_with_caller(&self, name: Name<Cases>) -> Result<bool, Error> {
+        let stored = self.store.get_case(name).await?;
+        let (access, view) = (access(), stored.view());
+        if access.is_outside_party(&view) {
+            Ok(true)
+        } else if access.may_read(&view) {
+            Ok(false)
+        } else {
+            Err(Error::NotFound { resource: name.to_string() })
+        }
+    }
+
     pub(super) async fn propose(&self, request: CreateProposalRequest) -> Result<CreateProposalResponse, Error> {
         let fingerprint = idempotency::fingerprint(&request);
         let proposal = request.proposal.clone().unwrap_or_default();
@@ -26,7 +40,8 @@ impl MediationApi {
         )
             .validate()?;
         let proposed_by = if proposed_by.is_empty() { actor() } else { proposed_by };
-        let stored = self.store.create_proposal(case, terms, proposed_by, request_id.as_ref(), &fingerprint).await?;
+        let stored =
+            self.store.create_proposal(case, terms, proposed_by, request_id.as_ref(), &fingerprint, &access()).await?;
         Ok(CreateProposalResponse { proposal: Some(resource::proposal(&stored)) })
     }
 
@@ -34,7 +49,7 @@ impl MediationApi {
         let scope = format!("ListProposals:{}", request.parent);
         let (case, page) =
             (parent(&request.parent), paging::parse(request.page_size, &request.page_token, &scope)).validate()?;
-        self.store.get_case(case).await?;
+        self.shared_with_caller(case).await?;
         let stored = self.store.list_proposals(case, page.after, page.size + 1).await?;
         let (proposals, next_page_token) =
             paging::page(stored, page.size, &scope, |p| p.row.id.clone(), resource::proposal);
@@ -48,17 +63,8 @@ impl MediationApi {
             NewAnswer::parse(&request),
         )
             .validate()?;
-        let (proposal, counter, case) = self
-            .store
-            .respond_to_proposal(
-                name,
-                party.to_string(),
-                answer.answer,
-                answer.counter_terms,
-                answer.comment,
-                self.now(),
-            )
-            .await?;
+        let (proposal, counter, case) =
+            self.store.respond_to_proposal(name, party.to_string(), answer, self.now(), &access()).await?;
         let policy = self.store.policy().await?;
         Ok(RespondToProposalResponse {
             proposal: Some(resource::proposal(&proposal)),
@@ -86,7 +92,8 @@ impl MediationApi {
             merged: "OWNER_MERGED",
         };
         resolved.ensure_usable("owner", refusals)?;
-        let stored = self.store.create_prevention_action(case, new, request_id.as_ref(), &fingerprint).await?;
+        let stored =
+            self.store.create_prevention_action(case, new, request_id.as_ref(), &fingerprint, &access()).await?;
         Ok(CreatePreventionActionResponse { prevention_action: Some(resource::prevention_action(&stored)) })
     }
 
@@ -97,7 +104,7 @@ impl MediationApi {
         let scope = format!("ListPreventionActions:{}", request.parent);
         let (case, page) =
             (parent(&request.parent), paging::parse(request.page_size, &request.page_token, &scope)).validate()?;
-        self.store.get_case(case).await?;
+        self.readable(case).await?;
         let stored = self.store.list_prevention_actions(case, page.after, page.size + 1).await?;
         let (prevention_actions, next_page_token) =
             paging::page(stored, page.size, &scope, |a| a.id.clone(), resource::prevention_action);
@@ -114,7 +121,7 @@ impl MediationApi {
             Settled::parse(&request),
         )
             .validate()?;
-        let stored = self.store.settle_prevention_action(name, expected, settled).await?;
+        let stored = self.store.settle_prevention_action(name, expected, settled, &access()).await?;
         Ok(SettlePreventionActionResponse { prevention_action: Some(resource::prevention_action(&stored)) })
     }
 
@@ -127,7 +134,7 @@ impl MediationApi {
             RequestId::parse_optional("request_id", &request.request_id),
         )
             .validate()?;
-        let stored = self.store.add_note(case, new, request_id.as_ref(), &fingerprint).await?;
+        let stored = self.store.add_note(case, new, request_id.as_ref(), &fingerprint, &access()).await?;
         Ok(AddCaseNoteResponse { note: Some(resource::note(&stored)) })
     }
 
@@ -135,8 +142,8 @@ impl MediationApi {
         let scope = format!("ListCaseNotes:{}", request.parent);
         let (case, page) =
             (parent(&request.parent), paging::parse(request.page_size, &request.page_token, &scope)).validate()?;
-        self.store.get_case(case).await?;
-        let stored = self.store.list_notes(case, false, page.after, page.size + 1).await?;
+        let shared_only = self.shared_with_caller(case).await?;
+        let stored = self.store.list_notes(case, shared_only, page.after, page.size + 1).await?;
         let (notes, next_page_token) = paging::page(stored, page.size, &scope, |n| n.id.clone(), resource::note);
         Ok(ListCaseNotesResponse { notes, next_page_token })
     }

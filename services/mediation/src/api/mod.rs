@@ -7,6 +7,7 @@ mod children;
 mod policy;
 mod sessions;
 
+use crate::domain::access::Access;
 use crate::domain::sla::WorkingCalendar;
 use crate::resource;
 use crate::store::{Store, StoredCase};
@@ -46,6 +47,22 @@ impl MediationApi {
 
 fn actor() -> String {
     liaison_runtime::net::context::caller().subject().to_owned()
+}
+
+/// What the caller may see of cases.
+fn access() -> Access {
+    Access::of(&liaison_runtime::net::context::caller())
+}
+
+impl MediationApi {
+    /// Case `name` if the caller may read it; a confidential case of others is NOT_FOUND, as if it did not exist.
+    async fn readable(
+        &self,
+        name: liaison_runtime::api::names::Name<liaison_runtime::api::names::Cases>,
+    ) -> Result<StoredCase, Error> {
+        let stored = self.store.get_case(name).await?;
+        if access().may_read(&stored.view()) { Ok(stored) } else { Err(Error::NotFound { resource: name.to_string() }) }
+    }
 }
 
 macro_rules! rpcs {

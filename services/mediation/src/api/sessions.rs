@@ -2,7 +2,7 @@
 //! derived from the call, then listed in the case. The booking comes first and the case is written only when it
 //! succeeded, so scheduling down records nothing; a retry (same request id, or the same request without one)
 //! finds the meeting booked first and lists it once.
-use super::{MediationApi, precondition};
+use super::{MediationApi, access, precondition};
 use crate::domain::lifecycle::{Action, check};
 use crate::domain::{TEAM_MAX, TITLE_MAX, parse_team};
 use liaison_proto::mediation::v1::*;
@@ -34,7 +34,7 @@ impl MediationApi {
             RequestId::parse_optional("request_id", &request.request_id),
         )
             .validate()?;
-        let case = self.store.get_case(name).await?;
+        let case = self.readable(name).await?;
         check(&case.resource_name(), case.stage()?, Action::ScheduleSession)?;
         if case.case.mediator.is_empty() {
             return Err(precondition("NO_MEDIATOR", &case.resource_name(), "a session needs the case's mediator"));
@@ -73,7 +73,7 @@ impl MediationApi {
         let (actor_now, meeting_name) = (self.now(), booked.name.clone());
         let (stored, policy) = self
             .store
-            .change_case(name, None, false, actor_now, |current, _, _| {
+            .change_case(name, None, false, actor_now, &access(), |current, _, _| {
                 check(&current.resource_name(), current.stage()?, Action::ScheduleSession)?;
                 if current.details.sessions.contains(&meeting_name) {
                     return Ok(None);

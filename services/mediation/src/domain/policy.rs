@@ -14,6 +14,8 @@ pub const WINDOW_MAX: i32 = 365;
 pub const HOLIDAYS_MAX: usize = 1000;
 pub const LEVELS_MAX: usize = 10;
 pub const LEVEL_MAX: usize = 200;
+/// One limit per open stage.
+pub const STAGE_LIMITS_MAX: usize = 8;
 
 /// Working days allowed, one value per severity (low, medium, high, critical).
 pub type PerSeverity = [u32; 4];
@@ -66,6 +68,18 @@ impl Policy {
     /// Parses a policy sent by a client, naming every bad field.
     pub fn parse(policy: &wire::MediationPolicy) -> Result<Self, Vec<FieldViolation>> {
         let mut violations = Vec::new();
+        // Lists are counted before they are read: a request of a million weekdays costs one comparison.
+        if policy.working_weekdays.len() > 7 || policy.stage_limits.len() > STAGE_LIMITS_MAX {
+            let mut too_long = Vec::new();
+            if policy.working_weekdays.len() > 7 {
+                too_long.push(FieldViolation::new("policy.working_weekdays", "must have at most 7 items"));
+            }
+            if policy.stage_limits.len() > STAGE_LIMITS_MAX {
+                let text = format!("must have at most {STAGE_LIMITS_MAX} items, one per open stage");
+                too_long.push(FieldViolation::new("policy.stage_limits", text));
+            }
+            return Err(too_long);
+        }
         let mut bad = |field: &str, text: String| violations.push(FieldViolation::new(field, text));
         let weekdays: Vec<i8> = policy.working_weekdays.iter().filter_map(|d| i8::try_from(*d).ok()).collect();
         if weekdays.is_empty() || weekdays.len() != policy.working_weekdays.len() {

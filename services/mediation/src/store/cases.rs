@@ -16,7 +16,8 @@ use liaison_runtime::{Error, db::crud, db::db_error, db::idempotency};
 use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, IntoActiveModel, QueryFilter};
 
-use super::entity::{case, party};
+use super::entity::{case, member, party};
+use crate::domain::access::Access;
 
 liaison_runtime::revisioned!(case);
 
@@ -281,6 +282,7 @@ impl Store {
         let stored = StoredCase { case: model.clone(), parties: parties.clone(), details };
         let mut inserts = vec![Insert::model(model.into_active_model())];
         inserts.extend(Insert::models(rows));
+        inserts.extend(Insert::models(member_rows(&case_id, &stored.members())));
         inserts.push(liaison_runtime::db::resource::change(&stored, ChangeKind::Created));
         Insert::execute_all(&*txn, inserts).await?;
         txn.commit().await?;
@@ -297,11 +299,25 @@ impl Store {
     pub async fn list_cases(
         &self,
         filter: &CaseFilter,
+        access: &Access,
         now: DateTime<Utc>,
         after: Option<String>,
         limit: u64,
     ) -> Result<Vec<StoredCase>, Error> {
-        let condition = filter.condition(now);
+        let mut condition = filter.condition(now);
+        if !access.all {
+            // Confidential cases are not even counted for others: they are filtered out in the query itself.
+            let mut readable = Condition::any().add(case::Column::Confidential.eq(false));
+            if let Some(me) = &access.contact {
+                let mine = Query::select()
+                    .column(member::Column::CaseId)
+                    .from(member::Entity)
+                    .and_where(member::Column::Contact.eq(me.clone()))
+                    .to_owned();
+                readable = readable.add(case::Column::Id.in_subquery(mine));
+            }
+            condition = condition.add(readable);
+        }
         let cases = crud::page_where::<case::Entity>(self.db.conn(), case::Column::Id, condition, after, limit).await?;
         Self::complete(self.db.conn(), cases).await
     }
@@ -316,10 +332,11 @@ impl Store {
         expected_revision: Option<i64>,
         with_open_actions: bool,
         now: DateTime<Utc>,
+        access: &Access,
         rules: impl FnOnce(&StoredCase, &PolicyInForce, &[String]) -> Result<Option<StoredCase>, Error>,
     ) -> Result<(StoredCase, PolicyInForce), Error> {
         let txn = self.db.begin_write().await?;
-        let current = lock_case(&*txn, name, expected_revision).await?;
+        let current = lock_case(&*txn, name, expected_revision, access).await?;
         let policy = read_policy(&*txn).await?;
         let open_actions =
             if with_open_actions { Store::open_actions(&*txn, &current.case.id).await? } else { Vec::new() };
@@ -349,7 +366,7 @@ impl Store {
         for row in due {
             let name = parse_stored(&format!("cases/{}", row.id))?;
             let result = self
-                .change_case(name, None, false, now, |current, policy, _| {
+                .change_case(name, None, false, now, &Access::service(), |current, policy, _| {
                     let level = current.case.escalation_level as usize;
                     let breached = current.case.stage_due_time.is_some_and(|due| due <= now);
                     let stage = current.stage()?;
@@ -387,15 +404,21 @@ pub(super) async fn lock_case(
     conn: &impl ConnectionTrait,
     name: Name<Cases>,
     expected_revision: Option<i64>,
+    access: &Access,
 ) -> Result<StoredCase, Error> {
     let resource = name.to_string();
     let row = crud::lock_row::<case::Entity>(conn, name.key())
         .await?
         .ok_or_else(|| Error::NotFound { resource: resource.clone() })?;
-    if expected_revision.is_some_and(|expected| expected != row.revision) {
+    let case = Store::complete(conn, vec![row]).await?.remove(0);
+    // A confidential case does not exist for those who may not read it: not even its etag is compared.
+    if !access.may_read(&case.view()) {
+        return Err(Error::NotFound { resource });
+    }
+    if expected_revision.is_some_and(|expected| expected != case.case.revision) {
         return Err(Error::Aborted { resource });
     }
-    Ok(Store::complete(conn, vec![row]).await?.remove(0))
+    Ok(case)
 }
 
 /// Writes `next` over `current` (revision + 1, update time now) with its change; parties never change after
@@ -410,8 +433,26 @@ pub(super) async fn write_case(
     <case::Entity as Revisioned>::stamp(&mut next.case, current.case.revision + 1, now.max(current.case.update_time));
     replace_if_unchanged::<case::Entity>(conn, &current.resource_name(), current.case.revision, next.case.clone())
         .await?;
+    let members = next.members();
+    if members != current.members() {
+        member::Entity::delete_many()
+            .filter(member::Column::CaseId.eq(next.case.id.clone()))
+            .exec(conn)
+            .await
+            .map_err(db_error)?;
+        if let Some(insert) = Insert::models(member_rows(&next.case.id, &members)) {
+            insert.execute(conn).await?;
+        }
+    }
     append(conn, &next, ChangeKind::Updated).await?;
     Ok(next)
+}
+
+fn member_rows(case_id: &str, members: &[String]) -> Vec<member::ActiveModel> {
+    members
+        .iter()
+        .map(|contact| member::Model { case_id: case_id.to_owned(), contact: contact.clone() }.into_active_model())
+        .collect()
 }
 
 fn serialise(details: &Details) -> Result<String, Error> {

@@ -5,13 +5,14 @@ use super::cases::{lock_case, write_case};
 use super::entity::{note, prevention_action, proposal};
 use super::policy::read as read_policy;
 use super::{Store, StoredCase};
+use crate::domain::access::Access;
 use crate::domain::lifecycle::{Action, check};
 use crate::domain::{Stage, children::*};
 use chrono::{DateTime, Utc};
 use liaison_proto::common::v1::ChangeKind;
 use liaison_runtime::api::names::{Cases, Child, Name, Notes, PreventionActions, Proposals};
 use liaison_runtime::api::validate::RequestId;
-use liaison_runtime::db::resource::{Revisioned, append, replace_if_unchanged};
+use liaison_runtime::db::resource::{Marked, Revisioned, append, replace_if_unchanged};
 use liaison_runtime::db::single_trip::Insert;
 use liaison_runtime::{Error, PreconditionViolation, api::time, db::crud, db::db_error, db::idempotency};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
@@ -79,10 +80,11 @@ impl Store {
         proposed_by: String,
         request_id: Option<&RequestId>,
         fingerprint: &str,
+        access: &Access,
     ) -> Result<StoredProposal, Error> {
         let name = Child::<Cases, Proposals>::generate(case);
         let txn = self.db.begin_write().await?;
-        let current = lock_case(&*txn, case, None).await?;
+        let current = lock_case(&*txn, case, None, access).await?;
         if let Some(existing) = claim(&*txn, PROPOSE_METHOD, request_id, fingerprint, &name.to_string()).await? {
             drop(txn);
             let existing = Child::<Cases, Proposals>::parse("stored name", &existing)
@@ -94,7 +96,8 @@ impl Store {
         supersede_open(&*txn, &current, now).await?;
         let made = new_proposal(&name, terms, proposed_by, String::new(), now)?;
         Insert::model(made.row.clone().into_active_model()).execute(&*txn).await?;
-        append(&*txn, &made, ChangeKind::Created).await?;
+        append(&*txn, &Marked { resource: &made, confidential: current.case.confidential }, ChangeKind::Created)
+            .await?;
         txn.commit().await?;
         Ok(made)
     }
@@ -133,16 +136,16 @@ impl Store {
         &self,
         name: Child<Cases, Proposals>,
         party: String,
-        answer: Answer,
-        counter_terms: Option<String>,
-        comment: String,
+        asked: NewAnswer,
         now: DateTime<Utc>,
+        access: &Access,
     ) -> Result<(StoredProposal, Option<StoredProposal>, StoredCase), Error> {
+        let NewAnswer { answer, counter_terms, comment } = asked;
         let resource = name.to_string();
         let actor = caller_subject();
         let txn = self.db.begin_write().await?;
         // The case first, always: every answer to a case's proposals takes turns on it.
-        let case = lock_case(&*txn, name.parent(), None).await?;
+        let case = lock_case(&*txn, name.parent(), None, access).await?;
         let row = crud::lock_row::<proposal::Entity>(&*txn, name.key())
             .await?
             .filter(|row| row.case_id == name.parent().key())
@@ -214,10 +217,12 @@ impl Store {
         let read_revision = proposal.row.revision;
         <proposal::Entity as Revisioned>::stamp(&mut proposal.row, read_revision + 1, now);
         replace_if_unchanged::<proposal::Entity>(&*txn, &resource, read_revision, proposal.row.clone()).await?;
-        append(&*txn, &proposal, ChangeKind::Updated).await?;
+        append(&*txn, &Marked { resource: &proposal, confidential: case.case.confidential }, ChangeKind::Updated)
+            .await?;
         if let Some(counter) = &counter {
             Insert::model(counter.row.clone().into_active_model()).execute(&*txn).await?;
-            append(&*txn, counter, ChangeKind::Created).await?;
+            append(&*txn, &Marked { resource: counter, confidential: case.case.confidential }, ChangeKind::Created)
+                .await?;
         }
         let case = match next_case {
             Some(next) => write_case(&*txn, &case, next, now).await?,
@@ -234,10 +239,11 @@ impl Store {
         new: NewPreventionAction,
         request_id: Option<&RequestId>,
         fingerprint: &str,
+        access: &Access,
     ) -> Result<prevention_action::Model, Error> {
         let name = Child::<Cases, PreventionActions>::generate(case);
         let txn = self.db.begin_write().await?;
-        let current = lock_case(&*txn, case, None).await?;
+        let current = lock_case(&*txn, case, None, access).await?;
         if let Some(existing) = claim(&*txn, ACTION_METHOD, request_id, fingerprint, &name.to_string()).await? {
             drop(txn);
             let existing = Child::<Cases, PreventionActions>::parse("stored name", &existing)
@@ -259,7 +265,7 @@ impl Store {
             update_time: now,
         };
         Insert::model(row.clone().into_active_model()).execute(&*txn).await?;
-        append(&*txn, &row, ChangeKind::Created).await?;
+        append(&*txn, &Marked { resource: &row, confidential: current.case.confidential }, ChangeKind::Created).await?;
         txn.commit().await?;
         Ok(row)
     }
@@ -298,10 +304,11 @@ impl Store {
         name: Child<Cases, PreventionActions>,
         expected_revision: Option<i64>,
         settled: Settled,
+        access: &Access,
     ) -> Result<prevention_action::Model, Error> {
         let resource = name.to_string();
         let txn = self.db.begin_write().await?;
-        let case = lock_case(&*txn, name.parent(), None).await?;
+        let case = lock_case(&*txn, name.parent(), None, access).await?;
         let current = crud::lock_row::<prevention_action::Entity>(&*txn, name.key())
             .await?
             .filter(|row| row.case_id == name.parent().key())
@@ -322,7 +329,7 @@ impl Store {
         }
         <prevention_action::Entity as Revisioned>::stamp(&mut next, current.revision + 1, time::now());
         replace_if_unchanged::<prevention_action::Entity>(&*txn, &resource, current.revision, next.clone()).await?;
-        append(&*txn, &next, ChangeKind::Updated).await?;
+        append(&*txn, &Marked { resource: &next, confidential: case.case.confidential }, ChangeKind::Updated).await?;
         txn.commit().await?;
         Ok(next)
     }
@@ -346,10 +353,11 @@ impl Store {
         new: NewNote,
         request_id: Option<&RequestId>,
         fingerprint: &str,
+        access: &Access,
     ) -> Result<StoredNote, Error> {
         let name = Child::<Cases, Notes>::generate(case);
         let txn = self.db.begin_write().await?;
-        lock_case(&*txn, case, None).await?;
+        let current = lock_case(&*txn, case, None, access).await?;
         if let Some(existing) = claim(&*txn, NOTE_METHOD, request_id, fingerprint, &name.to_string()).await? {
             drop(txn);
             let existing =
@@ -369,7 +377,7 @@ impl Store {
             create_time: time::now(),
         };
         Insert::model(row.clone().into_active_model()).execute(&*txn).await?;
-        append(&*txn, &row, ChangeKind::Created).await?;
+        append(&*txn, &Marked { resource: &row, confidential: current.case.confidential }, ChangeKind::Created).await?;
         txn.commit().await?;
         Ok(row)
     }
@@ -404,7 +412,7 @@ async fn supersede_open(conn: &impl ConnectionTrait, case: &StoredCase, now: Dat
         next.row.state = ProposalState::Superseded.wire() as i32;
         <proposal::Entity as Revisioned>::stamp(&mut next.row, read_revision + 1, now);
         replace_if_unchanged::<proposal::Entity>(conn, &next.name(), read_revision, next.row.clone()).await?;
-        append(conn, &next, ChangeKind::Updated).await?;
+        append(conn, &Marked { resource: &next, confidential: case.case.confidential }, ChangeKind::Updated).await?;
     }
     Ok(())
 }

@@ -87,6 +87,27 @@ impl StoredCase {
         self.parties.iter().any(|(party, _)| party == name)
     }
 
+    /// The case as access rules see it.
+    pub fn view(&self) -> crate::domain::access::CaseView<'_> {
+        crate::domain::access::CaseView {
+            confidential: self.case.confidential,
+            mediator: &self.case.mediator,
+            team: &self.details.case_team,
+            parties: self.parties.iter().map(|(party, _)| party.as_str()).collect(),
+        }
+    }
+
+    /// Who works the case: its mediator and its team, each once.
+    pub fn members(&self) -> Vec<String> {
+        let mut members: Vec<String> = Vec::new();
+        for member in std::iter::once(&self.case.mediator).chain(&self.details.case_team) {
+            if !member.is_empty() && !members.contains(member) {
+                members.push(member.clone());
+            }
+        }
+        members
+    }
+
     pub fn party_names(&self) -> Vec<String> {
         self.parties.iter().map(|(party, _)| party.clone()).collect()
     }

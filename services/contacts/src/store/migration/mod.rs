@@ -25,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000030_merge_survivor_after::Migration),
             Box::new(liaison_runtime::db::migration::AddIdempotencyCreateTime),
             Box::new(liaison_runtime::db::migration::AddServiceSecrets),
+            Box::new(liaison_runtime::db::migration::AddChangeConfidential),
         ]
     }
 }

@@ -3,6 +3,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_create_cases;
 mod m20261207_000001_case_lifecycle;
+mod m20261207_000002_case_members;
 
 pub struct Migrator;
 
@@ -16,7 +17,9 @@ impl MigratorTrait for Migrator {
             Box::new(liaison_runtime::db::migration::AddChangeAudit),
             Box::new(liaison_runtime::db::migration::AddIdempotencyCreateTime),
             Box::new(liaison_runtime::db::migration::AddServiceSecrets),
+            Box::new(liaison_runtime::db::migration::AddChangeConfidential),
             Box::new(m20261207_000001_case_lifecycle::Migration),
+            Box::new(m20261207_000002_case_members::Migration),
         ]
     }
 }

@@ -15,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(liaison_runtime::db::migration::AddChangeAudit),
             Box::new(liaison_runtime::db::migration::AddIdempotencyCreateTime),
             Box::new(liaison_runtime::db::migration::AddServiceSecrets),
+            Box::new(liaison_runtime::db::migration::AddChangeConfidential),
         ]
     }
 }

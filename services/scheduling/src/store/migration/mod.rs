@@ -27,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000006_participant_meetings::Migration),
             Box::new(liaison_runtime::db::migration::AddIdempotencyCreateTime),
             Box::new(liaison_runtime::db::migration::AddServiceSecrets),
+            Box::new(liaison_runtime::db::migration::AddChangeConfidential),
         ]
     }
 }
