@@ -146,12 +146,13 @@ impl Store {
         let txn = self.db.begin_write().await?;
         // The case first, always: every answer to a case's proposals takes turns on it.
         let case = lock_case(&*txn, name.parent(), None, access).await?;
+        // The stage first: it is the reason whatever the proposal, and no proposal exists before it allows one.
+        check(&case.resource_name(), case.stage()?, Action::RespondToProposal)?;
         let row = crud::lock_row::<proposal::Entity>(&*txn, name.key())
             .await?
             .filter(|row| row.case_id == name.parent().key())
             .ok_or_else(|| Error::NotFound { resource: resource.clone() })?;
         let mut proposal = StoredProposal::of(row)?;
-        check(&case.resource_name(), case.stage()?, Action::RespondToProposal)?;
         if !case.is_party(&party) {
             return Err(precondition(
                 "NOT_A_PARTY",
@@ -309,6 +310,7 @@ impl Store {
         let resource = name.to_string();
         let txn = self.db.begin_write().await?;
         let case = lock_case(&*txn, name.parent(), None, access).await?;
+        check(&case.resource_name(), case.stage()?, Action::SettlePreventionAction)?;
         let current = crud::lock_row::<prevention_action::Entity>(&*txn, name.key())
             .await?
             .filter(|row| row.case_id == name.parent().key())
@@ -316,7 +318,6 @@ impl Store {
         if expected_revision.is_some_and(|expected| expected != current.revision) {
             return Err(Error::Aborted { resource });
         }
-        check(&case.resource_name(), case.stage()?, Action::SettlePreventionAction)?;
         let mut next = current.clone();
         match settled {
             Settled::Done => (next.state, next.defer_reason) = (ActionState::Done.wire() as i32, String::new()),

@@ -5,4 +5,5 @@
 mod cases;
 
 mod lifecycle;
+mod listing;
 mod sessions;

@@ -1,0 +1,233 @@
+//! ListCases filters and the lifecycle table as the API enforces it, generated from the table itself.
+use crate::cases::{App, app, bad_fields, case, open};
+use liaison_mediation::domain::Stage as DomainStage;
+use liaison_mediation::domain::lifecycle::{Action, allowed};
+use liaison_proto::contacts::v1::*;
+use liaison_proto::mediation::v1::*;
+use liaison_testkit::{Call, Engine, on_both_databases};
+use tonic::Code;
+use tonic_types::StatusExt;
+
+on_both_databases!(
+    cases_are_found_by_stage_party_through_its_organisation_mediator_category_and_severity,
+    every_action_the_table_refuses_in_a_new_case_is_refused_by_its_rpc,
+);
+
+async fn contact(app: &mut App, name: &str) -> String {
+    let contact = Contact { display_name: name.into(), ..Default::default() };
+    let request = CreateContactRequest { contact: Some(contact), request_id: String::new() };
+    app.contacts.create_contact(request).ok().await.contact.unwrap().name
+}
+
+async fn names(app: &mut App, request: ListCasesRequest) -> Vec<String> {
+    app.client.list_cases(request).ok().await.cases.into_iter().map(|c| c.name).collect()
+}
+
+async fn cases_are_found_by_stage_party_through_its_organisation_mediator_category_and_severity(engine: Engine) {
+    let mut app = app(engine).await;
+    let organization = Organization {
+        display_name: "Harbour Authority".into(),
+        kind: OrganizationKind::Agency as i32,
+        ..Default::default()
+    };
+    let request = CreateOrganizationRequest { organization: Some(organization), request_id: String::new() };
+    let harbour = app.contacts.create_organization(request).ok().await.organization.unwrap().name;
+    let (clerk, resident, neighbour, mediator) = (
+        contact(&mut app, "Harbour clerk").await,
+        contact(&mut app, "Resident").await,
+        contact(&mut app, "Neighbour").await,
+        contact(&mut app, "Mediator").await,
+    );
+    let affiliation = Affiliation { contact: clerk.clone(), organization: harbour.clone(), ..Default::default() };
+    let request = CreateAffiliationRequest { affiliation: Some(affiliation), request_id: String::new() };
+    app.contacts.create_affiliation(request).ok().await;
+    let against_harbour = open(&mut app, case("Moorings", vec![resident.clone(), harbour.clone()]), "").await.unwrap();
+    let critical = Case {
+        severity: Severity::Critical as i32,
+        category: Category::Interpersonal as i32,
+        ..case("Hedge", vec![resident.clone(), neighbour.clone()])
+    };
+    let between_neighbours = open(&mut app, critical, "").await.unwrap();
+    let name = between_neighbours.name.clone();
+    app.client.acknowledge_case(AcknowledgeCaseRequest { name: name.clone(), ..Default::default() }).ok().await;
+    app.client.assess_case(AssessCaseRequest { name: name.clone(), eligible: true, ..Default::default() }).ok().await;
+    let assign = AssignMediatorRequest { name: name.clone(), mediator: mediator.clone(), ..Default::default() };
+    app.client.assign_mediator(assign).ok().await;
+
+    let by_party = |party: &str| ListCasesRequest { party: party.into(), ..Default::default() };
+    assert_eq!(
+        names(&mut app, by_party(&clerk)).await,
+        [against_harbour.name.clone()],
+        "through the clerk's organisation"
+    );
+    assert_eq!(names(&mut app, by_party(&resident)).await, [against_harbour.name.clone(), name.clone()]);
+    assert_eq!(names(&mut app, by_party(&harbour)).await, [against_harbour.name.clone()]);
+    let by_stage = ListCasesRequest { stages: vec![Stage::MediatorAssigned as i32], ..Default::default() };
+    assert_eq!(names(&mut app, by_stage).await, [name.clone()]);
+    let by_mediator = ListCasesRequest { mediator: mediator.clone(), ..Default::default() };
+    assert_eq!(names(&mut app, by_mediator).await, [name.clone()]);
+    let by_kind = ListCasesRequest {
+        categories: vec![Category::Interpersonal as i32],
+        severities: vec![Severity::Critical as i32, Severity::High as i32],
+        ..Default::default()
+    };
+    assert_eq!(names(&mut app, by_kind).await, [name.clone()]);
+    let later = ListCasesRequest { opened_after: between_neighbours.create_time, ..Default::default() };
+    assert_eq!(names(&mut app, later).await, [name.clone()]);
+    let earlier = ListCasesRequest { opened_before: between_neighbours.create_time, ..Default::default() };
+    assert_eq!(names(&mut app, earlier).await, [against_harbour.name.clone()]);
+    // A page token is bound to its filters.
+    let first = app.client.list_cases(ListCasesRequest { page_size: Some(1), ..Default::default() }).ok().await;
+    let other_filter = ListCasesRequest {
+        page_token: first.next_page_token,
+        stages: vec![Stage::Received as i32],
+        ..Default::default()
+    };
+    assert_eq!(bad_fields(&app.client.list_cases(other_filter).err().await), ["page_token"]);
+    let bad = ListCasesRequest { stages: vec![0, 99], party: "meetings/x".into(), sla_status: 7, ..Default::default() };
+    assert_eq!(bad_fields(&app.client.list_cases(bad).err().await), ["stages[0]", "stages[1]", "party", "sla_status"]);
+}
+
+/// The RPC that performs `action` on case `name`, with otherwise valid fields.
+async fn attempt(app: &mut App, action: Action, name: &str, party: &str, other: &str) -> Result<(), tonic::Status> {
+    let n = || name.to_owned();
+    let c = &mut app.client;
+    let reason = || "because".to_owned();
+    let proposal = || format!("{name}/proposals/0190f0c4-5b5c-7000-8000-000000000001");
+    let action_name = || format!("{name}/preventionActions/0190f0c4-5b5c-7000-8000-000000000001");
+    let start = liaison_runtime::api::time::to_timestamp(chrono::Utc::now() + chrono::Duration::days(2));
+    let end = liaison_runtime::api::time::to_timestamp(
+        chrono::Utc::now() + chrono::Duration::days(2) + chrono::Duration::hours(1),
+    );
+    match action {
+        Action::Acknowledge => {
+            c.acknowledge_case(AcknowledgeCaseRequest { name: n(), ..Default::default() }).await.map(drop)
+        }
+        Action::Assess => {
+            c.assess_case(AssessCaseRequest { name: n(), eligible: true, ..Default::default() }).await.map(drop)
+        }
+        Action::AssignMediator => c
+            .assign_mediator(AssignMediatorRequest { name: n(), mediator: other.into(), ..Default::default() })
+            .await
+            .map(drop),
+        Action::StartMediation => {
+            c.start_mediation(StartMediationRequest { name: n(), ..Default::default() }).await.map(drop)
+        }
+        Action::RecordRootCause => {
+            let cause = RootCause { category: Category::Other as i32, analysis: "x".into(), ..Default::default() };
+            c.record_root_cause(RecordRootCauseRequest { name: n(), root_cause: Some(cause), ..Default::default() })
+                .await
+                .map(drop)
+        }
+        Action::CreateProposal => {
+            let proposal = Proposal { terms: "t".into(), ..Default::default() };
+            c.create_proposal(CreateProposalRequest { parent: n(), proposal: Some(proposal), ..Default::default() })
+                .await
+                .map(drop)
+        }
+        Action::RespondToProposal => {
+            let request = RespondToProposalRequest {
+                name: proposal(),
+                party: party.into(),
+                answer: Answer::Accept as i32,
+                ..Default::default()
+            };
+            c.respond_to_proposal(request).await.map(drop)
+        }
+        Action::StartImplementation => {
+            c.start_implementation(StartImplementationRequest { name: n(), ..Default::default() }).await.map(drop)
+        }
+        Action::CreatePreventionAction => {
+            let action = PreventionAction {
+                description: "d".into(),
+                owner: other.into(),
+                due_time: Some(end),
+                ..Default::default()
+            };
+            let request =
+                CreatePreventionActionRequest { parent: n(), prevention_action: Some(action), ..Default::default() };
+            c.create_prevention_action(request).await.map(drop)
+        }
+        Action::SettlePreventionAction => {
+            let request = SettlePreventionActionRequest {
+                name: action_name(),
+                state: ActionState::Done as i32,
+                ..Default::default()
+            };
+            c.settle_prevention_action(request).await.map(drop)
+        }
+        Action::ScheduleSession => {
+            let request = ScheduleSessionRequest {
+                name: n(),
+                start_time: Some(start),
+                end_time: Some(end),
+                time_zone: "UTC".into(),
+                ..Default::default()
+            };
+            c.schedule_session(request).await.map(drop)
+        }
+        Action::CloseResolved | Action::CloseUnresolved | Action::CloseInconclusive => {
+            let (outcome, confirmation, since) = match action {
+                Action::CloseResolved => {
+                    (Outcome::Resolved, Some(Confirmation { confirmed_by: party.into(), record: "r".into() }), None)
+                }
+                Action::CloseUnresolved => (Outcome::Unresolved, None, None),
+                _ => (Outcome::Inconclusive, None, Some(liaison_runtime::api::time::to_timestamp(chrono::Utc::now()))),
+            };
+            let request = CloseCaseRequest {
+                name: n(),
+                outcome: outcome as i32,
+                reason: reason(),
+                confirmation,
+                unreachable_since: since,
+                ..Default::default()
+            };
+            c.close_case(request).await.map(drop)
+        }
+        Action::Escalate => c
+            .escalate_case(EscalateCaseRequest {
+                name: n(),
+                escalate_to: "Director".into(),
+                reason: reason(),
+                ..Default::default()
+            })
+            .await
+            .map(drop),
+        Action::Withdraw => c
+            .withdraw_case(WithdrawCaseRequest {
+                name: n(),
+                party: party.into(),
+                reason: reason(),
+                ..Default::default()
+            })
+            .await
+            .map(drop),
+        Action::Appeal => c
+            .appeal_case(AppealCaseRequest { name: n(), party: party.into(), reason: reason(), ..Default::default() })
+            .await
+            .map(drop),
+        Action::Reopen => {
+            c.reopen_case(ReopenCaseRequest { name: n(), reason: reason(), ..Default::default() }).await.map(drop)
+        }
+    }
+}
+
+async fn every_action_the_table_refuses_in_a_new_case_is_refused_by_its_rpc(engine: Engine) {
+    let mut app = app(engine).await;
+    let party = contact(&mut app, "Complainant").await;
+    let respondent = contact(&mut app, "Respondent").await;
+    let other = contact(&mut app, "Staff").await;
+    let opened = open(&mut app, case("Table", vec![party.clone(), respondent]), "").await.unwrap();
+    let permitted: Vec<Action> = allowed(DomainStage::Received).into_iter().map(|(a, _)| a).collect();
+    let refused: Vec<Action> = Action::ALL.iter().copied().filter(|a| !permitted.contains(a)).collect();
+    assert!(refused.len() >= 14, "{refused:?}");
+    for action in refused {
+        let status = attempt(&mut app, action, &opened.name, &party, &other).await.expect_err("refused");
+        assert_eq!(status.code(), Code::FailedPrecondition, "{action:?}: {status:?}");
+        let failure = status.get_error_details().precondition_failure().cloned().unwrap();
+        assert_eq!(failure.violations[0].r#type, "ILLEGAL_TRANSITION", "{action:?}: {failure:?}");
+        assert!(failure.violations[0].description.contains("STAGE_RECEIVED"), "{action:?}");
+    }
+    let after = app.client.get_case(GetCaseRequest { name: opened.name }).ok().await.case.unwrap();
+    assert_eq!((after.etag, after.history.len()), (opened.etag, 1), "nothing was written");
+}
