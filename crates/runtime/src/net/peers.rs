@@ -55,6 +55,17 @@ impl Resolved {
         Err(Error::FailedPrecondition { reason, violations })
     }
 
+    /// What it says of `names` only (to refuse some names of one call with one reason, others with another).
+    pub fn only(&self, names: &[String]) -> Resolved {
+        let keep = |name: &String| names.contains(name);
+        Resolved {
+            found: self.found.iter().filter(|n| keep(n)).cloned().collect(),
+            missing: self.missing.iter().filter(|n| keep(n)).cloned().collect(),
+            deleted: self.deleted.iter().filter(|n| keep(n)).cloned().collect(),
+            merged: self.merged.iter().filter(|(n, _)| keep(n)).cloned().collect(),
+        }
+    }
+
     /// Sorts what contacts answered for `asked` (contacts as their state, organisations as names).
     fn of(
         asked: &[String],

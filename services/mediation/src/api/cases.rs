@@ -48,12 +48,32 @@ impl MediationApi {
         {
             return Ok(OpenCaseResponse { case: Some(self.answer(&existing, &policy.calendar)) });
         }
-        // Parties, the raiser and the team in one call: every name the case refers to must be usable.
-        let mut names: Vec<String> = new.parties.iter().map(|p| p.name.to_string()).collect();
-        let others: Vec<String> = new.raised_by.iter().chain(&new.case_team).map(ToString::to_string).collect();
-        names.extend(others.iter().filter(|n| !names.contains(n)).cloned().collect::<Vec<_>>());
-        let refusals = Refusals { not_found: "PARTY_NOT_FOUND", deleted: "PARTY_DELETED", merged: "PARTY_MERGED" };
-        self.contacts.resolve_parties(names).await?.ensure_usable("party", refusals)?;
+        // Parties, the raiser and the team in one call: every name the case refers to must be usable. The parties
+        // are refused as parties, the others as contacts, all in one answer.
+        let parties: Vec<String> = new.parties.iter().map(|p| p.name.to_string()).collect();
+        let others: Vec<String> = (new.raised_by.iter().chain(&new.case_team))
+            .map(ToString::to_string)
+            .filter(|n| !parties.contains(n))
+            .collect();
+        let resolved = self.contacts.resolve_parties([parties.clone(), others.clone()].concat()).await?;
+        let as_parties = Refusals { not_found: "PARTY_NOT_FOUND", deleted: "PARTY_DELETED", merged: "PARTY_MERGED" };
+        let as_contacts =
+            Refusals { not_found: "CONTACT_NOT_FOUND", deleted: "CONTACT_DELETED", merged: "CONTACT_MERGED" };
+        match (
+            resolved.only(&parties).ensure_usable("party", as_parties),
+            resolved.only(&others).ensure_usable("contact", as_contacts),
+        ) {
+            (Ok(()), Ok(())) => {}
+            (Err(error), Ok(())) | (Ok(()), Err(error)) => return Err(error),
+            (
+                Err(Error::FailedPrecondition { reason, violations: mut first }),
+                Err(Error::FailedPrecondition { violations: second, .. }),
+            ) => {
+                first.extend(second);
+                return Err(Error::FailedPrecondition { reason, violations: first });
+            }
+            (Err(error), Err(_)) => return Err(error),
+        }
         let stored = self.store.open_case(new, request_id.as_ref(), &fingerprint, &actor(), self.now()).await?;
         Ok(OpenCaseResponse { case: Some(self.answer(&stored, &policy.calendar)) })
     }

@@ -114,7 +114,23 @@ on_both_databases!(
     a_case_needs_two_distinct_parties,
     with_contacts_down_a_case_is_unavailable_and_not_written,
     twenty_concurrent_opens_with_one_request_id_open_one_case,
+    unknown_parties_and_team_members_are_refused_together_each_as_what_it_is,
 );
+
+async fn unknown_parties_and_team_members_are_refused_together_each_as_what_it_is(engine: Engine) {
+    let mut app = app(engine).await;
+    let (person, _) = parties(&mut app).await;
+    let ghost_party = "organizations/01a20000-0000-7000-8000-00000000dead".to_owned();
+    let ghost_member = "contacts/01a20000-0000-7000-8000-00000000beef".to_owned();
+    let asked = Case { case_team: vec![ghost_member.clone()], ..case("Ghosts", vec![person, ghost_party.clone()]) };
+    let status = open(&mut app, asked, "").await.unwrap_err();
+    assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+    let failure = status.get_error_details().precondition_failure().cloned().unwrap();
+    let seen: Vec<(String, String)> =
+        failure.violations.iter().map(|v| (v.r#type.clone(), v.subject.clone())).collect();
+    assert_eq!(seen, [("PARTY_NOT_FOUND".to_owned(), ghost_party), ("CONTACT_NOT_FOUND".to_owned(), ghost_member)]);
+    assert!(app.client.list_cases(ListCasesRequest::default()).ok().await.cases.is_empty(), "nothing written");
+}
 
 async fn a_case_between_a_person_and_an_organization_opens(engine: Engine) {
     let mut app = app(engine).await;
