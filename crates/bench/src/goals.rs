@@ -246,6 +246,36 @@ const GOALS: &[Goal] = &[
         floor: None,
         stalls: None,
     },
+    // The mediation scenarios: a case opened between three seeded contacts (one call to contacts), a stage
+    // transition (EscalateCase: a conditional write and a change-feed row under the case's row lock, each worker on
+    // cases of its own), and the cases listed by SLA status through an index.
+    Goal {
+        goal: "OpenCase (3 parties, one contacts call) ≥ 0.5× CreateContact's rate",
+        engines: BOTH,
+        target: Target::AtLeast(0.5),
+        unit: Unit::Ratio,
+        measure: |e| rate_ratio(e, Scenario::OpenCase, Scenario::CreateContact),
+        floor: None,
+        stalls: None,
+    },
+    Goal {
+        goal: "EscalateCase (a stage transition) ≥ 0.5× UpdateContact's rate",
+        engines: BOTH,
+        target: Target::AtLeast(0.5),
+        unit: Unit::Ratio,
+        measure: |e| rate_ratio(e, Scenario::EscalateCase, Scenario::UpdateContact),
+        floor: None,
+        stalls: None,
+    },
+    Goal {
+        goal: "ListCasesBySla (SLA status ON_TRACK, pages of 20) ≥ 0.3× the echo ceiling",
+        engines: BOTH,
+        target: Target::AtLeast(0.3),
+        unit: Unit::Ratio,
+        measure: |e| per_round(e, |r| ran(r, Scenario::ListCasesBySla)?.ratio),
+        floor: None,
+        stalls: None,
+    },
     Goal {
         goal: "reporting ingests ≥ 50 000 changes/s from a backlog",
         engines: BOTH,

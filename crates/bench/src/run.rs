@@ -160,6 +160,7 @@ async fn bench_engine(
     let rounds = async {
         let contacts = Connections::open(&cluster.url(ServiceKind::Contacts), settings.load.connections).await?;
         let scheduling = Connections::open(&cluster.url(ServiceKind::Scheduling), settings.load.connections).await?;
+        let mediation = Connections::open(&cluster.url(ServiceKind::Mediation), settings.load.connections).await?;
         eprintln!("liaison-bench: {} — seeding {} contacts", engine.name(), settings.seed_contacts);
         let names = scenarios::seed_contacts(&contacts, tag, settings.seed_contacts).await?;
         let bearer = cluster.token()?.as_deref().map(scenarios::bearer).transpose()?;
@@ -175,6 +176,22 @@ async fn bench_engine(
         } else {
             None
         };
+        let cases = if Scenario::ALL.iter().any(|s| s.on_mediation() && settings.runs(s.name())) {
+            let count = settings.seed_contacts;
+            eprintln!("liaison-bench: {} — seeding {count} cases of {} parties", engine.name(), scenarios::CASE_PARTIES);
+            let started = std::time::Instant::now();
+            let cases = scenarios::seed_cases(&mediation, &names, tag, count).await?;
+            eprintln!(
+                "liaison-bench: {} — {count} cases seeded in {:.1} s; {} of them for EscalateCase (not on ListCasesBySla's \
+                 page)",
+                engine.name(),
+                started.elapsed().as_secs_f64(),
+                cases.len()
+            );
+            Some(Arc::new(cases))
+        } else {
+            None
+        };
         cluster.analyze().await?;
         let fixture = Fixture {
             names: Arc::new(names),
@@ -184,6 +201,7 @@ async fn bench_engine(
             round: 0,
             bearer,
             calendar: calendar.as_ref().map(|(calendar, _)| calendar.clone()),
+            cases,
         };
         let mut tls = start_tls_target(settings, cluster, dir, tag).await?;
         let mut rounds = Vec::with_capacity(settings.rounds as usize);
@@ -192,7 +210,8 @@ async fn bench_engine(
                 eprintln!("liaison-bench: {} — round {} of {}", engine.name(), round + 1, settings.rounds);
             }
             let fixture = fixture.for_round(round);
-            let mut target = Targets { contacts: &contacts, scheduling: &scheduling, tls: tls.as_mut() };
+            let mut target =
+                Targets { contacts: &contacts, scheduling: &scheduling, mediation: &mediation, tls: tls.as_mut() };
             let measured = bench_round(settings, cluster, echo, ceiling_db.as_ref(), &fixture, &mut target).await?;
             rounds.push(measured);
         }
@@ -279,6 +298,7 @@ struct TlsTarget {
 struct Targets<'a> {
     contacts: &'a Connections,
     scheduling: &'a Connections,
+    mediation: &'a Connections,
     tls: Option<&'a mut TlsTarget>,
 }
 
@@ -315,6 +335,7 @@ async fn start_tls_target(
         round: 0,
         bearer: Some(scenarios::bearer(&server.token)?),
         calendar: None,
+        cases: None,
     };
     Ok(Some(TlsTarget { server, contacts, fixture }))
 }
@@ -388,9 +409,21 @@ async fn bench_round(
             tls.server.proc.check_alive()?;
             (outcome, vec![tls.server.proc.name().to_owned()])
         } else {
-            let connections = if scenario.on_scheduling() { targets.scheduling } else { targets.contacts };
+            let connections = if scenario.on_scheduling() {
+                targets.scheduling
+            } else if scenario.on_mediation() {
+                targets.mediation
+            } else {
+                targets.contacts
+            };
             let Some(workload) = scenarios::workload(scenario, fixture, connections) else {
-                let needs = if scenario.needs_calendar() { "the seeded calendars" } else { "a token it can verify" };
+                let needs = if scenario.needs_calendar() {
+                    "the seeded calendars"
+                } else if scenario.needs_cases() {
+                    "the seeded cases"
+                } else {
+                    "a token it can verify"
+                };
                 eprintln!("liaison-bench: {} — {} needs {needs}; skipped", engine.name(), scenario.name());
                 continue;
             };

@@ -11,6 +11,9 @@ use liaison_proto::contacts::v1::{
     BatchGetContactsRequest, Contact, CreateContactRequest, GetContactRequest, ListContactsRequest,
     SearchContactsRequest, UpdateContactRequest,
 };
+use liaison_proto::mediation::v1::{
+    Case, Category, EscalateCaseRequest, ListCasesRequest, OpenCaseRequest, Severity, SlaStatus,
+};
 use liaison_proto::scheduling::v1::scheduling_service_client::SchedulingServiceClient;
 use liaison_proto::scheduling::v1::{CreateMeetingRequest, Meeting};
 use liaison_runtime::net::peers::names_only;
@@ -28,6 +31,15 @@ pub(crate) const MEETING_PARTICIPANTS: usize = 10;
 pub(crate) const LARGE_MEETING_PARTICIPANTS: usize = 50;
 /// What SearchContacts looks for: a word of every seeded contact's name.
 pub(crate) const SEARCH_QUERY: &str = "bench";
+/// Parties of each case opened (seeded contacts; the first is the complainant, the others respondents).
+pub(crate) const CASE_PARTIES: usize = 3;
+/// Cases listed per ListCasesBySla page.
+pub(crate) const CASE_PAGE_SIZE: i32 = 20;
+/// Cases opened at once while seeding.
+const CASE_SEED_IN_FLIGHT: usize = 32;
+/// What every EscalateCase call escalates to, and why.
+const ESCALATE_TO: &str = "Bench escalation board";
+const ESCALATION_REASON: &str = "Escalated by liaison-bench.";
 
 /// A scenario of the run, in the order they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +60,8 @@ pub(crate) enum Scenario {
     /// FindMeetingTimes for the whole team over four weeks, at [`calendar::FIND_IN_FLIGHT`] calls in flight: a
     /// latency goal.
     FindMeetingTimes,
+    /// ListCases of the cases whose SLA clocks are ON_TRACK (an index range), first page of [`CASE_PAGE_SIZE`].
+    ListCasesBySla,
     CreateContact,
     /// CreateContact with a bearer token (as GetContactAuth).
     CreateContactAuth,
@@ -57,13 +71,17 @@ pub(crate) enum Scenario {
     /// CreateMeeting with [`LARGE_MEETING_PARTICIPANTS`] required participants, checked for conflicts (the slots
     /// are free, so every call writes).
     CreateMeeting50,
+    /// OpenCase between [`CASE_PARTIES`] seeded contacts (checked with one call to contacts).
+    OpenCase,
     UpdateContact,
+    /// EscalateCase of the seeded cases, each worker its own (a stage transition: the stage stays, the level goes up).
+    EscalateCase,
     /// Reporting catching up with a backlog of changes (not a load of calls).
     Ingestion,
 }
 
 impl Scenario {
-    pub(crate) const ALL: [Scenario; 16] = [
+    pub(crate) const ALL: [Scenario; 19] = [
         Self::GetContact,
         Self::GetContactAuth,
         Self::GetContactTls,
@@ -73,12 +91,15 @@ impl Scenario {
         Self::SearchContacts,
         Self::ListMeetingsMonth,
         Self::FindMeetingTimes,
+        Self::ListCasesBySla,
         Self::CreateContact,
         Self::CreateContactAuth,
         Self::CreateContactTls,
         Self::CreateMeeting,
         Self::CreateMeeting50,
+        Self::OpenCase,
         Self::UpdateContact,
+        Self::EscalateCase,
         Self::Ingestion,
     ];
 
@@ -99,6 +120,9 @@ impl Scenario {
             Self::UpdateContact => "UpdateContact",
             Self::CreateMeeting => "CreateMeeting",
             Self::CreateMeeting50 => "CreateMeeting50",
+            Self::ListCasesBySla => "ListCasesBySla",
+            Self::OpenCase => "OpenCase",
+            Self::EscalateCase => "EscalateCase",
             Self::Ingestion => "Ingestion",
         }
     }
@@ -115,13 +139,16 @@ impl Scenario {
             | Self::BatchGetContacts
             | Self::ListContacts
             | Self::SearchContacts
-            | Self::ListMeetingsMonth => Some(Ceiling::Echo),
+            | Self::ListMeetingsMonth
+            | Self::ListCasesBySla => Some(Ceiling::Echo),
             Self::CreateContact
             | Self::CreateContactAuth
             | Self::CreateContactTls
             | Self::UpdateContact
             | Self::CreateMeeting
-            | Self::CreateMeeting50 => Some(Ceiling::DbInsert),
+            | Self::CreateMeeting50
+            | Self::OpenCase
+            | Self::EscalateCase => Some(Ceiling::DbInsert),
             Self::FindMeetingTimes | Self::Ingestion => None,
         }
     }
@@ -129,6 +156,17 @@ impl Scenario {
     /// Whether its calls go to the scheduling service (the others go to contacts).
     pub(crate) fn on_scheduling(self) -> bool {
         matches!(self, Self::CreateMeeting | Self::CreateMeeting50 | Self::ListMeetingsMonth | Self::FindMeetingTimes)
+    }
+
+    /// Whether its calls go to the mediation service. Cases are seeded (and kept in the fixture) only when such a
+    /// scenario runs.
+    pub(crate) fn on_mediation(self) -> bool {
+        matches!(self, Self::OpenCase | Self::EscalateCase | Self::ListCasesBySla)
+    }
+
+    /// Whether it changes the seeded cases (which are seeded only when a mediation scenario runs).
+    pub(crate) fn needs_cases(self) -> bool {
+        matches!(self, Self::EscalateCase)
     }
 
     /// Whether it asks about the seeded team's calendars (which are seeded only when such a scenario runs).
@@ -209,6 +247,9 @@ pub(crate) struct Fixture {
     /// The seeded team whose calendars ListMeetingsMonth and FindMeetingTimes ask about; without it they have no
     /// workload.
     pub(crate) calendar: Option<Arc<Calendar>>,
+    /// The seeded cases EscalateCase escalates (none of them on ListCasesBySla's page); without them it has no
+    /// workload.
+    pub(crate) cases: Option<Arc<Vec<String>>>,
 }
 
 /// `authorization: Bearer <token>` metadata.
@@ -320,8 +361,57 @@ pub(crate) async fn page_tokens(channel: &Channel) -> anyhow::Result<Vec<String>
     }
 }
 
-/// The calls of `scenario` over `connections` (to contacts, or to scheduling for CreateMeeting); `Ingestion` has
-/// none: it is timed by [`crate::ingest`].
+/// Case `seq` between [`CASE_PARTIES`] distinct seeded contacts (a window of `names` of its own; the first is the
+/// complainant, the others respondents).
+pub(crate) fn new_case(names: &[String], title: String, seq: u64) -> Case {
+    Case {
+        title,
+        parties: window(seq, CASE_PARTIES, names.len()).map(|i| names[i].clone()).collect(),
+        category: Category::CommunityGrievance as i32,
+        severity: Severity::Medium as i32,
+        ..Default::default()
+    }
+}
+
+/// ListCasesBySla's request: the first page of the cases whose SLA clocks are on track (every fresh case is).
+pub(crate) fn cases_by_sla() -> ListCasesRequest {
+    ListCasesRequest { page_size: Some(CASE_PAGE_SIZE), sla_status: SlaStatus::OnTrack as i32, ..Default::default() }
+}
+
+/// Opens `count` cases between the seeded contacts `names` over `mediation`, [`CASE_SEED_IN_FLIGHT`] at a time,
+/// and returns the names of those EscalateCase escalates: every one but those on ListCasesBySla's page (the oldest
+/// cases on track). Each escalation adds an entry to its case's history, which every answer carries; the listed
+/// cases keep their one entry, so that the list's cost does not grow with the escalations of the rounds before.
+pub(crate) async fn seed_cases(
+    mediation: &Connections,
+    names: &[String],
+    tag: &str,
+    count: usize,
+) -> anyhow::Result<Vec<String>> {
+    let opened: Vec<String> = futures::stream::iter(0..count)
+        .map(|i| {
+            let channel = mediation.get(i);
+            let case = new_case(names, format!("Bench seeded case {tag} {i}"), i as u64);
+            async move {
+                let request = tonic::Request::new(OpenCaseRequest { case: Some(case), request_id: String::new() });
+                let opened: CaseReply = unary(channel, OPEN_CASE, request)
+                    .await
+                    .with_context(|| format!("seeding case {i}: OpenCase failed"))?;
+                Ok::<_, anyhow::Error>(opened.case.context("OpenCase returned no case")?.name)
+            }
+        })
+        .buffer_unordered(CASE_SEED_IN_FLIGHT)
+        .try_collect()
+        .await?;
+    let listed: CasePage = unary(mediation.get(0), LIST_CASES, tonic::Request::new(cases_by_sla()))
+        .await
+        .context("ListCases by SLA status failed after seeding cases")?;
+    let listed: std::collections::HashSet<String> = listed.cases.into_iter().map(|case| case.name).collect();
+    Ok(opened.into_iter().filter(|name| !listed.contains(name)).collect())
+}
+
+/// The calls of `scenario` over `connections` (to contacts, to scheduling for the meeting scenarios, to mediation
+/// for the case scenarios); `Ingestion` has none: it is timed by [`crate::ingest`].
 /// The token and TLS variants send the calls of their [`Scenario::base`] with the fixture's bearer token, and have
 /// none without one; the caller gives the connections to the server each scenario runs on.
 pub(crate) fn workload(scenario: Scenario, fixture: &Fixture, connections: &Connections) -> Option<Workload> {
@@ -462,6 +552,41 @@ pub(crate) fn workload(scenario: Scenario, fixture: &Fixture, connections: &Conn
                 })
             })
         }
+        Scenario::ListCasesBySla => Arc::new(move |worker, _seq| {
+            let channel = connections.get(worker);
+            call(async move {
+                let page: CasePage = unary(channel, LIST_CASES, tonic::Request::new(cases_by_sla())).await?;
+                Ok(page.cases.len() as u64)
+            })
+        }),
+        Scenario::OpenCase => Arc::new(move |worker, seq| {
+            let channel = connections.get(worker);
+            let request = OpenCaseRequest {
+                case: Some(new_case(&names, format!("Bench case {tag} {seq}"), seq)),
+                request_id: format!("bench-{tag}-case-{seq}"),
+            };
+            call(async move {
+                let opened: CaseReply = unary(channel, OPEN_CASE, tonic::Request::new(request)).await?;
+                Ok(u64::from(opened.case.is_some()))
+            })
+        }),
+        Scenario::EscalateCase => {
+            let cases = fixture.cases.clone().filter(|cases| !cases.is_empty())?;
+            Arc::new(move |worker, seq| {
+                let channel = connections.get(worker);
+                let name = cases[own_index(worker, workers, seq, cases.len())].clone();
+                let request = EscalateCaseRequest {
+                    name: name.clone(),
+                    etag: String::new(),
+                    escalate_to: ESCALATE_TO.into(),
+                    reason: ESCALATION_REASON.into(),
+                };
+                call(async move {
+                    let escalated: CaseReply = unary(channel, ESCALATE_CASE, tonic::Request::new(request)).await?;
+                    Ok(u64::from(escalated.case.is_some_and(|case| case.name == name)))
+                })
+            })
+        }
         Scenario::GetContactAuth
         | Scenario::GetContactTls
         | Scenario::CreateContactAuth
@@ -524,6 +649,9 @@ const LIST_CONTACTS: &str = "/liaison.contacts.v1.ContactsService/ListContacts";
 const CREATE_MEETING: &str = "/liaison.scheduling.v1.SchedulingService/CreateMeeting";
 const LIST_MEETINGS: &str = "/liaison.scheduling.v1.SchedulingService/ListMeetings";
 const FIND_MEETING_TIMES: &str = "/liaison.scheduling.v1.SchedulingService/FindMeetingTimes";
+const OPEN_CASE: &str = "/liaison.mediation.v1.MediationService/OpenCase";
+const ESCALATE_CASE: &str = "/liaison.mediation.v1.MediationService/EscalateCase";
+const LIST_CASES: &str = "/liaison.mediation.v1.MediationService/ListCases";
 
 /// A response whose fields the driver does not read: every field skipped.
 #[derive(Clone, PartialEq, prost::Message)]
@@ -535,6 +663,23 @@ struct Skipped {}
 struct MeetingPage {
     #[prost(bytes = "vec", repeated, tag = "1")]
     meetings: Vec<Vec<u8>>,
+    #[prost(string, tag = "2")]
+    next_page_token: String,
+}
+
+/// An OpenCaseResponse or EscalateCaseResponse with only the case's name decoded (the case is field 1 of both, its
+/// name field 1 of `Case`): the history, clocks and level ages that come with it are skipped.
+#[derive(Clone, PartialEq, prost::Message)]
+struct CaseReply {
+    #[prost(message, optional, tag = "1")]
+    case: Option<names_only::Named>,
+}
+
+/// A ListCasesResponse with only each case's name decoded (field numbers as in `ListCasesResponse`).
+#[derive(Clone, PartialEq, prost::Message)]
+struct CasePage {
+    #[prost(message, repeated, tag = "1")]
+    cases: Vec<names_only::Named>,
     #[prost(string, tag = "2")]
     next_page_token: String,
 }
@@ -626,6 +771,17 @@ mod tests {
     }
 
     #[test]
+    fn cases_are_between_three_distinct_seeded_contacts() {
+        let names: Vec<String> = (0..200).map(|i| format!("contacts/{i}")).collect();
+        for seq in [0u64, 1, 77, 100_000] {
+            let case = new_case(&names, format!("Bench case {seq}"), seq);
+            let distinct: std::collections::HashSet<_> = case.parties.iter().collect();
+            assert_eq!(distinct.len(), CASE_PARTIES);
+            assert!(case.category != 0 && case.severity != 0, "both are required");
+        }
+    }
+
+    #[test]
     fn meetings_have_ten_participants_and_slots_of_their_own() {
         let names: Vec<String> = (0..50).map(|i| format!("contacts/{i}")).collect();
         let first = meeting(&names, 0, 0);
@@ -654,9 +810,11 @@ mod tests {
                 participants: vec!["contacts/a".into(), "contacts/b".into()],
                 months: vec![(0, 3600)],
             })),
+            cases: Some(Arc::new(vec!["cases/a".into()])),
         };
         let without_token = Fixture { bearer: None, ..fixture.clone() };
         let without_calendar = Fixture { calendar: None, ..fixture.clone() };
+        let without_cases = Fixture { cases: None, ..fixture.clone() };
         for scenario in Scenario::ALL {
             assert!(!scenario.name().is_empty());
             assert_eq!(workload(scenario, &fixture, &unconnected()).is_some(), scenario != Scenario::Ingestion);
@@ -674,9 +832,18 @@ mod tests {
                 scenario != Scenario::Ingestion && !scenario.needs_calendar(),
                 "{scenario:?} asks about the seeded calendars or not"
             );
+            assert_eq!(
+                workload(scenario, &without_cases, &unconnected()).is_some(),
+                scenario != Scenario::Ingestion && !scenario.needs_cases(),
+                "{scenario:?} escalates the seeded cases or not"
+            );
             if scenario.needs_calendar() {
                 assert!(scenario.on_scheduling());
             }
+            if scenario.needs_cases() {
+                assert!(scenario.on_mediation());
+            }
+            assert!(!(scenario.on_scheduling() && scenario.on_mediation()), "{scenario:?} goes to one service");
         }
         let names: std::collections::HashSet<_> = Scenario::ALL.iter().map(|s| s.name()).collect();
         assert_eq!(names.len(), Scenario::ALL.len(), "names are distinct");

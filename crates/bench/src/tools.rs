@@ -54,6 +54,7 @@ pub(crate) async fn drive(args: &DriveArgs) -> anyhow::Result<()> {
         round: 0,
         bearer: None,
         calendar: None,
+        cases: None,
     };
     let workload = scenarios::workload(Scenario::GetContact, &fixture, &contacts).context("GetContact has calls")?;
     let outcome = load::run(workload, Drive { load, pace: Pace::Closed }, &[]).await?;
