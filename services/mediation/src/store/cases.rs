@@ -1,7 +1,7 @@
-//! Opening, reading, listing and changing cases. A change runs under the case's row lock with the policy read in
-//! the same transaction: the rules see the stage the case really is in, and its clocks restart on the policy the
-//! change committed with.
-use super::policy::{PolicyInForce, read as read_policy};
+//! Opening, reading, listing and changing cases. A change runs under the case's row lock, so the rules see the
+//! stage the case really is in; its clocks restart on the policy in force (as this replica read it within the last
+//! second).
+use super::policy::PolicyInForce;
 use super::{Details, HistoryEntry, Store, StoredCase, to_chrono, to_jiff};
 use crate::domain::lifecycle::Action;
 use crate::domain::{Category, NewCase, Outcome, Severity, Stage};
@@ -185,8 +185,8 @@ impl Store {
         }
     }
 
-    /// Opens a case: its human reference is the next number of its year (a counter row updated in the
-    /// transaction, so two opens never share one), its clocks start now.
+    /// Opens a case: its human reference is its year and the next reference number (never shared by two opens),
+    /// its clocks start now.
     pub async fn open_case(
         &self,
         new: NewCase,
@@ -196,22 +196,13 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<StoredCase, Error> {
         let name = Name::<Cases>::generate();
+        let policy = self.policy().await?;
         let txn = match idempotency::begin_create(&self.db, super::OPEN_METHOD, request_id, fingerprint, &name).await? {
             idempotency::Begun::Fresh(txn) => txn,
             idempotency::Begun::Replay(existing) => return self.get_case(existing).await,
         };
-        let policy = read_policy(&*txn).await?;
         let year = i64::from(chrono::Datelike::year(&now));
-        let counted = Counter::find_by_statement(statement(
-            txn.get_database_backend(),
-            "INSERT INTO case_reference_counters (year, last) VALUES (?, 1) ON CONFLICT (year) DO UPDATE \
-             SET last = case_reference_counters.last + 1 RETURNING last",
-            [year.into()],
-        ))
-        .one(&*txn)
-        .await
-        .map_err(db_error)?
-        .ok_or_else(|| Error::Internal("the reference counter returned nothing".into()))?;
+        let number = next_reference_number(&*txn).await?;
         let (stage_clock, stage_days) = policy
             .policy
             .stage_clock(&policy.calendar, Stage::Received, new.severity, to_jiff(now))
@@ -225,7 +216,7 @@ impl Store {
             revision: 1,
             create_time: now,
             update_time: now,
-            reference: format!("LIA-{year}-{:06}", counted.last),
+            reference: format!("LIA-{year}-{number:06}"),
             remedy_sought: new.remedy_sought,
             category: new.category.wire() as i32,
             severity: new.severity.wire() as i32,
@@ -335,9 +326,11 @@ impl Store {
         access: &Access,
         rules: impl FnOnce(&StoredCase, &PolicyInForce, &[String]) -> Result<Option<StoredCase>, Error>,
     ) -> Result<(StoredCase, PolicyInForce), Error> {
+        // Read before the transaction: a read from the pool while holding a transaction's connection could wait
+        // for a connection that only the waiting transactions hold.
+        let policy = self.policy().await?;
         let txn = self.db.begin_write().await?;
         let current = lock_case(&*txn, name, expected_revision, access).await?;
-        let policy = read_policy(&*txn).await?;
         let open_actions =
             if with_open_actions { Store::open_actions(&*txn, &current.case.id).await? } else { Vec::new() };
         let Some(next) = rules(&current, &policy, &open_actions)? else { return Ok((current, policy)) };
@@ -457,6 +450,25 @@ fn member_rows(case_id: &str, members: &[String]) -> Vec<member::ActiveModel> {
 
 fn serialise(details: &Details) -> Result<String, Error> {
     serde_json::to_string(details).map_err(|e| Error::Internal(format!("case details not serialisable: {e}")))
+}
+
+/// The next case reference number: a sequence on PostgreSQL (no open waits for another's commit), the counter
+/// row on SQLite (whose writers take turns anyway). Unique and increasing; a rolled-back open may leave a gap.
+async fn next_reference_number(txn: &impl ConnectionTrait) -> Result<i64, Error> {
+    let backend = txn.get_database_backend();
+    let sql = match backend {
+        sea_orm::DbBackend::Postgres => "SELECT nextval('case_reference_numbers') AS last",
+        _ => {
+            "INSERT INTO case_reference_counters (year, last) VALUES (0, 1) ON CONFLICT (year) DO UPDATE \
+             SET last = case_reference_counters.last + 1 RETURNING last"
+        }
+    };
+    Counter::find_by_statement(statement(backend, sql, []))
+        .one(txn)
+        .await
+        .map_err(db_error)?
+        .map(|counter| counter.last)
+        .ok_or_else(|| Error::Internal("no case reference number was handed out".into()))
 }
 
 pub(super) fn parse_stored(name: &str) -> Result<Name<Cases>, Error> {

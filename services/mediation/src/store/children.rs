@@ -3,7 +3,6 @@
 //! that completes the agreement sees every other answer, and the case moves on exactly once.
 use super::cases::{lock_case, write_case};
 use super::entity::{note, prevention_action, proposal};
-use super::policy::read as read_policy;
 use super::{Store, StoredCase};
 use crate::domain::access::Access;
 use crate::domain::lifecycle::{Action, check};
@@ -143,6 +142,7 @@ impl Store {
         let NewAnswer { answer, counter_terms, comment } = asked;
         let resource = name.to_string();
         let actor = caller_subject();
+        let policy = self.policy().await?;
         let txn = self.db.begin_write().await?;
         // The case first, always: every answer to a case's proposals takes turns on it.
         let case = lock_case(&*txn, name.parent(), None, access).await?;
@@ -200,7 +200,6 @@ impl Store {
                     .collect();
                 if case.parties.iter().all(|(p, _)| accepted.contains(&p.as_str())) {
                     proposal.row.state = ProposalState::Agreed.wire() as i32;
-                    let policy = read_policy(&*txn).await?;
                     let mut next = case.clone();
                     next.case.agreement = resource.clone();
                     let reason = format!("every party accepted {resource}");

@@ -121,11 +121,13 @@ impl StoredCase {
 #[derive(Debug, Clone)]
 pub struct Store {
     db: Db,
+    /// The policy as last read, and when (see [`Store::policy`]).
+    policy: std::sync::Arc<std::sync::Mutex<Option<(std::time::Instant, PolicyInForce)>>>,
 }
 
 impl Store {
     pub fn new(db: Db) -> Self {
-        Self { db }
+        Self { db, policy: Default::default() }
     }
 
     pub fn db(&self) -> &Db {

@@ -45,9 +45,28 @@ pub(super) async fn read(conn: &impl ConnectionTrait) -> Result<PolicyInForce, E
     Ok(PolicyInForce { policy, calendar, revision, update_time })
 }
 
+/// How long a replica keeps the policy it read: a change made on another replica applies here within this time.
+const POLICY_FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+
 impl Store {
+    /// The policy in force, as read at most [`POLICY_FRESH_FOR`] ago: every request needs it (clocks, answers)
+    /// and it changes a few times a year, so it is read once a second rather than once per request.
     pub async fn policy(&self) -> Result<PolicyInForce, Error> {
-        read(self.db.conn()).await
+        if let Ok(cached) = self.policy.lock()
+            && let Some((read_at, policy)) = cached.as_ref()
+            && read_at.elapsed() < POLICY_FRESH_FOR
+        {
+            return Ok(policy.clone());
+        }
+        let policy = read(self.db.conn()).await?;
+        self.remember(&policy);
+        Ok(policy)
+    }
+
+    fn remember(&self, policy: &PolicyInForce) {
+        if let Ok(mut cached) = self.policy.lock() {
+            *cached = Some((std::time::Instant::now(), policy.clone()));
+        }
     }
 
     /// Replaces the policy if it is still at `expected_revision` (when given): ABORTED otherwise.
@@ -84,6 +103,8 @@ impl Store {
         }
         txn.commit().await?;
         let calendar = policy.calendar().map_err(|e| Error::Internal(e.to_string()))?;
-        Ok(PolicyInForce { policy, calendar, revision: current.revision + 1, update_time: Some(now) })
+        let stored = PolicyInForce { policy, calendar, revision: current.revision + 1, update_time: Some(now) };
+        self.remember(&stored);
+        Ok(stored)
     }
 }

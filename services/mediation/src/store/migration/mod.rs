@@ -4,6 +4,7 @@ use sea_orm_migration::prelude::*;
 mod m20261123_000001_create_cases;
 mod m20261207_000001_case_lifecycle;
 mod m20261207_000002_case_members;
+mod m20261207_000003_reference_sequence;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(liaison_runtime::db::migration::AddChangeConfidential),
             Box::new(m20261207_000001_case_lifecycle::Migration),
             Box::new(m20261207_000002_case_members::Migration),
+            Box::new(m20261207_000003_reference_sequence::Migration),
         ]
     }
 }
