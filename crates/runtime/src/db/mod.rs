@@ -573,6 +573,15 @@ pub async fn execute_script(conn: &impl ConnectionTrait, sql: &str) -> Result<()
     Ok(())
 }
 
+/// Runs `postgres` or `sqlite` — the same schema change in each engine's dialect — as [`execute_script`] does.
+pub async fn execute_script_of_engine(conn: &impl ConnectionTrait, postgres: &str, sqlite: &str) -> Result<(), DbErr> {
+    let script = match conn.get_database_backend() {
+        sea_orm::DbBackend::Postgres => postgres,
+        _ => sqlite,
+    };
+    execute_script(conn, script).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

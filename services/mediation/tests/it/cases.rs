@@ -53,6 +53,13 @@ pub(crate) async fn app_with<M: liaison_runtime::service::LiaisonService>(engine
     }
 }
 
+/// A new contact called `name`.
+pub(crate) async fn contact(app: &mut App, name: &str) -> String {
+    let contact = Contact { display_name: name.into(), ..Default::default() };
+    let request = CreateContactRequest { contact: Some(contact), request_id: String::new() };
+    app.contacts.create_contact(request).ok().await.contact.unwrap().name
+}
+
 pub(crate) async fn parties(app: &mut App) -> (String, String) {
     let person = app
         .contacts

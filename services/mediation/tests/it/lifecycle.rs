@@ -1,7 +1,7 @@
 //! The case lifecycle through real clients: the whole path from intake to a resolved closure, refusals of
 //! illegal transitions, neutrality with conflicts of interest and waivers, racing acceptances, and both SLA
 //! clocks at chosen clock times across a weekend and a holiday.
-use crate::cases::{App, app, app_with, bad_fields, case, open, parties};
+use crate::cases::{App, app, app_with, bad_fields, case, contact, open, parties};
 use chrono::{DateTime, TimeZone, Utc};
 use liaison_mediation::{ClockSource, Mediation};
 use liaison_proto::contacts::v1::*;
@@ -22,17 +22,6 @@ on_both_databases!(
     both_sla_clocks_count_working_days_across_a_weekend_and_a_holiday,
     an_appeal_after_its_window_is_refused,
 );
-
-async fn contact(app: &mut App, name: &str) -> String {
-    let contact = Contact { display_name: name.into(), ..Default::default() };
-    app.contacts
-        .create_contact(CreateContactRequest { contact: Some(contact), request_id: String::new() })
-        .ok()
-        .await
-        .contact
-        .unwrap()
-        .name
-}
 
 async fn organization(app: &mut App, name: &str, parent: &str) -> String {
     let organization = Organization {

@@ -1,5 +1,5 @@
 //! ListCases filters and the lifecycle table as the API enforces it, generated from the table itself.
-use crate::cases::{App, app, bad_fields, case, open};
+use crate::cases::{App, app, bad_fields, case, contact, open};
 use liaison_mediation::domain::Stage as DomainStage;
 use liaison_mediation::domain::lifecycle::{Action, allowed};
 use liaison_proto::contacts::v1::*;
@@ -12,12 +12,6 @@ on_both_databases!(
     cases_are_found_by_stage_party_through_its_organisation_mediator_category_and_severity,
     every_action_the_table_refuses_in_a_new_case_is_refused_by_its_rpc,
 );
-
-async fn contact(app: &mut App, name: &str) -> String {
-    let contact = Contact { display_name: name.into(), ..Default::default() };
-    let request = CreateContactRequest { contact: Some(contact), request_id: String::new() };
-    app.contacts.create_contact(request).ok().await.contact.unwrap().name
-}
 
 async fn names(app: &mut App, request: ListCasesRequest) -> Vec<String> {
     app.client.list_cases(request).ok().await.cases.into_iter().map(|c| c.name).collect()

@@ -1,7 +1,6 @@
 //! Mediation sessions booked in the real scheduling service: retries book once, scheduling's refusals come back
 //! with their violations, and scheduling down records nothing.
-use crate::cases::{App, app, case, open};
-use liaison_proto::contacts::v1::*;
+use crate::cases::{App, app, case, contact, open};
 use liaison_proto::mediation::v1::*;
 use liaison_proto::scheduling::v1::{CreateMeetingRequest, ListMeetingsRequest, Meeting};
 use liaison_runtime::api::time::to_timestamp;
@@ -15,12 +14,6 @@ on_both_databases!(
     a_double_booking_found_by_scheduling_comes_back_with_its_violations,
     with_scheduling_down_a_session_is_unavailable_and_nothing_is_recorded,
 );
-
-async fn contact(app: &mut App, name: &str) -> String {
-    let contact = Contact { display_name: name.into(), ..Default::default() };
-    let request = CreateContactRequest { contact: Some(contact), request_id: String::new() };
-    app.contacts.create_contact(request).ok().await.contact.unwrap().name
-}
 
 /// A case in mediation between two contacts, with its mediator.
 async fn case_in_mediation(app: &mut App) -> (Case, String) {

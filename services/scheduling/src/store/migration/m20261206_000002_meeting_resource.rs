@@ -66,12 +66,7 @@ CREATE INDEX IF NOT EXISTS meeting_links_by_link ON meeting_links (link, meeting
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let conn = manager.get_connection();
-        let script = match conn.get_database_backend() {
-            sea_orm::DbBackend::Postgres => POSTGRES,
-            _ => SQLITE,
-        };
-        liaison_runtime::db::execute_script(conn, script).await
+        liaison_runtime::db::execute_script_of_engine(manager.get_connection(), POSTGRES, SQLITE).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

@@ -52,11 +52,6 @@ DROP TABLE IF EXISTS busy_intervals";
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let conn = manager.get_connection();
-        let script = match conn.get_database_backend() {
-            sea_orm::DbBackend::Postgres => POSTGRES,
-            _ => SQLITE,
-        };
-        liaison_runtime::db::execute_script(conn, script).await
+        liaison_runtime::db::execute_script_of_engine(manager.get_connection(), POSTGRES, SQLITE).await
     }
 }
