@@ -9,6 +9,7 @@ use crate::domain::{
     optional_enum, parse_team, required_long_text,
 };
 use crate::store::{CaseFilter, Confirmation, PolicyInForce, Step, StoredCase, Waiver, to_jiff};
+use liaison_proto::mediation::v1::SlaStatus as SlaStatus_;
 use liaison_proto::mediation::v1::*;
 use liaison_runtime::api::names::{Cases, Contacts, Name, PartyName};
 use liaison_runtime::api::time::from_timestamp;
@@ -546,8 +547,8 @@ fn parse_filter(request: &ListCasesRequest) -> Result<ParsedFilter, Vec<FieldVio
         each_of("stages", &request.stages, Stage::parse),
         each_of("categories", &request.categories, Category::parse),
         each_of("severities", &request.severities, Severity::parse),
-        optional_enum_name(&request.party, |v| PartyName::parse("party", v)),
-        optional_enum_name(&request.mediator, |v| Name::<Contacts>::parse("mediator", v)),
+        optional_name(&request.party, |v| PartyName::parse("party", v)),
+        crate::domain::optional_contact("mediator", &request.mediator),
         sla,
         (
             optional_time("opened_after", request.opened_after.as_ref()),
@@ -569,10 +570,8 @@ fn parse_filter(request: &ListCasesRequest) -> Result<ParsedFilter, Vec<FieldVio
     Ok(ParsedFilter { filter, party })
 }
 
-use liaison_proto::mediation::v1::SlaStatus as SlaStatus_;
-
 /// An optional name: empty means not given.
-fn optional_enum_name<T>(
+fn optional_name<T>(
     value: &str,
     parse: impl Fn(&str) -> Result<T, FieldViolation>,
 ) -> Result<Option<T>, FieldViolation> {

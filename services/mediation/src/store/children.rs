@@ -59,17 +59,6 @@ fn caller_subject() -> String {
     liaison_runtime::net::context::caller().subject().to_owned()
 }
 
-/// Claims `request_id` for `name` in the transaction; `Some(existing)` when an earlier request took it.
-async fn claim(
-    conn: &impl ConnectionTrait,
-    method: &str,
-    request_id: Option<&RequestId>,
-    fingerprint: &str,
-    name: &str,
-) -> Result<Option<String>, Error> {
-    idempotency::claim(conn, method, request_id, fingerprint, name).await
-}
-
 impl Store {
     /// Makes a proposal in a case at ROOT_CAUSE_RECORDED, superseding the case's open proposal if any.
     pub async fn create_proposal(
@@ -84,7 +73,9 @@ impl Store {
         let name = Child::<Cases, Proposals>::generate(case);
         let txn = self.db.begin_write().await?;
         let current = lock_case(&*txn, case, None, access).await?;
-        if let Some(existing) = claim(&*txn, PROPOSE_METHOD, request_id, fingerprint, &name.to_string()).await? {
+        if let Some(existing) =
+            idempotency::claim(&*txn, PROPOSE_METHOD, request_id, fingerprint, &name.to_string()).await?
+        {
             drop(txn);
             let existing = Child::<Cases, Proposals>::parse("stored name", &existing)
                 .map_err(|v| Error::Internal(v.description))?;
@@ -244,7 +235,9 @@ impl Store {
         let name = Child::<Cases, PreventionActions>::generate(case);
         let txn = self.db.begin_write().await?;
         let current = lock_case(&*txn, case, None, access).await?;
-        if let Some(existing) = claim(&*txn, ACTION_METHOD, request_id, fingerprint, &name.to_string()).await? {
+        if let Some(existing) =
+            idempotency::claim(&*txn, ACTION_METHOD, request_id, fingerprint, &name.to_string()).await?
+        {
             drop(txn);
             let existing = Child::<Cases, PreventionActions>::parse("stored name", &existing)
                 .map_err(|v| Error::Internal(v.description))?;
@@ -358,7 +351,9 @@ impl Store {
         let name = Child::<Cases, Notes>::generate(case);
         let txn = self.db.begin_write().await?;
         let current = lock_case(&*txn, case, None, access).await?;
-        if let Some(existing) = claim(&*txn, NOTE_METHOD, request_id, fingerprint, &name.to_string()).await? {
+        if let Some(existing) =
+            idempotency::claim(&*txn, NOTE_METHOD, request_id, fingerprint, &name.to_string()).await?
+        {
             drop(txn);
             let existing =
                 Child::<Cases, Notes>::parse("stored name", &existing).map_err(|v| Error::Internal(v.description))?;
