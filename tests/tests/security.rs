@@ -553,7 +553,8 @@ async fn a_confidential_case_exists_only_for_its_mediator_team_and_administrator
     let reporting = || ReportingServiceClient::new(channel(server(ServiceKind::Reporting)));
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
-        let dashboard = reporting().get_dashboard(with(&officer, GetDashboardRequest {})).await.expect("dashboard");
+        let dashboard =
+            reporting().get_dashboard(with(&officer, GetDashboardRequest::default())).await.expect("dashboard");
         let dashboard = dashboard.into_inner().dashboard.expect("dashboard");
         if dashboard.open_case_count == 2 {
             break;

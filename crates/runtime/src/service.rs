@@ -193,3 +193,18 @@ async fn connect_and_migrate<S: LiaisonService>(database_url: &DatabaseUrl) -> R
     db.migrate::<S::Migrator>().await.map_err(database)?;
     Ok(db)
 }
+
+/// Where a service reads the time: [`SystemClock`] in production; tests of clocks (SLA clocks, report schedules)
+/// name a clock of their own (a type per test, so that tests running at once never share one).
+pub trait ClockSource: Send + Sync + 'static {
+    fn now() -> chrono::DateTime<chrono::Utc>;
+}
+
+/// The system clock.
+pub struct SystemClock;
+
+impl ClockSource for SystemClock {
+    fn now() -> chrono::DateTime<chrono::Utc> {
+        crate::api::time::now()
+    }
+}

@@ -490,7 +490,7 @@ pub async fn cross_service_flow_with(access: &Access) {
     let started = Instant::now();
     loop {
         let dashboard = reporting
-            .get_dashboard(GetDashboardRequest {})
+            .get_dashboard(GetDashboardRequest::default())
             .ok()
             .await
             .dashboard

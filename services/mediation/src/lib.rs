@@ -15,20 +15,7 @@ use liaison_runtime::service::{LiaisonService, ServiceContext, StartError};
 use std::marker::PhantomData;
 use std::time::Duration;
 
-/// Where the service reads the time: [`SystemClock`] in production; tests of the SLA clocks name a clock of
-/// their own (a type per test, so that tests running at once never share one).
-pub trait ClockSource: Send + Sync + 'static {
-    fn now() -> chrono::DateTime<chrono::Utc>;
-}
-
-/// The system clock.
-pub struct SystemClock;
-
-impl ClockSource for SystemClock {
-    fn now() -> chrono::DateTime<chrono::Utc> {
-        liaison_runtime::api::time::now()
-    }
-}
+pub use liaison_runtime::service::{ClockSource, SystemClock};
 
 /// The mediation service, as the runtime starts it.
 pub struct Mediation<C: ClockSource = SystemClock>(PhantomData<C>);

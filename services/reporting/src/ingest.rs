@@ -18,9 +18,17 @@ const BACKOFF_MAX: Duration = Duration::from_secs(5);
 const MERGE_MAX: usize = 5_000;
 
 /// What the followers know right now, per source (the durable part lives in the store).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct IngestionState {
     live: Arc<Mutex<HashMap<ServiceKind, Live>>>,
+    /// Bumped when the read model is rebuilt: every follower drops its stream and starts again from its cursor.
+    restarts: Arc<tokio::sync::watch::Sender<u64>>,
+}
+
+impl Default for IngestionState {
+    fn default() -> Self {
+        Self { live: Arc::default(), restarts: Arc::new(tokio::sync::watch::Sender::new(0)) }
+    }
 }
 
 /// The live state of one follower.
@@ -34,6 +42,11 @@ pub struct Live {
 impl IngestionState {
     pub fn get(&self, source: ServiceKind) -> Live {
         self.live.lock().map(|m| m.get(&source).cloned().unwrap_or_default()).unwrap_or_default()
+    }
+
+    /// Makes every follower start again from its stored cursor (after the read model was emptied).
+    pub fn restart_all(&self) {
+        self.restarts.send_modify(|epoch| *epoch += 1);
     }
 
     fn update(&self, source: ServiceKind, change: impl FnOnce(&mut Live)) {
@@ -87,9 +100,15 @@ pub async fn follow(feed: FeedClient, store: Store, state: IngestionState, shutd
                 }
             }
         };
+        let mut restarts = state.restarts.subscribe();
         let outcome = tokio::select! {
             outcome = follow_once(&feed, &store, &state) => outcome,
             _ = lost_lock => Err((Fault::LockLost, format!("lost the lock on the {source} feed"))),
+            _ = restarts.changed() => {
+                tracing::info!(source = source.name(), "read model rebuilt; following the feed again from the start");
+                backoff = BACKOFF_FIRST;
+                continue;
+            }
             _ = shutdown.cancelled() => break,
         };
         let connected_before = state.get(source).connected;

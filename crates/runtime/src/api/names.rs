@@ -39,6 +39,14 @@ collection! {
     PreventionActions => "preventionActions",
     /// `cases/{case}/notes/{id}`
     Notes => "notes",
+    /// `projects/{id}`
+    Projects => "projects",
+    /// `reports/{id}`
+    Reports => "reports",
+    /// `feedback/{id}`
+    FeedbackEntries => "feedback",
+    /// `reportSchedules/{id}`
+    ReportSchedules => "reportSchedules",
 }
 
 /// The name of one resource of collection `C`. Ids are UUIDv7, so names sort by creation time.

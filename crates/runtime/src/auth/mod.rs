@@ -2,6 +2,7 @@
 //! development mode's asserted actor), what they may do (the role table), and the credentials a service presents
 //! when it calls another on a person's behalf. The server builder's request-context layer asks the [`Gate`] about
 //! every call before the service sees it; TLS lives in [`crate::net::tls`].
+pub mod case_access;
 pub mod credentials;
 mod gate;
 pub mod identity;

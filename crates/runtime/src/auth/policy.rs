@@ -175,6 +175,23 @@ pub const RULES: &[Rule] = &[
     // Reporting.
     rule("liaison.reporting.v1.ReportingService/GetDashboard", STAFF, READ),
     rule("liaison.reporting.v1.ReportingService/GetIngestionStatus", ADMINS, "operations"),
+    rule("liaison.reporting.v1.ReportingService/RebuildReadModel", ADMINS, "operations: replays every feed"),
+    rule("liaison.reporting.v1.ReportingService/SubmitFeedback", STAFF, "anyone in the office gives feedback"),
+    rule("liaison.reporting.v1.ReportingService/ListFeedback", STAFF, READ),
+    rule("liaison.reporting.v1.ReportingService/SummarizeFeedback", STAFF, READ),
+    rule("liaison.reporting.v1.ReportingService/GenerateReport", STAFF, "management asks for reports"),
+    rule("liaison.reporting.v1.ReportingService/GetReport", STAFF, READ),
+    rule("liaison.reporting.v1.ReportingService/ListReports", STAFF, READ),
+    rule(
+        "liaison.reporting.v1.ReportingService/ExplainFigure",
+        STAFF,
+        "read by all staff; confidential cases redacted",
+    ),
+    rule("liaison.reporting.v1.ReportingService/CompareReports", STAFF, READ),
+    rule("liaison.reporting.v1.ReportingService/RenderReport", STAFF, READ),
+    rule("liaison.reporting.v1.ReportingService/CreateReportSchedule", KEEPERS, "kept by officers"),
+    rule("liaison.reporting.v1.ReportingService/ListReportSchedules", STAFF, READ),
+    rule("liaison.reporting.v1.ReportingService/DeleteReportSchedule", KEEPERS, "kept by officers"),
 ];
 
 /// The roles that may call `rpc` (`package.Service/Method`), or `None` when the table has no row for it (then

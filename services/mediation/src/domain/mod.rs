@@ -1,7 +1,7 @@
 //! The rules of cases, free of I/O: what a case is made of (`NewCase`, parsed whole at the edge), its lifecycle
 //! as an explicit transition table (`lifecycle`), the working-day SLA clocks (`sla`) and the policy they follow
 //! (`policy`).
-pub mod access;
+pub use liaison_runtime::auth::case_access as access;
 pub mod children;
 pub mod lifecycle;
 pub mod policy;

@@ -1,10 +1,17 @@
-//! The reporting database: the read model and, per source, the cursor of the last change applied. A batch of
-//! changes and the cursor after it are written in one transaction, so a crash between the two cannot happen:
-//! after a restart ingestion resumes exactly after the last batch applied, nothing missed, nothing twice.
+//! The reporting database: the read model (`facts`, one row per resource of the other services, and the project
+//! status changes ingestion saw) with, per source, the cursor of the last change applied — a batch of changes and
+//! the cursor after it are written in one transaction, so after a crash ingestion resumes exactly after the last
+//! batch applied, nothing missed, nothing twice — and what reporting keeps of its own: feedback (`feedback`),
+//! reports and their evidence (`reports`), schedules and their runs (`schedules`). `records` reads what a report
+//! of a period needs.
 pub mod entity;
+pub mod feedback;
 pub mod migration;
+pub mod records;
+pub mod reports;
+pub mod schedules;
 
-use crate::domain::{Collection, Effect, effect};
+use crate::domain::facts::{Effect, Fact, Kind, effect};
 use chrono::{DateTime, Utc};
 use entity::source;
 use liaison_proto::common::v1::Change;
@@ -12,15 +19,16 @@ use liaison_runtime::config::ServiceKind;
 use liaison_runtime::db::sql::{self, statement};
 use liaison_runtime::db::{Db, db_error};
 use liaison_runtime::{Error, api::time};
+use prost::Message;
 use sea_orm::{ConnectionTrait, EntityTrait, FromQueryResult, Value};
 use std::collections::HashMap;
 
 /// Rows per statement at most (PostgreSQL binds at most 65 535 parameters). Statements are also kept under
-/// [`sql::MAX_STATEMENT_BYTES`]: a longer one waits for a delayed ACK (see [`sql::bound_len`]); measured with
-/// liaison-bench, 500-row statements ingested 9 000 changes/s on PostgreSQL, 100-row ones 47 800.
-const MAX_ROWS: usize = 1_000;
+/// [`sql::MAX_STATEMENT_BYTES`] where rows are small: a longer one waits for a delayed ACK (see [`sql::bound_len`]).
+const MAX_ROWS: usize = 500;
+const FACT_COLUMNS: usize = 12;
 
-/// Headline counts.
+/// Headline counts of the whole register.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counts {
     pub organizations: i64,
@@ -43,6 +51,12 @@ struct CollectionCount {
     collection: String,
     total: i64,
     open: i64,
+}
+
+#[derive(FromQueryResult)]
+struct StoredPayload {
+    resource_name: String,
+    payload: Vec<u8>,
 }
 
 /// The reporting service's data.
@@ -72,6 +86,15 @@ impl Store {
             .unwrap_or_default())
     }
 
+    /// The cursor of every source, in `sources` order.
+    pub async fn cursors(&self, sources: &[ServiceKind]) -> Result<Vec<(ServiceKind, i64)>, Error> {
+        let mut cursors = Vec::with_capacity(sources.len());
+        for &source in sources {
+            cursors.push((source, self.progress(source).await?.cursor));
+        }
+        Ok(cursors)
+    }
+
     /// Makes sure `source` has a cursor row (at 0 the first time).
     pub async fn register_source(&self, source: ServiceKind) -> Result<(), Error> {
         let txn = self.db.begin_write().await?;
@@ -84,62 +107,91 @@ impl Store {
         txn.commit().await
     }
 
+    /// Empties the read model and puts every cursor back to 0, in one transaction; the followers notice that
+    /// their cursor moved (their next batch is refused) and start again from the first change.
+    pub async fn reset_read_model(&self) -> Result<(), Error> {
+        let txn = self.db.begin_write().await?;
+        let backend = txn.get_database_backend();
+        for sql in [
+            "DELETE FROM facts",
+            "DELETE FROM status_changes",
+            "UPDATE sources SET cursor = 0, applied_count = 0, last_change_time = NULL",
+        ] {
+            txn.execute_raw(statement(backend, sql, [])).await.map_err(db_error)?;
+        }
+        txn.commit().await
+    }
+
     /// Applies a batch of changes from `source` that follows `from_cursor`, and advances the cursor, in one
     /// transaction. ABORTED (and nothing applied) if the stored cursor is no longer `from_cursor`.
     pub async fn apply(&self, source: ServiceKind, from_cursor: i64, changes: &[Change]) -> Result<Progress, Error> {
         let Some(last) = changes.last() else { return self.progress(source).await };
         let now = time::now();
-        // Later changes of a resource supersede earlier ones within the batch.
+        // Later changes of a resource supersede earlier ones within the batch; a milestone done in both keeps the
+        // earlier instant it was first seen done.
         let mut latest: HashMap<String, Effect> = HashMap::new();
         for change in changes {
-            match effect(change) {
-                Effect::Ignore => {}
-                e @ (Effect::Upsert { .. } | Effect::Remove { .. }) => {
-                    let name = match &e {
-                        Effect::Upsert { resource_name, .. } | Effect::Remove { resource_name } => {
-                            resource_name.clone()
-                        }
-                        Effect::Ignore => continue,
-                    };
-                    latest.insert(name, e);
-                }
+            let mut next = effect(change);
+            let Some(name) = next.resource_name().map(str::to_owned) else { continue };
+            if let (Effect::Upsert(new), Some(Effect::Upsert(old))) = (&mut next, latest.get(&name))
+                && new.done_at.is_some()
+                && old.done_at.is_some()
+            {
+                new.done_at = old.done_at;
             }
+            latest.insert(name, next);
         }
         let (mut upserts, mut removals) = (Vec::new(), Vec::new());
         for effect in latest.into_values() {
             match effect {
-                Effect::Upsert { resource_name, collection, open } => upserts.push((resource_name, collection, open)),
+                Effect::Upsert(fact) => upserts.push(*fact),
                 Effect::Remove { resource_name } => removals.push(resource_name),
                 Effect::Ignore => {}
             }
         }
         let txn = self.db.begin_write().await?;
         let backend = txn.get_database_backend();
-        let upsert_len =
-            |(name, collection, _): &(String, Collection, bool)| 6 * 4 + name.len() + collection.as_str().len() + 9;
-        for chunk in sql::chunks(&upserts, MAX_ROWS, upsert_len) {
-            let placeholders = vec!["(?, ?, ?, ?)"; chunk.len()].join(", ");
-            let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 4);
-            for (name, collection, open) in chunk {
-                values.extend([name.clone().into(), collection.as_str().into(), (*open).into(), now.into()]);
+        self.record_status_changes(&*txn, changes).await?;
+        for chunk in sql::chunks(&upserts, MAX_ROWS, fact_len) {
+            let placeholders = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+            let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * FACT_COLUMNS);
+            for fact in chunk {
+                values.extend([
+                    fact.resource_name.clone().into(),
+                    fact.kind.collection().into(),
+                    source.name().into(),
+                    fact.sequence.into(),
+                    fact.change_time.into(),
+                    fact.parent.clone().into(),
+                    fact.active_from.into(),
+                    fact.active_until.into(),
+                    fact.done_at.into(),
+                    fact.open.into(),
+                    fact.confidential.into(),
+                    fact.payload.clone().into(),
+                ]);
             }
             let sql = format!(
-                "INSERT INTO read_model (resource_name, collection, is_open, update_time) VALUES {placeholders} \
+                "INSERT INTO facts (resource_name, collection, source, sequence, change_time, parent, active_from, \
+                 active_until, done_at, is_open, confidential, payload) VALUES {placeholders} \
                  ON CONFLICT (resource_name) DO UPDATE SET collection = excluded.collection, \
-                 is_open = excluded.is_open, update_time = excluded.update_time"
+                 source = excluded.source, sequence = excluded.sequence, change_time = excluded.change_time, \
+                 parent = excluded.parent, active_from = excluded.active_from, active_until = excluded.active_until, \
+                 done_at = CASE WHEN excluded.done_at IS NULL THEN NULL ELSE COALESCE(facts.done_at, excluded.done_at) END, \
+                 is_open = excluded.is_open, confidential = excluded.confidential, payload = excluded.payload"
             );
             txn.execute_raw(statement(backend, &sql, values)).await.map_err(db_error)?;
         }
         for chunk in sql::chunks(&removals, MAX_ROWS, |name| 6 + name.len()) {
             let placeholders = vec!["?"; chunk.len()].join(", ");
-            let sql = format!("DELETE FROM read_model WHERE resource_name IN ({placeholders})");
+            let sql = format!("DELETE FROM facts WHERE resource_name IN ({placeholders})");
             let values = chunk.iter().map(|n| Value::from(n.clone()));
             txn.execute_raw(statement(backend, &sql, values)).await.map_err(db_error)?;
         }
         let last_change_time =
             last.change_time.as_ref().and_then(|t| DateTime::from_timestamp(t.seconds, t.nanos as u32));
         // Fencing: the cursor moves only from where this batch starts. If another follower (a second replica)
-        // applied these changes first, nothing here is kept.
+        // applied these changes first, or the read model was rebuilt meanwhile, nothing here is kept.
         let advance = statement(
             backend,
             "UPDATE sources SET cursor = ?, applied_count = applied_count + ?, last_change_time = ?, \
@@ -161,7 +213,62 @@ impl Store {
         Ok(progress)
     }
 
-    /// The dashboard's counts.
+    /// Records each change of a project's health in `changes`, against the health before it (the batch's earlier
+    /// change of the project, or the read model's).
+    async fn record_status_changes(&self, txn: &impl ConnectionTrait, changes: &[Change]) -> Result<(), Error> {
+        use liaison_proto::scheduling::v1::Project;
+        let projects: Vec<&Change> =
+            changes.iter().filter(|c| Kind::of(&c.resource_name) == Some(Kind::Project)).collect();
+        if projects.is_empty() {
+            return Ok(());
+        }
+        let backend = txn.get_database_backend();
+        let mut names: Vec<&str> = projects.iter().map(|c| c.resource_name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        let mut health: HashMap<String, i32> = HashMap::new();
+        for chunk in names.chunks(MAX_ROWS) {
+            let placeholders = vec!["?"; chunk.len()].join(", ");
+            let sql = format!("SELECT resource_name, payload FROM facts WHERE resource_name IN ({placeholders})");
+            let rows =
+                StoredPayload::find_by_statement(statement(backend, &sql, chunk.iter().map(|n| Value::from(*n))))
+                    .all(txn)
+                    .await
+                    .map_err(db_error)?;
+            for row in rows {
+                if let Ok(project) = Project::decode(row.payload.as_slice()) {
+                    health.insert(row.resource_name, project.health);
+                }
+            }
+        }
+        let mut rows: Vec<(String, i64, i64, i32, i32)> = Vec::new();
+        for change in projects {
+            let Some(project) = change.resource.as_ref().and_then(|any| Project::decode(any.value.as_slice()).ok())
+            else {
+                continue;
+            };
+            if let Some(before) = health.insert(change.resource_name.clone(), project.health)
+                && before != project.health
+            {
+                let at = crate::domain::facts::micros(change.change_time.as_ref()).unwrap_or(0);
+                rows.push((change.resource_name.clone(), change.sequence, at, before, project.health));
+            }
+        }
+        for chunk in rows.chunks(MAX_ROWS) {
+            let placeholders = vec!["(?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+            let sql = format!(
+                "INSERT INTO status_changes (resource_name, sequence, change_time, from_status, to_status) \
+                 VALUES {placeholders} ON CONFLICT (resource_name, sequence) DO NOTHING"
+            );
+            let values = chunk.iter().flat_map(|(name, sequence, at, from, to)| {
+                [name.clone().into(), (*sequence).into(), (*at).into(), (*from).into(), (*to).into()]
+            });
+            txn.execute_raw(statement(backend, &sql, values)).await.map_err(db_error)?;
+        }
+        Ok(())
+    }
+
+    /// The counts of the whole register.
     pub async fn counts(&self) -> Result<Counts, Error> {
         let conn = self.db.conn();
         let backend = conn.get_database_backend();
@@ -169,7 +276,7 @@ impl Store {
             backend,
             "SELECT collection, COUNT(*) AS total, \
              COALESCE(SUM(CASE WHEN is_open THEN 1 ELSE 0 END), 0) AS open \
-             FROM read_model GROUP BY collection",
+             FROM facts WHERE collection IN ('organizations', 'contacts', 'meetings', 'cases') GROUP BY collection",
             [],
         ))
         .all(conn)
@@ -179,19 +286,29 @@ impl Store {
         for row in rows {
             match row.collection.as_str() {
                 "organizations" => counts.organizations = row.total,
-                "contacts" => counts.contacts = row.total,
+                "contacts" => counts.contacts = row.open,
                 "meetings" => counts.meetings = row.total,
                 "cases" => counts.open_cases = row.open,
                 _ => {}
             }
         }
-        counts.update_time = source::Entity::find()
-            .all(conn)
+        counts.update_time = self.update_time().await?;
+        Ok(counts)
+    }
+
+    /// When the read model last changed.
+    pub async fn update_time(&self) -> Result<Option<DateTime<Utc>>, Error> {
+        Ok(source::Entity::find()
+            .all(self.db.conn())
             .await
             .map_err(db_error)?
             .into_iter()
             .filter_map(|s| s.last_applied_time)
-            .max();
-        Ok(counts)
+            .max())
     }
+}
+
+/// The bytes a fact's row binds, for keeping statements short.
+fn fact_len(fact: &Fact) -> usize {
+    FACT_COLUMNS * 4 + fact.resource_name.len() * 2 + fact.payload.len() + 64
 }

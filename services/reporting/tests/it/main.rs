@@ -2,4 +2,7 @@
 //! following the other three's change feeds.
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
+mod chromium;
+mod cluster;
 mod ingestion;
+mod reports;

@@ -7,7 +7,7 @@ use super::commitment::wire_enum;
 use super::lifecycle::precondition;
 use chrono::{DateTime, TimeDelta, Utc};
 use liaison_proto::scheduling::v1 as wire;
-use liaison_runtime::api::names::{Collection, Contacts, Name, Organizations};
+use liaison_runtime::api::names::{Contacts, Name, Organizations};
 use liaison_runtime::api::time::from_timestamp;
 use liaison_runtime::api::validate::{long_text, required_text};
 use liaison_runtime::{Error, FieldViolation, PreconditionViolation};
@@ -34,13 +34,7 @@ pub const MILESTONE_AFTER_PROJECT_END: &str = "MILESTONE_AFTER_PROJECT_END";
 pub const TOO_MANY_MILESTONES: &str = "TOO_MANY_MILESTONES";
 pub const TOO_MANY_BASELINES: &str = "TOO_MANY_BASELINES";
 
-/// The collection of projects: `Name<Projects>` is `projects/{id}`, parsed strictly (a UUID id).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Projects {}
-
-impl Collection for Projects {
-    const SEGMENT: &'static str = "projects";
-}
+pub use liaison_runtime::api::names::Projects;
 
 /// A collection under a project.
 pub trait ChildCollection {

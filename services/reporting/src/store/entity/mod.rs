@@ -1,3 +1,3 @@
 //! sea-orm entities of the reporting database.
-pub mod read_model;
+
 pub mod source;

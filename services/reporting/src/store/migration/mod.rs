@@ -2,6 +2,7 @@
 use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_create_read_model;
+mod m20261207_000001_reports;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(liaison_runtime::db::migration::AddIdempotencyCreateTime),
             Box::new(liaison_runtime::db::migration::AddServiceSecrets),
             Box::new(liaison_runtime::db::migration::AddChangeConfidential),
+            Box::new(m20261207_000001_reports::Migration),
         ]
     }
 }

@@ -1,8 +1,8 @@
-//! Who may see what of a case. A confidential case is readable only by its mediator, its case team and those who
-//! see every confidential record (administrators; the cluster's reporting service, which only counts); to anyone
-//! else it does not exist. A party reading its own case sees its shared notes and its proposals, never internal
-//! notes, confidential or not.
-use liaison_runtime::auth::Caller;
+//! Who may see what of a case, for mediation (which keeps cases) and reporting (which counts them). A
+//! confidential case is readable only by its mediator, its case team and those who see every confidential record
+//! (administrators; the cluster's reporting service, which only counts); to anyone else it does not exist. A party
+//! reading its own case sees its shared notes and its proposals, never internal notes, confidential or not.
+use crate::auth::Caller;
 
 /// What the caller is, as far as cases are concerned.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,705 @@
+//! A report's contents computed from the records of its period: each figure with the records it counts, tables
+//! whose cells point at figures, weekly and categorical series for charts, and the recommendations of `rules`.
+//! Pure: the store loads the records active in the period, this decides what they mean.
+mod engagement;
+mod mediation;
+mod progress;
+
+pub(crate) use engagement::{last_engaged as engagement_last, stakeholders as engagement_stakeholders};
+pub(crate) use mediation::category_name as case_category;
+pub(crate) use progress::{
+    attendance as meeting_attendance, commitment_open_at, overdue_items as overdue_action_items,
+    status as meeting_status,
+};
+
+use super::evidence::Evidence;
+use super::feedback::{FeedbackRecord, weekly_means};
+use super::{Period, ReportKind, Scope, SectionId};
+use crate::domain::facts::timestamp;
+use crate::domain::rules;
+use liaison_proto::contacts::v1 as contacts;
+use liaison_proto::mediation::v1 as mediation_wire;
+use liaison_proto::reporting::v1 as wire;
+use liaison_proto::scheduling::v1 as scheduling;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// Where a record came from and which change of it was read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Meta {
+    pub name: String,
+    pub source: &'static str,
+    pub sequence: i64,
+    pub change_time: i64,
+    pub confidential: bool,
+    /// When it was first seen done (milestones).
+    pub done_at: Option<i64>,
+}
+
+/// A decoded record of the read model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rec<T> {
+    pub meta: Meta,
+    pub item: T,
+}
+
+/// A project's health changing, as ingestion saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusChange {
+    pub project: String,
+    pub sequence: i64,
+    pub change_time: i64,
+    pub from: i32,
+    pub to: i32,
+}
+
+/// Everything a report may read: the records active in its period (and, for engagement, the 90 days before its
+/// end), the whole register of organisations and affiliations (for the scope), and the feedback of the period.
+#[derive(Debug, Clone, Default)]
+pub struct Records {
+    pub organizations: Vec<Rec<contacts::Organization>>,
+    pub contacts: Vec<Rec<contacts::Contact>>,
+    pub affiliations: Vec<Rec<contacts::Affiliation>>,
+    pub interactions: Vec<Rec<contacts::Interaction>>,
+    pub meetings: Vec<Rec<scheduling::Meeting>>,
+    pub action_items: Vec<Rec<scheduling::ActionItem>>,
+    pub commitments: Vec<Rec<scheduling::Commitment>>,
+    pub projects: Vec<Rec<scheduling::Project>>,
+    pub milestones: Vec<Rec<scheduling::Milestone>>,
+    pub cases: Vec<Rec<mediation_wire::Case>>,
+    pub prevention_actions: Vec<Rec<mediation_wire::PreventionAction>>,
+    pub status_changes: Vec<StatusChange>,
+    pub feedback: Vec<FeedbackRecord>,
+}
+
+/// The period, and the instant the report describes the world at: the period's end, or now for a period that has
+/// not ended (an action item is overdue only once its due time has passed).
+#[derive(Debug, Clone)]
+pub struct Window {
+    pub period: Period,
+    pub as_of: i64,
+}
+
+impl Window {
+    pub fn new(period: Period, now: i64) -> Self {
+        let as_of = period.end.as_microsecond().min(now);
+        Self { period, as_of }
+    }
+
+    pub fn in_period(&self, micros: Option<i64>) -> bool {
+        micros.is_some_and(|m| self.period.contains(m))
+    }
+
+    /// The ISO weeks (`2026-W14`) the period touches, in order, in its zone.
+    pub fn weeks(&self) -> Vec<String> {
+        let mut weeks = Vec::new();
+        let mut day = self.period.zone.to_datetime(self.period.start).date();
+        let last = self.period.zone.to_datetime(timestamp(self.period.end.as_microsecond() - 1)).date();
+        while day <= last {
+            let label = week_label(day);
+            if weeks.last() != Some(&label) {
+                weeks.push(label);
+            }
+            match day.tomorrow() {
+                Ok(next) => day = next,
+                Err(_) => break,
+            }
+        }
+        weeks
+    }
+
+    /// The ISO week of an instant in the period's zone.
+    pub fn week_of(&self, micros: i64) -> String {
+        week_label(self.period.zone.to_datetime(timestamp(micros)).date())
+    }
+}
+
+fn week_label(date: jiff::civil::Date) -> String {
+    let week = date.iso_week_date();
+    format!("{:04}-W{:02}", week.year(), week.week())
+}
+
+/// A recommendation and the records that triggered it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Suggestion {
+    pub recommendation: wire::Recommendation,
+    pub evidence: Vec<Evidence>,
+}
+
+/// A report's contents.
+#[derive(Debug, Clone, Default)]
+pub struct Computed {
+    pub sections: Vec<wire::Section>,
+    pub headlines: Vec<wire::Figure>,
+    /// Per figure id, the records it counts.
+    pub evidence: BTreeMap<String, Vec<Evidence>>,
+    /// Per figure id, how it is computed.
+    pub methods: BTreeMap<String, String>,
+    pub suggestions: Vec<Suggestion>,
+}
+
+/// Builds sections figure by figure, keeping each figure's evidence beside it.
+pub(crate) struct Sheet {
+    computed: Computed,
+    current: Option<wire::Section>,
+}
+
+impl Sheet {
+    fn new() -> Self {
+        Self { computed: Computed::default(), current: None }
+    }
+
+    fn section(&mut self, id: SectionId) {
+        self.finish_section();
+        self.current =
+            Some(wire::Section { id: id.id().to_owned(), title: id.title().to_owned(), ..Default::default() });
+    }
+
+    fn finish_section(&mut self) {
+        if let Some(section) = self.current.take() {
+            self.computed.sections.push(section);
+        }
+    }
+
+    /// States a figure; its value is computed by the caller, its evidence is what it counts.
+    pub(crate) fn figure(
+        &mut self,
+        id: &str,
+        label: &str,
+        unit: &str,
+        value: f64,
+        method: &str,
+        evidence: Vec<Evidence>,
+    ) -> String {
+        let figure = wire::Figure {
+            id: id.to_owned(),
+            label: label.to_owned(),
+            value: round(value),
+            unit: unit.to_owned(),
+            evidence_count: evidence.len() as i64,
+        };
+        if let Some(section) = self.current.as_mut() {
+            section.figures.push(figure);
+        }
+        self.computed.evidence.insert(id.to_owned(), evidence);
+        self.computed.methods.insert(id.to_owned(), method.to_owned());
+        id.to_owned()
+    }
+
+    /// A count: the value is the number of records.
+    pub(crate) fn count(&mut self, id: &str, label: &str, method: &str, evidence: Vec<Evidence>) -> String {
+        let value = evidence.len() as f64;
+        self.figure(id, label, "count", value, method, evidence)
+    }
+
+    pub(crate) fn table(&mut self, id: &str, title: &str, columns: &[&str], rows: Vec<wire::TableRow>) {
+        if let Some(section) = self.current.as_mut() {
+            section.tables.push(wire::Table {
+                id: id.to_owned(),
+                title: title.to_owned(),
+                columns: columns.iter().map(|c| (*c).to_owned()).collect(),
+                rows,
+            });
+        }
+    }
+
+    pub(crate) fn series(
+        &mut self,
+        id: &str,
+        title: &str,
+        chart: wire::ChartKind,
+        unit: &str,
+        points: Vec<(String, f64)>,
+    ) {
+        if let Some(section) = self.current.as_mut() {
+            section.series.push(wire::Series {
+                id: id.to_owned(),
+                title: title.to_owned(),
+                chart: chart as i32,
+                unit: unit.to_owned(),
+                points: points
+                    .into_iter()
+                    .map(|(label, value)| wire::SeriesPoint { label, value: round(value) })
+                    .collect(),
+            });
+        }
+    }
+
+    fn headline(&mut self, id: &str) {
+        let found = self
+            .computed
+            .sections
+            .iter()
+            .chain(self.current.iter())
+            .flat_map(|s| &s.figures)
+            .find(|f| f.id == id)
+            .cloned();
+        if let Some(figure) = found {
+            self.computed.headlines.push(figure);
+        }
+    }
+}
+
+/// Values are kept to three decimals so that a report reads (and compares) the same on every machine.
+pub fn round(value: f64) -> f64 {
+    if value.is_finite() { (value * 1000.0).round() / 1000.0 } else { 0.0 }
+}
+
+pub(crate) fn cell(text: impl Into<String>) -> wire::TableCell {
+    wire::TableCell { text: text.into(), figure: String::new() }
+}
+
+pub(crate) fn figure_cell(value: f64, figure: String) -> wire::TableCell {
+    wire::TableCell { text: format_value(value), figure }
+}
+
+pub(crate) fn format_value(value: f64) -> String {
+    if value.fract() == 0.0 { format!("{value:.0}") } else { format!("{value:.1}") }
+}
+
+pub(crate) fn row(cells: Vec<wire::TableCell>) -> wire::TableRow {
+    wire::TableRow { cells }
+}
+
+/// The evidence of a record.
+pub(crate) fn evidence(meta: &Meta, note: impl Into<String>, team: &[String]) -> Evidence {
+    Evidence {
+        resource: meta.name.clone(),
+        source: meta.source.to_owned(),
+        sequence: meta.sequence,
+        change_time: meta.change_time,
+        note: note.into(),
+        confidential: meta.confidential,
+        team: if meta.confidential { team.to_vec() } else { Vec::new() },
+    }
+}
+
+pub(crate) fn micros(time: Option<&prost_types::Timestamp>) -> Option<i64> {
+    crate::domain::facts::micros(time)
+}
+
+pub(crate) fn date_of(micros: i64) -> String {
+    timestamp(micros).strftime("%Y-%m-%d").to_string()
+}
+
+/// The organisations and contacts a scope covers (`None`: everything).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Members {
+    names: HashSet<String>,
+}
+
+impl Members {
+    fn resolve(scope: &Scope, records: &Records) -> Option<Self> {
+        let mut names = HashSet::new();
+        let mut organizations: HashSet<String> = HashSet::new();
+        match scope {
+            Scope::All => return None,
+            Scope::Organization(org) => {
+                // The organisation and every one below it in the parent chain.
+                organizations.insert(org.to_string());
+                loop {
+                    let before = organizations.len();
+                    for o in &records.organizations {
+                        if organizations.contains(&o.item.parent) {
+                            organizations.insert(o.meta.name.clone());
+                        }
+                    }
+                    if organizations.len() == before {
+                        break;
+                    }
+                }
+            }
+            Scope::Project(project) => {
+                names.insert(project.to_string());
+                return Some(Self { names });
+            }
+            Scope::Label(label) => {
+                organizations.extend(
+                    records.organizations.iter().filter(|o| o.item.labels.contains(label)).map(|o| o.meta.name.clone()),
+                );
+                names.extend(
+                    records.contacts.iter().filter(|c| c.item.labels.contains(label)).map(|c| c.meta.name.clone()),
+                );
+            }
+        }
+        for affiliation in &records.affiliations {
+            if organizations.contains(&affiliation.item.organization) {
+                names.insert(affiliation.item.contact.clone());
+            }
+        }
+        for project in &records.projects {
+            if organizations.contains(&project.item.owning_organization) {
+                names.insert(project.meta.name.clone());
+            }
+        }
+        names.extend(organizations);
+        Some(Self { names })
+    }
+
+    pub(crate) fn has(&self, name: &str) -> bool {
+        self.names.contains(name)
+    }
+
+    pub(crate) fn any<'a>(&self, mut names: impl Iterator<Item = &'a str>) -> bool {
+        names.any(|n| self.names.contains(n))
+    }
+
+    fn add(&mut self, name: &str) {
+        self.names.insert(name.to_owned());
+    }
+}
+
+/// The records of a report after its scope is applied.
+pub(crate) struct InScope<'a> {
+    pub organizations: Vec<&'a Rec<contacts::Organization>>,
+    pub contacts: Vec<&'a Rec<contacts::Contact>>,
+    pub interactions: Vec<&'a Rec<contacts::Interaction>>,
+    pub meetings: Vec<&'a Rec<scheduling::Meeting>>,
+    pub action_items: Vec<&'a Rec<scheduling::ActionItem>>,
+    pub commitments: Vec<&'a Rec<scheduling::Commitment>>,
+    pub projects: Vec<&'a Rec<scheduling::Project>>,
+    pub milestones: Vec<&'a Rec<scheduling::Milestone>>,
+    pub cases: Vec<&'a Rec<mediation_wire::Case>>,
+    pub prevention_actions: Vec<&'a Rec<mediation_wire::PreventionAction>>,
+    pub status_changes: Vec<&'a StatusChange>,
+    pub feedback: Vec<&'a FeedbackRecord>,
+    /// The organisations each contact is affiliated with.
+    pub affiliations: HashMap<&'a str, Vec<&'a str>>,
+    /// Display names of organisations and contacts, for tables.
+    pub names: HashMap<&'a str, &'a str>,
+    /// A case's team (mediator and case team), for confidential evidence.
+    pub teams: HashMap<&'a str, Vec<String>>,
+}
+
+impl<'a> InScope<'a> {
+    fn new(scope: &Scope, records: &'a Records) -> Self {
+        let members = Members::resolve(scope, records);
+        let project_scope = matches!(scope, Scope::Project(_));
+        let keep = |names: &mut dyn Iterator<Item = &str>| members.as_ref().is_none_or(|m| m.any(names));
+        let mut names = HashMap::new();
+        for o in &records.organizations {
+            names.insert(o.meta.name.as_str(), o.item.display_name.as_str());
+        }
+        for c in &records.contacts {
+            names.insert(c.meta.name.as_str(), c.item.display_name.as_str());
+        }
+        let mut affiliations: HashMap<&str, Vec<&str>> = HashMap::new();
+        for a in &records.affiliations {
+            affiliations.entry(a.item.contact.as_str()).or_default().push(a.item.organization.as_str());
+        }
+        let teams = records
+            .cases
+            .iter()
+            .map(|c| {
+                let mut team = c.item.case_team.clone();
+                if !c.item.mediator.is_empty() {
+                    team.push(c.item.mediator.clone());
+                }
+                (c.meta.name.as_str(), team)
+            })
+            .collect();
+        let organizations: Vec<_> = records
+            .organizations
+            .iter()
+            .filter(|o| !project_scope && keep(&mut std::iter::once(o.meta.name.as_str())))
+            .collect();
+        let contacts = records
+            .contacts
+            .iter()
+            .filter(|c| !project_scope && keep(&mut std::iter::once(c.meta.name.as_str())))
+            .collect();
+        let interactions = records
+            .interactions
+            .iter()
+            .filter(|i| !project_scope && keep(&mut i.item.participants.iter().map(String::as_str)))
+            .collect();
+        let meetings: Vec<_> = records
+            .meetings
+            .iter()
+            .filter(|m| {
+                !project_scope
+                    && keep(
+                        &mut m
+                            .item
+                            .participants
+                            .iter()
+                            .chain(m.item.attendees.iter().map(|a| &a.contact))
+                            .chain([&m.item.organizer])
+                            .map(String::as_str),
+                    )
+            })
+            .collect();
+        let mut members = members;
+        if let Some(members) = members.as_mut() {
+            for m in &meetings {
+                members.add(&m.meta.name);
+            }
+        }
+        let keep = |names: &mut dyn Iterator<Item = &str>| members.as_ref().is_none_or(|m| m.any(names));
+        let action_items = records
+            .action_items
+            .iter()
+            .filter(|a| !project_scope && keep(&mut [a.item.owner.as_str(), a.item.meeting.as_str()].into_iter()))
+            .collect();
+        let projects: Vec<_> =
+            records.projects.iter().filter(|p| keep(&mut std::iter::once(p.meta.name.as_str()))).collect();
+        let milestones = records
+            .milestones
+            .iter()
+            .filter(|m| projects.iter().any(|p| m.meta.name.starts_with(&format!("{}/", p.meta.name))))
+            .collect();
+        let commitments: Vec<&Rec<scheduling::Commitment>> = records
+            .commitments
+            .iter()
+            .filter(|c| {
+                let on_project = c
+                    .item
+                    .milestones
+                    .iter()
+                    .any(|m| projects.iter().any(|p| m.starts_with(&format!("{}/", p.meta.name))));
+                on_project
+                    || (!project_scope && keep(&mut [c.item.stakeholder.as_str(), c.item.owner.as_str()].into_iter()))
+            })
+            .collect();
+        let cases: Vec<_> = records
+            .cases
+            .iter()
+            .filter(|c| {
+                !project_scope
+                    && keep(
+                        &mut c
+                            .item
+                            .parties
+                            .iter()
+                            .chain(c.item.party_roles.iter().map(|p| &p.party))
+                            .map(String::as_str),
+                    )
+            })
+            .collect();
+        let case_names: HashSet<&str> = cases.iter().map(|c| c.meta.name.as_str()).collect();
+        let prevention_actions = records
+            .prevention_actions
+            .iter()
+            .filter(|a| a.meta.name.split("/preventionActions/").next().is_some_and(|case| case_names.contains(case)))
+            .collect();
+        let status_changes =
+            records.status_changes.iter().filter(|s| projects.iter().any(|p| p.meta.name == s.project)).collect();
+        let subjects: HashSet<&str> = organizations
+            .iter()
+            .map(|o| o.meta.name.as_str())
+            .chain(meetings.iter().map(|m| m.meta.name.as_str()))
+            .chain(projects.iter().map(|p| p.meta.name.as_str()))
+            .chain(case_names.iter().copied())
+            .collect();
+        let feedback = records
+            .feedback
+            .iter()
+            .filter(|f| {
+                members.is_none()
+                    || subjects.contains(f.subject.as_str())
+                    || members.as_ref().is_some_and(|m| m.has(&f.subject))
+                    || commitments.iter().any(|c: &&Rec<scheduling::Commitment>| c.meta.name == f.subject)
+            })
+            .collect();
+        Self {
+            organizations,
+            contacts,
+            interactions,
+            meetings,
+            action_items,
+            commitments,
+            projects,
+            milestones,
+            cases,
+            prevention_actions,
+            status_changes,
+            feedback,
+            affiliations,
+            names,
+            teams,
+        }
+    }
+
+    /// A name as a table shows it: the display name and the resource name.
+    pub(crate) fn label(&self, name: &str) -> String {
+        match self.names.get(name) {
+            Some(display) if !display.is_empty() => format!("{display} ({name})"),
+            _ => name.to_owned(),
+        }
+    }
+
+    pub(crate) fn team(&self, case: &str) -> &[String] {
+        self.teams.get(case).map(Vec::as_slice).unwrap_or(&[])
+    }
+}
+
+/// Computes a report of `kind` for `scope` over `window` from `records`.
+pub fn compute(kind: ReportKind, scope: &Scope, window: &Window, records: &Records) -> Computed {
+    let data = InScope::new(scope, records);
+    let mut sheet = Sheet::new();
+    for &section in kind.sections() {
+        sheet.section(section);
+        match section {
+            SectionId::Engagement => engagement::section(&mut sheet, window, &data),
+            SectionId::Meetings => progress::meetings(&mut sheet, window, &data),
+            SectionId::Commitments => progress::commitments(&mut sheet, window, &data),
+            SectionId::Projects => progress::projects(&mut sheet, window, &data),
+            SectionId::Mediation => mediation::section(&mut sheet, window, &data),
+            SectionId::Feedback => feedback_section(&mut sheet, window, &data),
+        }
+    }
+    sheet.finish_section();
+    for id in HEADLINES {
+        sheet.headline(id);
+    }
+    let mut suggestions = rules::recommend(kind, window, &data);
+    suggestions.sort_by(|a, b| {
+        b.recommendation
+            .priority
+            .cmp(&a.recommendation.priority)
+            .then_with(|| a.recommendation.id.cmp(&b.recommendation.id))
+    });
+    sheet.computed.suggestions = suggestions;
+    sheet.computed
+}
+
+/// The dashboard's counts of a scope at the window's instant.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Headcount {
+    pub organizations: i64,
+    pub contacts: i64,
+    pub meetings: i64,
+    pub open_cases: i64,
+    pub breached_cases: i64,
+    pub upcoming_meetings: i64,
+}
+
+/// Counts what the records hold of `scope` (the register as far as it was read), as of `window.as_of`.
+pub fn headcount(scope: &Scope, window: &Window, records: &Records) -> Headcount {
+    const WEEK: i64 = 7 * 86_400 * 1_000_000;
+    let data = InScope::new(scope, records);
+    let now = window.as_of;
+    let open: Vec<_> = data.cases.iter().filter(|c| mediation::open_at(&c.item, now)).collect();
+    Headcount {
+        organizations: data.organizations.len() as i64,
+        contacts: data.contacts.iter().filter(|c| c.item.delete_time.is_none()).count() as i64,
+        meetings: data.meetings.len() as i64,
+        open_cases: open.len() as i64,
+        breached_cases: open.iter().filter(|c| mediation::breached_at(&c.item, now)).count() as i64,
+        upcoming_meetings: data
+            .meetings
+            .iter()
+            .filter(|m| micros(m.item.start_time.as_ref()).is_some_and(|t| t >= now && t < now + WEEK))
+            .filter(|m| progress::status(&m.item) != Some(scheduling::MeetingStatus::Cancelled))
+            .count() as i64,
+    }
+}
+
+/// The figures repeated at the top of every report that has them.
+const HEADLINES: &[&str] = &[
+    "engagement.interactions",
+    "engagement.unengaged{days=60}",
+    "meetings.held",
+    "action_items.overdue",
+    "commitments.overdue",
+    "projects.milestones_late",
+    "mediation.opened",
+    "mediation.resolved",
+    "feedback.mean_rating",
+];
+
+fn feedback_section(sheet: &mut Sheet, window: &Window, data: &InScope<'_>) {
+    let in_period: Vec<&FeedbackRecord> =
+        data.feedback.iter().copied().filter(|f| window.period.contains(f.create_time)).collect();
+    let ev = |f: &FeedbackRecord| Evidence {
+        resource: f.name.clone(),
+        source: "reporting".to_owned(),
+        sequence: 0,
+        change_time: f.create_time,
+        note: format!("rated {} on {}", f.rating, f.subject),
+        confidential: false,
+        team: Vec::new(),
+    };
+    sheet.count(
+        "feedback.count",
+        "Feedback received",
+        "Feedback given in the period, on subjects in scope.",
+        in_period.iter().map(|f| ev(f)).collect(),
+    );
+    let overall = mean(in_period.iter().map(|f| f64::from(f.rating)));
+    sheet.figure(
+        "feedback.mean_rating",
+        "Mean rating",
+        "rating",
+        overall,
+        "Mean of the ratings (1–5) given in the period.",
+        in_period.iter().map(|f| ev(f)).collect(),
+    );
+    let mut by_type: BTreeMap<&str, Vec<&FeedbackRecord>> = BTreeMap::new();
+    for f in &in_period {
+        by_type.entry(f.subject_type()).or_default().push(f);
+    }
+    let mut rows = Vec::new();
+    for (subject_type, entries) in &by_type {
+        let id = format!("feedback.mean_rating{{subject_type={subject_type}}}");
+        let value = mean(entries.iter().map(|f| f64::from(f.rating)));
+        let points = weekly_means(entries.iter().map(|f| (window.week_of(f.create_time), f.rating)));
+        let trend = super::feedback::slope(&points);
+        let figure = sheet.figure(
+            &id,
+            &format!("Mean rating of {subject_type}"),
+            "rating",
+            value,
+            "Mean of the ratings given in the period on subjects of this type.",
+            entries.iter().map(|f| ev(f)).collect(),
+        );
+        rows.push(row(vec![
+            cell(*subject_type),
+            cell(entries.len().to_string()),
+            figure_cell(round(value), figure),
+            cell(trend_word(trend)),
+        ]));
+    }
+    sheet.table(
+        "feedback.by_subject_type",
+        "Ratings by subject type",
+        &["Subject type", "Feedback", "Mean rating", "Trend"],
+        rows,
+    );
+    let weekly: HashMap<String, f64> =
+        weekly_means(in_period.iter().map(|f| (window.week_of(f.create_time), f.rating))).into_iter().collect();
+    let points = window.weeks().into_iter().map(|w| {
+        let value = weekly.get(&w).copied().unwrap_or(0.0);
+        (w, value)
+    });
+    sheet.series(
+        "feedback.mean_rating_per_week",
+        "Mean rating per week",
+        wire::ChartKind::Line,
+        "rating",
+        points.collect(),
+    );
+}
+
+fn trend_word(slope: f64) -> &'static str {
+    if slope > 0.05 {
+        "improving"
+    } else if slope < -0.05 {
+        "falling"
+    } else {
+        "steady"
+    }
+}
+
+pub(crate) fn mean(values: impl Iterator<Item = f64>) -> f64 {
+    let (sum, n) = values.fold((0.0, 0u64), |(s, n), v| (s + v, n + 1));
+    if n == 0 { 0.0 } else { sum / n as f64 }
+}
+
+/// The nearest-rank percentile `p` (0–100) of sorted values; 0 for none.
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
