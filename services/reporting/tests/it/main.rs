@@ -6,3 +6,4 @@ mod chromium;
 mod cluster;
 mod ingestion;
 mod reports;
+mod schedules;
