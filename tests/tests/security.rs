@@ -422,8 +422,8 @@ async fn a_confidential_case_exists_only_for_its_mediator_team_and_administrator
     use liaison_proto::contacts::v1::{Contact, CreateContactRequest};
     use liaison_proto::mediation::v1::mediation_service_client::MediationServiceClient;
     use liaison_proto::mediation::v1::*;
-    use liaison_proto::reporting::v1::GetDashboardRequest;
     use liaison_proto::reporting::v1::reporting_service_client::ReportingServiceClient;
+    use liaison_proto::reporting::v1::{ExplainFigureRequest, GenerateReportRequest, GetDashboardRequest, ReportKind};
     let cluster = Secured::start().await;
     let server = |kind| cluster.servers.iter().find(|s: &&Running| s.kind == kind).expect("server");
     let admin = cluster.token("head", Roles::of(&[Role::Admin]));
@@ -561,6 +561,31 @@ async fn a_confidential_case_exists_only_for_its_mediator_team_and_administrator
         }
         assert!(std::time::Instant::now() < deadline, "reporting never counted both cases: {dashboard:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A report counts both; its evidence names the confidential case only to its team and administrators.
+    let now = chrono::Utc::now().timestamp();
+    let generate = GenerateReportRequest {
+        kind: ReportKind::Mediation as i32,
+        start_time: Some(prost_types::Timestamp { seconds: now - 86_400, nanos: 0 }),
+        end_time: Some(prost_types::Timestamp { seconds: now + 86_400, nanos: 0 }),
+        ..Default::default()
+    };
+    let report = reporting().generate_report(with(&officer, generate)).await.expect("report").into_inner();
+    let report = report.report.expect("report").name;
+    let explain = |token: String| {
+        let request =
+            ExplainFigureRequest { report: report.clone(), figure: "mediation.opened".into(), ..Default::default() };
+        async move { reporting().explain_figure(with(&token, request)).await.expect("explain").into_inner() }
+    };
+    let seen_by_officer = explain(officer.clone()).await;
+    assert_eq!(seen_by_officer.figure.map(|f| f.value), Some(2.0), "counted in the aggregate");
+    let mut names: Vec<(String, bool)> =
+        seen_by_officer.evidence.iter().map(|e| (e.resource.clone(), e.redacted)).collect();
+    names.sort();
+    assert_eq!(names, [(String::new(), true), (public.clone(), false)], "never named to someone outside its team");
+    for token in [theirs.clone(), admin.clone()] {
+        let seen = explain(token).await;
+        assert!(seen.evidence.iter().any(|e| &e.resource == c && !e.redacted), "{seen:?}");
     }
     cluster.stop().await;
 }

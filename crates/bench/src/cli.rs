@@ -116,6 +116,10 @@ pub(crate) struct RunArgs {
     /// Changes in the feeds when reporting's ingestion is timed [default: 30000; --quick: 1000].
     #[arg(long)]
     pub(crate) backlog: Option<usize>,
+    /// Sizes of reporting's read model for its scale figures (`ReportScale`), in changes, comma-separated; each is
+    /// built on a database of its own [default: 100000,1000000,5000000; --quick: 10000,100000].
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) report_sizes: Vec<u64>,
     /// Run only these scenarios (comma-separated names as printed, e.g. GetContact,CreateContact).
     #[arg(long, value_delimiter = ',')]
     pub(crate) only: Vec<String>,
@@ -182,6 +186,8 @@ pub(crate) struct RunSettings {
     pub(crate) seed_contacts: usize,
     pub(crate) rounds: u32,
     pub(crate) backlog: usize,
+    /// The read models reporting's scale figures are measured on, in changes, smallest first.
+    pub(crate) report_sizes: Vec<u64>,
     pub(crate) only: Vec<String>,
     #[serde(skip)]
     pub(crate) json: PathBuf,
@@ -212,10 +218,20 @@ impl RunArgs {
             );
         }
         let scenarios = crate::scenarios::Scenario::ALL.map(crate::scenarios::Scenario::name);
-        let known: Vec<&str> = scenarios.iter().copied().chain([crate::abuse::NAME]).collect();
+        let known: Vec<&str> = scenarios.iter().copied().chain([crate::abuse::NAME, crate::reports::NAME]).collect();
         if let Some(unknown) = self.only.iter().find(|name| !known.contains(&name.as_str())) {
             bail!("--only: unknown scenario '{unknown}'; known: {}", known.join(", "));
         }
+        let mut report_sizes = match self.report_sizes.as_slice() {
+            [] if self.quick => vec![10_000, 100_000],
+            [] => vec![100_000, 1_000_000, 5_000_000],
+            sizes => sizes.to_vec(),
+        };
+        if let Some(size) = report_sizes.iter().find(|size| !(REPORT_SIZE_MIN..=REPORT_SIZE_MAX).contains(*size)) {
+            bail!("--report-sizes: {size} is not between {REPORT_SIZE_MIN} and {REPORT_SIZE_MAX} changes");
+        }
+        report_sizes.sort_unstable();
+        report_sizes.dedup();
         Ok(RunSettings {
             quick: self.quick,
             engines,
@@ -226,6 +242,7 @@ impl RunArgs {
             seed_contacts,
             rounds: self.rounds.unwrap_or(if self.quick { 1 } else { 3 }),
             backlog: self.backlog.unwrap_or(if self.quick { 1000 } else { 30_000 }),
+            report_sizes,
             only: self.only.clone(),
             json: self.json.clone(),
             markdown: self.markdown.clone(),
@@ -239,6 +256,11 @@ impl RunSettings {
         self.only.is_empty() || self.only.iter().any(|n| n == name)
     }
 }
+
+/// The smallest read model of `--report-sizes`: fewer changes leave a quarter nearly empty.
+const REPORT_SIZE_MIN: u64 = 1_000;
+/// The largest: a read model of this many changes takes a database of tens of GiB.
+const REPORT_SIZE_MAX: u64 = 50_000_000;
 
 /// `1.5s`, `500ms`, `2m`, `250us`; a bare number is seconds.
 pub(crate) fn parse_duration(text: &str) -> anyhow::Result<Duration> {
@@ -290,6 +312,7 @@ mod tests {
         assert_eq!(settings.seed_contacts, 200);
         assert_eq!(settings.backlog, 1000);
         assert_eq!(settings.rounds, 1);
+        assert_eq!(settings.report_sizes, vec![10_000, 100_000]);
         assert_eq!(settings.liaison_bin, PathBuf::from("/x/target/release/liaison"));
     }
 
@@ -301,6 +324,7 @@ mod tests {
         assert_eq!(settings.load.connections, 4);
         assert_eq!(settings.load.concurrency, 64);
         assert_eq!(settings.rounds, 3);
+        assert_eq!(settings.report_sizes, vec![100_000, 1_000_000, 5_000_000]);
         assert_eq!(settings.engines, vec![Engine::Sqlite, Engine::Postgres]);
         assert!(!settings.engines_explicit);
     }
@@ -322,6 +346,17 @@ mod tests {
         assert!(tiny.expect_err("too few").to_string().contains("--seed-contacts"));
         let settings = parse(&["--only", "GetContact"]).run.resolve(Some("b".into())).expect("settings");
         assert!(settings.runs("GetContact") && !settings.runs("CreateContact"));
+    }
+
+    #[test]
+    fn report_sizes_are_sorted_deduplicated_and_bounded() {
+        let settings = parse(&["--quick", "--report-sizes", "50000,2000,50000"]).run.resolve(Some("b".into()));
+        assert_eq!(settings.expect("settings").report_sizes, vec![2_000, 50_000], "given sizes win over --quick's");
+        let tiny = parse(&["--report-sizes", "10"]).run.resolve(Some("b".into()));
+        assert!(tiny.expect_err("too small").to_string().contains("--report-sizes"));
+        assert!(Cli::try_parse_from(["liaison-bench", "--report-sizes", "1e6"]).is_err(), "whole numbers only");
+        let only = parse(&["--only", "ReportScale"]).run.resolve(Some("b".into())).expect("a known phase");
+        assert!(only.runs(crate::reports::NAME) && !only.runs("GetContact"));
     }
 
     #[test]

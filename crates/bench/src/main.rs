@@ -6,7 +6,8 @@
 //! - `load`: the load driver; `scenarios`: what each scenario sends; `abuse`: the memory-under-abuse phase; `calendar`: the seeded team and year of
 //!   meetings that the scheduling scenarios ask about; `ceilings` and `echo`: what they are
 //!   divided by; `hiccup`: the machine's own stalls beside the latency drives; `ingest`: reporting's catching up;
-//!   `report` and `goals`: the results; `tools`: h2load helpers.
+//!   `reports`: reporting's read model built at scale and its reports timed; `report` and `goals`: the results;
+//!   `tools`: h2load helpers.
 mod abuse;
 mod calendar;
 mod ceilings;
@@ -19,6 +20,7 @@ mod ingest;
 mod load;
 mod procs;
 mod report;
+mod reports;
 mod run;
 mod scenarios;
 mod tools;

@@ -49,6 +49,8 @@ pub(crate) struct EngineReport {
     pub(crate) peak_rss: Vec<ProcessMemory>,
     /// The memory-under-abuse phase, when it ran.
     pub(crate) abuse: Option<crate::abuse::AbuseReport>,
+    /// Reporting's read models at scale and its reports timed on them, one per `--report-sizes` size.
+    pub(crate) reports: Vec<crate::reports::ReportScale>,
 }
 
 /// One round of an engine: each ceiling measured right before the scenarios compared with it.
@@ -302,6 +304,109 @@ fn fmt_memory(memory: &[ProcessMemory]) -> String {
     memory.iter().map(|m| format!("{} {}", m.process, fmt_mib(m.rss_kib))).collect::<Vec<_>>().join(", ")
 }
 
+/// `1.4 MiB`, `512 KiB`, `900 B`.
+pub(crate) fn fmt_bytes(bytes: u64) -> String {
+    match bytes {
+        0..1024 => format!("{bytes} B"),
+        1024..1_048_576 => format!("{:.0} KiB", bytes as f64 / 1024.0),
+        _ => format!("{:.1} MiB", bytes as f64 / 1_048_576.0),
+    }
+}
+
+/// `median / max` of a timing, in ms.
+fn fmt_timing(timing: &crate::reports::Timing) -> String {
+    format!("{:.1} / {:.1}", timing.median_ms, timing.max_ms)
+}
+
+/// Reporting at scale: one row per read model (its build, GenerateReport, ExplainFigure and RenderReport), how
+/// GenerateReport grew, and where its time goes.
+pub(crate) fn fmt_report_scales(scales: &[crate::reports::ReportScale]) -> String {
+    let mut out = String::new();
+    let Some(first) = scales.first() else { return out };
+    let _ = writeln!(
+        out,
+        "Read models built directly with reporting's store from a synthetic two-year history (a quarter holds about          an eighth of it), served by reporting in-process. GenerateReport: EXECUTIVE_SUMMARY of the quarter {} to {}          (UTC), scope all; ExplainFigure: a first page of 100. Times in ms, median / max of the calls.\n",
+        first.quarter_start, first.quarter_end
+    );
+    out.push_str(
+        "| changes | built in | Store::apply changes/s | facts | GenerateReport ms | the report | ExplainFigure, large, \
+         ms | ExplainFigure, small, ms | RenderReport HTML ms |\n|--:|--:|--:|--:|--:|---|---|---|---|\n",
+    );
+    let explained = |e: &Option<crate::reports::Explained>| {
+        e.as_ref().map_or_else(
+            || "–".to_owned(),
+            |e| format!("{} ({}, {} records)", fmt_timing(&e.timing), e.figure, e.evidence_count),
+        )
+    };
+    for scale in scales {
+        let report = match (scale.report_bytes, scale.figures, scale.recommendations) {
+            (Some(bytes), Some(figures), Some(recommendations)) => {
+                format!("{}, {figures} figures, {recommendations} recommendations", fmt_bytes(bytes))
+            }
+            _ => "–".to_owned(),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {:.1} s | {} | {} | {} | {report} | {} | {} | {} |",
+            fmt_rate(scale.changes as f64),
+            scale.build.seconds,
+            fmt_rate(scale.build.apply_per_s),
+            fmt_rate(scale.build.facts as f64),
+            scale.generate.as_ref().map_or_else(|| "failed".to_owned(), fmt_timing),
+            explained(&scale.explain_large),
+            explained(&scale.explain_small),
+            scale
+                .render_html
+                .as_ref()
+                .map_or_else(|| "–".to_owned(), |r| format!("{} ({})", fmt_timing(&r.timing), fmt_bytes(r.bytes))),
+        );
+    }
+    if let Some(growth) = crate::reports::growth(scales) {
+        let _ = writeln!(
+            out,
+            "\nGenerateReport grew ×{:.1} from {} to {} changes (the data ×{:.0}; the quarter's data grows as much, \
+             an eighth of each history).",
+            growth.time_factor,
+            fmt_rate(growth.from as f64),
+            fmt_rate(growth.to as f64),
+            growth.data_factor,
+        );
+    }
+    if scales.iter().any(|s| s.breakdown.is_some()) {
+        out.push_str(
+            "\nWhere GenerateReport's time goes (the library, once per size): the records of the quarter read \
+             (`Store::records`) and the report computed (`domain::report::compute`); the rest of GenerateReport's \
+             median is storing the report with its evidence, reading it back and answering.\n\n\
+             | changes | records read (share of the facts) | by collection | read ms | compute ms | the rest ms |\n\
+             |--:|--:|---|--:|--:|--:|\n",
+        );
+        for scale in scales {
+            let Some(b) = &scale.breakdown else { continue };
+            let mut rows: Vec<(&&str, &u64)> = b.rows.iter().filter(|(_, n)| **n > 0).collect();
+            rows.sort_by(|a, c| c.1.cmp(a.1).then_with(|| a.0.cmp(c.0)));
+            let by: Vec<String> = rows.iter().map(|(name, n)| format!("{name} {}", fmt_rate(**n as f64))).collect();
+            let rest = scale.generate.as_ref().map_or_else(
+                || "–".to_owned(),
+                |g| format!("{:.0}", (g.median_ms - b.read_ms - b.compute_ms).max(0.0)),
+            );
+            let _ = writeln!(
+                out,
+                "| {} | {} ({:.0}%) | {} | {:.0} | {:.0} | {rest} |",
+                fmt_rate(scale.changes as f64),
+                fmt_rate(b.rows_read as f64),
+                100.0 * b.rows_read as f64 / scale.build.facts.max(1) as f64,
+                by.join(", "),
+                b.read_ms,
+                b.compute_ms,
+            );
+        }
+    }
+    for scale in scales.iter().filter(|s| !s.errors.is_empty()) {
+        let _ = writeln!(out, "\n> at {} changes: {}", fmt_rate(scale.changes as f64), scale.errors.join("; "));
+    }
+    out
+}
+
 /// The memory-under-abuse phase in one line: what was sent, how it was answered, and each process's peak.
 pub(crate) fn fmt_abuse(abuse: &crate::abuse::AbuseReport) -> String {
     let answers: Vec<String> = abuse.answers.iter().map(|(code, n)| format!("{code} {n}")).collect();
@@ -443,6 +548,14 @@ pub(crate) fn markdown(report: &Report) -> String {
             }
             out.push('\n');
         }
+        if !engine.reports.is_empty() {
+            let _ = writeln!(
+                out,
+                "#### {} — reporting at scale\n\n{}",
+                engine.engine.name(),
+                fmt_report_scales(&engine.reports)
+            );
+        }
         for ingestion in &engine.ingestion {
             let _ = writeln!(
                 out,
@@ -528,6 +641,7 @@ pub(crate) mod tests {
             rounds: vec![round(scenarios)],
             ingestion: Vec::new(),
             peak_rss: vec![],
+            reports: Vec::new(),
         }
     }
 
@@ -595,6 +709,34 @@ pub(crate) mod tests {
         errors.insert("UNIMPLEMENTED".to_owned(), 3);
         errors.insert("ABORTED".to_owned(), 1);
         assert_eq!(fmt_errors(&errors), "ABORTED 1, UNIMPLEMENTED 3");
+    }
+
+    #[test]
+    fn reporting_at_scale_is_a_table_with_its_growth_and_where_the_time_goes() {
+        use crate::reports::tests::scale;
+        assert_eq!(fmt_report_scales(&[]), "");
+        let mut failed = scale(5_000_000, None);
+        failed.errors.push("GenerateReport: ResourceExhausted: too large".into());
+        let text = fmt_report_scales(&[scale(100_000, Some(50.0)), scale(1_000_000, Some(400.0)), failed]);
+        assert!(text.contains("the quarter 2026-01-01 to 2026-04-01 (UTC)"), "{text}");
+        assert!(
+            text.contains(
+                "| 100 000 | 2.0 s | 66 667 | 66 666 | 50.0 / 50.0 | 1.4 MiB, 120 figures, 40 recommendations | \
+                 4.0 / 4.0 (meetings.held, 900 records) | 2.5 / 2.5 (feedback.count, 1 records) | 80.0 / 80.0 (2.0 MiB) |"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("| 5 000 000 | 2.0 s | 3 333 333 | 3 333 333 | failed |"), "{text}");
+        assert!(text.contains("GenerateReport grew ×8.0 from 100 000 to 1 000 000 changes (the data ×10;"), "{text}");
+        assert!(
+            text.contains("| 1 000 000 | 250 000 (38%) | contacts 125 000, meetings 125 000 | 100 | 50 | 250 |"),
+            "{text}"
+        );
+        assert!(text.contains("> at 5 000 000 changes: GenerateReport: ResourceExhausted: too large"), "{text}");
+        assert_eq!(
+            (fmt_bytes(900), fmt_bytes(2048), fmt_bytes(3 * 1_048_576 / 2)),
+            ("900 B".into(), "2 KiB".into(), "1.5 MiB".into())
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! One run of the bench: the echo ceiling, then per engine the system started cold, its idle memory, the
-//! database's own rates, the seeded data, each scenario in turn, and reporting's ingestion; then the goals.
+//! database's own rates, the seeded data, each scenario in turn, and reporting's ingestion; with the system
+//! stopped, reporting's read models at scale; then the goals.
 use crate::ceilings::{CeilingDb, EchoServer};
 use crate::cli::{Engine, RunSettings};
 use crate::cluster::{Cluster, Postgres, TlsAllInOne};
@@ -75,8 +76,12 @@ pub(crate) async fn run(settings: &RunSettings) -> anyhow::Result<Report> {
             };
             let measured = bench_engine(settings, &mut cluster, &postgres, echo.as_ref(), &dir, &tag).await;
             let stopped = cluster.stop().await;
-            let report = measured?;
+            let mut report = measured?;
             stopped.with_context(|| format!("stopping the {} system under test", engine.name()))?;
+            // With the system under test stopped: reporting runs in this process, alone on the machine.
+            if settings.runs(crate::reports::NAME) {
+                report.reports = crate::reports::run(settings, engine, &postgres, &dir, &tag).await?;
+            }
             reports.push(report);
         }
         anyhow::Ok((echo_start, echo_small, reports))
@@ -283,6 +288,7 @@ async fn bench_engine(
         ingestion,
         peak_rss: peak,
         abuse,
+        reports: Vec::new(),
     })
 }
 
@@ -565,6 +571,16 @@ pub(crate) fn broken_scenarios(report: &Report) -> Vec<String> {
             }
         }
     }
+    for engine in &report.engines {
+        for scale in engine.reports.iter().filter(|scale| scale.generate.is_none()) {
+            broken.push(format!(
+                "{} reporting at scale, {} changes: GenerateReport never answered (errors: {:?})",
+                engine.engine.name(),
+                scale.changes,
+                scale.errors
+            ));
+        }
+    }
     for echo in [&report.echo, &report.echo_small].into_iter().flatten().filter(|echo| echo.ok == 0) {
         broken.push(format!("{}: no successful call (errors: {:?})", echo.name, echo.errors));
     }
@@ -615,5 +631,13 @@ mod tests {
         let broken = broken_scenarios(&report);
         assert_eq!(broken.len(), 1, "{broken:?}");
         assert!(broken[0].contains("GetContact") && broken[0].contains("NOT_FOUND"));
+        let mut report = report;
+        report.engines[0].rounds.clear();
+        let mut failed = crate::reports::tests::scale(100_000, None);
+        failed.errors.push("GenerateReport: ResourceExhausted: too large".into());
+        report.engines[0].reports = vec![crate::reports::tests::scale(10_000, Some(30.0)), failed];
+        let broken = broken_scenarios(&report);
+        assert_eq!(broken.len(), 1, "{broken:?}");
+        assert!(broken[0].contains("100000 changes") && broken[0].contains("too large"), "{broken:?}");
     }
 }
