@@ -580,7 +580,7 @@ mod tests {
         pg.rounds.push(round(vec![create(900.0, 0.75), meeting(500.0)]));
         let ingestion = |rate: f64| Ingestion { changes: 30_000, seconds: 1.0, changes_per_s: rate, backlog: 30_000 };
         pg.ingestion = vec![ingestion(95_000.0), ingestion(140_000.0), ingestion(104_000.0)];
-        let results = evaluate(&[pg]);
+        let results = evaluate(std::slice::from_ref(&pg));
         let create = status_of(&results, "CreateContact", Engine::Postgres);
         assert_eq!((create.status, create.value), (Status::Met, Some(0.75)));
         assert_eq!(create.samples, vec![0.9, 0.6, 0.75], "every round is reported, in order");

@@ -146,6 +146,7 @@ pub(crate) struct Tally {
 }
 
 impl Tally {
+    #[cfg(test)]
     pub(crate) fn total(&self) -> u64 {
         self.created.iter().chain(&self.updated).sum()
     }
