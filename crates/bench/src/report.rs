@@ -325,7 +325,9 @@ pub(crate) fn fmt_report_scales(scales: &[crate::reports::ReportScale]) -> Strin
     let Some(first) = scales.first() else { return out };
     let _ = writeln!(
         out,
-        "Read models built directly with reporting's store from a synthetic two-year history (a quarter holds about          an eighth of it), served by reporting in-process. GenerateReport: EXECUTIVE_SUMMARY of the quarter {} to {}          (UTC), scope all; ExplainFigure: a first page of 100. Times in ms, median / max of the calls.\n",
+        "Read models built directly with reporting's store from a synthetic two-year history (a quarter holds about \
+         an eighth of it), served by reporting in-process. GenerateReport: EXECUTIVE_SUMMARY of the quarter {} to {} \
+         (UTC), scope all; ExplainFigure: a first page of 100. Times in ms, median / max of the calls.\n",
         first.quarter_start, first.quarter_end
     );
     out.push_str(
