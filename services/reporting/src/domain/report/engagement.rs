@@ -169,23 +169,8 @@ pub(super) fn section(sheet: &mut Sheet, window: &Window, data: &InScope<'_>) {
             })
             .collect(),
     );
-    let mut weekly: HashMap<String, f64> = HashMap::new();
-    for i in &in_period {
-        if let Some(at) = super::micros(i.item.occur_time.as_ref()) {
-            *weekly.entry(window.week_of(at)).or_default() += 1.0;
-        }
-    }
-    let points = window.weeks().into_iter().map(|w| {
-        let value = weekly.get(&w).copied().unwrap_or(0.0);
-        (w, value)
-    });
-    sheet.series(
-        "engagement.interactions_per_week",
-        "Interactions per week",
-        wire::ChartKind::Line,
-        "count",
-        points.collect(),
-    );
+    let points = window.per_week(in_period.iter().filter_map(|i| super::micros(i.item.occur_time.as_ref())));
+    sheet.series("engagement.interactions_per_week", "Interactions per week", wire::ChartKind::Line, "count", points);
 }
 
 fn occurred(interaction: &contacts::Interaction) -> String {

@@ -75,25 +75,16 @@ pub(crate) fn breached_at(case: &mediation::Case, at: i64) -> bool {
 pub(super) fn section(sheet: &mut Sheet, window: &Window, data: &InScope<'_>) {
     let team = |name: &str| data.team(name).to_vec();
     let reference = |c: &mediation::Case| if c.reference.is_empty() { "case".to_owned() } else { c.reference.clone() };
+    let as_opened = |c: &super::Rec<mediation::Case>| {
+        let when = date_of(micros(c.item.create_time.as_ref()).unwrap_or(0));
+        evidence(&c.meta, format!("{} opened {when}", reference(&c.item)), &team(&c.meta.name))
+    };
     let opened: Vec<_> = data.cases.iter().filter(|c| window.in_period(micros(c.item.create_time.as_ref()))).collect();
     sheet.count(
         "mediation.opened",
         "Cases opened",
         "Cases opened in the period.",
-        opened
-            .iter()
-            .map(|c| {
-                evidence(
-                    &c.meta,
-                    format!(
-                        "{} opened {}",
-                        reference(&c.item),
-                        date_of(micros(c.item.create_time.as_ref()).unwrap_or(0))
-                    ),
-                    &team(&c.meta.name),
-                )
-            })
-            .collect(),
+        opened.iter().map(|c| as_opened(c)).collect(),
     );
     let resolved: Vec<_> = data
         .cases
@@ -208,20 +199,7 @@ pub(super) fn section(sheet: &mut Sheet, window: &Window, data: &InScope<'_>) {
             &format!("mediation.open{{age={label}}}"),
             &format!("Open cases aged {label} days"),
             "Cases open at the report's end, by days since they were opened.",
-            members
-                .iter()
-                .map(|c| {
-                    evidence(
-                        &c.meta,
-                        format!(
-                            "{} opened {}",
-                            reference(&c.item),
-                            date_of(micros(c.item.create_time.as_ref()).unwrap_or(0))
-                        ),
-                        &team(&c.meta.name),
-                    )
-                })
-                .collect(),
+            members.iter().map(|c| as_opened(c)).collect(),
         );
     }
     sheet.series("mediation.open_by_age", "Open cases by age", wire::ChartKind::Bar, "count", age_points);

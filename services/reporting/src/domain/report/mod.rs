@@ -110,6 +110,21 @@ impl Window {
         weeks
     }
 
+    /// How many of `instants` fall in each week of the period, every week listed (zero when none).
+    pub fn per_week(&self, instants: impl Iterator<Item = i64>) -> Vec<(String, f64)> {
+        let mut counts: HashMap<String, f64> = HashMap::new();
+        for at in instants {
+            *counts.entry(self.week_of(at)).or_default() += 1.0;
+        }
+        self.weeks()
+            .into_iter()
+            .map(|w| {
+                let value = counts.get(&w).copied().unwrap_or(0.0);
+                (w, value)
+            })
+            .collect()
+    }
+
     /// The ISO week of an instant in the period's zone.
     pub fn week_of(&self, micros: i64) -> String {
         week_label(self.period.zone.to_datetime(timestamp(micros)).date())

@@ -3,7 +3,7 @@
 use super::{InScope, Sheet, Window, cell, date_of, evidence, figure_cell, mean, micros, row};
 use liaison_proto::reporting::v1 as wire;
 use liaison_proto::scheduling::v1 as scheduling;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// Attendance of a completed meeting: attendees recorded present over attendees expected (not optional), or
 /// `None` when it had nobody expected.
@@ -154,17 +154,8 @@ pub(super) fn meetings(sheet: &mut Sheet, window: &Window, data: &InScope<'_>) {
         rows.push(row(vec![cell(data.label(owner)), figure_cell(n, figure)]));
     }
     sheet.table("meetings.overdue_by_owner", "Overdue action items by owner", &["Owner", "Overdue"], rows);
-    let mut weekly: HashMap<String, f64> = HashMap::new();
-    for m in &held {
-        if let Some(at) = micros(m.item.start_time.as_ref()) {
-            *weekly.entry(window.week_of(at)).or_default() += 1.0;
-        }
-    }
-    let points = window.weeks().into_iter().map(|w| {
-        let value = weekly.get(&w).copied().unwrap_or(0.0);
-        (w, value)
-    });
-    sheet.series("meetings.held_per_week", "Meetings held per week", wire::ChartKind::Line, "count", points.collect());
+    let points = window.per_week(held.iter().filter_map(|m| micros(m.item.start_time.as_ref())));
+    sheet.series("meetings.held_per_week", "Meetings held per week", wire::ChartKind::Line, "count", points);
 }
 
 /// Whether a commitment was open at `at`: made before, and not closed (or referred) by then.
