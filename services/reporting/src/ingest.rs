@@ -37,6 +37,8 @@ pub struct Live {
     pub connected: bool,
     pub lag: i64,
     pub last_error: String,
+    /// The cursor after the last batch this follower applied.
+    pub cursor: i64,
 }
 
 impl IngestionState {
@@ -92,20 +94,35 @@ pub async fn follow(feed: FeedClient, store: Store, state: IngestionState, shutd
                 continue;
             }
         };
+        // Each second: is the feed still ours, and is the stored cursor still where this follower left it? A
+        // cursor moved back means another replica rebuilt the read model: start again from it.
         let lost_lock = async {
             loop {
                 tokio::time::sleep(LEADERSHIP_CHECK).await;
                 if !lock.held().await {
-                    return;
+                    return Fault::LockLost;
+                }
+                let applied = state.get(source).cursor;
+                if store.progress(source).await.is_ok_and(|stored| stored.cursor < applied) {
+                    return Fault::Rebuilt;
                 }
             }
         };
         let mut restarts = state.restarts.subscribe();
         let outcome = tokio::select! {
             outcome = follow_once(&feed, &store, &state) => outcome,
-            _ = lost_lock => Err((Fault::LockLost, format!("lost the lock on the {source} feed"))),
+            fault = lost_lock => match fault {
+                Fault::Rebuilt => {
+                    tracing::info!(source = source.name(), "read model rebuilt elsewhere; following the feed again from the start");
+                    state.update(source, |live| live.cursor = 0);
+                    backoff = BACKOFF_FIRST;
+                    continue;
+                }
+                fault => Err((fault, format!("lost the lock on the {source} feed"))),
+            },
             _ = restarts.changed() => {
                 tracing::info!(source = source.name(), "read model rebuilt; following the feed again from the start");
+                state.update(source, |live| live.cursor = 0);
                 backoff = BACKOFF_FIRST;
                 continue;
             }
@@ -148,6 +165,8 @@ enum Fault {
     Closed,
     /// Another replica took the feed over.
     LockLost,
+    /// The read model was rebuilt by another replica (the stored cursor moved back).
+    Rebuilt,
 }
 
 impl Fault {
@@ -157,6 +176,7 @@ impl Fault {
             Self::Database => "the reporting database failed; see the service's log".to_owned(),
             Self::Closed => format!("the {source} service closed its change stream"),
             Self::LockLost => "another replica took this feed over".to_owned(),
+            Self::Rebuilt => "the read model was rebuilt; following again from the start".to_owned(),
         }
     }
 }
@@ -173,6 +193,7 @@ async fn follow_once(feed: &FeedClient, store: &Store, state: &IngestionState) -
     let mut stream = feed.watch(cursor).await.map_err(|e| (Fault::Source, e.to_string()))?;
     state.update(source, |live| {
         live.connected = true;
+        live.cursor = cursor;
         live.last_error.clear();
     });
     tracing::info!(source = source.name(), cursor = progress.cursor, "following change feed");
@@ -200,7 +221,10 @@ async fn follow_once(feed: &FeedClient, store: &Store, state: &IngestionState) -
         }
         let span = ingestion_span(source, &batch.changes);
         cursor = store.apply(source, cursor, &batch.changes).instrument(span).await.map_err(database)?.cursor;
-        state.update(source, |live| live.lag = batch.remaining);
+        state.update(source, |live| {
+            live.lag = batch.remaining;
+            live.cursor = cursor;
+        });
         liaison_runtime::net::metrics::record_feed(source.name(), batch.remaining, batch.changes.len() as u64);
         if let Some(end) = ended {
             return end;

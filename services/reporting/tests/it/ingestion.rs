@@ -142,7 +142,36 @@ async fn a_batch_applied_by_two_followers_is_counted_once(engine: Engine) {
     assert_eq!(store.counts().await.unwrap().contacts, 3);
 }
 
-on_both_databases!(two_reporting_replicas_on_one_database_apply_each_change_once);
+on_both_databases!(
+    two_reporting_replicas_on_one_database_apply_each_change_once,
+    a_rebuild_asked_of_either_replica_replays_every_feed
+);
+
+/// Whichever replica is asked, the one following each feed notices the emptied read model and replays it.
+async fn a_rebuild_asked_of_either_replica_replays_every_feed(engine: Engine) {
+    use liaison_proto::reporting::v1::RebuildReadModelRequest;
+    let mut cluster = Cluster::start(engine).await;
+    let second = spawn::<Reporting>(&cluster.dbs[3], cluster.peers()).await;
+    for i in 0..5 {
+        cluster.contact(&format!("P{i}")).await;
+    }
+    cluster.organization("Org").await;
+    cluster.expect_counts(1, 5, 0, 0).await;
+    for replica in [ReportingServiceClient::new(channel(&second)), cluster.reporting()] {
+        let answer = replica.clone().rebuild_read_model(RebuildReadModelRequest {}).ok().await;
+        assert!(answer.sources.iter().all(|s| s.applied_count == 0), "{:?}", answer.sources);
+        cluster.expect_counts(1, 5, 0, 0).await;
+        eventually(Duration::from_secs(15), "every change applied again, once", || {
+            let mut client = replica.clone();
+            async move {
+                let sources =
+                    client.get_ingestion_status(GetIngestionStatusRequest {}).await.ok()?.into_inner().sources;
+                (sources[0].applied_count == 6).then_some(())
+            }
+        })
+        .await;
+    }
+}
 
 async fn two_reporting_replicas_on_one_database_apply_each_change_once(engine: Engine) {
     let mut cluster = Cluster::start(engine).await;
