@@ -255,13 +255,18 @@ pub(super) fn projects(sheet: &mut Sheet, window: &Window, data: &InScope<'_>) {
     let mut rows = Vec::new();
     let mut planned: BTreeMap<String, (f64, Vec<_>)> = BTreeMap::new();
     let mut actual: BTreeMap<String, (f64, Vec<_>)> = BTreeMap::new();
+    let mut by_project: std::collections::HashMap<&str, Vec<_>> = std::collections::HashMap::new();
+    for m in data.milestones.iter().filter(|m| milestone_status(&m.item) != Some(M::Cancelled)) {
+        if let Some(project) = super::scope::project_of(&m.meta.name) {
+            by_project.entry(project).or_default().push(*m);
+        }
+    }
+    let mut changes_of: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for change in data.status_changes.iter().filter(|s| window.period.contains(s.change_time)) {
+        *changes_of.entry(change.project.as_str()).or_default() += 1;
+    }
     for p in &data.projects {
-        let prefix = format!("{}/", p.meta.name);
-        let milestones: Vec<_> = data
-            .milestones
-            .iter()
-            .filter(|m| m.meta.name.starts_with(&prefix) && milestone_status(&m.item) != Some(M::Cancelled))
-            .collect();
+        let milestones = by_project.get(p.meta.name.as_str()).map(Vec::as_slice).unwrap_or(&[]);
         let percent = mean(milestones.iter().map(|m| f64::from(m.item.percent_complete)));
         let figure = sheet.figure(
             &format!("projects.percent_complete{{project={}}}", p.meta.name),
@@ -293,11 +298,7 @@ pub(super) fn projects(sheet: &mut Sheet, window: &Window, data: &InScope<'_>) {
                 None => budget_cells.push(cell("—")),
             }
         }
-        let changes = data
-            .status_changes
-            .iter()
-            .filter(|s| s.project == p.meta.name && window.period.contains(s.change_time))
-            .count();
+        let changes = changes_of.get(p.meta.name.as_str()).copied().unwrap_or(0);
         let mut cells = vec![
             cell(format!("{} ({})", p.item.display_name, p.meta.name)),
             figure_cell(super::round(percent), figure),

@@ -170,21 +170,14 @@ impl<'a> InScope<'a> {
             .collect();
         let projects: Vec<_> =
             records.projects.iter().filter(|p| keep(&mut std::iter::once(p.meta.name.as_str()))).collect();
-        let milestones = records
-            .milestones
-            .iter()
-            .filter(|m| projects.iter().any(|p| m.meta.name.starts_with(&format!("{}/", p.meta.name))))
-            .collect();
+        let project_names: HashSet<&str> = projects.iter().map(|p| p.meta.name.as_str()).collect();
+        let on_project = |milestone: &str| project_of(milestone).is_some_and(|p| project_names.contains(p));
+        let milestones = records.milestones.iter().filter(|m| on_project(&m.meta.name)).collect();
         let commitments: Vec<&Rec<scheduling::Commitment>> = records
             .commitments
             .iter()
             .filter(|c| {
-                let on_project = c
-                    .item
-                    .milestones
-                    .iter()
-                    .any(|m| projects.iter().any(|p| m.starts_with(&format!("{}/", p.meta.name))));
-                on_project
+                c.item.milestones.iter().any(|m| on_project(m))
                     || (!project_scope && keep(&mut [c.item.stakeholder.as_str(), c.item.owner.as_str()].into_iter()))
             })
             .collect();
@@ -210,13 +203,14 @@ impl<'a> InScope<'a> {
             .filter(|a| a.meta.name.split("/preventionActions/").next().is_some_and(|case| case_names.contains(case)))
             .collect();
         let status_changes =
-            records.status_changes.iter().filter(|s| projects.iter().any(|p| p.meta.name == s.project)).collect();
+            records.status_changes.iter().filter(|s| project_names.contains(s.project.as_str())).collect();
         let subjects: HashSet<&str> = organizations
             .iter()
             .map(|o| o.meta.name.as_str())
             .chain(meetings.iter().map(|m| m.meta.name.as_str()))
             .chain(projects.iter().map(|p| p.meta.name.as_str()))
             .chain(case_names.iter().copied())
+            .chain(commitments.iter().map(|c| c.meta.name.as_str()))
             .collect();
         let feedback = records
             .feedback
@@ -225,7 +219,6 @@ impl<'a> InScope<'a> {
                 members.is_none()
                     || subjects.contains(f.subject.as_str())
                     || members.as_ref().is_some_and(|m| m.has(&f.subject))
-                    || commitments.iter().any(|c: &&Rec<scheduling::Commitment>| c.meta.name == f.subject)
             })
             .collect();
         Self {
@@ -258,4 +251,9 @@ impl<'a> InScope<'a> {
     pub(crate) fn team(&self, case: &str) -> &[String] {
         self.teams.get(case).map(Vec::as_slice).unwrap_or(&[])
     }
+}
+
+/// The project of a milestone's name, `projects/p` of `projects/p/milestones/m`.
+pub(crate) fn project_of(milestone: &str) -> Option<&str> {
+    milestone.split_once("/milestones/").map(|(project, _)| project)
 }
