@@ -22,6 +22,32 @@ pub const ATTENDANCE_DROP_POINTS: f64 = 20.0;
 pub const LOW_SATISFACTION: i32 = 2;
 /// …and this many in the period is a pattern.
 pub const LOW_SATISFACTION_COUNT: usize = 2;
+/// Suggestions one rule makes about single organisations or owners at most; the rest become one suggestion that
+/// cites them all, so a report's size does not grow with the register.
+pub const PER_RULE: usize = 20;
+
+/// Keeps the first [`PER_RULE`] suggestions (most urgent first) and folds the rest into one about `others`.
+fn at_most(
+    rule: &str,
+    mut found: Vec<Suggestion>,
+    others: impl Fn(usize) -> (String, String),
+    out: &mut Vec<Suggestion>,
+) {
+    found.sort_by(|a, b| {
+        b.recommendation
+            .priority
+            .cmp(&a.recommendation.priority)
+            .then_with(|| b.evidence.len().cmp(&a.evidence.len()))
+            .then_with(|| a.recommendation.id.cmp(&b.recommendation.id))
+    });
+    if found.len() > PER_RULE {
+        let rest = found.split_off(PER_RULE);
+        let (title, detail) = others(rest.len());
+        let evidence = rest.into_iter().flat_map(|s| s.evidence).collect();
+        found.push(suggestion(rule, "others", 1, title, detail, evidence));
+    }
+    out.extend(found);
+}
 
 fn suggestion(
     rule: &str,
@@ -66,6 +92,7 @@ pub(crate) fn recommend(kind: ReportKind, window: &Window, data: &InScope<'_>) -
 
 /// `unengaged-organization`: an organisation in scope with no interaction for [`UNENGAGED_DAYS`] days.
 fn unengaged_organizations(window: &Window, data: &InScope<'_>, out: &mut Vec<Suggestion>) {
+    let mut found = Vec::new();
     let last = super::report::engagement_last(window, data);
     for org in super::report::engagement_stakeholders(window, data) {
         let last_at = last.get(org.meta.name.as_str()).copied();
@@ -76,7 +103,7 @@ fn unengaged_organizations(window: &Window, data: &InScope<'_>, out: &mut Vec<Su
             Some(at) => (2, format!("the last interaction was on {}", date_of(at))),
             None => (3, "there was no interaction in the 90 days before".to_owned()),
         };
-        out.push(suggestion(
+        found.push(suggestion(
             "unengaged-organization",
             &org.meta.name,
             priority,
@@ -85,6 +112,13 @@ fn unengaged_organizations(window: &Window, data: &InScope<'_>, out: &mut Vec<Su
             vec![evidence(&org.meta, since.clone(), &[])],
         ));
     }
+    let others = |n| {
+        (
+            format!("Re-engage {n} more organisations"),
+            format!("{n} more organisations had no interaction for {UNENGAGED_DAYS} days or more."),
+        )
+    };
+    at_most("unengaged-organization", found, others, out);
 }
 
 /// `overloaded-owner`: someone with [`OVERDUE_ITEMS`] or more overdue action items and commitments.
@@ -105,11 +139,12 @@ fn overloaded_owners(window: &Window, data: &InScope<'_>, out: &mut Vec<Suggesti
             ));
         }
     }
+    let mut found = Vec::new();
     for (owner, items) in by_owner {
         if owner.is_empty() || items.len() < OVERDUE_ITEMS {
             continue;
         }
-        out.push(suggestion(
+        found.push(suggestion(
             "overloaded-owner",
             owner,
             if items.len() >= 2 * OVERDUE_ITEMS { 3 } else { 2 },
@@ -122,6 +157,13 @@ fn overloaded_owners(window: &Window, data: &InScope<'_>, out: &mut Vec<Suggesti
             items,
         ));
     }
+    let others = |n| {
+        (
+            format!("Help {n} more people with overdue work"),
+            format!("{n} more people have {OVERDUE_ITEMS} or more overdue items each."),
+        )
+    };
+    at_most("overloaded-owner", found, others, out);
 }
 
 /// `falling-attendance`: a meeting series (meetings with the same title and organiser) whose attendance fell over

@@ -76,8 +76,9 @@ pub(super) fn section(sheet: &mut Sheet, window: &Window, data: &InScope<'_>) {
             by_org_channel.entry((org, channel(i.item.channel))).or_default().push(*i);
         }
     }
+    let (shown, others) = super::largest(by_org_channel, super::TABLE_ROWS);
     let mut rows = Vec::new();
-    for ((org, channel), items) in &by_org_channel {
+    for ((org, channel), items) in &shown {
         let id = format!("engagement.interactions{{organization={org},channel={channel}}}");
         let figure = sheet.count(
             &id,
@@ -86,6 +87,15 @@ pub(super) fn section(sheet: &mut Sheet, window: &Window, data: &InScope<'_>) {
             items.iter().map(|i| evidence(&i.meta, occurred(&i.item), &[])).collect(),
         );
         rows.push(row(vec![cell(data.label(org)), cell(*channel), figure_cell(items.len() as f64, figure)]));
+    }
+    if !others.is_empty() {
+        let figure = sheet.count(
+            "engagement.interactions{organization=others}",
+            "Interactions with all other organisations and channels",
+            "Interactions counted in the rows the table does not show (it shows the largest).",
+            others.iter().map(|i| evidence(&i.meta, occurred(&i.item), &[])).collect(),
+        );
+        rows.push(row(vec![cell("All others"), cell(""), figure_cell(others.len() as f64, figure)]));
     }
     sheet.table(
         "engagement.by_organization",

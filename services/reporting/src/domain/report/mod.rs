@@ -257,6 +257,18 @@ impl Sheet {
     }
 }
 
+/// Rows a keyed table shows at most; the rest are one row ("all others"), so a report's size does not grow with
+/// the number of organisations, owners or projects.
+pub(crate) const TABLE_ROWS: usize = 25;
+
+/// The `limit` largest groups (most records first, then by key) and everything else merged.
+pub(crate) fn largest<K: Ord + Clone, V>(groups: BTreeMap<K, Vec<V>>, limit: usize) -> (Vec<(K, Vec<V>)>, Vec<V>) {
+    let mut groups: Vec<(K, Vec<V>)> = groups.into_iter().collect();
+    groups.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then_with(|| a.0.cmp(&b.0)));
+    let rest = if groups.len() > limit { groups.split_off(limit) } else { Vec::new() };
+    (groups, rest.into_iter().flat_map(|(_, v)| v).collect())
+}
+
 /// Values are kept to three decimals so that a report reads (and compares) the same on every machine.
 pub fn round(value: f64) -> f64 {
     if value.is_finite() { (value * 1000.0).round() / 1000.0 } else { 0.0 }

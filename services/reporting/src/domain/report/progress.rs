@@ -142,8 +142,9 @@ pub(super) fn meetings(sheet: &mut Sheet, window: &Window, data: &InScope<'_>) {
     for (owner, meta, note) in &overdue {
         by_owner.entry(owner).or_default().push(evidence(meta, note.clone(), &[]));
     }
+    let (shown, others) = super::largest(by_owner, super::TABLE_ROWS);
     let mut rows = Vec::new();
-    for (owner, items) in by_owner {
+    for (owner, items) in shown {
         let n = items.len() as f64;
         let figure = sheet.count(
             &format!("action_items.overdue{{owner={owner}}}"),
@@ -152,6 +153,16 @@ pub(super) fn meetings(sheet: &mut Sheet, window: &Window, data: &InScope<'_>) {
             items,
         );
         rows.push(row(vec![cell(data.label(owner)), figure_cell(n, figure)]));
+    }
+    if !others.is_empty() {
+        let n = others.len() as f64;
+        let figure = sheet.count(
+            "action_items.overdue{owner=others}",
+            "Overdue action items of all other owners",
+            "Overdue action items of the owners the table does not show (it shows those with the most).",
+            others,
+        );
+        rows.push(row(vec![cell("All others"), figure_cell(n, figure)]));
     }
     sheet.table("meetings.overdue_by_owner", "Overdue action items by owner", &["Owner", "Overdue"], rows);
     let points = window.per_week(held.iter().filter_map(|m| micros(m.item.start_time.as_ref())));
@@ -265,9 +276,36 @@ pub(super) fn projects(sheet: &mut Sheet, window: &Window, data: &InScope<'_>) {
     for change in data.status_changes.iter().filter(|s| window.period.contains(s.change_time)) {
         *changes_of.entry(change.project.as_str()).or_default() += 1;
     }
+    // The table shows the projects with the most milestones; the others are one row.
+    let mut ranked: Vec<_> = data.projects.iter().collect();
+    let milestones_of = |p: &str| by_project.get(p).map_or(0, Vec::len);
+    ranked.sort_by(|a, b| {
+        milestones_of(&b.meta.name).cmp(&milestones_of(&a.meta.name)).then_with(|| a.meta.name.cmp(&b.meta.name))
+    });
+    let shown: std::collections::HashSet<&str> =
+        ranked.iter().take(2 * super::TABLE_ROWS).map(|p| p.meta.name.as_str()).collect();
+    let mut hidden_milestones = Vec::new();
     for p in &data.projects {
         let milestones = by_project.get(p.meta.name.as_str()).map(Vec::as_slice).unwrap_or(&[]);
         let percent = mean(milestones.iter().map(|m| f64::from(m.item.percent_complete)));
+        let money = |m: &Option<scheduling::Money>| {
+            m.as_ref()
+                .filter(|m| !m.currency_code.is_empty())
+                .map(|m| (m.currency_code.clone(), m.units as f64 + f64::from(m.nanos) / 1e9))
+        };
+        if !shown.contains(p.meta.name.as_str()) {
+            hidden_milestones.extend_from_slice(milestones);
+            for (target, amount) in
+                [(&mut planned, money(&p.item.planned_budget)), (&mut actual, money(&p.item.actual_budget))]
+            {
+                if let Some((currency, value)) = amount {
+                    let entry = target.entry(currency.clone()).or_default();
+                    entry.0 += value;
+                    entry.1.push(evidence(&p.meta, format!("{currency} {value:.2}"), &[]));
+                }
+            }
+            continue;
+        }
         let figure = sheet.figure(
             &format!("projects.percent_complete{{project={}}}", p.meta.name),
             &format!("{} complete", p.item.display_name),
@@ -279,11 +317,6 @@ pub(super) fn projects(sheet: &mut Sheet, window: &Window, data: &InScope<'_>) {
                 .map(|m| evidence(&m.meta, format!("{}% complete", m.item.percent_complete), &[]))
                 .collect(),
         );
-        let money = |m: &Option<scheduling::Money>| {
-            m.as_ref()
-                .filter(|m| !m.currency_code.is_empty())
-                .map(|m| (m.currency_code.clone(), m.units as f64 + f64::from(m.nanos) / 1e9))
-        };
         let mut budget_cells = Vec::new();
         for (target, amount) in
             [(&mut planned, money(&p.item.planned_budget)), (&mut actual, money(&p.item.actual_budget))]
@@ -307,6 +340,30 @@ pub(super) fn projects(sheet: &mut Sheet, window: &Window, data: &InScope<'_>) {
         cells.push(cell(health(p.item.health)));
         cells.push(cell(changes.to_string()));
         rows.push(row(cells));
+    }
+    let hidden = data.projects.len().saturating_sub(shown.len());
+    if hidden > 0 {
+        let percent = mean(hidden_milestones.iter().map(|m| f64::from(m.item.percent_complete)));
+        let figure = sheet.figure(
+            "projects.percent_complete{project=others}",
+            "Other projects complete",
+            "percent",
+            percent,
+            "Mean percent complete of the milestones of the projects the table does not show.",
+            hidden_milestones
+                .iter()
+                .map(|m| evidence(&m.meta, format!("{}% complete", m.item.percent_complete), &[]))
+                .collect(),
+        );
+        let label = format!("{hidden} other projects");
+        rows.push(row(vec![
+            cell(label),
+            figure_cell(super::round(percent), figure),
+            cell(""),
+            cell(""),
+            cell(""),
+            cell(""),
+        ]));
     }
     sheet.table(
         "projects.overview",

@@ -250,3 +250,35 @@ fn percentiles_use_the_nearest_rank_and_weeks_follow_the_zone() {
     assert_eq!(weeks.first().map(String::as_str), Some("2026-W01"));
     assert_eq!(weeks.len(), 14);
 }
+
+#[test]
+fn a_report_keeps_its_size_when_the_register_grows() {
+    let mut records = Records::default();
+    for i in 0..30 {
+        let org = format!("organizations/{i:02}");
+        records.organizations.push(organization(&org, END - 400 * DAY));
+        // Organisation i has i + 1 interactions in the period; none in the 60 days before the end for half.
+        for n in 0..=i {
+            let at = if i % 2 == 0 { END - 70 * DAY } else { END - DAY };
+            records.interactions.push(interaction(&format!("interactions/{i}-{n}"), &org, at - n as i64));
+        }
+    }
+    let computed = compute(ReportKind::Engagement, &Scope::All, &window(), &records);
+    let table = computed.sections[0].tables.iter().find(|t| t.id == "engagement.by_organization").unwrap();
+    assert_eq!(table.rows.len(), TABLE_ROWS + 1, "the largest rows and one for all others");
+    assert_eq!(table.rows[0].cells[0].text, "organizations/29", "most interactions first");
+    // The first five organisations (1 to 5 interactions) are the others: 15 interactions.
+    assert_eq!(figure(&computed, "engagement.interactions{organization=others}"), 15.0);
+    let unengaged = computed.suggestions.iter().filter(|s| s.recommendation.rule == "unengaged-organization").count();
+    assert_eq!(unengaged, 15, "fifteen flagged, under the cap");
+    let mut many = records.clone();
+    for i in 30..60 {
+        many.organizations.push(organization(&format!("organizations/{i:02}"), END - 400 * DAY));
+    }
+    let computed = compute(ReportKind::Engagement, &Scope::All, &window(), &many);
+    let flagged: Vec<_> =
+        computed.suggestions.iter().filter(|s| s.recommendation.rule == "unengaged-organization").collect();
+    assert_eq!(flagged.len(), crate::domain::rules::PER_RULE + 1);
+    let others = flagged.iter().find(|s| s.recommendation.id == "unengaged-organization:others").unwrap();
+    assert_eq!(others.evidence.len(), 45 - crate::domain::rules::PER_RULE, "the rest cited in one suggestion");
+}
