@@ -77,6 +77,8 @@ struct Goal {
     floor: Option<fn(&EngineReport) -> Vec<f64>>,
     /// For a latency goal: the longest stretch of each round's window in which the whole machine stood still.
     stalls: Option<fn(&EngineReport) -> Vec<f64>>,
+    /// Why the measured call did not answer, when it ran and failed: the goal is missed, not unmeasured.
+    failure: Option<fn(&EngineReport) -> Option<String>>,
 }
 
 const BOTH: &[Engine] = &[Engine::Sqlite, Engine::Postgres];
@@ -118,6 +120,11 @@ fn scale_figure(engine: &EngineReport, figure: impl Fn(&crate::reports::ReportSc
     once(crate::reports::at_goal_size(&engine.reports).and_then(figure))
 }
 
+/// The first error of `rpc` at the size the scale goals are judged on.
+fn scale_failure(engine: &EngineReport, rpc: &str) -> Option<String> {
+    crate::reports::at_goal_size(&engine.reports)?.errors.iter().find(|e| e.starts_with(rpc)).cloned()
+}
+
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
@@ -131,6 +138,7 @@ const GOALS: &[Goal] = &[
         measure: |e| per_round(e, |r| ran(r, Scenario::GetContact)?.ratio),
         floor: None,
         stalls: None,
+        failure: None,
     },
     Goal {
         goal: "GetContact p99 < 5 ms at half its peak rate (open loop)",
@@ -144,6 +152,7 @@ const GOALS: &[Goal] = &[
                 Some(ran(r, Scenario::GetContactHalfPeak)?.machine_stalls.filter(|s| s.cores > 1)?.longest_ms)
             })
         }),
+        failure: None,
     },
     Goal {
         goal: "CreateContact ≥ 0.7× the database's own single-row insert rate",
@@ -153,6 +162,7 @@ const GOALS: &[Goal] = &[
         measure: |e| per_round(e, |r| ran(r, Scenario::CreateContact)?.ratio),
         floor: None,
         stalls: None,
+        failure: None,
     },
     // Issue 17: what a bearer token (verified once, then found in the server's cache) and TLS cost GetContact,
     // measured in the same round. Only the all-in-one verifies tokens in development mode (see run.rs).
@@ -164,6 +174,7 @@ const GOALS: &[Goal] = &[
         measure: |e| rate_ratio(e, Scenario::GetContactAuth, Scenario::GetContact),
         floor: None,
         stalls: None,
+        failure: None,
     },
     Goal {
         goal: "GetContactTls (TLS and a bearer token) ≥ 0.8× GetContact's rate",
@@ -173,6 +184,7 @@ const GOALS: &[Goal] = &[
         measure: |e| rate_ratio(e, Scenario::GetContactTls, Scenario::GetContact),
         floor: None,
         stalls: None,
+        failure: None,
     },
     Goal {
         goal: "the rate of CreateContactAuth ÷ CreateContact's (reported)",
@@ -182,6 +194,7 @@ const GOALS: &[Goal] = &[
         measure: |e| rate_ratio(e, Scenario::CreateContactAuth, Scenario::CreateContact),
         floor: None,
         stalls: None,
+        failure: None,
     },
     Goal {
         goal: "the rate of CreateContactTls ÷ CreateContact's (reported)",
@@ -191,6 +204,7 @@ const GOALS: &[Goal] = &[
         measure: |e| rate_ratio(e, Scenario::CreateContactTls, Scenario::CreateContact),
         floor: None,
         stalls: None,
+        failure: None,
     },
     Goal {
         goal: "BatchGetContacts(100) contacts/s ≥ 20× GetContact's",
@@ -207,6 +221,7 @@ const GOALS: &[Goal] = &[
         },
         floor: None,
         stalls: None,
+        failure: None,
     },
     Goal {
         goal: "CreateMeeting (10 participants) ≥ 0.5× CreateContact's rate",
@@ -220,6 +235,7 @@ const GOALS: &[Goal] = &[
         },
         floor: None,
         stalls: None,
+        failure: None,
     },
     // The scheduling scenarios: a team of 20 with a year of meetings each (`calendar.rs`). Conflict checks and
     // free/busy are meant to be index range scans of the people asked about, so these hold as the data grows.
@@ -232,6 +248,7 @@ const GOALS: &[Goal] = &[
         measure: |e| per_round(e, |r| Some(ran(r, Scenario::FindMeetingTimes)?.latency.p99_ms)),
         floor: None,
         stalls: None,
+        failure: None,
     },
     Goal {
         goal: "CreateMeeting50 (50 participants, conflicts checked) ≥ 0.3× CreateContact's rate",
@@ -241,6 +258,7 @@ const GOALS: &[Goal] = &[
         measure: |e| rate_ratio(e, Scenario::CreateMeeting50, Scenario::CreateContact),
         floor: None,
         stalls: None,
+        failure: None,
     },
     Goal {
         goal: "ListMeetingsMonth (one participant's month) ≥ 0.3× the echo ceiling",
@@ -250,6 +268,7 @@ const GOALS: &[Goal] = &[
         measure: |e| per_round(e, |r| ran(r, Scenario::ListMeetingsMonth)?.ratio),
         floor: None,
         stalls: None,
+        failure: None,
     },
     // The mediation scenarios: a case opened between three seeded contacts (one call to contacts), a stage
     // transition (EscalateCase: a conditional write and a change-feed row under the case's row lock, each worker on
@@ -262,6 +281,7 @@ const GOALS: &[Goal] = &[
         measure: |e| rate_ratio(e, Scenario::OpenCase, Scenario::CreateContact),
         floor: None,
         stalls: None,
+        failure: None,
     },
     Goal {
         goal: "EscalateCase (a stage transition) ≥ 0.5× UpdateContact's rate",
@@ -271,6 +291,7 @@ const GOALS: &[Goal] = &[
         measure: |e| rate_ratio(e, Scenario::EscalateCase, Scenario::UpdateContact),
         floor: None,
         stalls: None,
+        failure: None,
     },
     Goal {
         goal: "ListCasesBySla (SLA status ON_TRACK, pages of 20) ≥ 0.3× the echo ceiling",
@@ -280,6 +301,7 @@ const GOALS: &[Goal] = &[
         measure: |e| per_round(e, |r| ran(r, Scenario::ListCasesBySla)?.ratio),
         floor: None,
         stalls: None,
+        failure: None,
     },
     Goal {
         goal: "reporting ingests ≥ 100 000 changes/s from a backlog",
@@ -289,6 +311,7 @@ const GOALS: &[Goal] = &[
         measure: |e| e.ingestion.iter().map(|i| i.changes_per_s).filter(|r| *r > 0.0).collect(),
         floor: None,
         stalls: None,
+        failure: None,
     },
     // Issue 20's scale figures (`reports.rs`), judged on the read model of 1 000 000 changes (not measured when that
     // size did not run): one quarter's report, explaining one of its figures, rendering it.
@@ -300,6 +323,7 @@ const GOALS: &[Goal] = &[
         measure: |e| scale_figure(e, |s| Some(s.generate.as_ref()?.median_ms)),
         floor: None,
         stalls: None,
+        failure: Some(|e| scale_failure(e, "GenerateReport")),
     },
     Goal {
         goal: "ExplainFigure of that report (a large figure's first page of 100) < 50 ms",
@@ -309,6 +333,7 @@ const GOALS: &[Goal] = &[
         measure: |e| scale_figure(e, |s| Some(s.explain_large.as_ref()?.timing.median_ms)),
         floor: None,
         stalls: None,
+        failure: Some(|e| scale_failure(e, "ExplainFigure")),
     },
     Goal {
         goal: "RenderReport of that report as HTML < 200 ms",
@@ -318,6 +343,7 @@ const GOALS: &[Goal] = &[
         measure: |e| scale_figure(e, |s| Some(s.render_html.as_ref()?.timing.median_ms)),
         floor: None,
         stalls: None,
+        failure: Some(|e| scale_failure(e, "RenderReport")),
     },
     Goal {
         goal: "GenerateReport's time at the largest read model ÷ at the smallest (reported; the quarter's data grows \
@@ -328,6 +354,7 @@ const GOALS: &[Goal] = &[
         measure: |e| once(crate::reports::growth(&e.reports).map(|g| g.time_factor)),
         floor: None,
         stalls: None,
+        failure: None,
     },
     Goal {
         goal: "each service idle < 30 MiB RSS (largest of the four)",
@@ -337,6 +364,7 @@ const GOALS: &[Goal] = &[
         measure: |e| once(e.idle_rss.iter().map(|m| m.rss_kib).max().map(mib)),
         floor: None,
         stalls: None,
+        failure: None,
     },
     Goal {
         goal: "each service < 150 MiB RSS under load (largest VmHWM of the four)",
@@ -346,6 +374,7 @@ const GOALS: &[Goal] = &[
         measure: |e| once(e.peak_rss.iter().map(|m| m.rss_kib).max().map(mib)),
         floor: None,
         stalls: None,
+        failure: None,
     },
     Goal {
         goal: "each service < 150 MiB RSS under abuse: the largest allowed requests (largest peak of the four)",
@@ -355,6 +384,7 @@ const GOALS: &[Goal] = &[
         measure: |e| once(e.abuse.as_ref().and_then(|a| a.peak_rss.iter().map(|m| m.rss_kib).max()).map(mib)),
         floor: None,
         stalls: None,
+        failure: None,
     },
     Goal {
         goal: "the all-in-one < 600 MiB RSS under abuse (150 MiB for each of its four services)",
@@ -364,6 +394,7 @@ const GOALS: &[Goal] = &[
         measure: |e| once(e.abuse.as_ref().and_then(|a| a.peak_rss.iter().map(|m| m.rss_kib).max()).map(mib)),
         floor: None,
         stalls: None,
+        failure: None,
     },
     Goal {
         goal: "the all-in-one idle < 80 MiB RSS",
@@ -373,6 +404,7 @@ const GOALS: &[Goal] = &[
         measure: |e| once(e.idle_rss.iter().map(|m| m.rss_kib).max().map(mib)),
         floor: None,
         stalls: None,
+        failure: None,
     },
     Goal {
         goal: "the all-in-one cold start to SERVING < 1 s",
@@ -382,6 +414,7 @@ const GOALS: &[Goal] = &[
         measure: |e| once((e.cold_start_ms > 0.0).then_some(e.cold_start_ms)),
         floor: None,
         stalls: None,
+        failure: None,
     },
 ];
 
@@ -431,16 +464,22 @@ pub(crate) fn evaluate(engines: &[EngineReport]) -> Vec<GoalResult> {
                 }
                 shown
             });
+            let failed = if value.is_none() { goal.failure.and_then(|failure| failure(engine)) } else { None };
+            let status = match (value, &failed) {
+                (Some(v), _) => judge(goal.target, v),
+                (None, Some(_)) => Status::Missed,
+                (None, None) => Status::NotMeasured,
+            };
             results.push(GoalResult {
                 goal: goal.goal,
                 engine: Some(engine.engine),
                 target,
-                measured,
+                measured: measured.or(failed.map(|why| format!("failed: {why}"))),
                 value,
                 samples,
                 floor_samples,
                 stall_samples,
-                status: value.map_or(Status::NotMeasured, |v| judge(goal.target, v)),
+                status,
             });
         }
     }
@@ -655,6 +694,7 @@ mod tests {
         let mut pg = engine(Engine::Postgres, vec![]);
         let mut million = scale(1_000_000, Some(1_400.0));
         million.render_html = None;
+        million.errors.push("RenderReport HTML: OutOfRange: too large (after 900 ms)".into());
         pg.reports = vec![scale(100_000, Some(90.0)), million, scale(5_000_000, Some(9_000.0))];
         let mut sqlite = engine(Engine::Sqlite, vec![]);
         sqlite.reports = vec![scale(10_000, Some(20.0)), scale(100_000, Some(90.0))];
@@ -663,7 +703,9 @@ mod tests {
         assert_eq!((generate.status, generate.measured.as_deref()), (Status::Missed, Some("1400.00 ms")));
         let explain = status_of(&results, "ExplainFigure", Engine::Postgres);
         assert_eq!((explain.status, explain.value), (Status::Met, Some(4.0)));
-        assert_eq!(status_of(&results, "RenderReport", Engine::Postgres).status, Status::NotMeasured);
+        let render = status_of(&results, "RenderReport", Engine::Postgres);
+        assert_eq!(render.status, Status::Missed, "a call that fails misses its goal");
+        assert_eq!(render.measured.as_deref(), Some("failed: RenderReport HTML: OutOfRange: too large (after 900 ms)"));
         let growth = status_of(&results, "GenerateReport's time", Engine::Postgres);
         assert_eq!((growth.status, growth.value), (Status::Reported, Some(100.0)));
         for goal in ["GenerateReport (EXECUTIVE_SUMMARY", "ExplainFigure", "RenderReport"] {

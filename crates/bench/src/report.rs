@@ -347,6 +347,11 @@ pub(crate) fn fmt_report_scales(scales: &[crate::reports::ReportScale]) -> Strin
             }
             _ => "–".to_owned(),
         };
+        let generate = match (&scale.generate, &scale.generate_failed) {
+            (Some(timing), _) => fmt_timing(timing),
+            (None, Some(failed)) => format!("failed, after {}", fmt_timing(failed)),
+            (None, None) => "failed".to_owned(),
+        };
         let _ = writeln!(
             out,
             "| {} | {:.1} s | {} | {} | {} | {report} | {} | {} | {} |",
@@ -354,7 +359,7 @@ pub(crate) fn fmt_report_scales(scales: &[crate::reports::ReportScale]) -> Strin
             scale.build.seconds,
             fmt_rate(scale.build.apply_per_s),
             fmt_rate(scale.build.facts as f64),
-            scale.generate.as_ref().map_or_else(|| "failed".to_owned(), fmt_timing),
+            generate,
             explained(&scale.explain_large),
             explained(&scale.explain_small),
             scale
@@ -367,7 +372,7 @@ pub(crate) fn fmt_report_scales(scales: &[crate::reports::ReportScale]) -> Strin
         let _ = writeln!(
             out,
             "\nGenerateReport grew ×{:.1} from {} to {} changes (the data ×{:.0}; the quarter's data grows as much, \
-             an eighth of each history).",
+             an eighth of each history; a call that failed counts its time to fail).",
             growth.time_factor,
             fmt_rate(growth.from as f64),
             fmt_rate(growth.to as f64),
@@ -387,10 +392,9 @@ pub(crate) fn fmt_report_scales(scales: &[crate::reports::ReportScale]) -> Strin
             let mut rows: Vec<(&&str, &u64)> = b.rows.iter().filter(|(_, n)| **n > 0).collect();
             rows.sort_by(|a, c| c.1.cmp(a.1).then_with(|| a.0.cmp(c.0)));
             let by: Vec<String> = rows.iter().map(|(name, n)| format!("{name} {}", fmt_rate(**n as f64))).collect();
-            let rest = scale.generate.as_ref().map_or_else(
-                || "–".to_owned(),
-                |g| format!("{:.0}", (g.median_ms - b.read_ms - b.compute_ms).max(0.0)),
-            );
+            let rest = scale
+                .generate_ms()
+                .map_or_else(|| "–".to_owned(), |ms| format!("{:.0}", (ms - b.read_ms - b.compute_ms).max(0.0)));
             let _ = writeln!(
                 out,
                 "| {} | {} ({:.0}%) | {} | {:.0} | {:.0} | {rest} |",
@@ -402,6 +406,19 @@ pub(crate) fn fmt_report_scales(scales: &[crate::reports::ReportScale]) -> Strin
                 b.compute_ms,
             );
         }
+    }
+    let sized: Vec<String> = scales
+        .iter()
+        .filter(|s| !s.report_parts.is_empty())
+        .map(|s| {
+            let mut parts: Vec<(&String, &u64)> = s.report_parts.iter().filter(|(_, b)| **b > 0).collect();
+            parts.sort_by(|a, c| c.1.cmp(a.1).then_with(|| a.0.cmp(c.0)));
+            let each: Vec<String> = parts.iter().map(|(part, b)| format!("{part} {}", fmt_bytes(**b))).collect();
+            format!("{}: {}", fmt_rate(s.changes as f64), each.join(", "))
+        })
+        .collect();
+    if !sized.is_empty() {
+        let _ = writeln!(out, "\nThe report's bytes by part, per size: {}.", sized.join("; "));
     }
     for scale in scales.iter().filter(|s| !s.errors.is_empty()) {
         let _ = writeln!(out, "\n> at {} changes: {}", fmt_rate(scale.changes as f64), scale.errors.join("; "));
@@ -550,14 +567,6 @@ pub(crate) fn markdown(report: &Report) -> String {
             }
             out.push('\n');
         }
-        if !engine.reports.is_empty() {
-            let _ = writeln!(
-                out,
-                "#### {} — reporting at scale\n\n{}",
-                engine.engine.name(),
-                fmt_report_scales(&engine.reports)
-            );
-        }
         for ingestion in &engine.ingestion {
             let _ = writeln!(
                 out,
@@ -566,6 +575,14 @@ pub(crate) fn markdown(report: &Report) -> String {
                 ingestion.changes,
                 ingestion.seconds,
                 fmt_rate(ingestion.changes_per_s)
+            );
+        }
+        if !engine.reports.is_empty() {
+            let _ = writeln!(
+                out,
+                "#### {} — reporting at scale\n\n{}",
+                engine.engine.name(),
+                fmt_report_scales(&engine.reports)
             );
         }
     }
@@ -729,6 +746,12 @@ pub(crate) mod tests {
             "{text}"
         );
         assert!(text.contains("| 5 000 000 | 2.0 s | 3 333 333 | 3 333 333 | failed |"), "{text}");
+        assert!(
+            text.contains(
+                "The report's bytes by part, per size: 100 000: engagement 977 KiB, recommendations 488 KiB;"
+            ),
+            "{text}"
+        );
         assert!(text.contains("GenerateReport grew ×8.0 from 100 000 to 1 000 000 changes (the data ×10;"), "{text}");
         assert!(
             text.contains("| 1 000 000 | 250 000 (38%) | contacts 125 000, meetings 125 000 | 100 | 50 | 250 |"),

@@ -38,7 +38,7 @@ pub(crate) const NAME: &str = "ReportScale";
 pub(crate) const GOAL_SIZE: u64 = 1_000_000;
 /// Changes per `Store::apply`, per source: as ingestion merges waiting feed messages.
 const BATCH: usize = 5_000;
-/// The synthetic history's seed: every run builds the same read model.
+/// The synthetic history's seed: every run of a day builds the same read model (see `measure`).
 const SEED: u64 = 20;
 /// Where the followers of the in-process reporting look for their sources: nothing listens there, so they retry
 /// (with backoff) and never touch the read model built here.
@@ -123,16 +123,23 @@ pub(crate) struct ReportScale {
     pub(crate) quarter_start: String,
     pub(crate) quarter_end: String,
     pub(crate) build: Build,
-    /// The generated report's size as GenerateReport answered it (its recommendations' evidence included).
+    /// The generated report's encoded size as GenerateReport answered it (its recommendations' evidence included),
+    /// or as it was stored when GenerateReport could not answer.
     pub(crate) report_bytes: Option<u64>,
+    /// Its bytes by part: each section (by id), `recommendations`, `headlines`.
+    pub(crate) report_parts: BTreeMap<String, u64>,
     pub(crate) figures: Option<u64>,
     pub(crate) recommendations: Option<u64>,
     pub(crate) generate: Option<Timing>,
+    /// When GenerateReport failed: how long its calls took to fail (after doing their work, when the answer was
+    /// too large to send).
+    pub(crate) generate_failed: Option<Timing>,
     pub(crate) explain_large: Option<Explained>,
     pub(crate) explain_small: Option<Explained>,
     pub(crate) render_html: Option<Rendered>,
     pub(crate) breakdown: Option<Breakdown>,
-    /// Calls that failed, as `RPC: CODE: message`.
+    /// Calls that failed, as `RPC: CODE: message (after … ms)`. When GenerateReport failed, ExplainFigure and
+    /// RenderReport are timed on the report it stored nonetheless.
     pub(crate) errors: Vec<String>,
 }
 
@@ -147,10 +154,17 @@ pub(crate) struct Growth {
     pub(crate) time_factor: f64,
 }
 
-/// The growth of GenerateReport over the sizes that measured it; `None` with fewer than two.
+impl ReportScale {
+    /// GenerateReport's median: of its answers, or of its calls' time to fail when it could not answer.
+    pub(crate) fn generate_ms(&self) -> Option<f64> {
+        self.generate.as_ref().or(self.generate_failed.as_ref()).map(|t| t.median_ms)
+    }
+}
+
+/// The growth of GenerateReport over the sizes that measured it (its time to fail where it could not answer: the
+/// work was done); `None` with fewer than two.
 pub(crate) fn growth(scales: &[ReportScale]) -> Option<Growth> {
-    let measured: Vec<(u64, f64)> =
-        scales.iter().filter_map(|s| Some((s.changes, s.generate.as_ref()?.median_ms))).collect();
+    let measured: Vec<(u64, f64)> = scales.iter().filter_map(|s| Some((s.changes, s.generate_ms()?))).collect();
     let smallest = measured.iter().min_by_key(|(changes, _)| *changes)?;
     let largest = measured.iter().max_by_key(|(changes, _)| *changes)?;
     (largest.0 > smallest.0 && smallest.1 > 0.0).then(|| Growth {
@@ -182,6 +196,16 @@ pub(crate) fn figures_to_explain(report: &Report) -> Option<((String, i64), (Str
         .or_else(|| figures.iter().max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(a.0))))?;
     let small = figures.iter().min_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(b.0)))?;
     Some(((large.0.to_owned(), large.1), (small.0.to_owned(), small.1)))
+}
+
+/// A report's encoded bytes by part: each section, the recommendations, the headlines.
+pub(crate) fn parts(report: &Report) -> BTreeMap<String, u64> {
+    use prost::Message;
+    let mut parts: BTreeMap<String, u64> =
+        report.sections.iter().map(|s| (s.id.clone(), s.encoded_len() as u64)).collect();
+    parts.insert("recommendations".into(), report.recommendations.iter().map(|r| r.encoded_len() as u64).sum());
+    parts.insert("headlines".into(), report.headlines.iter().map(|h| h.encoded_len() as u64).sum());
+    parts
 }
 
 /// Every size on `engine`, in order; each database is removed after its size.
@@ -237,11 +261,14 @@ fn timestamp(micros: i64) -> prost_types::Timestamp {
 /// One size: build, serve, measure, take apart.
 async fn measure(settings: &RunSettings, engine: Engine, url: &str, size: u64) -> anyhow::Result<ReportScale> {
     let label = format!("{} — reporting at scale, {} changes", engine.name(), crate::report::fmt_rate(size as f64));
-    let database_url: DatabaseUrl = url.parse().with_context(|| format!("{}", liaison_runtime::db::redact(url)))?;
+    let database_url: DatabaseUrl =
+        url.parse().with_context(|| format!("not a database URL: {}", liaison_runtime::db::redact(url)))?;
     let db = Db::connect(&database_url).await.context("cannot open the reporting database")?;
     db.migrate::<liaison_reporting::store::migration::Migrator>().await.context("reporting's migrations")?;
     let store = Store::new(db.clone());
-    let end = now_micros();
+    // The history ends at today's midnight (UTC), not now: runs of one day build the same read model on both
+    // engines, and runs of different days the same one shifted by whole days.
+    let end = now_micros().div_euclid(synthetic::DAY) * synthetic::DAY;
     let quarter = synthetic::last_full_quarter(end);
     eprintln!("liaison-bench: {label}: building the read model");
     let mut build = build(&store, size, end, quarter, &label).await?;
@@ -268,16 +295,18 @@ async fn measure(settings: &RunSettings, engine: Engine, url: &str, size: u64) -
         quarter_end: date(quarter.1),
         build,
         report_bytes: None,
+        report_parts: BTreeMap::new(),
         figures: None,
         recommendations: None,
         generate: None,
+        generate_failed: None,
         explain_large: None,
         explain_small: None,
         render_html: None,
         breakdown: None,
         errors: Vec::new(),
     };
-    let served = serve(settings, &database_url, quarter, &mut scale, &label).await;
+    let served = serve(settings, &store, &database_url, quarter, &mut scale, &label).await;
     let taken_apart = breakdown(&store, quarter).await;
     db.close().await;
     served?;
@@ -376,9 +405,10 @@ async fn count_facts(store: &Store) -> anyhow::Result<u64> {
 }
 
 /// Starts reporting in-process on the database and times the three calls, filling `scale`. Calls that fail are
-/// recorded in `scale.errors`; only a server that does not start fails the run.
+/// recorded in `scale.errors` (with how long they took); only a server that does not start fails the run.
 async fn serve(
     settings: &RunSettings,
+    store: &Store,
     url: &DatabaseUrl,
     quarter: (i64, i64),
     scale: &mut ReportScale,
@@ -397,39 +427,60 @@ async fn serve(
     let running = liaison_runtime::service::start::<liaison_reporting::Reporting>(service, shutdown)
         .await
         .context("cannot start reporting in-process")?;
-    let measured = drive(settings, &running.url(), quarter, scale, label).await;
+    let measured = drive(settings, store, &running.url(), quarter, scale, label).await;
     running.stop().await.context("stopping the in-process reporting")?;
     measured
 }
 
-/// Repeats `call` up to `times` times (fewer once [`BUDGET`] is spent, at least once), timing each; the last
-/// answer with the timings, or the first error.
-async fn repeat<T, F, Fut>(times: usize, mut call: F) -> Result<(Timing, T), tonic::Status>
+/// A call repeated: how long each took (answered or not), the last answer, the first error.
+struct Repeated<T> {
+    samples_ms: Vec<f64>,
+    answer: Option<T>,
+    error: Option<tonic::Status>,
+}
+
+impl<T> Repeated<T> {
+    /// The timing when every call answered; otherwise the failure as `RPC: CODE: message (after … ms)`.
+    fn outcome(self, rpc: &str) -> Result<(Timing, T), String> {
+        match (self.error, self.answer, Timing::of(self.samples_ms)) {
+            (None, Some(answer), Some(timing)) => Ok((timing, answer)),
+            (Some(status), _, timing) => Err(format!(
+                "{rpc}: {:?}: {} (after {} ms)",
+                status.code(),
+                status.message(),
+                timing.map_or_else(|| "–".to_owned(), |t| format!("{:.0}", t.median_ms))
+            )),
+            _ => Err(format!("{rpc}: no call was made")),
+        }
+    }
+}
+
+/// Repeats `call` up to `times` times (fewer once [`BUDGET`] is spent, at least once), timing each, answered or
+/// not: a call that fails after doing its work (an answer over the server's message limit) took that long too.
+async fn repeat<T, F, Fut>(times: usize, mut call: F) -> Repeated<T>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, tonic::Status>>,
 {
     let started = Instant::now();
-    let mut samples = Vec::with_capacity(times);
-    let mut last = None;
-    while samples.len() < times.max(1) && (samples.is_empty() || started.elapsed() < BUDGET) {
+    let mut repeated = Repeated { samples_ms: Vec::with_capacity(times), answer: None, error: None };
+    while repeated.samples_ms.len() < times.max(1) && (repeated.samples_ms.is_empty() || started.elapsed() < BUDGET) {
         let call_started = Instant::now();
-        let answer = call().await?;
-        samples.push(call_started.elapsed().as_secs_f64() * 1e3);
-        last = Some(answer);
+        let answer = call().await;
+        repeated.samples_ms.push(call_started.elapsed().as_secs_f64() * 1e3);
+        match answer {
+            Ok(answer) => repeated.answer = Some(answer),
+            Err(status) => {
+                repeated.error.get_or_insert(status);
+            }
+        }
     }
-    match (Timing::of(samples), last) {
-        (Some(timing), Some(answer)) => Ok((timing, answer)),
-        _ => Err(tonic::Status::internal("no call was made")),
-    }
-}
-
-fn failure(rpc: &str, status: &tonic::Status) -> String {
-    format!("{rpc}: {:?}: {}", status.code(), status.message())
+    repeated
 }
 
 async fn drive(
     settings: &RunSettings,
+    store: &Store,
     url: &str,
     quarter: (i64, i64),
     scale: &mut ReportScale,
@@ -458,7 +509,8 @@ async fn drive(
         async move { client.generate_report(request).await.map(|r| r.into_inner().report.unwrap_or_default()) }
     })
     .await;
-    let report = match generated {
+    let time_to_fail = Timing::of(generated.samples_ms.clone());
+    let report = match generated.outcome("GenerateReport") {
         Ok((timing, report)) => {
             eprintln!(
                 "liaison-bench: {label}: GenerateReport median {:.1} ms, max {:.1} ms ({} calls)",
@@ -469,18 +521,23 @@ async fn drive(
             scale.generate = Some(timing);
             report
         }
-        Err(status) => {
-            eprintln!("liaison-bench: {label}: GenerateReport failed: {status}");
-            scale.errors.push(failure("GenerateReport", &status));
-            return Ok(());
+        Err(failure) => {
+            // A report too large to answer was still stored: ExplainFigure and RenderReport are timed on it.
+            eprintln!("liaison-bench: {label}: {failure}");
+            scale.errors.push(failure);
+            scale.generate_failed = time_to_fail;
+            let stored = store.list_reports(None, None, 1).await.context("reading the reports stored")?;
+            let Some((_, report)) = stored.into_iter().next() else { return Ok(()) };
+            report
         }
     };
     scale.report_bytes = Some(prost::Message::encoded_len(&report) as u64);
+    scale.report_parts = parts(&report);
     scale.figures = Some(report.sections.iter().map(|s| s.figures.len() as u64).sum());
     scale.recommendations = Some(report.recommendations.len() as u64);
 
     if let Some(((large, large_count), (small, small_count))) = figures_to_explain(&report) {
-        for (figure, evidence_count, slot) in [(large, large_count, true), (small, small_count, false)] {
+        for (figure, evidence_count, large_one) in [(large, large_count, true), (small, small_count, false)] {
             let request = ExplainFigureRequest {
                 report: report.name.clone(),
                 figure: figure.clone(),
@@ -492,21 +549,24 @@ async fn drive(
                 async move { client.explain_figure(request).await.map(|r| r.into_inner().evidence.len()) }
             })
             .await;
-            match explained {
+            match explained.outcome(&format!("ExplainFigure {figure}")) {
                 Ok((timing, records)) => {
                     eprintln!(
                         "liaison-bench: {label}: ExplainFigure {figure} ({evidence_count} records, {records} on the \
                          page) median {:.1} ms, max {:.1} ms",
                         timing.median_ms, timing.max_ms
                     );
-                    let explained = Explained { figure, evidence_count, timing };
-                    if slot {
-                        scale.explain_large = Some(explained);
+                    let explained = Some(Explained { figure, evidence_count, timing });
+                    if large_one {
+                        scale.explain_large = explained;
                     } else {
-                        scale.explain_small = Some(explained);
+                        scale.explain_small = explained;
                     }
                 }
-                Err(status) => scale.errors.push(failure(&format!("ExplainFigure {figure}"), &status)),
+                Err(failure) => {
+                    eprintln!("liaison-bench: {label}: {failure}");
+                    scale.errors.push(failure);
+                }
             }
         }
     } else {
@@ -524,7 +584,7 @@ async fn drive(
         }
     })
     .await;
-    match rendered {
+    match rendered.outcome("RenderReport HTML") {
         Ok((timing, bytes)) => {
             eprintln!(
                 "liaison-bench: {label}: RenderReport HTML ({}) median {:.1} ms, max {:.1} ms",
@@ -534,7 +594,10 @@ async fn drive(
             );
             scale.render_html = Some(Rendered { bytes, timing });
         }
-        Err(status) => scale.errors.push(failure("RenderReport", &status)),
+        Err(failure) => {
+            eprintln!("liaison-bench: {label}: {failure}");
+            scale.errors.push(failure);
+        }
     }
     Ok(())
 }
@@ -600,9 +663,11 @@ pub(crate) mod tests {
                 mix: BTreeMap::new(),
             },
             report_bytes: Some(1_500_000),
+            report_parts: BTreeMap::from([("engagement".into(), 1_000_000), ("recommendations".into(), 500_000)]),
             figures: Some(120),
             recommendations: Some(40),
             generate: generate_ms.map(timing),
+            generate_failed: None,
             explain_large: Some(Explained { figure: "meetings.held".into(), evidence_count: 900, timing: timing(4.0) }),
             explain_small: Some(Explained { figure: "feedback.count".into(), evidence_count: 1, timing: timing(2.5) }),
             render_html: Some(Rendered { bytes: 2 * 1024 * 1024, timing: timing(80.0) }),
@@ -638,7 +703,7 @@ pub(crate) mod tests {
             let previous = sequences.insert(generated.source.name(), change.sequence).unwrap_or(0);
             assert_eq!(change.sequence, previous + 1, "each feed's sequence counts up by one");
             let at = change.change_time.as_ref().map_or(0, |t| t.seconds * 1_000_000 + i64::from(t.nanos / 1000));
-            assert!(at >= last_time && at >= END - SPAN && at <= END, "in order, within the two years");
+            assert!(at >= last_time && (END - SPAN..=END).contains(&at), "in order, within the two years");
             last_time = at;
             if change.kind != liaison_proto::common::v1::ChangeKind::Created as i32 {
                 assert!(created.contains(&change.resource_name), "an update is of a resource created before");
@@ -762,8 +827,25 @@ pub(crate) mod tests {
         assert_eq!((grown.from, grown.to, grown.data_factor, grown.time_factor), (100_000, 5_000_000, 50.0, 60.0));
         let failed = [scale(100_000, Some(50.0)), scale(5_000_000, None)];
         assert_eq!(growth(&failed), None, "one size measured is no growth");
+        let mut too_large = scale(5_000_000, None);
+        too_large.generate_failed = Timing::of(vec![4_000.0]);
+        let grown = growth(&[scale(100_000, Some(50.0)), too_large]).expect("a call that failed after its work");
+        assert_eq!(grown.time_factor, 80.0);
         assert_eq!(at_goal_size(&scales).map(|s| s.changes), Some(GOAL_SIZE));
         assert!(at_goal_size(&failed).is_none());
+    }
+
+    #[test]
+    fn a_reports_bytes_are_told_by_part() {
+        let section = |id: &str, title: &str| Section { id: id.into(), title: title.into(), ..Default::default() };
+        let report = Report {
+            sections: vec![section("engagement", "Engagement"), section("meetings", "Meetings and action items")],
+            ..Default::default()
+        };
+        let parts = parts(&report);
+        assert_eq!(parts["engagement"], 24, "id and title, each with its tag and length");
+        assert_eq!(parts["meetings"], 37);
+        assert_eq!((parts["recommendations"], parts["headlines"]), (0, 0));
     }
 
     #[test]

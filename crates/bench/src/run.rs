@@ -252,22 +252,23 @@ async fn bench_engine(
     };
     let mut ingestion = Vec::new();
     if settings.runs(Scenario::Ingestion.name()) {
-        let present = crate::ingest::backlog(cluster).await?;
+        let present = crate::ingest::backlog(cluster).await?.len();
         let missing = (settings.backlog as u64).saturating_sub(present);
         if missing > 0 {
             eprintln!("liaison-bench: {} — writing {missing} more contacts for the ingestion backlog", engine.name());
             scenarios::seed_contacts(&contacts, &format!("{tag}-backlog"), missing as usize).await?;
         }
         let backlog = crate::ingest::backlog(cluster).await?;
-        let timeout = Duration::from_secs(60.max(backlog / 1000));
+        let timeout = Duration::from_secs(60.max(backlog.len() / 1000));
         for run in 0..settings.rounds {
             eprintln!(
-                "liaison-bench: {} — reporting restarts empty and ingests {backlog} changes ({} of {})",
+                "liaison-bench: {} — reporting restarts empty and ingests {} changes ({} of {})",
                 engine.name(),
+                backlog.len(),
                 run + 1,
                 settings.rounds
             );
-            let measured = crate::ingest::measure(cluster, backlog, timeout).await?;
+            let measured = crate::ingest::measure(cluster, &backlog, timeout).await?;
             eprintln!(
                 "liaison-bench: {} — ingestion: {} changes/s",
                 engine.name(),

@@ -14,7 +14,9 @@
 //! resources stay open, and every later report counts them.
 //!
 //! Deterministic: the same seed, size and end give the same changes byte for byte (ids are UUIDv7 of the
-//! creation instant with random bits from the seeded generator), so two runs build the same read model.
+//! creation instant with random bits from the seeded generator), so two runs ending on the same instant build the
+//! same read model; ends a whole number of days apart give the same history shifted in time (meetings are booked
+//! on calendar days, so other shifts reorder some steps).
 use liaison_proto::common::v1::{Change, ChangeKind};
 use liaison_proto::contacts::v1 as contacts;
 use liaison_proto::mediation::v1 as mediation;
@@ -880,7 +882,8 @@ impl Synthetic {
                     None
                 }
             }
-            // Done (80%) or cancelled (5%) within weeks; the rest stay open.
+            // Closed within weeks (action items: done 80%, cancelled 5%; prevention actions: done 75%, deferred
+            // 10%); the rest stay open.
             (Kind::ActionItem | Kind::PreventionAction, _) => self.chance(0.85).then(|| at + self.days(1, 60)),
             (Kind::Commitment, _) => self.chance(0.75).then(|| at + self.days(7, 150)),
             (Kind::Project, _) => self.chance(0.75).then(|| at + self.days(30, 120)),

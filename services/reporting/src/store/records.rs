@@ -94,13 +94,32 @@ pub enum Register {
 impl Store {
     /// The rows of `kind` active in `interval`, decoded.
     pub async fn facts<T: Message + Default>(&self, kind: Kind, interval: Interval) -> Result<Vec<Rec<T>>, Error> {
+        let sql = "SELECT resource_name, source, sequence, change_time, done_at, confidential, payload FROM facts \
+                   WHERE collection = ? AND active_until >= ? AND active_from < ?";
+        self.read_facts(sql, kind, interval.from, interval.until).await
+    }
+
+    /// The rows of `kind` created (active from) in `[from, until)`, decoded.
+    pub async fn facts_created<T: Message + Default>(
+        &self,
+        kind: Kind,
+        from: i64,
+        until: i64,
+    ) -> Result<Vec<Rec<T>>, Error> {
+        let sql = "SELECT resource_name, source, sequence, change_time, done_at, confidential, payload FROM facts \
+                   WHERE collection = ? AND active_from >= ? AND active_from < ?";
+        self.read_facts(sql, kind, from, until).await
+    }
+
+    async fn read_facts<T: Message + Default>(
+        &self,
+        sql: &str,
+        kind: Kind,
+        from: i64,
+        until: i64,
+    ) -> Result<Vec<Rec<T>>, Error> {
         let conn = self.db.conn();
-        let stmt = statement(
-            conn.get_database_backend(),
-            "SELECT resource_name, source, sequence, change_time, done_at, confidential, payload FROM facts \
-             WHERE collection = ? AND active_until >= ? AND active_from < ?",
-            [kind.collection().into(), interval.from.into(), interval.until.into()],
-        );
+        let stmt = statement(conn.get_database_backend(), sql, [kind.collection().into(), from.into(), until.into()]);
         let rows = FactRow::find_by_statement(stmt).all(conn).await.map_err(db_error)?;
         let mut records = Vec::with_capacity(rows.len());
         for row in rows {
@@ -132,12 +151,17 @@ impl Store {
         let engagement = Interval { from: start.min(window.as_of - ENGAGEMENT_LOOKBACK), until: end };
         let lookback = Interval { from: start.min(window.as_of - RULES_LOOKBACK), until: end };
         let whole = register == Register::Whole;
-        let contacts = if whole || matches!(scope, Scope::Label(_)) { Interval::EVER } else { period };
+        // Contacts: the period needs only those created in it (new contacts); a label scope or a dashboard all.
+        let all_contacts = whole || matches!(scope, Scope::Label(_));
         let meetings = if whole { Interval::EVER } else { lookback };
         let cases = if whole { Interval::EVER } else { lookback };
         Ok(Records {
             organizations: self.facts(Kind::Organization, Interval::EVER).await?,
-            contacts: self.facts(Kind::Contact, contacts).await?,
+            contacts: if all_contacts {
+                self.facts(Kind::Contact, Interval::EVER).await?
+            } else {
+                self.facts_created(Kind::Contact, start, end).await?
+            },
             affiliations: self.facts(Kind::Affiliation, Interval::EVER).await?,
             interactions: self.facts(Kind::Interaction, engagement).await?,
             meetings: self.facts(Kind::Meeting, meetings).await?,
