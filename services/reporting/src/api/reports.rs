@@ -23,11 +23,15 @@ fn report_name(field: &str, value: &str) -> Result<Name<Reports>, Error> {
     Name::parse(field, value).map_err(Error::from_violation)
 }
 
-/// Fills each recommendation's evidence, as `viewer` may see it.
+/// Evidence records a recommendation carries in a report at most; all of them are listed by
+/// `ExplainFigure(report, "recommendation:<id>")`.
+const CITED: usize = 100;
+
+/// Fills each recommendation's evidence (its first [`CITED`] records), as `viewer` may see it.
 fn with_evidence(mut report: Report, evidence: Vec<(String, Vec<Evidence>)>, viewer: &Access) -> Report {
     for recommendation in &mut report.recommendations {
         if let Some((_, records)) = evidence.iter().find(|(id, _)| *id == recommendation.id) {
-            recommendation.evidence = records.iter().map(|e| e.to_wire(viewer)).collect();
+            recommendation.evidence = records.iter().take(CITED).map(|e| e.to_wire(viewer)).collect();
         }
     }
     report
