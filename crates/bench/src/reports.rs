@@ -640,7 +640,7 @@ async fn breakdown(store: &Store, quarter: (i64, i64)) -> anyhow::Result<Breakdo
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use super::synthetic::{DAY, Kind, SPAN, Synthetic, last_full_quarter};
+    use super::synthetic::{DAY, Kind, Plan, SPAN, Synthetic, last_full_quarter};
     use super::*;
     use liaison_proto::reporting::v1::{Figure, Section};
 

@@ -33,39 +33,21 @@ pub(crate) const DAY: i64 = 86_400 * 1_000_000;
 /// How long the history lasts: two years, ending at the generator's `end`.
 pub(crate) const SPAN: i64 = 730 * DAY;
 
-/// The kinds of resource the read model keeps, in the order of reporting's `facts::Kind`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Kind {
-    Organization,
-    Contact,
-    Affiliation,
-    Interaction,
-    Meeting,
-    ActionItem,
-    Commitment,
-    Project,
-    Milestone,
-    Case,
-    PreventionAction,
+/// The kinds of resource the read model keeps: reporting's own.
+pub(crate) use liaison_reporting::domain::facts::Kind;
+
+/// What the generator needs to know of each kind.
+pub(crate) trait Plan: Copy {
+    fn source(self) -> ServiceKind;
+    fn share(self) -> f64;
+    fn updates_per_create(self) -> f64;
+    fn index(self) -> usize;
+    fn name(self) -> &'static str;
 }
 
-impl Kind {
-    pub(crate) const ALL: [Kind; 11] = [
-        Kind::Organization,
-        Kind::Contact,
-        Kind::Affiliation,
-        Kind::Interaction,
-        Kind::Meeting,
-        Kind::ActionItem,
-        Kind::Commitment,
-        Kind::Project,
-        Kind::Milestone,
-        Kind::Case,
-        Kind::PreventionAction,
-    ];
-
+impl Plan for Kind {
     /// The service whose feed carries it.
-    pub(crate) fn source(self) -> ServiceKind {
+    fn source(self) -> ServiceKind {
         match self {
             Self::Organization | Self::Contact | Self::Affiliation | Self::Interaction => ServiceKind::Contacts,
             Self::Meeting | Self::ActionItem | Self::Commitment | Self::Project | Self::Milestone => {
@@ -76,7 +58,7 @@ impl Kind {
     }
 
     /// Its target share of all changes, creations and updates together.
-    pub(crate) fn share(self) -> f64 {
+    fn share(self) -> f64 {
         match self {
             Self::Organization => 0.01,
             Self::Contact => 0.10,
@@ -116,7 +98,7 @@ impl Kind {
         self as usize
     }
 
-    pub(crate) fn name(self) -> &'static str {
+    fn name(self) -> &'static str {
         match self {
             Self::Organization => "organizations",
             Self::Contact => "contacts",
