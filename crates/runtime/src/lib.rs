@@ -7,12 +7,14 @@
 //! opens a socket or talks SQL to another service's tables.
 
 /// The API's conventions: the error vocabulary and its one mapping to `tonic::Status`, resource names, field
-/// validation, update masks, etags, page tokens, timestamps, and the descriptors read by reflection.
+/// validation, update masks, etags, page tokens, list filters and orders, timestamps, and the descriptors read by
+/// reflection.
 pub mod api {
     pub mod descriptors;
     pub mod error;
     pub mod etag;
     pub mod fieldmask;
+    pub mod filter;
     pub mod names;
     pub mod paging;
     pub mod time;

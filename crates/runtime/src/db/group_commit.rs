@@ -284,15 +284,18 @@ fn group_statement(group: &[Pending]) -> Result<(String, Vec<Value>), Error> {
     }
 
     // The rows of every create, gathered per target (table and columns) in the order targets first appear.
-    let mut targets: Vec<(&str, &str, Vec<String>, Vec<Value>)> = Vec::new();
+    // Keyed by the insert's head and whether it ignores conflicts: (key, columns, row texts, row values).
+    type Target<'a> = ((&'a str, bool), &'a str, Vec<String>, Vec<Value>);
+    let mut targets: Vec<Target> = Vec::new();
     for pending in group {
         let tag: Option<&str> = pending.claim.as_ref().map(|c| c.resource_name.as_str());
         for insert in &pending.inserts {
             let parts = insert.parts()?;
-            let index = match targets.iter().position(|(head, ..)| *head == parts.head) {
+            let target = (parts.head, parts.ignore_conflicts);
+            let index = match targets.iter().position(|(head, ..)| *head == target) {
                 Some(index) => index,
                 None => {
-                    targets.push((parts.head, parts.columns, Vec::new(), Vec::new()));
+                    targets.push((target, parts.columns, Vec::new(), Vec::new()));
                     targets.len() - 1
                 }
             };
@@ -309,14 +312,15 @@ fn group_statement(group: &[Pending]) -> Result<(String, Vec<Value>), Error> {
             }
         }
     }
-    for (index, (head, columns, rows, row_values)) in targets.into_iter().enumerate() {
+    for (index, ((head, ignore_conflicts), columns, rows, row_values)) in targets.into_iter().enumerate() {
         let rows = rows.join(", ");
+        let tail = if ignore_conflicts { " ON CONFLICT DO NOTHING" } else { "" };
         members.push(if claims.is_empty() {
-            format!("w{index} AS ({head} VALUES {rows})")
+            format!("w{index} AS ({head} VALUES {rows}{tail})")
         } else {
             format!(
                 "w{index} AS ({head} SELECT {columns} FROM (VALUES {rows}) AS v({columns}, liaison_claim) \
-                 WHERE v.liaison_claim IS NULL OR v.liaison_claim IN (SELECT resource_name FROM claim))"
+                 WHERE v.liaison_claim IS NULL OR v.liaison_claim IN (SELECT resource_name FROM claim){tail})"
             )
         });
         values.extend(row_values);
@@ -417,5 +421,20 @@ mod tests {
         let (sql, values) = group_statement(&group).expect("a statement");
         assert_eq!(sql, "WITH w0 AS (INSERT INTO t (x) VALUES (?), (?)) SELECT ''::text AS resource_name WHERE FALSE");
         assert_eq!(values, vec![1.into(), 2.into()]);
+    }
+
+    #[test]
+    fn rows_that_ignore_conflicts_keep_that_when_merged_and_stay_apart_from_plain_rows_of_the_table() {
+        let group = vec![
+            pending(None, vec![Insert::new("INSERT INTO v (x) VALUES (?)", vec![1.into()]).ignoring_conflicts()]),
+            pending(None, vec![Insert::new("INSERT INTO v (x) VALUES (?)", vec![2.into()]).ignoring_conflicts()]),
+            pending(None, vec![Insert::new("INSERT INTO v (x) VALUES (?)", vec![3.into()])]),
+        ];
+        let (sql, _) = group_statement(&group).expect("a statement");
+        assert_eq!(
+            sql,
+            "WITH w0 AS (INSERT INTO v (x) VALUES (?), (?) ON CONFLICT DO NOTHING), w1 AS (INSERT INTO v (x) VALUES (?)) \
+             SELECT ''::text AS resource_name WHERE FALSE"
+        );
     }
 }

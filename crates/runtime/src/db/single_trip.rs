@@ -31,12 +31,28 @@ const PARAMETERS_PER_STATEMENT: usize = 30_000;
 pub struct Insert {
     sql: String,
     values: Vec<Value>,
+    /// Rows that already exist are left alone (`ON CONFLICT DO NOTHING`): for shared index rows, such as a
+    /// search vocabulary, that many resources write.
+    ignore_conflicts: bool,
 }
+
+/// What follows the rows of an insert that ignores conflicts.
+const IGNORE_CONFLICTS: &str = " ON CONFLICT DO NOTHING";
 
 impl Insert {
     /// An insert written by hand: `INSERT INTO t (columns) VALUES (?, …)[, (?, …)]`, nothing after the values.
     pub fn new(sql: impl Into<String>, values: Vec<Value>) -> Self {
-        Self { sql: sql.into(), values }
+        Self { sql: sql.into(), values, ignore_conflicts: false }
+    }
+
+    /// This insert, leaving rows that would collide with existing ones alone.
+    pub fn ignoring_conflicts(self) -> Self {
+        Self { ignore_conflicts: true, ..self }
+    }
+
+    /// The statement text as it runs on its own.
+    fn text(&self) -> std::borrow::Cow<'_, str> {
+        if self.ignore_conflicts { format!("{}{IGNORE_CONFLICTS}", self.sql).into() } else { self.sql.as_str().into() }
     }
 
     /// The insert of a sea-orm model.
@@ -50,7 +66,7 @@ impl Insert {
     {
         let Some(values) = whole_row(&model) else { return Self::built(model) };
         if let Some(sql) = whole_row_text::<A>() {
-            return Self { sql: sql.to_string(), values };
+            return Self::new(sql.to_string(), values);
         }
         let built = Self::built(model);
         // Kept only if the built statement binds exactly the column values in column order (a column whose
@@ -66,7 +82,7 @@ impl Insert {
     fn built<A: sea_orm::ActiveModelTrait>(model: A) -> Self {
         // Built for SQLite to get `?` placeholders; the SQL is otherwise the same for both engines.
         let built = <A::Entity as sea_orm::EntityTrait>::insert(model).build(DbBackend::Sqlite);
-        Self { sql: built.sql, values: built.values.map(|v| v.0).unwrap_or_default() }
+        Self::new(built.sql, built.values.map(|v| v.0).unwrap_or_default())
     }
 
     /// The insert of several models of one entity in one statement; `None` when there are none.
@@ -89,16 +105,17 @@ impl Insert {
             });
             if let Some((head, row)) = one_row.as_deref().and_then(|text| text.split_once(" VALUES ")) {
                 let sql = format!("{head} VALUES {}", vec![row; rows.len()].join(", "));
-                return Some(Self { sql, values: rows.into_iter().flatten().collect() });
+                return Some(Self::new(sql, rows.into_iter().flatten().collect()));
             }
         }
         let built = <A::Entity as sea_orm::EntityTrait>::insert_many(models).build(DbBackend::Sqlite);
-        Some(Self { sql: built.sql, values: built.values.map(|v| v.0).unwrap_or_default() })
+        Some(Self::new(built.sql, built.values.map(|v| v.0).unwrap_or_default()))
     }
 
     /// Runs this insert on `conn` (inside the caller's transaction).
     pub async fn execute(self, conn: &impl ConnectionTrait) -> Result<(), Error> {
-        conn.execute_raw(statement(conn.get_database_backend(), &self.sql, self.values)).await.map_err(db_error)?;
+        let text = self.text().into_owned();
+        conn.execute_raw(statement(conn.get_database_backend(), &text, self.values)).await.map_err(db_error)?;
         Ok(())
     }
 
@@ -147,6 +164,7 @@ impl Insert {
         if bound_len(&self.values) <= MAX_STATEMENT_BYTES {
             return vec![self];
         }
+        let ignore_conflicts = self.ignore_conflicts;
         let (head, rows): (String, Vec<(String, usize)>) = match self.parts() {
             Ok(parts) => (parts.head.to_owned(), parts.rows.iter().map(|r| (r.text.to_owned(), r.params)).collect()),
             Err(_) => return vec![self],
@@ -158,7 +176,10 @@ impl Insert {
             let row: Vec<Value> = values.by_ref().take(params).collect();
             let len = bound_len(&row);
             if !texts.is_empty() && bytes + len > MAX_STATEMENT_BYTES {
-                out.push(Insert::new(format!("{head} VALUES {}", texts.join(", ")), std::mem::take(&mut taken)));
+                out.push(Insert {
+                    ignore_conflicts,
+                    ..Insert::new(format!("{head} VALUES {}", texts.join(", ")), std::mem::take(&mut taken))
+                });
                 (texts, bytes) = (Vec::new(), 0);
             }
             texts.push(format!("({text})"));
@@ -166,7 +187,7 @@ impl Insert {
             bytes += len;
         }
         if !texts.is_empty() {
-            out.push(Insert::new(format!("{head} VALUES {}", texts.join(", ")), taken));
+            out.push(Insert { ignore_conflicts, ..Insert::new(format!("{head} VALUES {}", texts.join(", ")), taken) });
         }
         out
     }
@@ -185,12 +206,12 @@ impl Insert {
         for (index, insert) in inserts.into_iter().enumerate() {
             if index == last {
                 sql.push(' ');
-                sql.push_str(&insert.sql);
+                sql.push_str(&insert.text());
             } else {
                 if index > 0 {
                     sql.push_str(", ");
                 }
-                sql.push_str(&format!("w{index} AS ({})", insert.sql));
+                sql.push_str(&format!("w{index} AS ({})", insert.text()));
             }
             values.extend(insert.values);
         }
@@ -210,7 +231,7 @@ impl Insert {
         if rows.iter().map(|row| row.params).sum::<usize>() != self.values.len() {
             return Err(malformed());
         }
-        Ok(Parts { head, columns: head[open + 1..close].trim(), rows })
+        Ok(Parts { head, columns: head[open + 1..close].trim(), rows, ignore_conflicts: self.ignore_conflicts })
     }
 }
 
@@ -235,6 +256,7 @@ pub(crate) struct Parts<'a> {
     pub(crate) head: &'a str,
     pub(crate) columns: &'a str,
     pub(crate) rows: Vec<Row<'a>>,
+    pub(crate) ignore_conflicts: bool,
 }
 
 /// One row of `VALUES`: the text between its parentheses and how many placeholders it holds.

@@ -48,8 +48,9 @@ pub struct ContactsApi {
 const CACHED_RESULT_BYTES: usize = 8 * 1024 * 1024;
 /// What one duplicate pair weighs: two ids, a score and its evidence.
 const PAIR_BYTES: usize = 128 + std::mem::size_of::<crate::domain::duplicates::Pair>();
-/// What one ranked search hit weighs: an id, a score and the fields it matched.
+/// What one ranked search hit weighs: an id and a score, and per query word how it matched.
 const HIT_BYTES: usize = 64 + std::mem::size_of::<(String, crate::domain::search::Hit)>();
+const WORD_MATCH_BYTES: usize = 48 + std::mem::size_of::<crate::domain::search::WordMatch>();
 
 impl ContactsApi {
     pub fn new(ctx: ServiceContext) -> Self {
@@ -57,7 +58,9 @@ impl ContactsApi {
         Self {
             contacts: ReadCache::new(ctx.db.clone(), CACHED_CONTACT_BYTES, contact_weight),
             duplicates: ReadCache::new(ctx.db.clone(), CACHED_RESULT_BYTES, |pairs| pairs.len() * PAIR_BYTES),
-            searches: ReadCache::new(ctx.db.clone(), CACHED_RESULT_BYTES, |hits| hits.len() * HIT_BYTES),
+            searches: ReadCache::new(ctx.db.clone(), CACHED_RESULT_BYTES, |hits| {
+                hits.iter().map(|(_, hit)| HIT_BYTES + hit.matches.len() * WORD_MATCH_BYTES).sum()
+            }),
             expensive: liaison_runtime::net::limits::ExpensiveReads::per_core(),
             imports: Arc::new(tokio::sync::Semaphore::new(crate::domain::transfer::IMPORTS_AT_ONCE)),
             shutdown: ctx.shutdown.clone(),

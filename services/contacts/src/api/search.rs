@@ -1,6 +1,10 @@
 //! Contact search: the ranked hits of the store, a page at a time, with the contacts read through the cache.
+//!
+//! A page token holds the score and id of the last hit sent, not a position: the next page starts after that
+//! place in the ranking, so hits that appear or vanish between pages (a write in between ranks again) neither
+//! repeat nor skip the others.
 use super::ContactsApi;
-use crate::domain::search::{Hit, Query};
+use crate::domain::search::{Hit, MatchKind, Query};
 use liaison_proto::contacts::v1::*;
 use liaison_runtime::{Error, Validate, api::paging};
 use std::sync::Arc;
@@ -15,38 +19,67 @@ pub(super) async fn search_contacts(
     let (query, page) =
         (Query::parse("query", &request.query), paging::parse(request.page_size, &request.page_token, &scope))
             .validate()?;
-    // Ranked results page by position: the token holds the offset of the next result.
-    let offset: usize = match page.after.as_deref().map(str::parse) {
-        None => 0,
-        Some(Ok(offset)) => offset,
-        Some(Err(_)) => return Err(Error::invalid("page_token", "is not a token of this search").into()),
+    let after = match page.after.as_deref() {
+        None => None,
+        Some(token) => Some(place(token).ok_or_else(|| Error::invalid("page_token", "is not a token of this search"))?),
     };
     let hits = ranked_hits(api, &query).await?;
+    let start = match &after {
+        None => 0,
+        Some((score, id)) => hits.partition_point(|(hit_id, hit)| {
+            hit.score > *score || (hit.score == *score && hit_id.as_str() <= id.as_str())
+        }),
+    };
     let size = usize::try_from(page.size).unwrap_or(usize::MAX);
-    let page_end = offset.saturating_add(size).min(hits.len());
-    let page_hits = hits.get(offset..page_end).unwrap_or_default();
+    let page_end = start.saturating_add(size).min(hits.len());
+    let page_hits = hits.get(start..page_end).unwrap_or_default();
     let ids: Vec<String> = page_hits.iter().map(|(id, _)| id.clone()).collect();
     let contacts = api.contacts_by_id(&ids).await?;
     // A page stops at its size or at PAGE_MAX_BYTES, whichever comes first; the token resumes after the last hit
     // sent (hits whose contact is gone since the ranking are passed over).
-    let (positions, mut results): (Vec<usize>, Vec<SearchContactsResult>) = page_hits
-        .iter()
-        .zip(contacts)
-        .enumerate()
-        .filter_map(|(position, ((_, hit), contact))| {
-            let result = SearchContactsResult {
-                contact: Some(contact?),
-                score: hit.score,
-                matched_fields: hit.matched_fields.iter().map(|f| (*f).to_owned()).collect(),
-            };
-            Some((position, result))
-        })
-        .unzip();
+    let (sent_hits, mut results): (Vec<&(String, Hit)>, Vec<SearchContactsResult>) =
+        page_hits.iter().zip(contacts).filter_map(|(hit, contact)| Some((hit, result(contact?, &hit.1)))).unzip();
     let sent = paging::fitting(&results);
-    let end = positions.get(sent).map_or(page_end, |left_out| offset + left_out);
     results.truncate(sent);
-    let next_page_token = if end < hits.len() { paging::next_token(&scope, &end.to_string()) } else { String::new() };
+    let last = match sent.checked_sub(1).and_then(|i| sent_hits.get(i)) {
+        Some(last) => Some(*last),
+        None => page_hits.last(),
+    };
+    let more = if sent < sent_hits.len() { true } else { page_end < hits.len() };
+    let next_page_token = match last {
+        Some((id, hit)) if more => paging::next_token(&scope, &format!("{}:{id}", hit.score)),
+        _ => String::new(),
+    };
     Ok(Response::new(SearchContactsResponse { results, next_page_token }))
+}
+
+/// The score and id a page token resumes after.
+fn place(token: &str) -> Option<(f64, String)> {
+    let (score, id) = token.split_once(':')?;
+    Some((score.parse().ok().filter(|s: &f64| s.is_finite())?, id.to_owned()))
+}
+
+fn result(contact: Contact, hit: &Hit) -> SearchContactsResult {
+    SearchContactsResult {
+        contact: Some(contact),
+        score: hit.score,
+        matched_fields: hit.matched_fields().into_iter().map(str::to_owned).collect(),
+        matches: hit
+            .matches
+            .iter()
+            .map(|m| SearchMatch {
+                word: m.word.clone(),
+                field: m.field.name().to_owned(),
+                kind: match m.kind {
+                    MatchKind::Exact => SearchMatchKind::Exact,
+                    MatchKind::Prefix => SearchMatchKind::Prefix,
+                    MatchKind::Typo => SearchMatchKind::Typo,
+                }
+                .into(),
+                term: m.term.clone(),
+            })
+            .collect(),
+    }
 }
 
 /// The ranked hits of `query`: computed once per write epoch (each page is cut from them, rather than every page

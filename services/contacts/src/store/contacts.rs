@@ -1,6 +1,6 @@
 //! Contacts: each mutation with its change-feed row (and its `contact_keys`) in one transaction; soft deletion
 //! and restoring; reads that follow merges to the survivor.
-use super::{CreateKey, Store, graph, json, keys};
+use super::{CreateKey, Store, graph, json, keys, terms};
 use crate::domain::contacts::ContactFields;
 use crate::domain::labels::labels_column;
 use crate::resource::{self, UNDELETE_WINDOW};
@@ -41,6 +41,7 @@ impl Store {
         apply_contact_fields(&mut model, fields);
         let mut inserts = vec![Insert::model(model.clone().into_active_model())];
         inserts.extend(keys::insert(&model));
+        inserts.extend(terms::inserts([&model]));
         inserts.push(stored::change(&model, ChangeKind::Created));
         let request_id = key.request_id.as_ref();
         match single_trip::create_named(&self.db, "CreateContact", request_id, &key.fingerprint, &name, inserts).await?

@@ -42,8 +42,10 @@ pub fn insert(model: &contact::Model) -> Option<liaison_runtime::db::single_trip
     ))
 }
 
-/// Replaces the stored keys of `model` with its current ones.
+/// Replaces the stored keys of `model` with its current ones, and its search postings (`super::terms`): every
+/// change to a contact comes through here.
 pub async fn replace(conn: &impl ConnectionTrait, model: &contact::Model) -> Result<(), Error> {
+    super::terms::replace(conn, model).await?;
     let backend = conn.get_database_backend();
     conn.execute_raw(statement(backend, "DELETE FROM contact_keys WHERE contact_id = ?", [model.id.clone().into()]))
         .await

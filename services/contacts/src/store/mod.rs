@@ -1,5 +1,6 @@
 //! The contacts database: the `Store`, whose methods are transactions (each mutation with its change-feed row),
-//! a module per capability, the `contact_keys` index (`keys`), entities and migrations.
+//! a module per capability, the `contact_keys` index (`keys`), the search index (`terms`), entities and
+//! migrations.
 pub mod contacts;
 mod duplicates;
 pub mod engagement;
@@ -12,6 +13,7 @@ pub mod migration;
 pub mod organizations;
 pub mod purge;
 pub mod search;
+pub mod terms;
 pub mod transfer;
 
 use entity::{affiliation, contact, organization, relationship};

@@ -54,6 +54,7 @@ impl Store {
             fields,
         );
         organization::Entity::insert(model.clone().into_active_model()).exec(&*txn).await.map_err(db_error)?;
+        super::terms::replace_organization(&*txn, &model.id, Some(&model)).await?;
         stored::append(&*txn, &model, ChangeKind::Created).await?;
         txn.commit().await?;
         Ok(model)
@@ -107,6 +108,7 @@ impl Store {
             Ok(with_fields(current.clone(), fields))
         };
         let updated = stored::update::<organization::Entity, _>(&*txn, name, expected_revision, rules).await?;
+        super::terms::replace_organization(&*txn, &updated.id, Some(&updated)).await?;
         txn.commit().await?;
         Ok(updated)
     }
@@ -123,6 +125,7 @@ impl Store {
         crud::lock_row::<organization::Entity>(&*txn, name.key()).await?;
         let rules = async |_: &organization::Model| graph::release_organization(&txn, &name, force).await;
         stored::delete::<organization::Entity, _>(&*txn, name, expected_revision, rules).await?;
+        super::terms::replace_organization(&*txn, &name.key(), None).await?;
         txn.commit().await
     }
 }

@@ -170,6 +170,7 @@ async fn erase(txn: &WriteTxn, ids: Vec<String>) -> Result<Purged, Error> {
         let delete_keys = format!("DELETE FROM contact_keys WHERE contact_id IN ({placeholders})");
         txn.execute_raw(statement(backend, &delete_keys, ids())).await.map_err(db_error)?;
     }
+    super::terms::remove(&**txn, &all).await?;
     // Merged rows point at their survivor: delete them first.
     for id in all.iter().rev() {
         contact::Entity::delete_by_id(id.clone()).exec(&**txn).await.map_err(db_error)?;

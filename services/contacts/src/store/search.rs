@@ -1,99 +1,115 @@
-//! Reads for contact search: candidates found by the database, ranked by `domain::search`.
+//! Reads for contact search: each query word expanded through the vocabulary into the terms it meets, their
+//! postings read by index, and the result ranked by `domain::search`.
 use super::Store;
-use super::entity::{affiliation, contact, organization};
-use crate::domain::channels::Channels;
-use crate::domain::search::{Candidate, Hit, Query};
-use liaison_runtime::{Error, db::crud};
-use sea_orm::sea_query::Query as Sql;
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use std::collections::HashMap;
+use crate::domain::search::{Field, Hit, Match, PREFIX_EXPANSION_MAX, Query};
+use liaison_runtime::Error;
+use liaison_runtime::db::db_error;
+use liaison_runtime::db::sql::statement;
+use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 
-/// At most this many matching contacts are ranked; a query matching more should be narrowed.
-pub const SEARCH_CANDIDATES_MAX: u64 = 5000;
+/// Expanded terms per postings statement.
+const TERMS_PER_STATEMENT: usize = 500;
+
+#[derive(Debug, FromQueryResult)]
+struct Term {
+    term: String,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct Posting {
+    term: String,
+    contact_id: String,
+    fields: i32,
+}
 
 impl Store {
-    /// Ids of live contacts matching every word of `query`, with their hits, best first (ties: oldest first).
-    /// Only the columns ranking needs are read; the caller loads the contacts of the page it returns.
+    /// Live contacts matching every word of `query`, with their hits, best first (ties: oldest first).
     pub async fn search_contacts(&self, query: &Query) -> Result<Vec<(String, Hit)>, Error> {
         let conn = self.db().conn();
-        let mut condition =
-            Condition::all().add(contact::Column::DeleteTime.is_null()).add(contact::Column::MergedInto.is_null());
+        let mut per_word = Vec::with_capacity(query.words().len());
         for word in query.words() {
-            let pattern = liaison_runtime::db::sql::like_literal("%", word, "%");
-            condition = condition.add(
-                Condition::any().add(contact::Column::SearchText.like(pattern.clone())).add(
-                    contact::Column::Id.in_subquery(
-                        Sql::select()
-                            .column(affiliation::Column::ContactId)
-                            .from(affiliation::Entity)
-                            .and_where(
-                                affiliation::Column::OrganizationId.in_subquery(
-                                    Sql::select()
-                                        .column(organization::Column::Id)
-                                        .from(organization::Entity)
-                                        .and_where(organization::Column::SearchText.like(pattern))
-                                        .to_owned(),
-                                ),
-                            )
-                            .to_owned(),
-                    ),
-                ),
-            );
+            let terms = expand(conn, word).await?;
+            per_word.push(postings(conn, word, &terms).await?);
         }
-        let candidates: Vec<(String, String, String, String, String)> = contact::Entity::find()
-            .select_only()
-            .columns([
-                contact::Column::Id,
-                contact::Column::DisplayName,
-                contact::Column::GivenName,
-                contact::Column::FamilyName,
-                contact::Column::Emails,
-            ])
-            .filter(condition)
-            .order_by_asc(contact::Column::Id)
-            .limit(SEARCH_CANDIDATES_MAX)
-            .into_tuple()
-            .all(conn)
-            .await
-            .map_err(liaison_runtime::db::db_error)?;
-        let organizations = self.organization_names_of(candidates.iter().map(|c| c.0.clone()).collect()).await?;
-        let mut hits: Vec<(String, Hit)> = candidates
-            .into_iter()
-            .filter_map(|(id, display_name, given_name, family_name, emails)| {
-                let emails: Channels = serde_json::from_str(&emails).unwrap_or_default();
-                let orgs = organizations.get(&id).map(|v| v.iter().map(String::as_str).collect()).unwrap_or_default();
-                let candidate = Candidate {
-                    names: [&display_name, &given_name, &family_name],
-                    emails: emails.values().collect(),
-                    organizations: orgs,
-                };
-                let hit = query.score(&candidate);
-                hit.map(|hit| (id, hit))
-            })
-            .collect();
-        hits.sort_by(|(a, x), (b, y)| y.score.total_cmp(&x.score).then_with(|| a.cmp(b)));
-        Ok(hits)
+        Ok(query.rank(&per_word))
     }
+}
 
-    /// The display names of the organisations each contact is affiliated with.
-    async fn organization_names_of(&self, contact_ids: Vec<String>) -> Result<HashMap<String, Vec<String>>, Error> {
-        let mut names: HashMap<String, Vec<String>> = HashMap::new();
-        for chunk in contact_ids.chunks(500) {
-            let affiliations = crud::find_many::<affiliation::Entity>(
-                self.db().conn(),
-                affiliation::Column::ContactId,
-                chunk.to_vec(),
-            )
-            .await?;
-            let organization_ids = affiliations.iter().map(|a| a.organization_id.clone()).collect();
-            let organizations: HashMap<String, String> =
-                self.organizations_by_id(organization_ids).await?.into_iter().map(|o| (o.id, o.display_name)).collect();
-            for affiliation in affiliations {
-                if let Some(name) = organizations.get(&affiliation.organization_id) {
-                    names.entry(affiliation.contact_id).or_default().push(name.clone());
+/// The vocabulary terms `word` meets: its prefix ranges (at most [`PREFIX_EXPANSION_MAX`] terms each) and its
+/// one-typo neighbours, in one statement.
+async fn expand(conn: &impl ConnectionTrait, word: &str) -> Result<Vec<String>, Error> {
+    let mut parts = Vec::new();
+    let mut values: Vec<Value> = Vec::new();
+    for (from, to) in Query::prefix_ranges(word) {
+        parts.push(format!(
+            "SELECT term FROM (SELECT term FROM search_vocabulary WHERE term >= ? AND term < ? ORDER BY term \
+             LIMIT {PREFIX_EXPANSION_MAX}) AS p{}",
+            parts.len()
+        ));
+        values.extend([from.into(), to.into()]);
+    }
+    let typo_keys = Query::typo_keys(word);
+    if !typo_keys.is_empty() {
+        let placeholders = vec!["?"; typo_keys.len()].join(", ");
+        parts.push(format!("SELECT term FROM search_typos WHERE key IN ({placeholders})"));
+        parts.push(format!("SELECT term FROM search_vocabulary WHERE term IN ({placeholders})"));
+        values.extend(typo_keys.iter().chain(&typo_keys).map(|k| k.clone().into()));
+    }
+    let sql = parts.join(" UNION ");
+    let rows = Term::find_by_statement(statement(conn.get_database_backend(), &sql, values))
+        .all(conn)
+        .await
+        .map_err(db_error)?;
+    let mut terms: Vec<String> =
+        rows.into_iter().map(|r| r.term).filter(|t| Query::classify(word, t).is_some()).collect();
+    terms.sort();
+    terms.dedup();
+    Ok(terms)
+}
+
+/// Every match of `word` through `terms`: in the contacts' own fields, and in the names of the organisations
+/// live contacts are affiliated with.
+async fn postings(conn: &impl ConnectionTrait, word: &str, terms: &[String]) -> Result<Vec<Match>, Error> {
+    let backend = conn.get_database_backend();
+    let mut matches = Vec::new();
+    for chunk in terms.chunks(TERMS_PER_STATEMENT) {
+        let placeholders = vec!["?"; chunk.len()].join(", ");
+        let values = || chunk.iter().map(|t| Value::from(t.clone())).collect::<Vec<_>>();
+        let own = Posting::find_by_statement(statement(
+            backend,
+            &format!("SELECT term, contact_id, fields FROM contact_terms WHERE term IN ({placeholders})"),
+            values(),
+        ))
+        .all(conn)
+        .await
+        .map_err(db_error)?;
+        let through_organizations = Posting::find_by_statement(statement(
+            backend,
+            &format!(
+                "SELECT DISTINCT t.term AS term, a.contact_id AS contact_id, 0 AS fields FROM organization_terms t \
+                 JOIN affiliations a ON a.organization_id = t.organization_id \
+                 JOIN contacts c ON c.id = a.contact_id AND c.delete_time IS NULL AND c.merged_into IS NULL \
+                 WHERE t.term IN ({placeholders})"
+            ),
+            values(),
+        ))
+        .all(conn)
+        .await
+        .map_err(db_error)?;
+        for posting in own {
+            let Some(kind) = Query::classify(word, &posting.term) else { continue };
+            for field in Field::of_bits(posting.fields) {
+                if kind.points(field).is_some() {
+                    let (contact_id, term) = (posting.contact_id.clone(), posting.term.clone());
+                    matches.push(Match { contact_id, field, kind, term });
                 }
             }
         }
-        Ok(names)
+        for posting in through_organizations {
+            let Some(kind) = Query::classify(word, &posting.term) else { continue };
+            let (contact_id, term) = (posting.contact_id, posting.term);
+            matches.push(Match { contact_id, field: Field::Organizations, kind, term });
+        }
     }
+    Ok(matches)
 }

@@ -13,6 +13,7 @@ use liaison_proto::common::v1::ChangeKind;
 use liaison_proto::contacts::v1::Contact;
 use liaison_runtime::api::names::{Contacts, Name};
 use liaison_runtime::db::db_error;
+use liaison_runtime::db::single_trip::Insert;
 use liaison_runtime::db::sql::statement;
 use liaison_runtime::{Error, api::time, feed};
 use sea_orm::sea_query::OnConflict;
@@ -411,6 +412,9 @@ async fn write(conn: &impl ConnectionTrait, writes: &Writes) -> Result<(), Error
         .await
         .map_err(db_error)?;
     }
+    let existing_ids: Vec<String> = existing.iter().map(|m| m.id.clone()).collect();
+    super::terms::remove(conn, &existing_ids).await?;
+    Insert::execute_all(conn, super::terms::inserts(&writes.models)).await?;
     let rows: Vec<(String, String)> =
         writes.models.iter().flat_map(|m| keys::of(m).into_iter().map(|k| (m.id.clone(), k))).collect();
     for chunk in rows.chunks(KEYS_PER_STATEMENT) {

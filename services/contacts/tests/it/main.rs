@@ -14,5 +14,6 @@ mod limits;
 mod merge;
 mod organizations;
 mod retention;
+mod search;
 mod server;
 mod transfer;

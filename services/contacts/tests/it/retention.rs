@@ -105,6 +105,7 @@ async fn purge_contact_erases_the_contact_its_merged_contacts_and_assessments_an
     let db = &app.database;
     assert_eq!(count(db, "SELECT COUNT(*) AS n FROM contacts WHERE id IN (?, ?)", ids.clone()).await, 0);
     assert_eq!(count(db, "SELECT COUNT(*) AS n FROM contact_keys WHERE contact_id IN (?, ?)", ids.clone()).await, 0);
+    assert_eq!(count(db, "SELECT COUNT(*) AS n FROM contact_terms WHERE contact_id IN (?, ?)", ids.clone()).await, 0);
     let merges = "SELECT COUNT(*) AS n FROM merges WHERE survivor_id IN (?, ?) OR merged_id IN (?, ?)";
     assert_eq!(count(db, merges, [ids.clone(), ids].concat()).await, 0);
     assert_eq!(count(db, "SELECT COUNT(*) AS n FROM assessments", vec![]).await, 0);

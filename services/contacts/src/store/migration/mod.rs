@@ -7,6 +7,7 @@ mod m20261124_000003_contact_details;
 mod m20261124_000010_engagement;
 mod m20261124_000020_merges;
 mod m20261207_000030_merge_survivor_after;
+mod m20261208_000040_search_index;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(liaison_runtime::db::migration::AddIdempotencyCreateTime),
             Box::new(liaison_runtime::db::migration::AddServiceSecrets),
             Box::new(liaison_runtime::db::migration::AddChangeConfidential),
+            Box::new(m20261208_000040_search_index::Migration),
         ]
     }
 }
