@@ -20,8 +20,8 @@
 //! key         = field [ "asc" | "desc" ] ;
 //! ```
 //!
-//! - `AND` binds tighter than `OR`, as in SQL: `a AND b OR c` is `(a AND b) OR c`. (AIP-160 itself binds `OR`
-//!   tighter; parentheses mean the same under both, so the docs recommend them when the two are mixed.)
+//! - `AND` and `OR` mixed at one level need parentheses: AIP-160 reads `a AND b OR c` as `a AND (b OR c)`, SQL
+//!   and most people as `(a AND b) OR c`; refusing the mix means no filter is read differently than it was meant.
 //! - Two terms side by side are an error, not an implicit `AND`: `a = 1 b = 2` would too easily be a typo for a
 //!   quoted value with a space (`name = Ada Lovelace`).
 //! - The field's [`FieldKind`] decides how its value is read, whether quoted or not; quotes are only needed for
@@ -441,10 +441,29 @@ impl<'a> Parser<'a> {
     }
 
     fn disjunction(&mut self, depth: usize) -> Result<Node, FieldViolation> {
-        let first = self.conjunction(depth)?;
+        let start = self.at;
+        let (first, mut joined) = self.conjunction(depth)?;
         let mut nodes = Vec::new();
-        while self.keyword("OR") {
-            nodes.push(self.conjunction(depth)?);
+        loop {
+            self.skip_space();
+            let or_at = self.at;
+            if !self.keyword("OR") {
+                break;
+            }
+            let (node, and_here) = self.conjunction(depth)?;
+            joined |= and_here;
+            if joined {
+                // AIP-160 binds OR tighter than AND and SQL the other way: a mix without parentheses would mean
+                // different things to different readers, so it is refused rather than guessed.
+                return Err(self.error(
+                    or_at,
+                    format!(
+                        "AND and OR are mixed without parentheses (from position {}); group them: `(a AND b) OR c` or `a AND (b OR c)`",
+                        start + 1
+                    ),
+                ));
+            }
+            nodes.push(node);
         }
         Ok(if nodes.is_empty() {
             first
@@ -454,17 +473,18 @@ impl<'a> Parser<'a> {
         })
     }
 
-    fn conjunction(&mut self, depth: usize) -> Result<Node, FieldViolation> {
+    /// Terms joined by AND, and whether any AND joined them at this level (not inside parentheses).
+    fn conjunction(&mut self, depth: usize) -> Result<(Node, bool), FieldViolation> {
         let first = self.term(depth)?;
         let mut nodes = Vec::new();
         while self.keyword("AND") {
             nodes.push(self.term(depth)?);
         }
         Ok(if nodes.is_empty() {
-            first
+            (first, false)
         } else {
             nodes.insert(0, first);
-            Node::And(nodes)
+            (Node::And(nodes), true)
         })
     }
 
@@ -801,16 +821,18 @@ mod tests {
     }
 
     #[test]
-    fn and_binds_tighter_than_or() {
+    fn and_and_or_mixed_without_parentheses_are_refused_since_aip_160_and_sql_read_them_differently() {
         let (a, b, c) = (age(Op::Eq, 1), age(Op::Eq, 2), age(Op::Eq, 3));
+        for mixed in ["age = 1 AND age = 2 OR age = 3", "age = 1 OR age = 2 AND age = 3"] {
+            let message = error(mixed);
+            assert!(message.contains("AND and OR are mixed without parentheses"), "{mixed}: {message}");
+        }
+        assert!(error("age = 1 AND age = 2 OR age = 3").starts_with("at position 21:"));
         assert_eq!(
-            parse("age = 1 AND age = 2 OR age = 3"),
+            parse("(age = 1 AND age = 2) OR age = 3"),
             Node::Or(vec![Node::And(vec![a.clone(), b.clone()]), c.clone()])
         );
-        assert_eq!(
-            parse("age = 1 OR age = 2 AND age = 3"),
-            Node::Or(vec![a.clone(), Node::And(vec![b.clone(), c.clone()])])
-        );
+        assert_eq!(parse("age = 1 OR age = 2 OR age = 3"), Node::Or(vec![a.clone(), b.clone(), c.clone()]));
         assert_eq!(parse("age = 1 AND age = 2 AND age = 3"), Node::And(vec![a, b, c]), "a chain is one node");
     }
 
@@ -1060,7 +1082,7 @@ mod tests {
     #[test]
     fn translation_keeps_precedence_and_compares_exactly() {
         assert_eq!(
-            sql(r#"display_name = "Ada" AND age >= 30 OR labels:vip"#),
+            sql(r#"(display_name = "Ada" AND age >= 30) OR labels:vip"#),
             r#"("display_name" = 'Ada' AND "age" >= 30) OR "labels" LIKE '%,vip,%' ESCAPE '\'"#
         );
         assert_eq!(sql("age = 1 AND (age = 2 OR active = true)"), r#""age" = 1 AND ("age" = 2 OR "active" = TRUE)"#);
@@ -1165,7 +1187,7 @@ mod tests {
             ("-labels:vip", &[2, 3, 4]),
             (r#"display_name = "Cy \"Q\"""#, &[3]),
             ("display_name = ada", &[]),
-            ("age >= 30 AND active = false OR status = CANCELLED", &[3, 4]),
+            ("(age >= 30 AND active = false) OR status = CANCELLED", &[3, 4]),
             ("age >= 30 AND (active = false OR status = cancelled)", &[3, 4]),
             ("age > 30 AND (active = false OR status = scheduled)", &[1]),
             ("organization != org-a", &[2, 3, 4]),

@@ -1,7 +1,7 @@
 //! Contacts: create, get, list, update (with the mask merged into the current state), delete and undelete, and the
 //! batch reads other services make. Reads by name go through the read cache, which keeps each contact with its
 //! encoding: `GetContact` and `BatchGetContacts` splice the encodings into the response.
-use super::{ContactsApi, create_key, optional};
+use super::{ContactsApi, create_key, lists, optional};
 use crate::domain::BATCH_MAX;
 use crate::domain::contacts::{CONTACT_UPDATABLE, ContactFields};
 use crate::domain::labels;
@@ -10,6 +10,7 @@ use crate::store::contacts::ContactFilter;
 use bytes::Bytes;
 use liaison_proto::contacts::v1::*;
 use liaison_runtime::api::fieldmask::UpdateMask;
+use liaison_runtime::api::filter;
 use liaison_runtime::api::names::{Contacts, Name, Organizations, PartyName};
 use liaison_runtime::api::validate::RequestId;
 use liaison_runtime::net::wire::{self, Spliced};
@@ -223,20 +224,24 @@ pub(super) async fn list_contacts(
 ) -> Result<Response<ListContactsResponse>, Status> {
     let request = request.into_inner();
     let scope = format!(
-        "ListContacts?label={}&organization={}&deleted={}",
-        request.label, request.organization, request.show_deleted
+        "ListContacts?label={}&organization={}&deleted={}&filter={}&order_by={}",
+        request.label, request.organization, request.show_deleted, request.filter, request.order_by
     );
-    let (page, label, organization) = (
+    let (page, label, organization, matching, sort) = (
         paging::parse(request.page_size, &request.page_token, &scope),
         optional(!request.label.is_empty(), || labels::label("label", &request.label)),
         optional(!request.organization.is_empty(), || {
             Name::<Organizations>::parse("organization", &request.organization)
         }),
+        filter::parse_filter("filter", &request.filter, &lists::CONTACT_FILTER),
+        lists::ListSort::parse("order_by", &request.order_by),
     )
         .validate()?;
-    let filter = ContactFilter { label, organization, show_deleted: request.show_deleted };
-    let models = api.store.list_contacts(&filter, page.after, page.size + 1).await?;
-    let (contacts, next_page_token) = paging::page(models, page.size, &scope, |m| m.id.clone(), resource::contact);
+    let filter = ContactFilter { label, organization, show_deleted: request.show_deleted, matching };
+    let after = lists::resume(page.after)?;
+    let models = api.store.list_contacts(&filter, sort.contacts(), after, page.size + 1).await?;
+    let key = |m: &crate::store::entity::contact::Model| sort.resume_key(&m.id, &m.display_name, &m.update_time);
+    let (contacts, next_page_token) = paging::page(models, page.size, &scope, key, resource::contact);
     Ok(Response::new(ListContactsResponse { contacts, next_page_token }))
 }
 

@@ -6,6 +6,7 @@ mod duplicates;
 mod engagement;
 mod graph;
 mod history;
+mod lists;
 mod merge;
 mod organizations;
 mod search;

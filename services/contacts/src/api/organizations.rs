@@ -1,11 +1,12 @@
 //! Organisations: create, get, list, update (with the mask merged into the current state) and delete.
-use super::{ContactsApi, create_key, optional};
+use super::{ContactsApi, create_key, lists, optional};
 use crate::domain::labels;
 use crate::domain::organizations::{ORGANIZATION_UPDATABLE, OrganizationFields, OrganizationKind};
 use crate::resource;
 use crate::store::organizations::OrganizationFilter;
 use liaison_proto::contacts::v1::*;
 use liaison_runtime::api::fieldmask::UpdateMask;
+use liaison_runtime::api::filter;
 use liaison_runtime::api::names::{Name, Organizations};
 use liaison_runtime::api::validate::RequestId;
 use liaison_runtime::{Error, Validate, api::etag, api::paging};
@@ -66,18 +67,24 @@ pub(super) async fn list_organizations(
     request: Request<ListOrganizationsRequest>,
 ) -> Result<Response<ListOrganizationsResponse>, Status> {
     let request = request.into_inner();
-    let scope = format!("ListOrganizations?kind={}&label={}&parent={}", request.kind, request.label, request.parent);
-    let (page, kind, label, parent) = (
+    let scope = format!(
+        "ListOrganizations?kind={}&label={}&parent={}&filter={}&order_by={}",
+        request.kind, request.label, request.parent, request.filter, request.order_by
+    );
+    let (page, kind, label, parent, matching, sort) = (
         paging::parse(request.page_size, &request.page_token, &scope),
         optional(request.kind != 0, || OrganizationKind::parse("kind", request.kind)),
         optional(!request.label.is_empty(), || labels::label("label", &request.label)),
         optional(!request.parent.is_empty(), || Name::<Organizations>::parse("parent", &request.parent)),
+        filter::parse_filter("filter", &request.filter, &lists::ORGANIZATION_FILTER),
+        lists::ListSort::parse("order_by", &request.order_by),
     )
         .validate()?;
-    let filter = OrganizationFilter { kind, label, parent };
-    let models = api.store.list_organizations(&filter, page.after, page.size + 1).await?;
-    let (organizations, next_page_token) =
-        paging::page(models, page.size, &scope, |m| m.id.clone(), resource::organization);
+    let filter = OrganizationFilter { kind, label, parent, matching };
+    let after = lists::resume(page.after)?;
+    let models = api.store.list_organizations(&filter, sort.organizations(), after, page.size + 1).await?;
+    let key = |m: &crate::store::entity::organization::Model| sort.resume_key(&m.id, &m.display_name, &m.update_time);
+    let (organizations, next_page_token) = paging::page(models, page.size, &scope, key, resource::organization);
     Ok(Response::new(ListOrganizationsResponse { organizations, next_page_token }))
 }
 

@@ -291,7 +291,8 @@ async fn export(
     let mut after = None;
     let mut chunk = ExportChunk::default();
     loop {
-        let page = store.list_contacts(&filter, after, EXPORT_PAGE).await?;
+        let order = liaison_runtime::db::crud::ListOrder::Id { descending: false };
+        let page = store.list_contacts(&filter, order, after, EXPORT_PAGE).await?;
         for model in &page {
             let contact = resource::contact(model);
             match format {
@@ -320,7 +321,7 @@ async fn export(
             chunk.send(tx).await;
             return Ok(());
         }
-        after = page.last().map(|m| m.id.clone());
+        after = page.last().map(|m| liaison_runtime::db::crud::Resume { value: None, id: m.id.clone() });
     }
 }
 

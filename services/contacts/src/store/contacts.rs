@@ -22,6 +22,8 @@ pub struct ContactFilter {
     pub label: Option<String>,
     pub organization: Option<Name<Organizations>>,
     pub show_deleted: bool,
+    /// The request's `filter`.
+    pub matching: liaison_runtime::api::filter::Filter,
 }
 
 impl Store {
@@ -74,15 +76,16 @@ impl Store {
     pub async fn list_contacts(
         &self,
         filter: &ContactFilter,
-        after: Option<String>,
+        order: crud::ListOrder<contact::Column>,
+        after: Option<crud::Resume>,
         limit: u64,
     ) -> Result<Vec<contact::Model>, Error> {
         use sea_orm::sea_query::Query;
         use sea_orm::{ColumnTrait, Condition};
-        let mut condition = Condition::all().add(contact::Column::MergedInto.is_null());
-        if !filter.show_deleted {
-            condition = condition.add(contact::Column::DeleteTime.is_null());
-        }
+        // The generated columns that the partial indexes of the list orders are over (see their migration).
+        let shown = if filter.show_deleted { "unmerged" } else { "listed" };
+        let mut condition =
+            Condition::all().add(sea_orm::sea_query::Expr::cust(shown)).add(filter.matching.to_condition());
         if let Some(label) = &filter.label {
             condition =
                 condition.add(contact::Column::Labels.like(liaison_runtime::db::sql::like_literal("%,", label, ",%")));
@@ -98,7 +101,7 @@ impl Store {
                 ),
             );
         }
-        crud::page_where::<contact::Entity>(self.db.conn(), contact::Column::Id, condition, after, limit).await
+        crud::page_ordered::<contact::Entity>(self.db.conn(), contact::Column::Id, order, condition, after, limit).await
     }
 
     /// Contacts by id, each merged one replaced by its survivor: `(requested id, contact)`.

@@ -20,6 +20,8 @@ pub struct OrganizationFilter {
     pub kind: Option<OrganizationKind>,
     pub label: Option<String>,
     pub parent: Option<Name<Organizations>>,
+    /// The request's `filter`.
+    pub matching: liaison_runtime::api::filter::Filter,
 }
 
 impl Store {
@@ -69,11 +71,12 @@ impl Store {
     pub async fn list_organizations(
         &self,
         filter: &OrganizationFilter,
-        after: Option<String>,
+        order: crud::ListOrder<organization::Column>,
+        after: Option<crud::Resume>,
         limit: u64,
     ) -> Result<Vec<organization::Model>, Error> {
         use sea_orm::{ColumnTrait, Condition};
-        let mut condition = Condition::all();
+        let mut condition = Condition::all().add(filter.matching.to_condition());
         if let Some(kind) = filter.kind {
             condition = condition.add(organization::Column::Kind.eq(kind.value()));
         }
@@ -84,8 +87,15 @@ impl Store {
         if let Some(parent) = &filter.parent {
             condition = condition.add(organization::Column::ParentId.eq(parent.key()));
         }
-        crud::page_where::<organization::Entity>(self.db.conn(), organization::Column::Id, condition, after, limit)
-            .await
+        crud::page_ordered::<organization::Entity>(
+            self.db.conn(),
+            organization::Column::Id,
+            order,
+            condition,
+            after,
+            limit,
+        )
+        .await
     }
 
     pub async fn organizations_by_id(&self, ids: Vec<String>) -> Result<Vec<organization::Model>, Error> {

@@ -11,6 +11,7 @@ mod graph;
 mod helpers;
 mod lifecycle;
 mod limits;
+mod lists;
 mod merge;
 mod organizations;
 mod retention;
