@@ -208,7 +208,22 @@ pub(super) async fn create_contact(
         (ContactFields::parse("contact", &contact), RequestId::parse_optional("request_id", &request.request_id))
             .validate()?;
     let model = api.store.create_contact(fields, &create_key(&request, request_id)).await?;
-    Ok(Response::new(CreateContactResponse { contact: Some(resource::contact(&model)) }))
+    let possible_duplicates = api
+        .store
+        .possible_duplicates(&model)
+        .await?
+        .into_iter()
+        .map(|(person, score, evidence)| PossibleDuplicate {
+            contact: resource::contact_name(&person.id),
+            display_name: person.display_name,
+            score,
+            evidence: evidence
+                .into_iter()
+                .map(|e| DuplicateEvidence { reason: e.reason.to_wire(), detail: e.detail })
+                .collect(),
+        })
+        .collect();
+    Ok(Response::new(CreateContactResponse { contact: Some(resource::contact(&model)), possible_duplicates }))
 }
 
 pub(super) async fn get_contact(

@@ -4,7 +4,7 @@
 //! rules, and matched and written [`IMPORT_BATCH`] at a time (one transaction each), with the batch's per-record
 //! results and a progress message after each batch and the totals at the end — so memory and every message stay
 //! bounded whatever the file. A bad record is reported and never stops the others; a fault of the stream itself
-//! (options missing or repeated, a bad CSV header, a file over 64 MiB or 100,000 records, a record over 1 MiB)
+//! (options missing or repeated, a bad CSV header, a file over 1 GiB or 2,000,000 records, a record over 1 MiB)
 //! ends the import with INVALID_ARGUMENT. Batches committed before such a fault stay written; importing the
 //! corrected file again skips (or leaves unchanged) what they wrote. At most [`IMPORTS_AT_ONCE`] imports run on a
 //! server; a server shutting down writes the batch in hand and ends the import with its report.
@@ -14,8 +14,8 @@
 use super::ContactsApi;
 use crate::domain::labels;
 use crate::domain::transfer::{
-    DuplicatePolicy, Format, IMPORT_MAX_BYTES, IMPORT_MAX_RECORD_BYTES, IMPORT_MAX_RECORDS, IMPORTS_AT_ONCE,
-    SourceRecord, ValidRecord, check,
+    DuplicatePolicy, Format, IMPORT_MAX_RECORD_BYTES, IMPORTS_AT_ONCE, SourceRecord, ValidRecord, check,
+    within_import_bounds,
 };
 use crate::formats::{self, csv, vcard};
 use crate::resource;
@@ -95,13 +95,7 @@ async fn import(
     let mut message = 1;
     loop {
         size += data.len();
-        if size > IMPORT_MAX_BYTES {
-            return Err(Error::invalid(
-                "data",
-                format!("the file is larger than {} MiB; split it", IMPORT_MAX_BYTES / (1024 * 1024)),
-            )
-            .into());
-        }
+        within_import_bounds(size, 0).map_err(|v| Error::InvalidArgument(vec![v]))?;
         let records = reader.push(&data).map_err(Error::InvalidArgument)?;
         unfinished = if records.is_empty() { unfinished + data.len() } else { 0 };
         if unfinished > IMPORT_MAX_RECORD_BYTES + data.len() {
@@ -150,13 +144,8 @@ impl ImportRun {
 
     async fn add(&mut self, records: Vec<SourceRecord>) -> Result<(), Status> {
         for record in records {
-            if self.totals.records_read as usize >= IMPORT_MAX_RECORDS {
-                return Err(Error::invalid(
-                    "data",
-                    format!("the file has more than {IMPORT_MAX_RECORDS} records; split it"),
-                )
-                .into());
-            }
+            within_import_bounds(0, self.totals.records_read as usize + 1)
+                .map_err(|v| Error::InvalidArgument(vec![v]))?;
             self.totals.records_read += 1;
             let number = u32::try_from(self.totals.records_read).unwrap_or(u32::MAX);
             let checked = check(record).map_err(|rejected| ImportRecordResult {

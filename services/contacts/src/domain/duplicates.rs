@@ -116,6 +116,46 @@ pub fn score(evidence: &[Evidence]) -> f64 {
     1.0 - strongest.values().map(|w| 1.0 - w).product::<f64>()
 }
 
+/// The contacts a new contact probably duplicates, best first, at most `max`: `holders` are `(key, person)` for
+/// each live contact holding one of the new contact's keys (`email:…`, `phone:…`, `name:{name key}`), found by
+/// index. Its name is also compared with theirs for a similar spelling.
+pub fn likely_duplicates(new: &Person, holders: &[(String, Person)], max: usize) -> Vec<(Person, f64, Vec<Evidence>)> {
+    let new_key = name_key(&new.display_name);
+    let mut by_person: BTreeMap<&str, (&Person, Vec<Evidence>)> = BTreeMap::new();
+    for (key, person) in holders {
+        if person.id == new.id {
+            continue;
+        }
+        let (_, evidence) = by_person.entry(person.id.as_str()).or_insert_with(|| (person, Vec::new()));
+        if let Some(address) = key.strip_prefix("email:") {
+            evidence.push(Evidence {
+                reason: Reason::SameEmail,
+                detail: address.to_owned(),
+                weight: SAME_EMAIL_WEIGHT,
+            });
+        } else if let Some(number) = key.strip_prefix("phone:") {
+            evidence.push(Evidence { reason: Reason::SamePhone, detail: number.to_owned(), weight: SAME_PHONE_WEIGHT });
+        }
+    }
+    let mut found: Vec<(Person, f64, Vec<Evidence>)> = by_person
+        .into_values()
+        .filter_map(|(person, mut evidence)| {
+            evidence.extend(compare_names(
+                &new.display_name,
+                &new_key,
+                &person.display_name,
+                &name_key(&person.display_name),
+            ));
+            evidence.sort_by(|x, y| x.reason.cmp(&y.reason).then_with(|| x.detail.cmp(&y.detail)));
+            let score = f64::from(micros(score(&evidence))) / 1e6;
+            (!evidence.is_empty()).then(|| (person.clone(), score, evidence))
+        })
+        .collect();
+    found.sort_by(|(a, x, _), (b, y, _)| y.total_cmp(x).then_with(|| a.id.cmp(&b.id)));
+    found.truncate(max);
+    found
+}
+
 /// The name key: folded display name, words sorted.
 pub fn name_key(display_name: &str) -> String {
     let folded = search::fold(display_name);
@@ -385,6 +425,24 @@ mod tests {
 
     fn chars(s: &str) -> Vec<char> {
         s.chars().collect()
+    }
+
+    #[test]
+    fn a_new_contact_is_told_of_the_holders_of_its_email_and_name_best_first() {
+        let new = person("new", "Ada Lovelace");
+        let holders = vec![
+            ("name:ada lovelace".to_owned(), person("twin", "Lovelace, Ada")),
+            ("email:ada@example.org".to_owned(), person("same-email", "A. Lovelace")),
+            ("email:ada@example.org".to_owned(), person("twin", "Lovelace, Ada")),
+            ("email:ada@example.org".to_owned(), person("new", "Ada Lovelace")),
+        ];
+        let found = likely_duplicates(&new, &holders, 10);
+        let ids: Vec<&str> = found.iter().map(|(p, _, _)| p.id.as_str()).collect();
+        assert_eq!(ids, ["twin", "same-email"], "itself is never its own duplicate");
+        let reasons: Vec<Reason> = found[0].2.iter().map(|e| e.reason).collect();
+        assert_eq!(reasons, [Reason::SameEmail, Reason::SameName]);
+        assert!((found[0].1 - 0.96).abs() < 1e-9, "{}", found[0].1);
+        assert_eq!(likely_duplicates(&new, &holders, 1).len(), 1);
     }
 
     #[test]

@@ -5,6 +5,7 @@ use tonic::Code;
 
 on_both_databases!(
     a_created_contact_can_be_read_back,
+    a_new_contact_is_told_which_contacts_it_probably_duplicates,
     contacts_list_in_creation_order_over_three_pages,
     a_tampered_page_token_is_invalid_argument,
     a_page_token_is_good_on_every_replica_and_after_a_restart_but_not_on_another_database,
@@ -519,4 +520,37 @@ async fn a_malformed_name_is_invalid_argument_and_an_unknown_one_not_found(engin
         .err()
         .await;
     assert_eq!(status.code(), Code::NotFound);
+}
+
+async fn a_new_contact_is_told_which_contacts_it_probably_duplicates(engine: Engine) {
+    let mut app = app(engine).await;
+    let create = |contact: Contact| CreateContactRequest { contact: Some(contact), request_id: String::new() };
+    let first = app.client.create_contact(create(contact("Ada Lovelace"))).ok().await;
+    assert!(first.possible_duplicates.is_empty(), "nobody to duplicate yet");
+    let ada = first.contact.expect("contact");
+    // The same name in another order and case, with another address.
+    let namesake = Contact { email: "countess@example.org".into(), ..contact("LOVELACE Ada") };
+    let second = app.client.create_contact(create(namesake)).ok().await;
+    let told: Vec<(&str, Vec<i32>)> = second
+        .possible_duplicates
+        .iter()
+        .map(|d| (d.contact.as_str(), d.evidence.iter().map(|e| e.reason).collect()))
+        .collect();
+    assert_eq!(told, [(ada.name.as_str(), vec![DuplicateReason::SameName as i32])]);
+    assert_eq!(second.possible_duplicates[0].display_name, "Ada Lovelace");
+    assert!((second.possible_duplicates[0].score - 0.6).abs() < 1e-9);
+    // The same address under another name: the shared email is the stronger evidence.
+    let same_email = Contact { email: ada.email.clone(), ..contact("A. King") };
+    let third = app.client.create_contact(create(same_email)).ok().await;
+    assert_eq!(third.possible_duplicates.len(), 1);
+    assert_eq!(third.possible_duplicates[0].contact, ada.name);
+    assert_eq!(third.possible_duplicates[0].evidence[0].reason, DuplicateReason::SameEmail as i32);
+    assert!((third.possible_duplicates[0].score - 0.9).abs() < 1e-9);
+    // A deleted contact is nobody's duplicate.
+    app.client.delete_contact(DeleteContactRequest { name: ada.name.clone(), ..Default::default() }).ok().await;
+    let fourth = app.client.create_contact(create(contact("Ada Lovelace"))).ok().await;
+    let names: Vec<&str> = fourth.possible_duplicates.iter().map(|d| d.contact.as_str()).collect();
+    assert!(!names.contains(&ada.name.as_str()), "{names:?}");
+    let (namesake, king) = (second.contact.expect("contact").name, third.contact.expect("contact").name);
+    assert_eq!(names, [king.as_str(), namesake.as_str()], "by email (0.9), then by name (0.6)");
 }

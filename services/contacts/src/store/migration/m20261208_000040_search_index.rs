@@ -2,6 +2,8 @@
 //! built from the existing rows. Terms are byte-ordered on both engines (`COLLATE "C"` in PostgreSQL, whose
 //! default collation would order them by locale and break prefix ranges).
 //!
+//! Name keys join `contact_keys`, so that CreateContact finds a namesake by index.
+//!
 //! And the indexes of the list orders: each ends in the id, so a page is one index range whatever the order.
 //! Those of contacts are partial, over the rows a list shows, named by two generated columns: `listed` (neither
 //! deleted nor merged) and `unmerged` (for `show_deleted`). A planner without statistics guesses that `x IS
@@ -59,7 +61,8 @@ impl MigrationTrait for Migration {
         ] {
             conn.execute_unprepared(&sql).await?;
         }
-        crate::store::terms::rebuild(conn).await.map_err(|e| DbErr::Migration(e.to_string()))
+        crate::store::terms::rebuild(conn).await.map_err(|e| DbErr::Migration(e.to_string()))?;
+        crate::store::keys::add_name_keys(conn).await.map_err(|e| DbErr::Migration(e.to_string()))
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
