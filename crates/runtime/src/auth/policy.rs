@@ -58,6 +58,7 @@ pub const RULES: &[Rule] = &[
     rule("liaison.contacts.v1.ContactsService/UndeleteContact", KEEPERS, KEEP),
     rule("liaison.contacts.v1.ContactsService/PurgeContact", ADMINS, "erasure cannot be undone"),
     rule("liaison.contacts.v1.ContactsService/SearchContacts", STAFF, READ),
+    rule("liaison.contacts.v1.ContactsService/SearchOrganizations", STAFF, READ),
     rule("liaison.contacts.v1.ContactsService/ListContactHistory", STAFF, READ),
     rule("liaison.contacts.v1.ContactsService/FindDuplicateContacts", KEEPERS, KEEP),
     rule("liaison.contacts.v1.ContactsService/MergeContacts", KEEPERS, KEEP),

@@ -406,6 +406,13 @@ impl ContactsService for ContactsApi {
         search::search_contacts(self, request).await
     }
 
+    async fn search_organizations(
+        &self,
+        request: Request<SearchOrganizationsRequest>,
+    ) -> Result<Response<SearchOrganizationsResponse>, Status> {
+        search::search_organizations(self, request).await
+    }
+
     async fn list_contact_history(
         &self,
         request: Request<ListContactHistoryRequest>,

@@ -33,6 +33,37 @@ impl Store {
         }
         Ok(query.rank(&per_word))
     }
+
+    /// Organisations whose name matches every word of `query` (exactly, as a prefix or with one typo), best first
+    /// (ties: oldest first).
+    pub async fn search_organizations(&self, query: &Query) -> Result<Vec<(String, Hit)>, Error> {
+        let conn = self.db().conn();
+        let mut per_word = Vec::with_capacity(query.words().len());
+        for word in query.words() {
+            let terms = expand(conn, word).await?;
+            let mut matches = Vec::new();
+            for chunk in terms.chunks(TERMS_PER_STATEMENT) {
+                let placeholders = vec!["?"; chunk.len()].join(", ");
+                let rows = Posting::find_by_statement(statement(
+                    conn.get_database_backend(),
+                    &format!(
+                        "SELECT term, organization_id AS contact_id, 0 AS fields FROM organization_terms \
+                         WHERE term IN ({placeholders})"
+                    ),
+                    chunk.iter().map(|t| Value::from(t.clone())),
+                ))
+                .all(conn)
+                .await
+                .map_err(db_error)?;
+                for row in rows {
+                    let Some(kind) = Query::classify(word, &row.term) else { continue };
+                    matches.push(Match { id: row.contact_id, field: Field::DisplayName, kind, term: row.term });
+                }
+            }
+            per_word.push(matches);
+        }
+        Ok(query.rank(&per_word))
+    }
 }
 
 /// The vocabulary terms `word` meets: its prefix ranges (at most [`PREFIX_EXPANSION_MAX`] terms each) and its
@@ -100,15 +131,15 @@ async fn postings(conn: &impl ConnectionTrait, word: &str, terms: &[String]) -> 
             let Some(kind) = Query::classify(word, &posting.term) else { continue };
             for field in Field::of_bits(posting.fields) {
                 if kind.points(field).is_some() {
-                    let (contact_id, term) = (posting.contact_id.clone(), posting.term.clone());
-                    matches.push(Match { contact_id, field, kind, term });
+                    let (id, term) = (posting.contact_id.clone(), posting.term.clone());
+                    matches.push(Match { id, field, kind, term });
                 }
             }
         }
         for posting in through_organizations {
             let Some(kind) = Query::classify(word, &posting.term) else { continue };
-            let (contact_id, term) = (posting.contact_id, posting.term);
-            matches.push(Match { contact_id, field: Field::Organizations, kind, term });
+            let (id, term) = (posting.contact_id, posting.term);
+            matches.push(Match { id, field: Field::Organizations, kind, term });
         }
     }
     Ok(matches)

@@ -10,6 +10,7 @@ on_both_databases!(
     search_finds_people_despite_typos_accents_prefixes_scripts_and_phone_formats,
     search_ranks_exact_above_prefix_above_typo_and_says_how_each_word_matched,
     search_pages_stay_put_when_a_better_hit_appears_between_pages,
+    organisations_are_found_by_the_words_of_their_name_like_contacts,
     the_search_index_equals_a_rebuild_after_any_sequence_of_changes,
 );
 
@@ -188,6 +189,39 @@ async fn search_gives_the_same_answers_on_both_engines() {
         assert!(!on_sqlite.is_empty() || query == "e", "{query} finds nothing: the comparison would prove little");
         assert_eq!(on_sqlite, seen(search(&mut postgres.client, query).await), "{query}");
     }
+}
+
+async fn organisations_are_found_by_the_words_of_their_name_like_contacts(engine: Engine) {
+    let mut app = app(engine).await;
+    register(&mut app.client).await;
+    create_organization(&mut app.client, "Port Authority of Lagos").await;
+    let search = async |client: &mut Client, query: &str| -> Vec<SearchOrganizationsResult> {
+        client
+            .search_organizations(SearchOrganizationsRequest { query: query.into(), ..Default::default() })
+            .ok()
+            .await
+            .results
+    };
+    let names = |results: &[SearchOrganizationsResult]| -> Vec<String> {
+        results.iter().map(|r| r.organization.as_ref().expect("organization").display_name.clone()).collect()
+    };
+    assert_eq!(names(&search(&mut app.client, "authority").await), ["Harbour Authority", "Port Authority of Lagos"]);
+    let found = search(&mut app.client, "harbor auth").await;
+    assert_eq!(names(&found), ["Harbour Authority"]);
+    let kinds: Vec<SearchMatchKind> = found[0].matches.iter().map(SearchMatch::kind).collect();
+    assert_eq!(kinds, [SearchMatchKind::Typo, SearchMatchKind::Prefix]);
+    assert_eq!(names(&search(&mut app.client, "LAGOS port").await), ["Port Authority of Lagos"]);
+    assert!(search(&mut app.client, "okafor").await.is_empty(), "people are not organisations");
+    let status = app
+        .client
+        .search_organizations(SearchOrganizationsRequest {
+            query: " ! ".into(),
+            page_size: Some(0),
+            ..Default::default()
+        })
+        .err()
+        .await;
+    assert_eq!(bad_fields(&status), ["query", "page_size"]);
 }
 
 /// One change to the register, as the property test draws them.

@@ -183,7 +183,7 @@ impl Query {
         let mut best: BTreeMap<&str, Vec<Option<&Match>>> = BTreeMap::new();
         for (i, matches) in per_word.iter().enumerate() {
             for m in matches {
-                let slots = best.entry(m.contact_id.as_str()).or_insert_with(|| vec![None; self.words.len()]);
+                let slots = best.entry(m.id.as_str()).or_insert_with(|| vec![None; self.words.len()]);
                 let Some(slot) = slots.get_mut(i) else { continue };
                 if slot.is_none_or(|current| m.better_than(current)) {
                     *slot = Some(m);
@@ -213,10 +213,11 @@ impl Query {
     }
 }
 
-/// One term a word met in one field of one contact.
+/// One term a word met in one field of one contact (or organisation).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Match {
-    pub contact_id: String,
+    /// The contact's id (or the organisation's, when organisations are searched).
+    pub id: String,
     pub field: Field,
     pub kind: MatchKind,
     pub term: String,

@@ -1,7 +1,7 @@
 use super::*;
 
-fn matched(contact_id: &str, field: Field, kind: MatchKind, term: &str) -> Match {
-    Match { contact_id: contact_id.into(), field, kind, term: term.into() }
+fn matched(id: &str, field: Field, kind: MatchKind, term: &str) -> Match {
+    Match { id: id.into(), field, kind, term: term.into() }
 }
 
 #[test]
