@@ -106,9 +106,18 @@ pub(crate) struct RunArgs {
     pub(crate) liaison_bin: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) load: LoadArgs,
-    /// Contacts created before the read scenarios [default: 2000; --quick: 200].
+    /// Contacts created with CreateContact before the scenarios: those the write scenarios update, meet and open
+    /// cases between (and as many cases) [default: 2000; --quick: 200].
     #[arg(long)]
     pub(crate) seed_contacts: Option<usize>,
+    /// People of the register the contact reads run on (GetContact, BatchGetContacts, ListContacts, the
+    /// SearchContacts variants), generated and loaded with ImportContacts [default: 100000; --quick: 2000].
+    #[arg(long)]
+    pub(crate) contacts: Option<usize>,
+    /// Sizes of the register for the contacts-at-scale figures, comma-separated (e.g. 10000,100000,1000000): each
+    /// on a fresh system, seeded with ImportContacts, then the contact reads driven once [default: none].
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) scale: Vec<u64>,
     /// Rounds of every scenario, each with its ceilings measured next to it; the goals take the median of the
     /// rounds, so that one noisy stretch of a shared machine does not decide them [default: 3; --quick: 1].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=20))]
@@ -184,6 +193,10 @@ pub(crate) struct RunSettings {
     pub(crate) liaison_bin: PathBuf,
     pub(crate) load: Load,
     pub(crate) seed_contacts: usize,
+    /// People of the register the contact reads run on.
+    pub(crate) contacts: usize,
+    /// The registers of the contacts-at-scale figures, in people, smallest first; empty: none.
+    pub(crate) scale: Vec<u64>,
     pub(crate) rounds: u32,
     pub(crate) backlog: usize,
     /// The read models reporting's scale figures are measured on, in changes, smallest first.
@@ -217,6 +230,16 @@ impl RunArgs {
                 crate::scenarios::BATCH_SIZE
             );
         }
+        let contacts = self.contacts.unwrap_or(if self.quick { 2_000 } else { 100_000 });
+        if !(CONTACTS_MIN..=CONTACTS_MAX).contains(&contacts) {
+            bail!("--contacts must be between {CONTACTS_MIN} (BatchGetContacts asks for 100) and {CONTACTS_MAX}");
+        }
+        let mut scale = self.scale.clone();
+        if let Some(size) = scale.iter().find(|size| !(CONTACTS_MIN as u64..=CONTACTS_MAX as u64).contains(*size)) {
+            bail!("--scale: {size} is not between {CONTACTS_MIN} and {CONTACTS_MAX} people");
+        }
+        scale.sort_unstable();
+        scale.dedup();
         let scenarios = crate::scenarios::Scenario::ALL.map(crate::scenarios::Scenario::name);
         let known: Vec<&str> = scenarios.iter().copied().chain([crate::abuse::NAME, crate::reports::NAME]).collect();
         if let Some(unknown) = self.only.iter().find(|name| !known.contains(&name.as_str())) {
@@ -240,6 +263,8 @@ impl RunArgs {
             liaison_bin,
             load: self.load.resolve(self.quick),
             seed_contacts,
+            contacts,
+            scale,
             rounds: self.rounds.unwrap_or(if self.quick { 1 } else { 3 }),
             backlog: self.backlog.unwrap_or(if self.quick { 1000 } else { 30_000 }),
             report_sizes,
@@ -255,7 +280,17 @@ impl RunSettings {
     pub(crate) fn runs(&self, name: &str) -> bool {
         self.only.is_empty() || self.only.iter().any(|n| n == name)
     }
+
+    /// Whether `--only` lets `scenario` run: by its name, or by its family's (`SearchContacts` selects its variants).
+    pub(crate) fn runs_scenario(&self, scenario: crate::scenarios::Scenario) -> bool {
+        self.runs(scenario.name()) || self.runs(scenario.family().name())
+    }
 }
+
+/// The smallest register: BatchGetContacts asks for 100 of its people.
+const CONTACTS_MIN: usize = crate::scenarios::BATCH_SIZE;
+/// The largest: 10 million people take the import an hour or more, and tens of GiB.
+const CONTACTS_MAX: usize = 10_000_000;
 
 /// The smallest read model of `--report-sizes`: fewer changes leave a quarter nearly empty.
 const REPORT_SIZE_MIN: u64 = 1_000;
@@ -310,6 +345,8 @@ mod tests {
         assert_eq!(settings.load.warmup, Duration::from_millis(200));
         assert_eq!(settings.load.concurrency, 16);
         assert_eq!(settings.seed_contacts, 200);
+        assert_eq!(settings.contacts, 2_000);
+        assert!(settings.scale.is_empty(), "no scale run unless asked");
         assert_eq!(settings.backlog, 1000);
         assert_eq!(settings.rounds, 1);
         assert_eq!(settings.report_sizes, vec![10_000, 100_000]);
@@ -325,6 +362,8 @@ mod tests {
         assert_eq!(settings.load.concurrency, 64);
         assert_eq!(settings.rounds, 3);
         assert_eq!(settings.report_sizes, vec![100_000, 1_000_000, 5_000_000]);
+        assert_eq!(settings.contacts, 100_000);
+        assert!(settings.scale.is_empty());
         assert_eq!(settings.engines, vec![Engine::Sqlite, Engine::Postgres]);
         assert!(!settings.engines_explicit);
     }
@@ -357,6 +396,26 @@ mod tests {
         assert!(Cli::try_parse_from(["liaison-bench", "--report-sizes", "1e6"]).is_err(), "whole numbers only");
         let only = parse(&["--only", "ReportScale"]).run.resolve(Some("b".into())).expect("a known phase");
         assert!(only.runs(crate::reports::NAME) && !only.runs("GetContact"));
+    }
+
+    #[test]
+    fn the_register_and_its_scale_sizes_are_bounded_and_sorted() {
+        let settings =
+            parse(&["--quick", "--contacts", "20000", "--scale", "20000,2000,20000"]).run.resolve(Some("b".into()));
+        let settings = settings.expect("settings");
+        assert_eq!((settings.contacts, settings.scale), (20_000, vec![2_000, 20_000]));
+        let tiny = parse(&["--contacts", "10"]).run.resolve(Some("b".into()));
+        assert!(tiny.expect_err("too few").to_string().contains("--contacts"));
+        let tiny = parse(&["--scale", "1000,50"]).run.resolve(Some("b".into()));
+        assert!(tiny.expect_err("too few").to_string().contains("--scale: 50"));
+        let search = parse(&["--only", "SearchContacts"]).run.resolve(Some("b".into())).expect("settings");
+        use crate::scenarios::Scenario;
+        assert!(
+            search.runs_scenario(Scenario::SearchContactsTypo) && search.runs_scenario(Scenario::SearchContacts2Words)
+        );
+        assert!(!search.runs_scenario(Scenario::GetContact));
+        let typo = parse(&["--only", "SearchContactsTypo"]).run.resolve(Some("b".into())).expect("settings");
+        assert!(typo.runs_scenario(Scenario::SearchContactsTypo) && !typo.runs_scenario(Scenario::SearchContacts));
     }
 
     #[test]

@@ -303,6 +303,19 @@ const GOALS: &[Goal] = &[
         stalls: None,
         failure: None,
     },
+    // Issue 22: a register loaded through the API as fast as the database can take the same rows, measured once per
+    // engine on the `--contacts` register (`register.rs`).
+    Goal {
+        goal: "ImportContacts records/s ≥ 0.5× the database's own multi-row insert of the same rows (500 per INSERT \
+               and transaction)",
+        engines: BOTH,
+        target: Target::AtLeast(0.5),
+        unit: Unit::Ratio,
+        measure: |e| once(e.register.as_ref().and_then(|r| r.ratio)),
+        floor: None,
+        stalls: None,
+        failure: None,
+    },
     Goal {
         goal: "reporting ingests ≥ 100 000 changes/s from a backlog",
         engines: BOTH,
@@ -713,6 +726,21 @@ mod tests {
         }
         let quick = status_of(&results, "GenerateReport's time", Engine::Sqlite);
         assert!(quick.value.is_some_and(|v| (v - 4.5).abs() < 1e-9), "{quick:?}");
+    }
+
+    #[test]
+    fn the_import_is_judged_against_the_databases_own_insert_of_the_same_rows() {
+        let mut sqlite = engine(Engine::Sqlite, vec![]);
+        sqlite.register = Some(crate::register::tests::seeded(100_000, 9_000.0, Some(60_000.0)));
+        let mut pg = engine(Engine::Postgres, vec![]);
+        pg.register = Some(crate::register::tests::seeded(100_000, 30_000.0, Some(50_000.0)));
+        let results = evaluate(&[sqlite, pg, engine(Engine::Sqlite, vec![])]);
+        let import = status_of(&results, "ImportContacts", Engine::Sqlite);
+        assert_eq!((import.status, import.measured.as_deref()), (Status::Missed, Some("0.15×")));
+        assert_eq!(import.target, "≥ 0.50×");
+        assert_eq!(status_of(&results, "ImportContacts", Engine::Postgres).status, Status::Met);
+        let unseeded = results.iter().filter(|r| r.goal.starts_with("ImportContacts")).nth(2).expect("third engine");
+        assert_eq!(unseeded.status, Status::NotMeasured, "no register, no figure");
     }
 
     #[test]

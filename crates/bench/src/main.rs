@@ -4,10 +4,11 @@
 //!
 //! - `cli`: flags and their defaults; `run`: one whole run; `cluster` and `procs`: the servers under test;
 //! - `load`: the load driver; `scenarios`: what each scenario sends; `abuse`: the memory-under-abuse phase; `calendar`: the seeded team and year of
-//!   meetings that the scheduling scenarios ask about; `ceilings` and `echo`: what they are
+//!   meetings that the scheduling scenarios ask about; `register`: the generated people the contact reads run on,
+//!   imported with ImportContacts, and the database's own rate for them; `ceilings` and `echo`: what they are
 //!   divided by; `hiccup`: the machine's own stalls beside the latency drives; `ingest`: reporting's catching up;
-//!   `reports`: reporting's read model built at scale and its reports timed; `report` and `goals`: the results;
-//!   `tools`: h2load helpers.
+//!   `reports`: reporting's read model built at scale and its reports timed; `scale`: the contact reads on
+//!   registers of growing size; `report` and `goals`: the results; `tools`: h2load helpers.
 mod abuse;
 mod calendar;
 mod ceilings;
@@ -19,9 +20,11 @@ mod hiccup;
 mod ingest;
 mod load;
 mod procs;
+mod register;
 mod report;
 mod reports;
 mod run;
+mod scale;
 mod scenarios;
 mod tools;
 

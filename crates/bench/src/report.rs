@@ -39,6 +39,8 @@ pub(crate) struct EngineReport {
     pub(crate) cold_start_ms: f64,
     /// Resident memory of each server process a moment after it became SERVING.
     pub(crate) idle_rss: Vec<ProcessMemory>,
+    /// The register the contact reads ran on, when one of them ran: its import and the import's ceiling.
+    pub(crate) register: Option<crate::register::Seeded>,
     /// The team and year of meetings the scheduling scenarios ask about, when one of them ran.
     pub(crate) calendar: Option<crate::calendar::CalendarSeed>,
     /// The scenarios, driven round after round with their ceilings: the goals take the median of the rounds.
@@ -51,6 +53,8 @@ pub(crate) struct EngineReport {
     pub(crate) abuse: Option<crate::abuse::AbuseReport>,
     /// Reporting's read models at scale and its reports timed on them, one per `--report-sizes` size.
     pub(crate) reports: Vec<crate::reports::ReportScale>,
+    /// The contact reads on registers of each `--scale` size, and how they grew.
+    pub(crate) contacts_at_scale: Option<crate::scale::ContactsAtScale>,
 }
 
 /// One round of an engine: each ceiling measured right before the scenarios compared with it.
@@ -548,6 +552,9 @@ pub(crate) fn markdown(report: &Report) -> String {
             fmt_memory(&engine.idle_rss),
             fmt_memory(&engine.peak_rss),
         );
+        if let Some(seeded) = &engine.register {
+            let _ = writeln!(out, "{}\n", crate::register::fmt_seeded(seeded));
+        }
         if let Some(seed) = &engine.calendar {
             let _ = writeln!(out, "{}\n", fmt_calendar_seed(seed));
         }
@@ -583,6 +590,14 @@ pub(crate) fn markdown(report: &Report) -> String {
                 "#### {} — reporting at scale\n\n{}",
                 engine.engine.name(),
                 fmt_report_scales(&engine.reports)
+            );
+        }
+        if let Some(at_scale) = &engine.contacts_at_scale {
+            let _ = writeln!(
+                out,
+                "#### {} — contacts at scale\n\n{}",
+                engine.engine.name(),
+                crate::scale::markdown(at_scale)
             );
         }
     }
@@ -656,11 +671,13 @@ pub(crate) mod tests {
             topology: "test".into(),
             cold_start_ms: 420.0,
             idle_rss: vec![ProcessMemory { process: "all-in-one".into(), rss_kib: 20 * 1024 }],
+            register: None,
             calendar: None,
             rounds: vec![round(scenarios)],
             ingestion: Vec::new(),
             peak_rss: vec![],
             reports: Vec::new(),
+            contacts_at_scale: None,
         }
     }
 

@@ -1,6 +1,7 @@
 //! One run of the bench: the echo ceiling, then per engine the system started cold, its idle memory, the
-//! database's own rates, the seeded data, each scenario in turn, and reporting's ingestion; with the system
-//! stopped, reporting's read models at scale; then the goals.
+//! database's own rates, the seeded data (the register of `--contacts` people imported: [`crate::register`]), each
+//! scenario in turn, and reporting's ingestion; with the system stopped, reporting's read models at scale and the
+//! contacts at scale (fresh systems of their own: [`crate::scale`]); then the goals.
 use crate::ceilings::{CeilingDb, EchoServer};
 use crate::cli::{Engine, RunSettings};
 use crate::cluster::{Cluster, Postgres, TlsAllInOne};
@@ -82,6 +83,7 @@ pub(crate) async fn run(settings: &RunSettings) -> anyhow::Result<Report> {
             if settings.runs(crate::reports::NAME) {
                 report.reports = crate::reports::run(settings, engine, &postgres, &dir, &tag).await?;
             }
+            report.contacts_at_scale = crate::scale::run(settings, engine, &postgres, &dir, &tag).await?;
             reports.push(report);
         }
         anyhow::Ok((echo_start, echo_small, reports))
@@ -110,7 +112,7 @@ pub(crate) async fn run(settings: &RunSettings) -> anyhow::Result<Report> {
 
 /// Whether any scenario compared with the echo ceiling runs.
 fn needs_echo(settings: &RunSettings) -> bool {
-    Scenario::ALL.iter().any(|s| s.ceiling() == Some(Ceiling::Echo) && settings.runs(s.name()))
+    Scenario::ALL.iter().any(|s| s.ceiling() == Some(Ceiling::Echo) && settings.runs_scenario(*s))
 }
 
 /// The sizes of the echo's payloads: as many bytes as a GetContact response (the ceiling: the same bytes on the
@@ -168,8 +170,20 @@ async fn bench_engine(
         let mediation = Connections::open(&cluster.url(ServiceKind::Mediation), settings.load.connections).await?;
         eprintln!("liaison-bench: {} — seeding {} contacts", engine.name(), settings.seed_contacts);
         let names = scenarios::seed_contacts(&contacts, tag, settings.seed_contacts).await?;
+        let register = if Scenario::ALL.iter().any(|s| s.reads_register() && settings.runs_scenario(*s)) {
+            eprintln!("liaison-bench: {} — seeding the register: {} people", engine.name(), settings.contacts);
+            let prefix = format!("liaison_bench_{tag}");
+            let databases = (format!("{prefix}_{}", ServiceKind::Contacts.name()), format!("{prefix}_import"));
+            let databases = (databases.0.as_str(), databases.1.as_str());
+            let register =
+                crate::register::prepare(cluster, &contacts, postgres, dir, databases, settings.contacts, engine.name())
+                    .await?;
+            Some(register)
+        } else {
+            None
+        };
         let bearer = cluster.token()?.as_deref().map(scenarios::bearer).transpose()?;
-        let calendar = if Scenario::ALL.iter().any(|s| s.needs_calendar() && settings.runs(s.name())) {
+        let calendar = if Scenario::ALL.iter().any(|s| s.needs_calendar() && settings.runs_scenario(*s)) {
             eprintln!(
                 "liaison-bench: {} — seeding the calendars: {} team members with a year of meetings each",
                 engine.name(),
@@ -181,7 +195,7 @@ async fn bench_engine(
         } else {
             None
         };
-        let cases = if Scenario::ALL.iter().any(|s| s.on_mediation() && settings.runs(s.name())) {
+        let cases = if Scenario::ALL.iter().any(|s| s.on_mediation() && settings.runs_scenario(*s)) {
             let count = settings.seed_contacts;
             eprintln!("liaison-bench: {} — seeding {count} cases of {} parties", engine.name(), scenarios::CASE_PARTIES);
             let started = std::time::Instant::now();
@@ -198,8 +212,15 @@ async fn bench_engine(
             None
         };
         cluster.analyze().await?;
+        let names = Arc::new(names);
+        let (read_names, queries, seeded) = match register {
+            Some(register) => (Arc::new(register.names), Arc::new(register.queries), Some(register.seeded)),
+            None => (names.clone(), Arc::default(), None),
+        };
         let fixture = Fixture {
-            names: Arc::new(names),
+            names,
+            read_names,
+            queries,
             page_tokens: Arc::new(scenarios::page_tokens(&contacts.get(0)).await?),
             tag: tag.into(),
             workers: settings.load.concurrency,
@@ -224,7 +245,7 @@ async fn bench_engine(
         if let Some(tls) = tls {
             tls.server.stop().await.context("stopping the all-in-one with TLS")?;
         }
-        anyhow::Ok((rounds, contacts, calendar.map(|(_, seeded)| seeded)))
+        anyhow::Ok((rounds, contacts, calendar.map(|(_, seeded)| seeded), seeded))
     }
     .await;
     if let Some(table) = ceiling_db {
@@ -233,7 +254,7 @@ async fn bench_engine(
             postgres.drop_database(&pg_database).await?;
         }
     }
-    let (rounds, contacts, calendar) = rounds?;
+    let (rounds, contacts, calendar, register) = rounds?;
 
     // VmHWM now: the SQLite all-in-one restarts (and so forgets its peak) for the ingestion measurement.
     let mut peak = memory_now(cluster, |m| m.hwm_kib)?;
@@ -284,12 +305,14 @@ async fn bench_engine(
         topology: cluster.topology().to_owned(),
         cold_start_ms: cluster.cold_start.as_secs_f64() * 1e3,
         idle_rss,
+        register,
         calendar,
         rounds,
         ingestion,
         peak_rss: peak,
         abuse,
         reports: Vec::new(),
+        contacts_at_scale: None,
     })
 }
 
@@ -320,7 +343,7 @@ async fn start_tls_target(
     tag: &str,
 ) -> anyhow::Result<Option<TlsTarget>> {
     let engine = cluster.engine;
-    let wanted = Scenario::ALL.iter().any(|s| s.transport() == Transport::TlsWithToken && settings.runs(s.name()));
+    let wanted = Scenario::ALL.iter().any(|s| s.transport() == Transport::TlsWithToken && settings.runs_scenario(*s));
     if !wanted {
         return Ok(None);
     }
@@ -333,9 +356,21 @@ async fn start_tls_target(
     let contacts =
         Connections::open_tls(server.port(ServiceKind::Contacts), server.tls(), settings.load.connections).await?;
     eprintln!("liaison-bench: {} — seeding {} contacts over TLS", engine.name(), settings.seed_contacts);
-    let names = scenarios::seed_contacts(&contacts, tag, settings.seed_contacts).await?;
+    let names = Arc::new(scenarios::seed_contacts(&contacts, tag, settings.seed_contacts).await?);
+    // The same register as the system under test's: GetContactTls is divided by GetContact.
+    let (read_names, queries) = if settings.runs_scenario(Scenario::GetContactTls) {
+        let label = format!("{} (TLS)", engine.name());
+        let register = crate::register::seed(&contacts, settings.contacts, &label).await?;
+        let caught_up = crate::register::catch_up_tls(&server).await?;
+        eprintln!("liaison-bench: {label} — reporting caught up with the feeds {:.1} s later", caught_up.as_secs_f64());
+        (Arc::new(register.names), Arc::new(register.queries))
+    } else {
+        (names.clone(), Arc::default())
+    };
     let fixture = Fixture {
-        names: Arc::new(names),
+        names,
+        read_names,
+        queries,
         page_tokens: Arc::new(vec![String::new()]),
         tag: tag.into(),
         workers: settings.load.concurrency,
@@ -362,7 +397,7 @@ async fn bench_round(
     let processes: Vec<String> = cluster.processes().into_iter().map(|(name, _)| name).collect();
     let mut round = Round::default();
     for scenario in Scenario::ALL {
-        if !settings.runs(scenario.name()) || scenario == Scenario::Ingestion {
+        if !settings.runs_scenario(scenario) || scenario == Scenario::Ingestion {
             continue;
         }
         match scenario.ceiling() {
@@ -466,7 +501,7 @@ async fn open_ceiling_db(
     dir: &Path,
     tag: &str,
 ) -> anyhow::Result<Option<CeilingTable>> {
-    let wanted = Scenario::ALL.iter().any(|s| s.ceiling() == Some(Ceiling::DbInsert) && settings.runs(s.name()));
+    let wanted = Scenario::ALL.iter().any(|s| s.ceiling() == Some(Ceiling::DbInsert) && settings.runs_scenario(*s));
     if !wanted {
         return Ok(None);
     }
@@ -580,6 +615,19 @@ pub(crate) fn broken_scenarios(report: &Report) -> Vec<String> {
                 scale.changes,
                 scale.errors
             ));
+        }
+    }
+    for engine in &report.engines {
+        for scale in engine.contacts_at_scale.iter().flat_map(|at| &at.sizes) {
+            for m in scale.scenarios.iter().filter(|m| m.ok == 0) {
+                broken.push(format!(
+                    "{} contacts at scale, {} people, {}: no successful call (errors: {:?})",
+                    engine.engine.name(),
+                    scale.contacts,
+                    m.name,
+                    m.errors
+                ));
+            }
         }
     }
     for echo in [&report.echo, &report.echo_small].into_iter().flatten().filter(|echo| echo.ok == 0) {

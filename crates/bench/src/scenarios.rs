@@ -1,6 +1,7 @@
 //! The scenarios: what each call sends, what it counts as items, and which ceiling it is compared with; and the
-//! data they need (seeded contacts, page tokens). Calls pick their contacts from the seed by a hash of their
-//! sequence number, so they spread over the table without a shared random generator.
+//! data they need (seeded contacts, the imported register and its search queries, page tokens). Calls pick their
+//! contacts (and queries) by a hash of their sequence number, so they spread over the table without a shared random
+//! generator.
 use crate::calendar::{self, Calendar};
 use crate::load::{Call, Connections, Workload};
 use crate::report::Ceiling;
@@ -29,8 +30,11 @@ pub(crate) const PAGE_SIZE: i32 = 50;
 pub(crate) const MEETING_PARTICIPANTS: usize = 10;
 /// Participants of each meeting CreateMeeting50 creates.
 pub(crate) const LARGE_MEETING_PARTICIPANTS: usize = 50;
-/// What SearchContacts looks for: a word of every seeded contact's name.
+/// What SearchContacts looks for without a register (its queries are then empty): a word of every seeded contact's
+/// name; and the other search scenarios' stand-ins.
 pub(crate) const SEARCH_QUERY: &str = "bench";
+const SEARCH_QUERY_2_WORDS: &str = "bench person";
+const SEARCH_QUERY_TYPO: &str = "bnch";
 /// Parties of each case opened (seeded contacts; the first is the complainant, the others respondents).
 pub(crate) const CASE_PARTIES: usize = 3;
 /// Cases listed per ListCasesBySla page.
@@ -54,7 +58,12 @@ pub(crate) enum Scenario {
     GetContactHalfPeak,
     BatchGetContacts,
     ListContacts,
+    /// SearchContacts of one word of a name of the register (a given or a family name).
     SearchContacts,
+    /// SearchContacts of a given and a family name of one person of the register.
+    SearchContacts2Words,
+    /// SearchContacts of one word of a name with a letter left out (a typo: few or no hits, after a full look).
+    SearchContactsTypo,
     /// ListMeetings of one team member's calendar month (participant, start_after and end_before), in one page.
     ListMeetingsMonth,
     /// FindMeetingTimes for the whole team over four weeks, at [`calendar::FIND_IN_FLIGHT`] calls in flight: a
@@ -81,7 +90,7 @@ pub(crate) enum Scenario {
 }
 
 impl Scenario {
-    pub(crate) const ALL: [Scenario; 19] = [
+    pub(crate) const ALL: [Scenario; 21] = [
         Self::GetContact,
         Self::GetContactAuth,
         Self::GetContactTls,
@@ -89,6 +98,8 @@ impl Scenario {
         Self::BatchGetContacts,
         Self::ListContacts,
         Self::SearchContacts,
+        Self::SearchContacts2Words,
+        Self::SearchContactsTypo,
         Self::ListMeetingsMonth,
         Self::FindMeetingTimes,
         Self::ListCasesBySla,
@@ -112,6 +123,8 @@ impl Scenario {
             Self::BatchGetContacts => "BatchGetContacts",
             Self::ListContacts => "ListContacts",
             Self::SearchContacts => "SearchContacts",
+            Self::SearchContacts2Words => "SearchContacts2Words",
+            Self::SearchContactsTypo => "SearchContactsTypo",
             Self::ListMeetingsMonth => "ListMeetingsMonth",
             Self::FindMeetingTimes => "FindMeetingTimes",
             Self::CreateContact => "CreateContact",
@@ -139,6 +152,8 @@ impl Scenario {
             | Self::BatchGetContacts
             | Self::ListContacts
             | Self::SearchContacts
+            | Self::SearchContacts2Words
+            | Self::SearchContactsTypo
             | Self::ListMeetingsMonth
             | Self::ListCasesBySla => Some(Ceiling::Echo),
             Self::CreateContact
@@ -191,6 +206,39 @@ impl Scenario {
         }
     }
 
+    /// The contact reads the scale figures drive at each size of `--scale` ([`crate::scale`]).
+    pub(crate) const CONTACT_READS: [Scenario; 6] = [
+        Self::GetContact,
+        Self::BatchGetContacts,
+        Self::ListContacts,
+        Self::SearchContacts,
+        Self::SearchContacts2Words,
+        Self::SearchContactsTypo,
+    ];
+
+    /// Whether it reads the imported register (its names, its search queries), which is seeded only when such a
+    /// scenario runs.
+    pub(crate) fn reads_register(self) -> bool {
+        matches!(
+            self.base(),
+            Self::GetContact
+                | Self::GetContactHalfPeak
+                | Self::BatchGetContacts
+                | Self::ListContacts
+                | Self::SearchContacts
+                | Self::SearchContacts2Words
+                | Self::SearchContactsTypo
+        )
+    }
+
+    /// The name `--only` may select it by besides its own: the search variants run with `SearchContacts`.
+    pub(crate) fn family(self) -> Scenario {
+        match self {
+            Self::SearchContacts2Words | Self::SearchContactsTypo => Self::SearchContacts,
+            other => other,
+        }
+    }
+
     /// The scenario whose calls it sends (itself, but for the token and TLS variants).
     pub(crate) fn base(self) -> Scenario {
         match self {
@@ -229,8 +277,13 @@ pub(crate) fn window(seq: u64, count: usize, len: usize) -> impl Iterator<Item =
 /// The data the read and update scenarios use.
 #[derive(Debug, Clone)]
 pub(crate) struct Fixture {
-    /// Names of the seeded contacts.
+    /// Names of the contacts seeded with CreateContact: what the write scenarios update, meet and open cases
+    /// between.
     pub(crate) names: Arc<Vec<String>>,
+    /// Names of the contacts the reads ask for: the imported register's when there is one, else `names`.
+    pub(crate) read_names: Arc<Vec<String>>,
+    /// What the search scenarios look for (empty without a register: see [`SEARCH_QUERY`]).
+    pub(crate) queries: Arc<crate::register::Queries>,
     /// A token for every page of ListContacts (the first page's is empty).
     pub(crate) page_tokens: Arc<Vec<String>>,
     /// Distinguishes this run's data (request ids, emails) from any other.
@@ -417,6 +470,7 @@ pub(crate) async fn seed_cases(
 pub(crate) fn workload(scenario: Scenario, fixture: &Fixture, connections: &Connections) -> Option<Workload> {
     let connections = connections.clone();
     let names = fixture.names.clone();
+    let read_names = fixture.read_names.clone();
     let round = fixture.round;
     let bearer = match scenario.transport() {
         Transport::Plaintext => None,
@@ -432,7 +486,7 @@ pub(crate) fn workload(scenario: Scenario, fixture: &Fixture, connections: &Conn
     let workload: Workload = match scenario.base() {
         Scenario::GetContact | Scenario::GetContactHalfPeak => Arc::new(move |worker, seq| {
             let channel = connections.get(worker);
-            let name = names[spread(seq, names.len())].clone();
+            let name = read_names[spread(seq, read_names.len())].clone();
             let request = with_bearer(GetContactRequest { name: name.clone() }, bearer.as_ref());
             call(async move {
                 let response: names_only::Contact = unary(channel, GET_CONTACT, request).await?;
@@ -441,7 +495,7 @@ pub(crate) fn workload(scenario: Scenario, fixture: &Fixture, connections: &Conn
         }),
         Scenario::BatchGetContacts => Arc::new(move |worker, seq| {
             let channel = connections.get(worker);
-            let names = window(seq, BATCH_SIZE, names.len()).map(|i| names[i].clone()).collect();
+            let names = window(seq, BATCH_SIZE, read_names.len()).map(|i| read_names[i].clone()).collect();
             call(async move {
                 let request = tonic::Request::new(BatchGetContactsRequest { names });
                 let response: names_only::Contacts = unary(channel, BATCH_GET_CONTACTS, request).await?;
@@ -461,18 +515,24 @@ pub(crate) fn workload(scenario: Scenario, fixture: &Fixture, connections: &Conn
                 })
             })
         }
-        Scenario::SearchContacts => Arc::new(move |worker, _seq| {
-            let channel = connections.get(worker);
-            call(async move {
-                let request = SearchContactsRequest {
-                    query: SEARCH_QUERY.into(),
-                    page_size: Some(PAGE_SIZE),
-                    page_token: String::new(),
-                };
-                let response = ContactsServiceClient::new(channel).search_contacts(request).await?;
-                Ok(response.into_inner().results.len() as u64)
+        search @ (Scenario::SearchContacts | Scenario::SearchContacts2Words | Scenario::SearchContactsTypo) => {
+            let (queries, fallback) = match search {
+                Scenario::SearchContacts => (fixture.queries.one_word.clone(), SEARCH_QUERY),
+                Scenario::SearchContacts2Words => (fixture.queries.two_words.clone(), SEARCH_QUERY_2_WORDS),
+                _ => (fixture.queries.typo.clone(), SEARCH_QUERY_TYPO),
+            };
+            Arc::new(move |worker, seq| {
+                let channel = connections.get(worker);
+                let query =
+                    if queries.is_empty() { fallback.to_owned() } else { queries[spread(seq, queries.len())].clone() };
+                call(async move {
+                    let request =
+                        SearchContactsRequest { query, page_size: Some(PAGE_SIZE), page_token: String::new() };
+                    let response: SearchPage = unary(channel, SEARCH_CONTACTS, tonic::Request::new(request)).await?;
+                    Ok(response.results.len() as u64)
+                })
             })
-        }),
+        }
         Scenario::CreateContact => Arc::new(move |worker, seq| {
             let channel = connections.get(worker);
             let request = CreateContactRequest {
@@ -646,6 +706,7 @@ fn call(future: impl Future<Output = Result<u64, tonic::Status>> + Send + 'stati
 const GET_CONTACT: &str = "/liaison.contacts.v1.ContactsService/GetContact";
 const BATCH_GET_CONTACTS: &str = "/liaison.contacts.v1.ContactsService/BatchGetContacts";
 const LIST_CONTACTS: &str = "/liaison.contacts.v1.ContactsService/ListContacts";
+const SEARCH_CONTACTS: &str = "/liaison.contacts.v1.ContactsService/SearchContacts";
 const CREATE_MEETING: &str = "/liaison.scheduling.v1.SchedulingService/CreateMeeting";
 const LIST_MEETINGS: &str = "/liaison.scheduling.v1.SchedulingService/ListMeetings";
 const FIND_MEETING_TIMES: &str = "/liaison.scheduling.v1.SchedulingService/FindMeetingTimes";
@@ -680,6 +741,16 @@ struct CaseReply {
 struct CasePage {
     #[prost(message, repeated, tag = "1")]
     cases: Vec<names_only::Named>,
+    #[prost(string, tag = "2")]
+    next_page_token: String,
+}
+
+/// A SearchContactsResponse with each result left encoded (field numbers as in `SearchContactsResponse`): the
+/// driver counts the hits, as it counts ListContacts' contacts, without decoding them.
+#[derive(Clone, PartialEq, prost::Message)]
+struct SearchPage {
+    #[prost(bytes = "vec", repeated, tag = "1")]
+    results: Vec<Vec<u8>>,
     #[prost(string, tag = "2")]
     next_page_token: String,
 }
@@ -757,6 +828,23 @@ mod tests {
     }
 
     #[test]
+    fn the_contact_reads_read_the_register_and_the_search_variants_are_one_family() {
+        for scenario in Scenario::CONTACT_READS {
+            assert!(scenario.reads_register() && scenario.ceiling() == Some(Ceiling::Echo), "{scenario:?}");
+        }
+        assert!(Scenario::GetContactTls.reads_register() && Scenario::GetContactHalfPeak.reads_register());
+        assert!(!Scenario::CreateContact.reads_register() && !Scenario::ListMeetingsMonth.reads_register());
+        for variant in [Scenario::SearchContacts2Words, Scenario::SearchContactsTypo] {
+            assert_eq!(variant.family(), Scenario::SearchContacts);
+        }
+        assert_eq!(
+            Scenario::GetContactAuth.family(),
+            Scenario::GetContactAuth,
+            "--only GetContact is GetContact's own"
+        );
+    }
+
+    #[test]
     fn meetings_of_fifty_take_the_second_half_of_the_slots_of_meetings_of_ten() {
         let names: Vec<String> = (0..200).map(|i| format!("contacts/{i}")).collect();
         for seq in [0u64, 1, 77, 100_000] {
@@ -801,6 +889,8 @@ mod tests {
     async fn each_scenario_has_a_name_a_ceiling_and_calls_but_ingestion() {
         let fixture = Fixture {
             names: Arc::new(vec!["contacts/a".into()]),
+            read_names: Arc::new(vec!["contacts/r".into()]),
+            queries: Arc::new(crate::register::Queries::default()),
             page_tokens: Arc::new(vec![String::new()]),
             tag: "t".into(),
             workers: 4,

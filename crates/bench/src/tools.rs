@@ -46,8 +46,11 @@ pub(crate) fn encode_get_contact(args: &EncodeArgs) -> anyhow::Result<()> {
 pub(crate) async fn drive(args: &DriveArgs) -> anyhow::Result<()> {
     let load = args.load.resolve(false);
     let contacts = Connections::open(&args.contacts_addr, load.connections).await?;
+    let names = Arc::new(vec![args.name.clone()]);
     let fixture = Fixture {
-        names: Arc::new(vec![args.name.clone()]),
+        names: names.clone(),
+        read_names: names,
+        queries: Arc::default(),
         page_tokens: Arc::new(vec![String::new()]),
         tag: "drive".into(),
         workers: load.concurrency,
