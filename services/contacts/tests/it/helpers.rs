@@ -69,6 +69,16 @@ pub fn contact(display_name: &str) -> Contact {
     }
 }
 
+/// Creates `contact` as given and returns it as stored.
+pub async fn create_given(client: &mut Client, contact: Contact) -> Contact {
+    client
+        .create_contact(CreateContactRequest { contact: Some(contact), request_id: String::new() })
+        .ok()
+        .await
+        .contact
+        .expect("contact")
+}
+
 pub async fn create_contact(client: &mut Client, display_name: &str) -> Contact {
     client
         .create_contact(CreateContactRequest { contact: Some(contact(display_name)), request_id: String::new() })

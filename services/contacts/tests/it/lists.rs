@@ -15,12 +15,7 @@ async fn add(client: &mut Client, display_name: &str, labels: &[&str], do_not_co
     let consent = do_not_contact.then(|| Consent { do_not_contact: true, ..Default::default() });
     let contact =
         Contact { labels: labels.iter().map(|l| (*l).to_owned()).collect(), consent, ..contact(display_name) };
-    client
-        .create_contact(CreateContactRequest { contact: Some(contact), request_id: String::new() })
-        .ok()
-        .await
-        .contact
-        .expect("contact")
+    create_given(client, contact).await
 }
 
 /// Every contact of a listing, page by page (`page_size` 2), with the number of pages.

@@ -23,12 +23,7 @@ on_both_databases!(
 const GHOST: &str = "contacts/01a20000-0000-7000-8000-00000000dead";
 
 async fn person(client: &mut Client, contact: Contact) -> Contact {
-    client
-        .create_contact(CreateContactRequest { contact: Some(contact), request_id: String::new() })
-        .ok()
-        .await
-        .contact
-        .expect("contact")
+    create_given(client, contact).await
 }
 
 fn named(display_name: &str, email: &str, phone: &str) -> Contact {

@@ -15,12 +15,7 @@ on_both_databases!(
 );
 
 async fn add(client: &mut Client, contact: Contact) -> Contact {
-    client
-        .create_contact(CreateContactRequest { contact: Some(contact), request_id: String::new() })
-        .ok()
-        .await
-        .contact
-        .expect("contact")
+    create_given(client, contact).await
 }
 
 fn person(display_name: &str, given_name: &str, family_name: &str) -> Contact {
