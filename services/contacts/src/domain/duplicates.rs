@@ -34,6 +34,9 @@ pub const NAME_WINDOW: usize = 10;
 /// A value (address, number or name key) held by more contacts than this is not paired on its own: a switchboard
 /// number or a very common name says little about any two of its holders and would produce thousands of pairs.
 pub const GROUP_MAX: usize = 100;
+/// The pairs FindDuplicateContacts lists: the best of the register. Merging some and asking again shows the next;
+/// a list this long is kept (until the next write) for its later pages.
+pub const PAIRS_MAX: usize = 4_000;
 
 pub const SAME_EMAIL_WEIGHT: f64 = 0.9;
 pub const SAME_PHONE_WEIGHT: f64 = 0.8;
@@ -300,6 +303,13 @@ fn jaro(a: &[char], b: &[char]) -> f64 {
 /// Every probable pair among `people` (live contacts), given the keys they share (`(key, contact id)` rows with
 /// keys `email:…` / `phone:…`, as `contact_keys` stores them). Pairs come out best first.
 pub fn find(people: &[Person], shared_keys: &[(String, String)]) -> Vec<Pair> {
+    find_best(people, shared_keys, PAIRS_MAX)
+}
+
+/// Like [`find`], keeping only the `max` best pairs: each candidate pair is scored as it is found and kept in a
+/// bounded heap, so memory stays `O(max)` however many names sit a typo apart (a register of 100,000 held 1.4 GiB
+/// of candidate pairs before).
+pub fn find_best(people: &[Person], shared_keys: &[(String, String)], max: usize) -> Vec<Pair> {
     // id → (name key, display name)
     let name_keys: HashMap<&str, (String, &str)> =
         people.iter().map(|p| (p.id.as_str(), (name_key(&p.display_name), p.display_name.as_str()))).collect();
@@ -322,7 +332,7 @@ pub fn find(people: &[Person], shared_keys: &[(String, String)]) -> Vec<Pair> {
             continue;
         };
         let mut sharing = HashSet::new();
-        pair_within(ids, &mut sharing);
+        pair_within(ids, &mut |a, b| sharing.extend(ordered(a, b)));
         for pair in sharing {
             pairs.entry(pair).or_default().push(Evidence { reason, detail: value.to_owned(), weight });
         }
@@ -335,9 +345,25 @@ pub fn find(people: &[Person], shared_keys: &[(String, String)]) -> Vec<Pair> {
             by_key.entry(key.as_str()).or_default().push(id);
         }
     }
-    let mut name_pairs: HashSet<(&str, &str)> = HashSet::new();
+    let mut best = Best::new(max);
+    // A pair that shares a key is scored below, with its name evidence added to its key evidence.
+    let mut name_pair = |a: &str, b: &str| {
+        let Some((a, b)) = ordered(a, b) else { return };
+        if pairs.contains_key(&(a, b)) {
+            return;
+        }
+        // The ids as `name_keys` holds them: they live as long as `people`, as the kept pairs must.
+        let (Some((a, (a_key, a_name))), Some((b, (b_key, b_name)))) =
+            (name_keys.get_key_value(a), name_keys.get_key_value(b))
+        else {
+            return;
+        };
+        if let Some(evidence) = compare_names(a_name, a_key, b_name, b_key) {
+            best.offer(a, b, vec![evidence]);
+        }
+    };
     for ids in by_key.values() {
-        pair_within(ids, &mut name_pairs);
+        pair_within(ids, &mut name_pair);
     }
     // Distinct keys by index: `forward` is their sorted order, `backward` the order of their reversed text.
     let groups: Vec<&Vec<&str>> = by_key.values().collect();
@@ -356,52 +382,113 @@ pub fn find(people: &[Person], shared_keys: &[(String, String)]) -> Vec<Pair> {
                     && bag_distance(&bags[pair.0], &bags[pair.1]) <= typo_budget(x.len().min(y.len()))
                     && within_typos(x, y)
                 {
-                    pair_across(groups[pair.0], groups[pair.1], &mut name_pairs);
+                    pair_across(groups[pair.0], groups[pair.1], &mut name_pair);
                 }
             }
         }
     }
-    for pair in name_pairs {
-        pairs.entry(pair).or_default();
+    for ((a, b), mut evidence) in pairs {
+        let (Some((a_key, a_name)), Some((b_key, b_name))) = (name_keys.get(a), name_keys.get(b)) else { continue };
+        evidence.extend(compare_names(a_name, a_key, b_name, b_key));
+        if !evidence.is_empty() {
+            best.offer(a, b, evidence);
+        }
+    }
+    best.into_sorted()
+}
+
+/// At most `max` pairs, the best of those offered (highest score, then the smaller ids).
+struct Best<'a> {
+    max: usize,
+    /// A max-heap whose top is the worst pair kept.
+    heap: std::collections::BinaryHeap<Kept<'a>>,
+}
+
+/// A kept pair, ordered worst-last: by score descending, then by ids (so the heap's top is the worst).
+struct Kept<'a> {
+    score_micros: u32,
+    contact: &'a str,
+    duplicate: &'a str,
+    evidence: Vec<Evidence>,
+}
+
+impl Kept<'_> {
+    fn rank(&self) -> (std::cmp::Reverse<u32>, &str, &str) {
+        (std::cmp::Reverse(self.score_micros), self.contact, self.duplicate)
+    }
+}
+
+impl PartialEq for Kept<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.rank() == other.rank()
+    }
+}
+impl Eq for Kept<'_> {}
+impl PartialOrd for Kept<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Kept<'_> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.rank().cmp(&other.rank())
+    }
+}
+
+impl<'a> Best<'a> {
+    fn new(max: usize) -> Self {
+        Self { max, heap: std::collections::BinaryHeap::new() }
     }
 
-    let mut found: Vec<Pair> = pairs
-        .into_iter()
-        .filter_map(|((a, b), mut evidence)| {
-            let ((a_key, a_name), (b_key, b_name)) = (name_keys.get(a)?, name_keys.get(b)?);
-            evidence.extend(compare_names(a_name, a_key, b_name, b_key));
-            if evidence.is_empty() {
-                return None;
-            }
-            evidence.sort_by(|x, y| x.reason.cmp(&y.reason).then_with(|| x.detail.cmp(&y.detail)));
-            let score_micros = micros(score(&evidence));
-            Some(Pair { contact: a.to_owned(), duplicate: b.to_owned(), score_micros, evidence })
-        })
-        .collect();
-    found.sort_by_cached_key(Pair::sort_key);
-    found
+    fn offer(&mut self, contact: &'a str, duplicate: &'a str, mut evidence: Vec<Evidence>) {
+        let score_micros = micros(score(&evidence));
+        let kept = Kept { score_micros, contact, duplicate, evidence: Vec::new() };
+        if self.heap.len() >= self.max && self.heap.peek().is_none_or(|worst| kept >= *worst) {
+            return;
+        }
+        evidence.sort_by(|x, y| x.reason.cmp(&y.reason).then_with(|| x.detail.cmp(&y.detail)));
+        self.heap.push(Kept { evidence, ..kept });
+        if self.heap.len() > self.max {
+            self.heap.pop();
+        }
+    }
+
+    fn into_sorted(self) -> Vec<Pair> {
+        let mut found: Vec<Pair> = self
+            .heap
+            .into_iter()
+            .map(|k| Pair {
+                contact: k.contact.to_owned(),
+                duplicate: k.duplicate.to_owned(),
+                score_micros: k.score_micros,
+                evidence: k.evidence,
+            })
+            .collect();
+        found.sort_by_cached_key(Pair::sort_key);
+        found
+    }
 }
 
 /// Every pair within one group (the holders of one value), unless the group is too large to mean anything.
-fn pair_within<'a>(group: &[&'a str], pairs: &mut HashSet<(&'a str, &'a str)>) {
+fn pair_within<'a>(group: &[&'a str], pair: &mut impl FnMut(&'a str, &'a str)) {
     if group.len() > GROUP_MAX {
         return;
     }
     for (i, x) in group.iter().enumerate() {
         for y in &group[i + 1..] {
-            pairs.extend(ordered(x, y));
+            pair(x, y);
         }
     }
 }
 
 /// Every pair across two groups (the holders of two similar names), unless either is too large.
-fn pair_across<'a>(a: &[&'a str], b: &[&'a str], pairs: &mut HashSet<(&'a str, &'a str)>) {
+fn pair_across<'a>(a: &[&'a str], b: &[&'a str], pair: &mut impl FnMut(&'a str, &'a str)) {
     if a.len() > GROUP_MAX || b.len() > GROUP_MAX {
         return;
     }
     for x in a {
         for y in b {
-            pairs.extend(ordered(x, y));
+            pair(x, y);
         }
     }
 }
@@ -425,6 +512,24 @@ mod tests {
 
     fn chars(s: &str) -> Vec<char> {
         s.chars().collect()
+    }
+
+    #[test]
+    fn only_the_best_pairs_are_kept_and_in_the_order_all_of_them_would_have() {
+        let people: Vec<Person> = (0..30)
+            .map(|i| person(&format!("id-{i:02}"), ["Ada Lovelace", "Ada Lovelac", "Ada Lovelace"][i % 3]))
+            .collect();
+        let keys = vec![
+            ("email:shared@example.org".to_owned(), "id-05".to_owned()),
+            ("email:shared@example.org".to_owned(), "id-07".to_owned()),
+        ];
+        let all = find_best(&people, &keys, usize::MAX);
+        assert!(all.len() > 100, "enough candidates to cut: {}", all.len());
+        for max in [1, 7, 50] {
+            let best = find_best(&people, &keys, max);
+            assert_eq!(best, all[..max], "the best {max}");
+        }
+        assert_eq!((all[0].contact.as_str(), all[0].duplicate.as_str()), ("id-05", "id-07"), "the shared email first");
     }
 
     #[test]
