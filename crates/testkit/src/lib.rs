@@ -30,6 +30,7 @@
 mod call;
 pub mod cluster;
 pub mod e2e;
+pub mod faults;
 pub mod otlp;
 pub mod procs;
 pub mod raw;

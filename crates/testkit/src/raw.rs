@@ -58,27 +58,35 @@ pub async fn call_empty(
     rpc: &str,
     metadata: &[(&'static str, String)],
 ) -> (tonic::Code, Option<Bytes>) {
-    let mut grpc = tonic::client::Grpc::new(channel);
+    match call(channel, rpc, Bytes::new(), metadata).await {
+        Ok(message) => (tonic::Code::Ok, message),
+        Err(status) => (status.code(), None),
+    }
+}
+
+/// Calls `rpc` with the one encoded request `message` and `metadata` (within 10 s): the first response message,
+/// if any arrived within a second (a stream may send nothing yet), or the status the call ended with.
+pub async fn call(
+    channel: Channel,
+    rpc: &str,
+    message: Bytes,
+    metadata: &[(&'static str, String)],
+) -> Result<Option<Bytes>, tonic::Status> {
+    let mut grpc = tonic::client::Grpc::new(channel).max_decoding_message_size(usize::MAX);
     if let Err(e) = grpc.ready().await {
         panic!("channel not ready: {e}");
     }
     let path: http::uri::PathAndQuery = format!("/{rpc}").parse().unwrap_or_else(|e| panic!("{rpc}: {e}"));
     // Every kind of RPC reads the same frames: one message sent as a stream serves unary ones too.
-    let mut request = tonic::Request::new(tokio_stream::iter([Bytes::new()]));
+    let mut request = tonic::Request::new(tokio_stream::iter([message]));
     for (key, value) in metadata {
         request.metadata_mut().insert(*key, value.parse().unwrap_or_else(|_| panic!("metadata {key}")));
     }
     request.set_timeout(std::time::Duration::from_secs(10));
-    match grpc.streaming(request, path, RawCodec).await {
-        Err(status) => (status.code(), None),
-        Ok(response) => {
-            let mut stream = response.into_inner();
-            match tokio::time::timeout(std::time::Duration::from_secs(1), stream.message()).await {
-                Ok(Ok(message)) => (tonic::Code::Ok, message),
-                Ok(Err(status)) => (status.code(), None),
-                Err(_) => (tonic::Code::Ok, None),
-            }
-        }
+    let mut stream = grpc.streaming(request, path, RawCodec).await?.into_inner();
+    match tokio::time::timeout(std::time::Duration::from_secs(1), stream.message()).await {
+        Ok(answer) => answer,
+        Err(_) => Ok(None),
     }
 }
 

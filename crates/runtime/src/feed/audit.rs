@@ -74,9 +74,15 @@ struct Query {
 impl Query {
     /// Parses every field, naming every bad one at once.
     fn parse(request: &ListAuditEventsRequest) -> Result<Self, Error> {
-        let filter = |field: &str, value: &str| {
+        // A filter of a shape no stored value can have is a mistake to report, not a question to answer with
+        // nothing (the stored values are written by the services, so their shapes are known).
+        let filter = |field: &str, value: &str, shape: fn(&str) -> Result<(), &'static str>| {
             if value.chars().count() > MAX_FILTER_CHARS {
                 Err(FieldViolation::new(field, format!("must be at most {MAX_FILTER_CHARS} characters")))
+            } else if value.chars().any(char::is_control) {
+                Err(FieldViolation::new(field, "must not contain control characters"))
+            } else if let Err(why) = if value.is_empty() { Ok(()) } else { shape(value) } {
+                Err(FieldViolation::new(field, why))
             } else {
                 Ok(value.to_owned())
             }
@@ -103,9 +109,9 @@ impl Query {
             Ok((page, before))
         });
         let (actor, resource_name, rpc, start, end, (), (PageRequest { size, .. }, before)) = (
-            filter("actor", &request.actor),
-            filter("resource_name", &request.resource_name),
-            filter("rpc", &request.rpc),
+            filter("actor", &request.actor, |_| Ok(())),
+            filter("resource_name", &request.resource_name, resource_name_shape),
+            filter("rpc", &request.rpc, rpc_shape),
             start,
             end,
             range,
@@ -113,6 +119,37 @@ impl Query {
         )
             .validate()?;
         Ok(Self { actor, resource_name, rpc, start, end, size, before, scope })
+    }
+}
+
+/// `collection/id[/collection/id]…`: collections are lowerCamelCase words, ids URL-safe characters (not `.` or
+/// `..`), as every resource name a service writes.
+fn resource_name_shape(value: &str) -> Result<(), &'static str> {
+    const WHY: &str = "must be a resource name, collection/id pairs such as contacts/0193…";
+    let segments: Vec<&str> = value.split('/').collect();
+    if !segments.len().is_multiple_of(2) || segments.len() > 8 {
+        return Err(WHY);
+    }
+    let collection =
+        |s: &str| s.starts_with(|c: char| c.is_ascii_lowercase()) && s.chars().all(|c| c.is_ascii_alphabetic());
+    let id = |s: &str| {
+        !s.is_empty()
+            && s != "."
+            && s != ".."
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~'))
+    };
+    if segments.chunks(2).all(|pair| collection(pair[0]) && id(pair[1])) { Ok(()) } else { Err(WHY) }
+}
+
+/// `package.Service/Method`: dotted identifiers, one slash, a method identifier.
+fn rpc_shape(value: &str) -> Result<(), &'static str> {
+    const WHY: &str = "must be package.Service/Method, e.g. liaison.contacts.v1.ContactsService/UpdateContact";
+    let identifier = |s: &str| {
+        s.starts_with(|c: char| c.is_ascii_alphabetic()) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    match value.split_once('/') {
+        Some((service, method)) if service.split('.').all(identifier) && identifier(method) => Ok(()),
+        _ => Err(WHY),
     }
 }
 
@@ -316,6 +353,30 @@ mod tests {
 
     fn triple(field: &str, old: &str, new: &str) -> (String, String, String) {
         (field.to_owned(), old.to_owned(), new.to_owned())
+    }
+
+    #[test]
+    fn filters_of_a_shape_no_stored_value_has_are_refused_together() {
+        let request = ListAuditEventsRequest {
+            actor: "jane\u{0}".into(),
+            resource_name: "contacts/../x".into(),
+            rpc: "UpdateContact".into(),
+            ..Default::default()
+        };
+        let Err(Error::InvalidArgument(violations)) = Query::parse(&request) else { panic!("bad filters accepted") };
+        let fields: Vec<&str> = violations.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(fields, ["actor", "resource_name", "rpc"]);
+        for good in ["contacts/0193a", "cases/1/proposals/2", "reports/a-b_c.d~e"] {
+            assert_eq!(resource_name_shape(good), Ok(()), "{good}");
+        }
+        for bad in ["contacts", "contacts/", "/contacts/1", "contacts/a b", "contacts/\u{202E}1", "Contacts/1", "a/1/b"]
+        {
+            assert!(resource_name_shape(bad).is_err(), "{bad:?} passed");
+        }
+        assert_eq!(rpc_shape("liaison.contacts.v1.ContactsService/UpdateContact"), Ok(()));
+        for bad in ["/liaison.X/Y", "liaison.X/", "liaison..X/Y", "liaison.X/Y/Z"] {
+            assert!(rpc_shape(bad).is_err(), "{bad:?} passed");
+        }
     }
 
     fn ada() -> Contact {

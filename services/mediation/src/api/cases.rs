@@ -460,7 +460,10 @@ enum ClosureDetail {
 
 impl Closure {
     fn parse(request: &CloseCaseRequest) -> Result<Self, Vec<FieldViolation>> {
-        let outcome = Outcome::parse("outcome", request.outcome)?;
+        let outcome = match Outcome::parse("outcome", request.outcome) {
+            Ok(outcome) => outcome,
+            Err(missing) => return Err(Self::checked_without_outcome(request, missing)),
+        };
         let reason = match outcome {
             Outcome::Resolved => reason(&request.reason),
             _ => required_long_text("reason", &request.reason, REASON_MAX),
@@ -482,6 +485,25 @@ impl Closure {
         };
         let (reason, detail) = (reason, detail).collect()?;
         Ok(Self { outcome, reason, detail })
+    }
+
+    /// Without a good outcome, which fields are required is unknown; what the fields hold is still checked, so
+    /// that every bad field is named at once.
+    fn checked_without_outcome(request: &CloseCaseRequest, outcome: FieldViolation) -> Vec<FieldViolation> {
+        let mut violations = vec![outcome];
+        violations.extend(reason(&request.reason).err());
+        if let Some(c) = &request.confirmation {
+            if !c.confirmed_by.is_empty() {
+                violations.extend(PartyName::parse("confirmation.confirmed_by", &c.confirmed_by).err());
+            }
+            if !c.record.is_empty() {
+                violations.extend(required_text("confirmation.record", &c.record, RECORD_MAX).err());
+            }
+        }
+        if request.unreachable_since.is_some() {
+            violations.extend(from_timestamp("unreachable_since", request.unreachable_since.as_ref()).err());
+        }
+        violations
     }
 }
 

@@ -51,15 +51,17 @@ pub struct NewAnswer {
 
 impl NewAnswer {
     pub fn parse(request: &wire::RespondToProposalRequest) -> Result<Self, Vec<FieldViolation>> {
-        let (answer, comment) =
-            (Answer::parse("answer", request.answer), long_text("comment", &request.comment, COMMENT_MAX)).collect()?;
-        let counter_terms = match answer {
-            Answer::Counter => Some(required_long_text("counter_terms", &request.counter_terms, TERMS_MAX)?),
-            _ if !request.counter_terms.is_empty() => {
-                return Err(vec![FieldViolation::new("counter_terms", "is for ANSWER_COUNTER only")]);
-            }
-            _ => None,
+        let answer = Answer::parse("answer", request.answer);
+        let terms = &request.counter_terms;
+        let counter_terms = match &answer {
+            Ok(Answer::Counter) => required_long_text("counter_terms", terms, TERMS_MAX).map(Some),
+            Ok(_) if !terms.is_empty() => Err(FieldViolation::new("counter_terms", "is for ANSWER_COUNTER only")),
+            Ok(_) => Ok(None),
+            // Without a good answer, whether terms belong is unknown; what they hold is still checked.
+            Err(_) => long_text("counter_terms", terms, TERMS_MAX).map(Some),
         };
+        let (answer, comment, counter_terms) =
+            (answer, long_text("comment", &request.comment, COMMENT_MAX), counter_terms).collect()?;
         Ok(Self { answer, counter_terms, comment })
     }
 }
@@ -94,7 +96,14 @@ pub enum Settled {
 
 impl Settled {
     pub fn parse(request: &wire::SettlePreventionActionRequest) -> Result<Self, Vec<FieldViolation>> {
-        match ActionState::parse("state", request.state)? {
+        let state = match ActionState::parse("state", request.state) {
+            Ok(state) => state,
+            // Without a good state, whether a reason belongs is unknown; what it holds is still checked.
+            Err(bad) => {
+                return Err([bad].into_iter().chain(long_text("reason", &request.reason, REASON_MAX).err()).collect());
+            }
+        };
+        match state {
             ActionState::Done if request.reason.is_empty() => Ok(Settled::Done),
             ActionState::Done => Err(vec![FieldViolation::new("reason", "is for ACTION_STATE_DEFERRED only")]),
             ActionState::Deferred => Ok(Settled::Deferred(required_long_text("reason", &request.reason, REASON_MAX)?)),

@@ -12,12 +12,14 @@ use liaison_runtime::Error;
 use liaison_runtime::api::error::FieldViolation;
 use liaison_runtime::api::names::{Name, Reports};
 use liaison_runtime::api::paging;
-use liaison_runtime::api::validate::RequestId;
+use liaison_runtime::api::validate::{RequestId, required_text};
 use liaison_runtime::auth::case_access::Access;
 use liaison_runtime::db::idempotency;
 
 /// Evidence records per ExplainFigure page unless asked otherwise.
 const EXPLAIN_PAGE: u64 = 100;
+/// Longer than any figure's id (`meetings.held`, `cases.by_category.access`).
+const FIGURE_ID_MAX: usize = 200;
 
 fn report_name(field: &str, value: &str) -> Result<Name<Reports>, Error> {
     Name::parse(field, value).map_err(Error::from_violation)
@@ -109,6 +111,8 @@ impl ReportingApi {
                 "figure",
                 "is required: the id of a figure of the report, e.g. meetings.held",
             ));
+        } else if let Err(bad) = required_text("figure", &request.figure, FIGURE_ID_MAX) {
+            violations.push(bad);
         }
         let size = match request.page_size {
             None => Ok(EXPLAIN_PAGE),

@@ -17,8 +17,13 @@ impl ReportingApi {
         request: CreateReportScheduleRequest,
     ) -> Result<CreateReportScheduleResponse, Error> {
         let fingerprint = idempotency::fingerprint(&request);
-        let Some(schedule) = request.schedule.as_ref() else { return Err(Error::invalid("schedule", "is required")) };
         let mut violations: Vec<FieldViolation> = Vec::new();
+        let request_id =
+            RequestId::parse_optional("request_id", &request.request_id).map_err(|v| violations.push(v)).ok();
+        let Some(schedule) = request.schedule.as_ref() else {
+            violations.insert(0, FieldViolation::new("schedule", "is required"));
+            return Err(Error::InvalidArgument(violations));
+        };
         let kind = ReportKind::parse("schedule.kind", schedule.kind).map_err(|v| violations.push(v)).ok();
         let scope = Scope::parse("schedule.scope", schedule.scope.as_ref()).map_err(|v| violations.push(v)).ok();
         let cadence = Cadence::parse(schedule.cadence, schedule.day, &schedule.time_of_day, &schedule.time_zone)
@@ -28,8 +33,6 @@ impl ReportingApi {
                 )
             })
             .ok();
-        let request_id =
-            RequestId::parse_optional("request_id", &request.request_id).map_err(|v| violations.push(v)).ok();
         let (Some(kind), Some(scope), Some(cadence), Some(request_id)) = (kind, scope, cadence, request_id) else {
             return Err(Error::InvalidArgument(violations));
         };

@@ -33,7 +33,17 @@ enum Export {
 
 fn parse_export(request: &ExportCalendarRequest) -> Result<Export, Vec<FieldViolation>> {
     match (request.participant.is_empty(), request.meeting.is_empty()) {
-        (true, true) => Err(vec![FieldViolation::new("participant", "set participant or meeting")]),
+        (true, true) => {
+            // What the window holds is checked too, so that every bad field is named at once.
+            let times =
+                [("window_start_time", &request.window_start_time), ("window_end_time", &request.window_end_time)];
+            let bad_times =
+                times.into_iter().filter(|(_, t)| t.is_some()).filter_map(|(f, t)| from_timestamp(f, t.as_ref()).err());
+            Err([FieldViolation::new("participant", "set participant or meeting")]
+                .into_iter()
+                .chain(bad_times)
+                .collect())
+        }
         (false, false) => Err(vec![FieldViolation::new("meeting", "set participant or meeting, not both")]),
         (true, false) => Ok(Export::Meeting(Name::parse("meeting", &request.meeting).map_err(|v| vec![v])?)),
         (false, true) => {

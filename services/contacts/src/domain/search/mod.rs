@@ -117,6 +117,9 @@ impl Query {
         if value.chars().count() > QUERY_MAX {
             return Err(FieldViolation::new(field, format!("must be at most {QUERY_MAX} characters")));
         }
+        if value.chars().any(char::is_control) {
+            return Err(FieldViolation::new(field, "must be one line without control characters"));
+        }
         let mut words = match phone_query(value) {
             Some(digits) => vec![digits],
             None => query_words(value),

@@ -123,8 +123,10 @@ fn an_organisation_match_scores_below_a_name_match() {
 }
 
 #[test]
-fn an_empty_punctuation_only_or_oversized_query_is_rejected() {
+fn an_empty_punctuation_only_oversized_or_control_bearing_query_is_rejected() {
     assert!(Query::parse("q", "   ").is_err());
+    assert!(Query::parse("q", "ada\u{0}lovelace").is_err());
+    assert!(Query::parse("q", "ada\nlovelace").is_err());
     assert!(Query::parse("q", "!!! ---").is_err());
     assert!(Query::parse("q", &"a".repeat(201)).is_err());
     assert!(Query::parse("q", &(0..21).map(|i| format!("w{i}")).collect::<Vec<_>>().join(" ")).is_err());
