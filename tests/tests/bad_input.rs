@@ -104,6 +104,8 @@ fn bad_scalars(field: &FieldDescriptor) -> Vec<BadValue> {
                 bad("NUL", text("a\u{0}b"), true),
                 bad("over-long", text("x".repeat(OVER_LONG_CHARS)), true),
                 bad("over-long in 4-byte characters", text("😀".repeat(OVER_LONG_CHARS / 4 + 1)), true),
+                bad("bidirectional override", text("\u{202E}fdp.exe"), true),
+                bad("unpaired surrogate as JSON decoders replace it", text("Ada\u{FFFD}"), true),
             ];
             if is_resource_name(name) {
                 // A filter ("Only the changes of this resource") naming a collection the server does not have

@@ -218,3 +218,6 @@ pub fn note(row: &note::Model) -> wire::CaseNote {
         create_time: Some(to_timestamp(row.create_time)),
     }
 }
+
+#[cfg(test)]
+mod proptests;

@@ -159,3 +159,6 @@ pub fn status(stored: &str) -> MeetingStatus {
         None => MeetingStatus::Unspecified,
     }
 }
+
+#[cfg(test)]
+mod proptests;

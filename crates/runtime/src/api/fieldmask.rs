@@ -193,3 +193,6 @@ mod tests {
         assert!(!mask.contains("display_name") && mask.contains("notes"));
     }
 }
+
+#[cfg(test)]
+mod proptests;

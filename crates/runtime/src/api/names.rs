@@ -292,3 +292,6 @@ mod tests {
         assert!(parse_list("participants", &[], 1, 5, Name::<Contacts>::parse).is_err());
     }
 }
+
+#[cfg(test)]
+mod proptests;

@@ -90,7 +90,7 @@ pub fn parse(requested_size: Option<i32>, token: &str, scope: &str) -> Result<Pa
 
 /// The token of the page after the item with key `last_key`.
 pub fn next_token(scope: &str, last_key: &str) -> String {
-    let payload = format!("{}\u{1f}{}", scope, last_key);
+    let payload = format!("{}\u{1f}{}", carried_scope(scope), last_key);
     let mut sealed = tag(payload.as_bytes()).to_vec();
     sealed.extend_from_slice(payload.as_bytes());
     URL_SAFE_NO_PAD.encode(sealed)
@@ -157,6 +157,17 @@ fn mac(payload: &[u8]) -> Hmac<Sha256> {
     mac
 }
 
+/// The scope as a token carries it, before U+001F and the key. Scopes hold request fields a client chose, so a
+/// U+001F in one is carried as U+001E U+001D, and a U+001E as U+001E U+001E: no carried scope holds the separator,
+/// and no two scopes are carried alike, so a token opens to its own key and in its own scope only. A scope without
+/// either character is carried as it is (tokens issued before stay valid).
+fn carried_scope(scope: &str) -> std::borrow::Cow<'_, str> {
+    if !scope.contains(['\u{1e}', '\u{1f}']) {
+        return std::borrow::Cow::Borrowed(scope);
+    }
+    std::borrow::Cow::Owned(scope.replace('\u{1e}', "\u{1e}\u{1e}").replace('\u{1f}', "\u{1e}\u{1d}"))
+}
+
 fn open_token(token: &str, scope: &str) -> Result<String, FieldViolation> {
     let invalid =
         || FieldViolation::new("page_token", "is not a page token issued by this call; start again without one");
@@ -169,7 +180,7 @@ fn open_token(token: &str, scope: &str) -> Result<String, FieldViolation> {
     mac(payload).verify_truncated_left(sum).map_err(|_| invalid())?;
     let payload = std::str::from_utf8(payload).map_err(|_| invalid())?;
     let (token_scope, key) = payload.split_once('\u{1f}').ok_or_else(invalid)?;
-    if token_scope != scope {
+    if token_scope != carried_scope(scope) {
         return Err(FieldViolation::new("page_token", "was issued for a different request (method or filter changed)"));
     }
     Ok(key.to_owned())
@@ -257,3 +268,6 @@ mod tests {
         assert_eq!(parse(Some(-1), "x", "s").expect_err("bad").len(), 2);
     }
 }
+
+#[cfg(test)]
+mod proptests;

@@ -87,7 +87,26 @@ fn single_line(field: &str, value: &str, max: usize) -> Result<String, FieldViol
     if value.chars().any(char::is_control) {
         return Err(FieldViolation::new(field, "must be a single line without control characters"));
     }
+    unmangled(field, value)?;
     Ok(value.to_owned())
+}
+
+/// Refuses the characters that make text display other than it reads, and the mark of text broken before it was
+/// sent: bidirectional overrides, embeddings and isolates (U+202A–U+202E, U+2066–U+2069), which reorder what
+/// follows them on screen (a name that shows as one thing and sorts, matches and prints as another), and U+FFFD,
+/// which a client's decoder puts where bytes were not text (an unpaired surrogate in JSON becomes one). The
+/// directional marks U+200E and U+200F are kept: they order mixed-direction names without hiding anything.
+pub fn unmangled(field: &str, value: &str) -> Result<(), FieldViolation> {
+    if let Some(c) = value.chars().find(|c| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FFFD}'))
+    {
+        let why = if c == '\u{FFFD}' {
+            "contains U+FFFD, the replacement of characters that were broken before they were sent".to_owned()
+        } else {
+            format!("must not contain the bidirectional override U+{:04X}, which hides what the text says", c as u32)
+        };
+        return Err(FieldViolation::new(field, why));
+    }
+    Ok(())
 }
 
 /// A free multi-line text (notes, descriptions): at most `max` characters, newlines and tabs allowed.
@@ -99,6 +118,7 @@ pub fn long_text(field: &str, value: &str, max: usize) -> Result<String, FieldVi
     if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
         return Err(FieldViolation::new(field, "must not contain control characters other than newlines and tabs"));
     }
+    unmangled(field, value)?;
     Ok(value.to_owned())
 }
 
@@ -195,6 +215,18 @@ mod tests {
     fn text_is_trimmed_and_limited_in_characters_not_bytes() {
         assert_eq!(required_text("t", "  héllo ", 5).as_deref(), Ok("héllo"));
         assert!(required_text("t", "héllo!", 5).is_err());
+    }
+
+    #[test]
+    fn bidirectional_overrides_and_replacement_characters_are_refused_and_marks_kept() {
+        for bad in ["\u{202E}gnp.exe", "Ada \u{2067}x\u{2069}", "Ad\u{FFFD}"] {
+            assert!(required_text("name", bad, 100).is_err(), "{bad:?} passed");
+            assert!(long_text("notes", bad, 100).is_err(), "{bad:?} passed as long text");
+        }
+        assert_eq!(
+            required_text("name", "\u{5D3}\u{5E0}\u{200F} Levi", 100).as_deref(),
+            Ok("\u{5D3}\u{5E0}\u{200F} Levi")
+        );
     }
 
     #[test]

@@ -109,7 +109,10 @@ impl Query {
             Ok((page, before))
         });
         let (actor, resource_name, rpc, start, end, (), (PageRequest { size, .. }, before)) = (
-            filter("actor", &request.actor, |_| Ok(())),
+            filter("actor", &request.actor, |actor| {
+                crate::api::validate::unmangled("actor", actor)
+                    .map_err(|_| "must not contain bidirectional overrides or U+FFFD")
+            }),
             filter("resource_name", &request.resource_name, resource_name_shape),
             filter("rpc", &request.rpc, rpc_shape),
             start,

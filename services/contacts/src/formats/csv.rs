@@ -511,3 +511,6 @@ mod tests {
         assert_eq!(read_back.contact, expected);
     }
 }
+
+#[cfg(test)]
+mod proptests;

@@ -210,3 +210,6 @@ mod tests {
         assert!(parse_date("d", "29/02/2024").is_err());
     }
 }
+
+#[cfg(test)]
+mod proptests;

@@ -136,3 +136,6 @@ pub fn relationship(model: &relationship::Model) -> Relationship {
         update_time: Some(to_timestamp(model.update_time)),
     }
 }
+
+#[cfg(test)]
+mod proptests;

@@ -49,8 +49,9 @@ fn number(value: f64) -> String {
 }
 
 fn record(out: &mut String, fields: &[&str]) {
-    // A record of one empty field would be an empty line, which reads as a block separator.
-    if let [""] = fields {
+    // A record of one empty field, or of none (a table row without cells), would be an empty line, which reads as
+    // a block separator.
+    if let [] | [""] = fields {
         out.push_str("\"\"\r\n");
         return;
     }

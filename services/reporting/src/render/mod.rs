@@ -231,3 +231,6 @@ fn metadata(report: &Report) -> Vec<(&'static str, String)> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod proptests;

@@ -623,3 +623,6 @@ use reply::{content_line, unescape};
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod proptests;

@@ -1714,3 +1714,6 @@ for s in starts:
         }
     }
 }
+
+#[cfg(test)]
+mod proptests;

@@ -256,3 +256,6 @@ mod tests {
         assert!(series_of(s, e, "UTC", "FREQ=DAILY", "", "[{\"id\":\"2027-01-02T10:00:00\"}]").is_err());
     }
 }
+
+#[cfg(test)]
+mod proptests;

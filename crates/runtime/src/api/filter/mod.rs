@@ -772,3 +772,6 @@ fn offset_in(outer: &str, inner: &str) -> usize {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod proptests;

@@ -120,6 +120,7 @@ impl Query {
         if value.chars().any(char::is_control) {
             return Err(FieldViolation::new(field, "must be one line without control characters"));
         }
+        liaison_runtime::api::validate::unmangled(field, value)?;
         let mut words = match phone_query(value) {
             Some(digits) => vec![digits],
             None => query_words(value),

@@ -235,3 +235,6 @@ pub fn escape(value: &str, in_component: bool) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod proptests;
