@@ -152,6 +152,24 @@ async fn grpcurl_lists_describes_and_calls_the_running_all_in_one() {
     assert!(!invalid.status.success(), "an invalid CreateContact must fail in grpcurl; stderr:\n{stderr}");
     assert!(stderr.contains("Code: InvalidArgument"), "an invalid CreateContact is InvalidArgument:\n{stderr}");
     assert!(stderr.contains("contact.display_name"), "the error names contact.display_name:\n{stderr}");
+
+    // JSON's own edge cases: grpcurl reads an unpaired surrogate as U+FFFD, which the server refuses by name,
+    // as it does a bidirectional override and a NUL written as an escape.
+    let bad_json = [
+        (r#"{"name": "contacts/\ud800"}"#, "GetContact", "name"),
+        (r#"{"contact": {"display_name": "Ada \udc00"}}"#, "CreateContact", "contact.display_name"),
+        (r#"{"contact": {"display_name": "\u202eAda"}}"#, "CreateContact", "contact.display_name"),
+        (r#"{"contact": {"display_name": "Ada", "notes": "a\u0000b"}}"#, "CreateContact", "contact.notes"),
+    ];
+    for (json, rpc, field) in bad_json {
+        let method = format!("liaison.contacts.v1.ContactsService/{rpc}");
+        let refused = run(&grpcurl, &["-plaintext", "-d", json, &contacts, &method]).await;
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            !refused.status.success() && stderr.contains("Code: InvalidArgument") && stderr.contains(field),
+            "{rpc} {json} must be refused naming {field}:\n{stderr}"
+        );
+    }
 }
 
 /// The fenced code between every pair of walkthrough markers of `text` (all fenced blocks there, in order), as
