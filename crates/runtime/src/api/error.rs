@@ -144,6 +144,12 @@ impl Error {
     /// Turns a `Status` received from another service back into an error of ours. `dependency` names the callee
     /// and the RPC, e.g. `contacts.BatchGetContacts`.
     pub fn from_status(dependency: &str, status: &Status) -> Self {
+        if connection_broke(status) {
+            return Self::Unavailable {
+                dependency: dependency.to_owned(),
+                message: format!("the connection broke during the call: {}", status.message()),
+            };
+        }
         match status.code() {
             Code::Unavailable | Code::ResourceExhausted => {
                 Self::Unavailable { dependency: dependency.to_owned(), message: status.message().to_owned() }
@@ -196,6 +202,24 @@ impl Error {
             _ => Self::Internal(format!("{dependency} answered {:?}: {}", status.code(), status.message())),
         }
     }
+}
+
+/// Whether `status` is no answer of the peer's but the client library's account of a connection that broke under
+/// the call (the peer killed or restarted while it ran): tonic says it as UNKNOWN ("transport error") or INTERNAL
+/// ("h2 protocol error: …"), with the transport, HTTP or I/O error as its source — a status the peer sent has
+/// none. The peer is unavailable, not faulty: the caller may retry, as after UNAVAILABLE.
+fn connection_broke(status: &Status) -> bool {
+    if !matches!(status.code(), Code::Unknown | Code::Internal) {
+        return false;
+    }
+    let mut source = std::error::Error::source(status);
+    while let Some(error) = source {
+        if error.is::<tonic::transport::Error>() || error.is::<hyper::Error>() || error.is::<std::io::Error>() {
+            return true;
+        }
+        source = error.source();
+    }
+    false
 }
 
 impl From<Error> for Status {
@@ -420,6 +444,18 @@ mod tests {
     fn a_deadline_from_a_dependency_becomes_deadline_exceeded() {
         let status = Status::deadline_exceeded("timeout");
         assert!(matches!(Error::from_status("contacts.GetContact", &status), Error::DeadlineExceeded { .. }));
+    }
+
+    #[test]
+    fn a_connection_broken_under_a_call_is_unavailable_not_internal() {
+        // What tonic makes of a connection that broke mid-call: UNKNOWN, the I/O error as its source.
+        let broken = Status::from_error(Box::new(std::io::Error::new(std::io::ErrorKind::BrokenPipe, "broken pipe")));
+        assert_eq!(broken.code(), Code::Unknown);
+        let error = Error::from_status("contacts.BatchGetContacts", &broken);
+        assert!(matches!(&error, Error::Unavailable { dependency, .. } if dependency == "contacts.BatchGetContacts"));
+        // The peer's own INTERNAL (no source) stays INTERNAL.
+        let answered = Error::from_status("contacts.BatchGetContacts", &Status::internal("internal error"));
+        assert!(matches!(answered, Error::Internal(_)), "{answered:?}");
     }
 
     #[test]

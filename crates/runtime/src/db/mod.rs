@@ -165,6 +165,18 @@ impl fmt::Debug for Db {
 /// may take (`net::limits`), so that no request's own work meets it first.
 pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How long a request waits for a pooled PostgreSQL connection (opening one included) before the database counts
+/// as unavailable. sqlx retries a refused connection (and one refused while the server recovers) until this runs
+/// out, so while the database is down every request that needs it waits this long: it must stay well below the
+/// deadline of a call between services (`net::client::CallSettings`, 2 s by default). At 3 s a caller timed out
+/// instead of hearing UNAVAILABLE, and a request that met the database after a dependency's failure (a create's
+/// idempotent-replay lookup) outlasted its own caller's deadline.
+pub const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// How long start-up keeps trying to reach PostgreSQL (a server still starting or recovering), in attempts of
+/// [`POSTGRES_ACQUIRE_TIMEOUT`].
+const POSTGRES_CONNECT_PATIENCE: Duration = Duration::from_secs(3);
+
 /// The longest a PostgreSQL connection may sit idle inside a transaction (a task stalled between two statements)
 /// before the server ends its session and releases its locks.
 pub const IDLE_IN_TRANSACTION_TIMEOUT: Duration = Duration::from_secs(60);
@@ -192,6 +204,7 @@ impl Db {
             .test_before_acquire(false);
         match url.backend() {
             Backend::Postgres => {
+                options.connect_timeout(POSTGRES_ACQUIRE_TIMEOUT).acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT);
                 options.max_connections(16).map_sqlx_postgres_opts(|o| {
                     o.options([
                         ("statement_timeout", format!("{}ms", STATEMENT_TIMEOUT.as_millis())),
@@ -214,12 +227,21 @@ impl Db {
         // Several processes opening a new SQLite file at once contend for the switch to WAL, which SQLite
         // answers with "database is locked" at once rather than waiting; a few short retries settle it.
         let mut attempt = 0;
+        let started = std::time::Instant::now();
         let conn = loop {
             match sea_orm::Database::connect(options.clone()).await {
                 Ok(conn) => break conn,
                 Err(e) if url.backend() == Backend::Sqlite && attempt < 10 && root_cause(&e).contains("locked") => {
                     attempt += 1;
                     tokio::time::sleep(Duration::from_millis(20 * attempt)).await;
+                }
+                // Each attempt waits at most POSTGRES_ACQUIRE_TIMEOUT; start-up is more patient than a request.
+                Err(e)
+                    if url.backend() == Backend::Postgres
+                        && started.elapsed() < POSTGRES_CONNECT_PATIENCE
+                        && is_connection_failure(&e) =>
+                {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
                 }
                 Err(e) => {
                     return Err(Error::Unavailable {
