@@ -604,7 +604,10 @@ fn check_series(
     else {
         return Err(FieldViolation::new(field, "the meeting's times cannot be placed in its time zone"));
     };
-    series::new_series(start, end, &zone, Some(rule.clone())).map(|_| ()).map_err(|e| e.violation(field))
+    series::new_series(start, end, &zone, Some(rule.clone())).map(|_| ()).map_err(|e| match e {
+        recurrence::SeriesError::LaterOfRepeatedTime => e.violation("meeting.start_time"),
+        _ => e.violation(field),
+    })
 }
 
 /// A meeting ends after it starts and lasts at most a week.

@@ -654,6 +654,9 @@ pub enum SeriesError {
     OutOfRange,
     /// The start is not an occurrence of the rule.
     NotAnOccurrenceOfRule,
+    /// The start is the later of two instants with the same local time (clocks went back), which a series cannot
+    /// begin at: its occurrences take the earlier one, so the first would be an hour off the meeting's start.
+    LaterOfRepeatedTime,
 }
 
 impl fmt::Display for SeriesError {
@@ -663,6 +666,10 @@ impl fmt::Display for SeriesError {
             Self::FractionalSecond => "the start must be a whole second",
             Self::OutOfRange => "the start must be within the years 1 to 9999",
             Self::NotAnOccurrenceOfRule => "the start must be an occurrence of the recurrence rule",
+            Self::LaterOfRepeatedTime => {
+                "a recurring meeting cannot start at the second of two instants with the same local time (the \
+                 clocks went back): its occurrences take the first — start an hour earlier, or at another time"
+            }
         })
     }
 }

@@ -161,7 +161,11 @@ pub fn new_series(
     zone: &TimeZone,
     rule: Option<Rule>,
 ) -> Result<Series, SeriesError> {
-    Series::new(zone.to_datetime(start), zone.clone(), start.duration_until(end), rule)
+    let local = zone.to_datetime(start);
+    if rule.is_some() && zone.to_ambiguous_timestamp(local).compatible().ok() != Some(start) {
+        return Err(SeriesError::LaterOfRepeatedTime);
+    }
+    Series::new(local, zone.clone(), start.duration_until(end), rule)
 }
 
 #[cfg(test)]
@@ -170,6 +174,23 @@ mod tests {
 
     fn at(text: &str) -> DateTime<Utc> {
         text.parse().unwrap()
+    }
+
+    #[test]
+    fn a_series_cannot_start_at_the_second_of_a_repeated_local_time() {
+        let zone = TimeZone::get("America/New_York").unwrap();
+        let weekly = || Some(Rule::parse("rrule", "FREQ=WEEKLY;COUNT=3").unwrap());
+        // 01:30 happens twice on 2026-11-01 in New York: 05:30Z (EDT), then 06:30Z (EST).
+        let (first, second): (Timestamp, Timestamp) =
+            ("2026-11-01T05:30:00Z".parse().unwrap(), "2026-11-01T06:30:00Z".parse().unwrap());
+        let hour = SignedDuration::from_hours(1);
+        assert!(matches!(
+            new_series(second, second + hour, &zone, weekly()),
+            Err(SeriesError::LaterOfRepeatedTime)
+        ));
+        let series = new_series(first, first + hour, &zone, weekly()).unwrap();
+        assert_eq!(first_start(&series), Some(first));
+        assert!(new_series(second, second + hour, &zone, None).is_ok(), "a single meeting may start then");
     }
 
     #[test]
