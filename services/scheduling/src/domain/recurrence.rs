@@ -170,7 +170,7 @@ fn parse_int_list(
     let mut out = Vec::new();
     for item in value.split(',') {
         match item.parse::<i32>() {
-            Ok(n) if n != 0 && range.contains(&n.abs()) => out.push(n),
+            Ok(n) if n != 0 && range.contains(&n.saturating_abs()) => out.push(n),
             _ => problems
                 .add(part, format!("`{item}` is not a non-zero integer within ±{}..={}", range.start(), range.end())),
         }
@@ -289,7 +289,7 @@ impl Rule {
                         let weekday = code.and_then(parse_weekday);
                         let ordinal = match ordinal {
                             Some("") => Some(None),
-                            Some(n) => n.parse::<i8>().ok().filter(|n| *n != 0 && n.abs() <= 53).map(Some),
+                            Some(n) => n.parse::<i8>().ok().filter(|n| *n != 0 && n.saturating_abs() <= 53).map(Some),
                             None => None,
                         };
                         match (ordinal, weekday) {
