@@ -184,10 +184,7 @@ mod tests {
         let (first, second): (Timestamp, Timestamp) =
             ("2026-11-01T05:30:00Z".parse().unwrap(), "2026-11-01T06:30:00Z".parse().unwrap());
         let hour = SignedDuration::from_hours(1);
-        assert!(matches!(
-            new_series(second, second + hour, &zone, weekly()),
-            Err(SeriesError::LaterOfRepeatedTime)
-        ));
+        assert!(matches!(new_series(second, second + hour, &zone, weekly()), Err(SeriesError::LaterOfRepeatedTime)));
         let series = new_series(first, first + hour, &zone, weekly()).unwrap();
         assert_eq!(first_start(&series), Some(first));
         assert!(new_series(second, second + hour, &zone, None).is_ok(), "a single meeting may start then");
