@@ -132,10 +132,23 @@ pub(crate) struct RunArgs {
     /// Run only these scenarios (comma-separated names as printed, e.g. GetContact,CreateContact).
     #[arg(long, value_delimiter = ',')]
     pub(crate) only: Vec<String>,
-    /// Where to write the JSON results.
+    /// A soak run instead of the benchmark: a steady mixed load (reads, creates, etag updates, meetings, cases and
+    /// their transitions) at --soak-rate for this long, sampling memory and latency every --soak-interval, then
+    /// the slopes and whether both stayed flat [default when given without a value: 10m].
+    #[arg(long, value_parser = parse_duration, num_args = 0..=1, default_missing_value = crate::soak::DEFAULT_DURATION)]
+    pub(crate) soak: Option<Duration>,
+    /// Calls per second of the soak run, all kinds together, in open loop (at most --concurrency in flight)
+    /// [default: 200].
+    #[arg(long)]
+    pub(crate) soak_rate: Option<f64>,
+    /// How often the soak run samples each server's RSS and the latency of the calls completed [default: 10s].
+    #[arg(long, value_parser = parse_duration)]
+    pub(crate) soak_interval: Option<Duration>,
+    /// Where to write the JSON results (a soak run writes `soak.json` in the same directory).
     #[arg(long, default_value = "target/liaison-bench/results.json")]
     pub(crate) json: PathBuf,
-    /// Where to write the Markdown table (it is printed on stdout too).
+    /// Where to write the Markdown table (it is printed on stdout too; a soak run writes `soak.md` in the same
+    /// directory).
     #[arg(long, default_value = "target/liaison-bench/results.md")]
     pub(crate) markdown: PathBuf,
 }
@@ -202,6 +215,8 @@ pub(crate) struct RunSettings {
     /// The read models reporting's scale figures are measured on, in changes, smallest first.
     pub(crate) report_sizes: Vec<u64>,
     pub(crate) only: Vec<String>,
+    /// `--soak`: a soak run instead of the benchmark.
+    pub(crate) soak: Option<crate::soak::Soak>,
     #[serde(skip)]
     pub(crate) json: PathBuf,
     #[serde(skip)]
@@ -255,6 +270,7 @@ impl RunArgs {
         }
         report_sizes.sort_unstable();
         report_sizes.dedup();
+        let soak = self.resolve_soak()?;
         Ok(RunSettings {
             quick: self.quick,
             engines,
@@ -269,9 +285,43 @@ impl RunArgs {
             backlog: self.backlog.unwrap_or(if self.quick { 1000 } else { 30_000 }),
             report_sizes,
             only: self.only.clone(),
+            soak,
             json: self.json.clone(),
             markdown: self.markdown.clone(),
         })
+    }
+}
+
+impl RunArgs {
+    /// `--soak` with its rate and interval; its duration is cut to whole intervals.
+    fn resolve_soak(&self) -> anyhow::Result<Option<crate::soak::Soak>> {
+        use crate::soak::{DEFAULT_INTERVAL, DEFAULT_RATE, MIN_INTERVALS, Soak};
+        let Some(duration) = self.soak else {
+            if self.soak_rate.is_some() || self.soak_interval.is_some() {
+                bail!("--soak-rate and --soak-interval go with --soak");
+            }
+            return Ok(None);
+        };
+        let rate = self.soak_rate.unwrap_or(DEFAULT_RATE);
+        if !(rate.is_finite() && (0.1..=100_000.0).contains(&rate)) {
+            bail!("--soak-rate must be between 0.1 and 100000 calls/s");
+        }
+        let interval = self.soak_interval.unwrap_or(DEFAULT_INTERVAL);
+        if interval < Duration::from_millis(100) {
+            bail!("--soak-interval must be at least 100ms");
+        }
+        let mut soak = Soak { duration, rate, interval };
+        let intervals = soak.intervals();
+        if intervals < MIN_INTERVALS {
+            bail!(
+                "--soak {:?} holds {intervals} intervals of {:?}; the goals need at least {MIN_INTERVALS} (warm-up, \
+                 middle and last third)",
+                duration,
+                interval
+            );
+        }
+        soak.duration = interval * u32::try_from(intervals).context("--soak: too many intervals")?;
+        Ok(Some(soak))
     }
 }
 
@@ -416,6 +466,28 @@ mod tests {
         assert!(!search.runs_scenario(Scenario::GetContact));
         let typo = parse(&["--only", "SearchContactsTypo"]).run.resolve(Some("b".into())).expect("settings");
         assert!(typo.runs_scenario(Scenario::SearchContactsTypo) && !typo.runs_scenario(Scenario::SearchContacts));
+    }
+
+    #[test]
+    fn a_soak_takes_an_optional_duration_cut_to_whole_intervals() {
+        let settings = parse(&["--soak", "--engines", "sqlite"]).run.resolve(Some("b".into())).expect("settings");
+        let soak = settings.soak.expect("a soak");
+        assert_eq!(soak.duration, Duration::from_secs(600), "10 minutes without a value");
+        assert_eq!((soak.rate, soak.interval), (200.0, Duration::from_secs(10)));
+        assert_eq!(settings.engines, vec![Engine::Sqlite]);
+        let soak =
+            parse(&["--soak", "65s", "--soak-rate", "50", "--soak-interval", "5s"]).run.resolve(Some("b".into()));
+        let soak = soak.expect("settings").soak.expect("a soak");
+        assert_eq!((soak.duration, soak.rate, soak.interval), (Duration::from_secs(65), 50.0, Duration::from_secs(5)));
+        let cut = parse(&["--soak", "65s"]).run.resolve(Some("b".into())).expect("settings").soak.expect("soak");
+        assert_eq!(cut.duration, Duration::from_secs(60), "whole intervals only");
+        assert!(parse(&[]).run.resolve(Some("b".into())).expect("settings").soak.is_none());
+        let short = parse(&["--soak", "20s"]).run.resolve(Some("b".into()));
+        assert!(short.expect_err("two intervals").to_string().contains("at least 3"));
+        let alone = parse(&["--soak-rate", "10"]).run.resolve(Some("b".into()));
+        assert!(alone.expect_err("no soak").to_string().contains("go with --soak"));
+        let zero = parse(&["--soak", "--soak-rate", "0"]).run.resolve(Some("b".into()));
+        assert!(zero.expect_err("no rate").to_string().contains("--soak-rate"));
     }
 
     #[test]

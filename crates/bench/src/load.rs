@@ -34,7 +34,7 @@ const OVERRUN: Duration = Duration::from_secs(1);
 /// a pacer thread releasing them every 100 µs or 300 µs instead (tried on this 2-core machine, where the driver
 /// shares the cores with the server) halved the p50 but doubled the p99, the extra wake-ups costing client and
 /// server ~50% more CPU per call; the tick is kept.
-const TIMER_GRANULARITY: Duration = Duration::from_millis(1);
+pub(crate) const TIMER_GRANULARITY: Duration = Duration::from_millis(1);
 
 /// A few HTTP/2 connections to one server; worker `w` uses connection `w mod n`.
 #[derive(Debug, Clone)]

@@ -8,7 +8,8 @@
 //!   imported with ImportContacts, and the database's own rate for them; `ceilings` and `echo`: what they are
 //!   divided by; `hiccup`: the machine's own stalls beside the latency drives; `ingest`: reporting's catching up;
 //!   `reports`: reporting's read model built at scale and its reports timed; `scale`: the contact reads on
-//!   registers of growing size; `report` and `goals`: the results; `tools`: h2load helpers.
+//!   registers of growing size; `report` and `goals`: the results; `tools`: h2load helpers; `soak`: the soak run
+//!   (`--soak`), a steady mixed load for minutes, judged on whether memory and latency stay flat.
 mod abuse;
 mod calendar;
 mod ceilings;
@@ -26,6 +27,7 @@ mod reports;
 mod run;
 mod scale;
 mod scenarios;
+mod soak;
 mod tools;
 
 /// mimalloc instead of the system allocator: request handling allocates many small, short-lived objects, and
@@ -69,6 +71,9 @@ fn main() -> ExitCode {
 /// The run: results saved as JSON and Markdown, the Markdown printed; fails if a scenario did not work at all.
 async fn bench(args: &cli::RunArgs) -> anyhow::Result<ExitCode> {
     let settings = args.resolve(std::env::current_exe().ok())?;
+    if let Some(soak) = settings.soak {
+        return soak_run(&settings, soak).await;
+    }
     // On Ctrl-C or SIGTERM the run is dropped, which kills the servers it started.
     let report = tokio::select! {
         report = run::run(&settings) => report?,
@@ -91,6 +96,30 @@ async fn bench(args: &cli::RunArgs) -> anyhow::Result<ExitCode> {
         }
         Ok(ExitCode::FAILURE)
     }
+}
+
+/// The soak run: its Markdown printed and saved as `soak.md`, its JSON as `soak.json`, next to `--markdown` and
+/// `--json`; fails only if an engine had no successful call (missed goals are reported, not failed).
+async fn soak_run(settings: &cli::RunSettings, soak: soak::Soak) -> anyhow::Result<ExitCode> {
+    let report = tokio::select! {
+        report = soak::run(settings, soak) => report?,
+        () = liaison_runtime::net::shutdown::signal() => anyhow::bail!("interrupted; the servers under test were stopped"),
+    };
+    let markdown = soak::markdown(&report);
+    let (json_path, markdown_path) =
+        (settings.json.with_file_name("soak.json"), settings.markdown.with_file_name("soak.md"));
+    save(&json_path, &serde_json::to_string_pretty(&report).context("cannot serialise the results")?)?;
+    save(&markdown_path, &markdown)?;
+    {
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "{markdown}").context("cannot write to stdout")?;
+    }
+    eprintln!("liaison-bench: soak results in {} and {}", json_path.display(), markdown_path.display());
+    let broken = soak::broken(&report);
+    for line in &broken {
+        eprintln!("liaison-bench: {line}");
+    }
+    Ok(if broken.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 fn save(path: &std::path::Path, text: &str) -> anyhow::Result<()> {

@@ -38,18 +38,7 @@ pub(crate) async fn run(settings: &RunSettings) -> anyhow::Result<Report> {
     let mut notes = Vec::new();
 
     let postgres = Postgres::new(&settings.postgres_url);
-    let mut engines = Vec::new();
-    for engine in &settings.engines {
-        if *engine == Engine::Postgres && !postgres.reachable().await {
-            let url = liaison_runtime::db::redact(&settings.postgres_url);
-            if settings.engines_explicit {
-                bail!("PostgreSQL at {url} does not answer (pass --engines sqlite to run without it)");
-            }
-            notes.push(format!("PostgreSQL at {url} did not answer: the postgres engine was skipped."));
-            continue;
-        }
-        engines.push(*engine);
-    }
+    let engines = engines(settings, &postgres, &mut notes).await?;
 
     eprintln!("liaison-bench: work directory {} (logs of the servers are there while it runs)", work.path().display());
     let echo = if needs_echo(settings) {
@@ -68,13 +57,7 @@ pub(crate) async fn run(settings: &RunSettings) -> anyhow::Result<Report> {
             let dir = work.path().join(engine.name());
             std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
             eprintln!("liaison-bench: {} — starting the system under test", engine.name());
-            let mut cluster = match engine {
-                Engine::Sqlite => Cluster::start_sqlite(&settings.liaison_bin, &dir).await?,
-                Engine::Postgres => {
-                    Cluster::start_postgres(&settings.liaison_bin, &dir, &postgres, &format!("liaison_bench_{tag}"))
-                        .await?
-                }
-            };
+            let mut cluster = start_cluster(settings, engine, &dir, &postgres, &tag).await?;
             let measured = bench_engine(settings, &mut cluster, &postgres, echo.as_ref(), &dir, &tag).await;
             let stopped = cluster.stop().await;
             let mut report = measured?;
@@ -108,6 +91,45 @@ pub(crate) async fn run(settings: &RunSettings) -> anyhow::Result<Report> {
         goals,
         notes,
     })
+}
+
+/// The engines to run: those asked for, PostgreSQL skipped (with a note) when it does not answer and was not asked
+/// for by name.
+pub(crate) async fn engines(
+    settings: &RunSettings,
+    postgres: &Postgres,
+    notes: &mut Vec<String>,
+) -> anyhow::Result<Vec<Engine>> {
+    let mut engines = Vec::new();
+    for engine in &settings.engines {
+        if *engine == Engine::Postgres && !postgres.reachable().await {
+            let url = liaison_runtime::db::redact(&settings.postgres_url);
+            if settings.engines_explicit {
+                bail!("PostgreSQL at {url} does not answer (pass --engines sqlite to run without it)");
+            }
+            notes.push(format!("PostgreSQL at {url} did not answer: the postgres engine was skipped."));
+            continue;
+        }
+        engines.push(*engine);
+    }
+    Ok(engines)
+}
+
+/// The system under test of `engine`, started cold: the all-in-one on SQLite files under `dir`, or four processes on
+/// PostgreSQL databases `liaison_bench_<tag>_<service>`.
+pub(crate) async fn start_cluster(
+    settings: &RunSettings,
+    engine: Engine,
+    dir: &Path,
+    postgres: &Postgres,
+    tag: &str,
+) -> anyhow::Result<Cluster> {
+    match engine {
+        Engine::Sqlite => Cluster::start_sqlite(&settings.liaison_bin, dir).await,
+        Engine::Postgres => {
+            Cluster::start_postgres(&settings.liaison_bin, dir, postgres, &format!("liaison_bench_{tag}")).await
+        }
+    }
 }
 
 /// Whether any scenario compared with the echo ceiling runs.
@@ -580,7 +602,7 @@ fn progress(engine: &str, m: &Measured) {
 }
 
 /// The commit being measured, when run inside a git work tree.
-fn git_commit() -> Option<String> {
+pub(crate) fn git_commit() -> Option<String> {
     let output = std::process::Command::new("git").args(["rev-parse", "--short=12", "HEAD"]).output().ok()?;
     output.status.success().then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned()).filter(|s| !s.is_empty())
 }
