@@ -570,10 +570,11 @@ fn engine_markdown(out: &mut String, engine: &SoakEngine, soak: &Soak) {
     let shown = |ms: Option<f64>| ms.map_or_else(|| "–".to_owned(), |ms| format!("{} ms", fmt_ms(ms)));
     let _ = writeln!(
         out,
-        "| p99 flat: the last third's ≤ 1.5× the middle third's (warm-up third: {}) | {} | ≤ {} | {} |\n",
+        "| p99 flat: the last third's ≤ 1.5× the middle third's (warm-up third: {}) | {} | ≤ {} (1.5 × {}) | {} |\n",
         shown(first),
         shown(last),
         shown(middle.map(|ms| ms * P99_GROWTH_MAX)),
+        shown(middle),
         engine.p99.verdict.text()
     );
 }
@@ -617,6 +618,8 @@ pub(crate) async fn run(settings: &RunSettings, soak: Soak) -> anyhow::Result<So
     }
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let load_average_start = load_average();
+    // Read now: a commit made while the soak runs is not the one measured.
+    let git_commit = crate::run::git_commit();
     let work = tempfile::Builder::new().prefix("liaison-soak-").tempdir().context("cannot create a work directory")?;
     let tag = format!("{}x{}", std::process::id(), &uuid::Uuid::now_v7().simple().to_string()[8..16]);
     let postgres = Postgres::new(&settings.postgres_url);
@@ -626,6 +629,9 @@ pub(crate) async fn run(settings: &RunSettings, soak: Soak) -> anyhow::Result<So
         "liaison-bench: soak; work directory {} (the servers' logs are there while it runs)",
         work.path().display()
     );
+    if engines.contains(&Engine::Postgres) {
+        notes.extend(autovacuum_note(&settings.postgres_url).await);
+    }
     let mut reports = Vec::new();
     for engine in engines {
         let dir = work.path().join(engine.name());
@@ -641,7 +647,7 @@ pub(crate) async fn run(settings: &RunSettings, soak: Soak) -> anyhow::Result<So
     Ok(SoakReport {
         tool: format!("liaison-bench {}", env!("CARGO_PKG_VERSION")),
         started_at,
-        git_commit: crate::run::git_commit(),
+        git_commit,
         cpus: std::thread::available_parallelism().map_or(1, usize::from),
         load_average_start,
         load_average_end: load_average(),
@@ -652,6 +658,24 @@ pub(crate) async fn run(settings: &RunSettings, soak: Soak) -> anyhow::Result<So
         mix: mix_text(),
         engines: reports,
         notes,
+    })
+}
+
+/// A note when the PostgreSQL server runs without autovacuum: the tables the soak writes are then analysed once,
+/// right after seeding, while they are nearly empty, and keep the plans of empty tables (sequential scans) as they
+/// grow, so that latency grows with them — which a server with autovacuum would not show.
+async fn autovacuum_note(url: &str) -> Option<String> {
+    use sea_orm::sqlx::{self, Connection, Row};
+    let mut conn = sqlx::postgres::PgConnection::connect(url).await.ok()?;
+    let autovacuum: Option<String> =
+        sqlx::query("SHOW autovacuum").fetch_one(&mut conn).await.ok().and_then(|row| row.try_get(0).ok());
+    let _ = conn.close().await;
+    (autovacuum.as_deref() == Some("off")).then(|| {
+        "PostgreSQL runs with autovacuum off: the bench analyses each database once, right after seeding, so the \
+         tables the soak writes (meetings, cases, contacts' search terms) keep the planner statistics of nearly \
+         empty tables as they grow, their queries become sequential scans, and latency grows with the tables. A \
+         server with autovacuum re-analyses them as they grow."
+            .to_owned()
     })
 }
 
@@ -1302,6 +1326,7 @@ mod tests {
         assert!(text.contains("| t (s) | calls/s | errors | p50 ms | p99 ms | max ms | liaison RSS MiB |"), "{text}");
         assert!(text.contains("| 360 |"), "{text}");
         assert!(text.contains("liaison memory flat") && text.contains("p99 flat"), "{text}");
+        assert!(text.contains("| 3.00 ms | ≤ 4.50 ms (1.5 × 3.00 ms) | PASS |"), "{text}");
         assert_eq!(text.matches("PASS").count(), 2, "{text}");
         assert!(text.contains("UNAVAILABLE 2"), "{text}");
         assert!(text.contains("| – → 2.00 → 3.00 |"), "the RPC's p50 by third: {text}");
