@@ -107,7 +107,7 @@ fn find_or_build_binary() -> Result<PathBuf, String> {
         return Err(format!(
             "`cargo build -p liaison --bin liaison` failed ({}), so the end-to-end tests cannot run:\n{}",
             output.status,
-            String::from_utf8_lossy(&output.stderr)
+            cargo_failure(&String::from_utf8_lossy(&output.stderr))
         ));
     }
     // A relative CARGO_TARGET_DIR is relative to where cargo runs, which is the workspace root here.
@@ -118,6 +118,35 @@ fn find_or_build_binary() -> Result<PathBuf, String> {
     }
     eprintln!("built {} in {:?}", path.display(), started.elapsed());
     Ok(path)
+}
+
+/// What to quote of a failed cargo build: its errors first (with the lines that follow each), then its last lines.
+/// A log viewer that keeps only the head of a long message still shows why, not a list of `Compiling` lines.
+fn cargo_failure(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr.lines().filter(|line| !line.trim_start().starts_with("Compiling ")).collect();
+    let mut errors = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        if lines[i].starts_with("error") {
+            let end = (i + 12).min(lines.len());
+            errors.extend_from_slice(&lines[i..end]);
+            i = end;
+        } else {
+            i += 1;
+        }
+    }
+    let tail = &lines[lines.len().saturating_sub(30)..];
+    let free = std::process::Command::new("df")
+        .args(["-h", "."])
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
+        .unwrap_or_default();
+    format!(
+        "errors:\n{}\n\nlast lines ({} lines in all, `Compiling` lines left out):\n{}\n\ndisk:\n{free}",
+        errors.join("\n"),
+        stderr.lines().count(),
+        tail.join("\n")
+    )
 }
 
 /// A command running the binary, with none of the caller's Liaison configuration leaking into it.
