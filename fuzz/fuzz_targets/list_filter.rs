@@ -6,24 +6,11 @@
 //! parses to the same tree, and so does a parsed `order_by`.
 #![no_main]
 
-use liaison_runtime::api::filter::{
-    FieldKind, FilterField, MAX_FILTER_CHARS, Node, Schema, parse_filter, parse_order_by,
-};
+use liaison_runtime::api::filter::example::SCHEMA;
+use liaison_runtime::api::filter::{MAX_FILTER_CHARS, Node, parse_filter, parse_order_by};
 use liaison_runtime::sea_orm::sea_query::{PostgresQueryBuilder, Query, SqliteQueryBuilder};
 use libfuzzer_sys::fuzz_target;
 
-const STATUSES: &[&str] = &["tentative", "scheduled", "cancelled"];
-static FIELDS: [FilterField; 8] = [
-    FilterField::new("display_name", FieldKind::String),
-    FilterField::new("age", FieldKind::Integer),
-    FilterField::new("active", FieldKind::Bool),
-    FilterField::new("status", FieldKind::Enum(STATUSES)),
-    FilterField::new("labels", FieldKind::List),
-    FilterField::new("create_time", FieldKind::Timestamp),
-    FilterField::new("organization", FieldKind::String).nullable(),
-    FilterField::new("address.city", FieldKind::String).column("city"),
-];
-static SCHEMA: Schema = Schema::new(&FIELDS);
 const SORTABLE: &[&str] = &["display_name", "create_time", "address.city"];
 
 /// `text` as a quoted filter string.

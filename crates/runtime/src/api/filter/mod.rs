@@ -770,6 +770,26 @@ fn offset_in(outer: &str, inner: &str) -> usize {
     inner.as_ptr() as usize - outer.as_ptr() as usize
 }
 
+/// A schema with a field of every kind (and a nullable one, and one on a column of another name), shared by the
+/// parser's unit tests, its property tests and its fuzz target, so that all three exercise the same grammar.
+#[doc(hidden)]
+pub mod example {
+    use super::{FieldKind, FilterField, Schema};
+
+    pub const STATUSES: &[&str] = &["tentative", "scheduled", "cancelled"];
+    pub static FIELDS: [FilterField; 8] = [
+        FilterField::new("display_name", FieldKind::String),
+        FilterField::new("age", FieldKind::Integer),
+        FilterField::new("active", FieldKind::Bool),
+        FilterField::new("status", FieldKind::Enum(STATUSES)),
+        FilterField::new("labels", FieldKind::List),
+        FilterField::new("create_time", FieldKind::Timestamp),
+        FilterField::new("organization", FieldKind::String).nullable(),
+        FilterField::new("address.city", FieldKind::String).column("city"),
+    ];
+    pub static SCHEMA: Schema = Schema::new(&FIELDS);
+}
+
 #[cfg(test)]
 mod tests;
 

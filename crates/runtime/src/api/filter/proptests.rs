@@ -6,18 +6,7 @@ use super::*;
 use chrono::TimeZone as _;
 use proptest::prelude::*;
 
-const STATUSES: &[&str] = &["tentative", "scheduled", "cancelled"];
-static FIELDS: [FilterField; 8] = [
-    FilterField::new("display_name", FieldKind::String),
-    FilterField::new("age", FieldKind::Integer),
-    FilterField::new("active", FieldKind::Bool),
-    FilterField::new("status", FieldKind::Enum(STATUSES)),
-    FilterField::new("labels", FieldKind::List),
-    FilterField::new("create_time", FieldKind::Timestamp),
-    FilterField::new("organization", FieldKind::String).nullable(),
-    FilterField::new("address.city", FieldKind::String).column("city"),
-];
-static SCHEMA: Schema = Schema::new(&FIELDS);
+use super::example::{FIELDS, SCHEMA};
 const SORTABLE: &[&str] = &["display_name", "create_time", "age", "address.city"];
 
 /// Text with the characters that matter to the grammar, letters of other scripts and control characters.

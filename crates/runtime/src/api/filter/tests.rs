@@ -1,18 +1,7 @@
 use super::*;
 use sea_orm::sea_query::{Query, SqliteQueryBuilder};
 
-const STATUSES: &[&str] = &["tentative", "scheduled", "cancelled"];
-static FIELDS: [FilterField; 8] = [
-    FilterField::new("display_name", FieldKind::String),
-    FilterField::new("age", FieldKind::Integer),
-    FilterField::new("active", FieldKind::Bool),
-    FilterField::new("status", FieldKind::Enum(STATUSES)),
-    FilterField::new("labels", FieldKind::List),
-    FilterField::new("create_time", FieldKind::Timestamp),
-    FilterField::new("organization", FieldKind::String).nullable(),
-    FilterField::new("address.city", FieldKind::String).column("city"),
-];
-static SCHEMA: Schema = Schema::new(&FIELDS);
+use super::example::SCHEMA;
 
 fn parse(text: &str) -> Node {
     match parse_filter("filter", text, &SCHEMA) {
