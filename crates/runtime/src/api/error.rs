@@ -209,17 +209,33 @@ impl Error {
 /// ("h2 protocol error: …"), with the transport, HTTP or I/O error as its source — a status the peer sent has
 /// none. The peer is unavailable, not faulty: the caller may retry, as after UNAVAILABLE.
 fn connection_broke(status: &Status) -> bool {
+    if status.code() == Code::Cancelled {
+        // A request hyper never sent, the connection going away under it (the peer's GOAWAY as it drains for a
+        // restart): tonic says CANCELLED "operation was canceled", hyper's error in its source chain. A deadline
+        // that ran out is CANCELLED too, but with tonic's own timeout as its source.
+        let mut source = std::error::Error::source(status);
+        while let Some(error) = source {
+            if error.downcast_ref::<hyper::Error>().is_some_and(hyper::Error::is_canceled) {
+                return true;
+            }
+            source = error.source();
+        }
+        return false;
+    }
     if !matches!(status.code(), Code::Unknown | Code::Internal) {
         return false;
     }
     let mut source = std::error::Error::source(status);
+    let local = source.is_some();
     while let Some(error) = source {
         if error.is::<tonic::transport::Error>() || error.is::<hyper::Error>() || error.is::<std::io::Error>() {
             return true;
         }
         source = error.source();
     }
-    false
+    // An HTTP/2 error of the connection (a GOAWAY or a reset after a proxy cut the connection mid-frame) may come
+    // with the h2 error alone as its source, a type this crate does not name; tonic says it in these words.
+    local && (status.message().starts_with("h2 protocol error") || status.message() == "transport error")
 }
 
 impl From<Error> for Status {
@@ -456,6 +472,21 @@ mod tests {
         // The peer's own INTERNAL (no source) stays INTERNAL.
         let answered = Error::from_status("contacts.BatchGetContacts", &Status::internal("internal error"));
         assert!(matches!(answered, Error::Internal(_)), "{answered:?}");
+        // An HTTP/2 error of the connection whose source is an error of no type this crate names (h2's).
+        #[derive(Debug)]
+        struct H2;
+        impl std::fmt::Display for H2 {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("connection error detected: frame with invalid size")
+            }
+        }
+        impl std::error::Error for H2 {}
+        let mut h2 = Status::internal("h2 protocol error: http2 error");
+        h2.set_source(std::sync::Arc::new(H2));
+        assert!(matches!(Error::from_status("contacts.BatchGetContacts", &h2), Error::Unavailable { .. }));
+        // The same words from the peer (no source) are the peer's.
+        let said = Error::from_status("contacts.BatchGetContacts", &Status::internal("h2 protocol error: http2 error"));
+        assert!(matches!(said, Error::Internal(_)), "{said:?}");
     }
 
     #[test]

@@ -6,6 +6,11 @@
 //! - `liaison_db_pool_connections{service,state}` — database pool connections, `idle` and `in_use`
 //! - `liaison_feed_lag{source}` — changes a feed source still had to deliver (reporting)
 //! - `liaison_feed_applied_total{source}` — changes applied from each source (reporting)
+//! - `liaison_runtime_alive_tasks` — Tokio tasks alive in the process's runtime (a leak shows as growth)
+//! - `liaison_process_open_fds` — the process's open file descriptors (Linux only: from `/proc/self/fd`)
+//!
+//! The last two are sampled every [`PROCESS_SAMPLE`] by a task of their own (the exporter has no hook to read
+//! them when scraped), so a scrape sees them at most that old.
 //!
 //! A path no server serves is labelled `service="unknown", method="unknown"`; a streaming call is recorded when
 //! its stream ends. Without the variable no recorder is installed and recording costs one atomic load.
@@ -14,6 +19,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
+
+/// How often the process gauges (`liaison_runtime_alive_tasks`, `liaison_process_open_fds`) are sampled.
+pub const PROCESS_SAMPLE: std::time::Duration = std::time::Duration::from_secs(1);
 
 const LATENCY_BUCKETS: &[f64] = &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
@@ -39,7 +47,25 @@ pub fn serve(addr: SocketAddr) -> Result<(), MetricsError> {
         .install()
         .map_err(failed)?;
     ENABLED.store(true, Ordering::Relaxed);
+    tokio::spawn(sample_process());
     Ok(())
+}
+
+/// Sets the process gauges every [`PROCESS_SAMPLE`], for as long as the runtime runs (one task, counted too).
+async fn sample_process() {
+    let mut ticks = tokio::time::interval(PROCESS_SAMPLE);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let tasks = tokio::runtime::Handle::current().metrics().num_alive_tasks();
+        metrics::gauge!("liaison_runtime_alive_tasks").set(tasks as f64);
+        // Not every system has `/proc`: then the gauge is not exported at all.
+        if let Ok(entries) = std::fs::read_dir("/proc/self/fd") {
+            // The listing's own descriptor is among them.
+            let fds = entries.count().saturating_sub(1);
+            metrics::gauge!("liaison_process_open_fds").set(fds as f64);
+        }
+    }
 }
 
 fn enabled() -> bool {

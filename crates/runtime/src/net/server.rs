@@ -158,7 +158,7 @@ async fn set_health(reporter: &tonic_health::server::HealthReporter, service_nam
 
 async fn follow_database_health(
     db: Db,
-    reporter: tonic_health::server::HealthReporter,
+    mut reporter: tonic_health::server::HealthReporter,
     service_name: &'static str,
     mut serving: bool,
     shutdown: CancellationToken,
@@ -169,6 +169,10 @@ async fn follow_database_health(
             _ = shutdown.cancelled() => {
                 reporter.set_service_status("", ServingStatus::NotServing).await;
                 set_health(&reporter, service_name, false).await;
+                // Then end the health Watch streams (each sends NOT_SERVING first): an open Watch would otherwise
+                // keep its connection, and so the graceful shutdown, waiting for ever.
+                reporter.clear_service_status("").await;
+                reporter.clear_service_status(service_name).await;
                 return;
             }
         }
@@ -446,5 +450,42 @@ mod tests {
         assert!(status.message().contains("GetContact"), "{}", status.message());
         assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
         shutdown.cancel();
+    }
+
+    #[tokio::test]
+    async fn a_health_watch_open_at_shutdown_sees_not_serving_and_ends_and_the_server_stops() {
+        use futures::StreamExt;
+        use tonic_health::pb::HealthCheckRequest;
+        use tonic_health::pb::health_client::HealthClient;
+        let dir = tempfile::tempdir().expect("directory");
+        let url: crate::db::DatabaseUrl =
+            format!("sqlite://{}?mode=rwc", dir.path().join("db.sqlite").display()).parse().expect("url");
+        let db = Db::connect(&url).await.expect("database");
+        let service_name = "liaison.contacts.v1.ContactsService";
+        let mounted = Mounted { service_name, routes: Routes::default(), db };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        let shutdown = CancellationToken::new();
+        let server =
+            tokio::spawn(serve(listener, mounted, Security::development(), Limits::default(), shutdown.clone()));
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{address}")).expect("endpoint");
+        let mut health = HealthClient::new(channel.connect_lazy());
+        let request = HealthCheckRequest { service: service_name.to_owned() };
+        let mut watch = health.watch(request).await.expect("watch").into_inner();
+        let first = watch.next().await.expect("a status").expect("a status");
+        assert_eq!(first.status, ServingStatus::Serving as i32);
+        shutdown.cancel();
+        // The Watch says NOT_SERVING, then ends; with it open, the graceful shutdown used to wait for ever.
+        let mut seen = Vec::new();
+        let ended = tokio::time::timeout(Duration::from_secs(10), async {
+            while let Some(Ok(response)) = watch.next().await {
+                seen.push(response.status);
+            }
+        })
+        .await;
+        assert!(ended.is_ok(), "the Watch was still open 10 s after shutdown; it said {seen:?}");
+        assert_eq!(seen.last(), Some(&(ServingStatus::NotServing as i32)), "{seen:?}");
+        let stopped = tokio::time::timeout(Duration::from_secs(10), server).await;
+        assert!(matches!(stopped, Ok(Ok(Ok(())))), "the server did not stop cleanly: {stopped:?}");
     }
 }
