@@ -39,6 +39,8 @@ pub struct Live {
     pub last_error: String,
     /// The cursor after the last batch this follower applied.
     pub cursor: i64,
+    /// The source's `applied_count` after the last batch this follower applied (or when it connected).
+    pub applied_count: i64,
 }
 
 impl IngestionState {
@@ -94,16 +96,21 @@ pub async fn follow(feed: FeedClient, store: Store, state: IngestionState, shutd
                 continue;
             }
         };
-        // Each second: is the feed still ours, and is the stored cursor still where this follower left it? A
-        // cursor moved back means another replica rebuilt the read model: start again from it.
+        // Each second: is the feed still ours, and has the read model been rebuilt by another replica? A rebuild
+        // is what sets the stored count of applied changes back (it only grows otherwise, and only this follower,
+        // holding the lock, makes it grow). Not the cursor: it is a change's sequence, and the feed's order is
+        // the transactions' (a change committed later may carry a lower sequence), so a cursor may rightly move
+        // to a lower number.
         let lost_lock = async {
             loop {
                 tokio::time::sleep(LEADERSHIP_CHECK).await;
                 if !lock.held().await {
                     return Fault::LockLost;
                 }
-                let applied = state.get(source).cursor;
-                if store.progress(source).await.is_ok_and(|stored| stored.cursor < applied) {
+                // The follower's count first: it is set after each commit, so the stored one read next is at
+                // least as new.
+                let applied = state.get(source).applied_count;
+                if store.progress(source).await.is_ok_and(|stored| stored.applied_count < applied) {
                     return Fault::Rebuilt;
                 }
             }
@@ -114,7 +121,10 @@ pub async fn follow(feed: FeedClient, store: Store, state: IngestionState, shutd
             fault = lost_lock => match fault {
                 Fault::Rebuilt => {
                     tracing::info!(source = source.name(), "read model rebuilt elsewhere; following the feed again from the start");
-                    state.update(source, |live| live.cursor = 0);
+                    state.update(source, |live| {
+                        live.cursor = 0;
+                        live.applied_count = 0;
+                    });
                     backoff = BACKOFF_FIRST;
                     continue;
                 }
@@ -122,7 +132,10 @@ pub async fn follow(feed: FeedClient, store: Store, state: IngestionState, shutd
             },
             _ = restarts.changed() => {
                 tracing::info!(source = source.name(), "read model rebuilt; following the feed again from the start");
-                state.update(source, |live| live.cursor = 0);
+                state.update(source, |live| {
+                    live.cursor = 0;
+                    live.applied_count = 0;
+                });
                 backoff = BACKOFF_FIRST;
                 continue;
             }
@@ -165,7 +178,7 @@ enum Fault {
     Closed,
     /// Another replica took the feed over.
     LockLost,
-    /// The read model was rebuilt by another replica (the stored cursor moved back).
+    /// The read model was rebuilt by another replica (the stored count of applied changes went back).
     Rebuilt,
 }
 
@@ -194,6 +207,7 @@ async fn follow_once(feed: &FeedClient, store: &Store, state: &IngestionState) -
     state.update(source, |live| {
         live.connected = true;
         live.cursor = cursor;
+        live.applied_count = progress.applied_count;
         live.last_error.clear();
     });
     tracing::info!(source = source.name(), cursor = progress.cursor, "following change feed");
@@ -220,10 +234,12 @@ async fn follow_once(feed: &FeedClient, store: &Store, state: &IngestionState) -
             }
         }
         let span = ingestion_span(source, &batch.changes);
-        cursor = store.apply(source, cursor, &batch.changes).instrument(span).await.map_err(database)?.cursor;
+        let applied = store.apply(source, cursor, &batch.changes).instrument(span).await.map_err(database)?;
+        cursor = applied.cursor;
         state.update(source, |live| {
             live.lag = batch.remaining;
             live.cursor = cursor;
+            live.applied_count = applied.applied_count;
         });
         liaison_runtime::net::metrics::record_feed(source.name(), batch.remaining, batch.changes.len() as u64);
         if let Some(end) = ended {
