@@ -42,8 +42,10 @@ use tokio::sync::{mpsc, oneshot, watch};
 const IN_FLIGHT: usize = 2;
 /// Creates per group at most: keeps the number of distinct statement texts small enough for the statement cache.
 const MAX_GROUP: usize = 16;
-/// How long a writer connection may take to open, as the pool's connections (`db::Db::connect`).
-const CONNECT_DEADLINE: Duration = Duration::from_secs(3);
+/// How long a writer connection may take to open: as long as a request waits for one of the pool's, so that the
+/// creates of a group hear UNAVAILABLE within the deadline of a call between services while the database is
+/// unreachable, as every other request does (`db::POSTGRES_ACQUIRE_TIMEOUT`).
+const CONNECT_DEADLINE: Duration = crate::db::POSTGRES_ACQUIRE_TIMEOUT;
 /// Creates waiting for a slot at most; beyond, a create waits up to [`QUEUE_WAIT`] for room (back-pressure), then is
 /// refused with RESOURCE_EXHAUSTED — rather than the queue, and the memory of every waiting create, growing
 /// without bound while the database is slower than the callers.
