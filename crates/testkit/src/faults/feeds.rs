@@ -21,7 +21,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
@@ -195,7 +194,7 @@ pub fn exactness(samples: &[IngestionSample], source: ServiceKind, order: &FeedO
 /// The `liaison_feed_applied_total` counter per source, from the `/metrics` of a process serving them on
 /// 127.0.0.1:`port` (a source it never applied anything from is absent).
 pub async fn applied_metric(port: u16) -> Result<BTreeMap<String, u64>, String> {
-    let text = scrape(port).await?;
+    let text = super::resources::scrape(port).await?;
     let mut applied = BTreeMap::new();
     for line in text.lines().filter(|l| l.starts_with("liaison_feed_applied_total{")) {
         let source = line.split("source=\"").nth(1).and_then(|rest| rest.split('"').next());
@@ -205,26 +204,6 @@ pub async fn applied_metric(port: u16) -> Result<BTreeMap<String, u64>, String> 
         }
     }
     Ok(applied)
-}
-
-/// `GET /metrics` over HTTP/1.0 (the exporter closes the connection after the answer); the body.
-async fn scrape(port: u16) -> Result<String, String> {
-    let fetch = async {
-        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
-        stream.write_all(b"GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").await?;
-        let mut answer = Vec::new();
-        stream.read_to_end(&mut answer).await?;
-        Ok::<_, std::io::Error>(String::from_utf8_lossy(&answer).into_owned())
-    };
-    let answer = tokio::time::timeout(Duration::from_secs(5), fetch)
-        .await
-        .map_err(|_| format!("no answer from 127.0.0.1:{port}/metrics within 5 s"))?
-        .map_err(|e| format!("127.0.0.1:{port}/metrics: {e}"))?;
-    let (head, body) = answer.split_once("\r\n\r\n").ok_or_else(|| format!("not HTTP: {answer:?}"))?;
-    if !(head.starts_with("HTTP/1.") && head.contains(" 200 ")) {
-        return Err(format!("127.0.0.1:{port}/metrics answered {head:?}"));
-    }
-    Ok(body.to_owned())
 }
 
 /// Reporting's database seen from PostgreSQL: whether one of its sessions is applying a batch right now.
