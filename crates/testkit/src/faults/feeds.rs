@@ -8,7 +8,7 @@
 //! instant `applied_count` must be the number of changes up to and including the cursor in the feed's order (fewer
 //! is a gap, more is a change applied twice), and the cursor's position in that order must never go back. The
 //! cursor's sequence number alone may go down: the feed's order is (transaction id, sequence), not the sequence.
-use super::load::{Ack, CallRecord, ClientLog, GaveUp, WriteKind};
+use super::load::{Ack, CallRecord, ClientLog, GaveUp, WriteKind, connection_lost, with_deadline};
 use liaison_proto::common::v1::ListChangesRequest;
 use liaison_proto::common::v1::change_feed_service_client::ChangeFeedServiceClient;
 use liaison_proto::contacts::v1::contacts_service_client::ContactsServiceClient;
@@ -24,16 +24,10 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
-use tonic::{Code, Request, Status};
+use tonic::{Code, Status};
 
 /// The sources reporting follows, in the order `GetIngestionStatus` lists them.
 pub const SOURCES: [ServiceKind; 3] = [ServiceKind::Contacts, ServiceKind::Scheduling, ServiceKind::Mediation];
-
-fn with_deadline<M>(message: M, deadline: Duration) -> Request<M> {
-    let mut request = Request::new(message);
-    request.set_timeout(deadline);
-    request
-}
 
 /// `GetIngestionStatus` of the reporting replica behind `channel` (2 s deadline).
 pub async fn ingestion(channel: &Channel) -> Result<Vec<SourceStatus>, Status> {
@@ -381,20 +375,4 @@ async fn create_contact(client: &ContactsServiceClient<Channel>, request_id: &st
             }
         }
     }
-}
-
-/// Whether `status` is the client library's account of a connection that broke under the call (as the load
-/// tells it): the outcome is unknown, and the write is retried.
-fn connection_lost(status: &Status) -> bool {
-    if !matches!(status.code(), Code::Unknown | Code::Internal) {
-        return false;
-    }
-    let mut source = std::error::Error::source(status);
-    while let Some(error) = source {
-        if error.downcast_ref::<tonic::transport::Error>().is_some() {
-            return true;
-        }
-        source = error.source();
-    }
-    status.message() == "transport error" || status.message().starts_with("h2 protocol error")
 }

@@ -51,6 +51,7 @@ mod worker;
 pub use health::*;
 pub use read_back::*;
 use worker::*;
+pub(crate) use worker::{connection_lost, with_deadline};
 
 /// How long past its deadline the client waits for an answer before it gives up on the call itself (so that an
 /// answer later than the deadline is seen, and measured, rather than hidden by the client's own timeout).

@@ -3,7 +3,7 @@
 use super::*;
 
 /// `message` with `deadline` as its `grpc-timeout`.
-pub(super) fn with_deadline<M>(message: M, deadline: Duration) -> Request<M> {
+pub(crate) fn with_deadline<M>(message: M, deadline: Duration) -> Request<M> {
     let mut request = Request::new(message);
     request.set_timeout(deadline);
     request
@@ -11,7 +11,7 @@ pub(super) fn with_deadline<M>(message: M, deadline: Duration) -> Request<M> {
 
 /// Whether `status` is the client library's account of a connection that broke under the call (a transport
 /// error, an HTTP/2 error) rather than an answer of the server.
-pub(super) fn connection_lost(status: &Status) -> bool {
+pub(crate) fn connection_lost(status: &Status) -> bool {
     // A deadline that ran out is said as CANCELLED "Timeout expired", also with a transport error as its source.
     if !matches!(status.code(), Code::Unknown | Code::Internal) {
         return false;
