@@ -33,16 +33,8 @@ impl<C: ClockSource> LiaisonService for Mediation<C> {
         let db = ctx.db.clone();
         start_escalations::<C>(store::Store::new(db.clone()), ctx.shutdown.child_token());
         let clock: api::Clock = std::sync::Arc::new(C::now);
-        let server = liaison_runtime::limit_messages!(
-            liaison_proto::mediation::v1::mediation_service_server::MediationServiceServer::new(
-                api::MediationApi::new(ctx, contacts, scheduling, clock),
-            )
-        );
-        Ok(Mounted {
-            service_name: ServiceKind::Mediation.grpc_service(),
-            routes: tonic::service::Routes::new(server),
-            db,
-        })
+        let routes = api::routes(api::MediationApi::new(ctx, contacts, scheduling, clock));
+        Ok(Mounted { service_name: ServiceKind::Mediation.grpc_service(), routes, db })
     }
 }
 

@@ -4,7 +4,7 @@
 use crate::domain::Stage;
 use crate::domain::sla::{SlaClock, SlaStatus, WorkingCalendar};
 use crate::store::entity::{note, prevention_action};
-use crate::store::{StoredCase, StoredProposal, to_jiff};
+use crate::store::{StoredCase, StoredProposal, to_chrono, to_jiff};
 use chrono::{DateTime, Utc};
 use liaison_proto::mediation::v1 as wire;
 use liaison_runtime::api::etag;
@@ -150,6 +150,19 @@ pub fn case(stored: &StoredCase, now: DateTime<Utc>, calendar: Option<&WorkingCa
             .map(|c| wire::Confirmation { confirmed_by: c.confirmed_by.clone(), record: c.record.clone() }),
         sessions: d.sessions.clone(),
     }
+}
+
+/// Until when (exclusive) the answer [`case`] gives at `now` stays the same: the first instant after `now` at
+/// which a clock turns at risk or due, or a working day may be counted (the calendar's next local midnight).
+/// `None` when the answer no longer depends on the time: a closed case's clocks stopped at its closure.
+pub fn case_stable_until(stored: &StoredCase, now: DateTime<Utc>, calendar: &WorkingCalendar) -> Option<DateTime<Utc>> {
+    let c = &stored.case;
+    if c.close_time.is_some_and(|closed| closed <= now) {
+        return None;
+    }
+    let next_day = to_chrono(calendar.next_day_start(to_jiff(now)));
+    let turns = [c.stage_at_risk_time, c.stage_due_time, c.case_at_risk_time, c.case_due_time, c.close_time];
+    Some(turns.into_iter().flatten().filter(|at| *at > now).fold(next_day, DateTime::min))
 }
 
 /// Working days spent at each escalation level, from the history: a level runs from the change that entered it

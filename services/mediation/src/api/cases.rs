@@ -3,18 +3,16 @@
 //! is recorded in the history with the clocks restarted as the policy says.
 use super::{MediationApi, access, actor, precondition};
 use crate::domain::lifecycle::{Action, Leads, check, next_stage};
-use crate::domain::sla::SlaStatus;
 use crate::domain::{
-    Category, ESCALATE_TO_MAX, NewCase, Outcome, PartyRole, REASON_MAX, RECORD_MAX, RootCause, Severity, Stage,
-    optional_enum, parse_team, required_long_text,
+    ESCALATE_TO_MAX, NewCase, Outcome, PartyRole, REASON_MAX, RECORD_MAX, RootCause, Stage, parse_team,
+    required_long_text,
 };
-use crate::store::{CaseFilter, Confirmation, PolicyInForce, Step, StoredCase, Waiver, to_jiff};
-use liaison_proto::mediation::v1::SlaStatus as SlaStatus_;
+use crate::store::{Confirmation, PolicyInForce, Step, StoredCase, Waiver, to_jiff};
 use liaison_proto::mediation::v1::*;
+use liaison_runtime::api::etag;
 use liaison_runtime::api::names::{Cases, Contacts, Name, PartyName};
 use liaison_runtime::api::time::from_timestamp;
-use liaison_runtime::api::validate::{RequestId, at_most, each, long_text, required_text};
-use liaison_runtime::api::{etag, paging};
+use liaison_runtime::api::validate::{RequestId, at_most, long_text, required_text};
 use liaison_runtime::db::idempotency;
 use liaison_runtime::net::peers::Refusals;
 use liaison_runtime::{Error, FieldViolation, PreconditionViolation, Validate};
@@ -83,26 +81,6 @@ impl MediationApi {
         let name = case_name("name", &request.name).map_err(Error::from_violation)?;
         let (stored, policy) = tokio::try_join!(self.readable(name), self.store.policy())?;
         Ok(GetCaseResponse { case: Some(self.answer(&stored, &policy.calendar)) })
-    }
-
-    pub(super) async fn list(&self, request: ListCasesRequest) -> Result<ListCasesResponse, Error> {
-        // The token is bound to the filters: a page of one filter cannot continue another.
-        let filters = ListCasesRequest { page_size: None, page_token: String::new(), ..request.clone() };
-        let scope = format!("ListCases:{}", idempotency::fingerprint(&filters));
-        let (page, mut filter) =
-            (paging::parse(request.page_size, &request.page_token, &scope), parse_filter(&request)).validate()?;
-        if let Some(PartyName::Contact(contact)) = &filter.party {
-            // A contact's cases include those of the organisations it works for.
-            filter.filter.parties.extend(self.contacts.organizations_of(contact.to_string()).await?);
-        }
-        let access = access();
-        let (stored, policy) = tokio::try_join!(
-            self.store.list_cases(&filter.filter, &access, self.now(), page.after, page.size + 1),
-            self.store.policy()
-        )?;
-        let (cases, next_page_token) =
-            paging::page(stored, page.size, &scope, |c| c.case.id.clone(), |c| self.answer(c, &policy.calendar));
-        Ok(ListCasesResponse { cases, next_page_token })
     }
 
     /// Moves case `name` by `action` under its row lock: the lifecycle table first (ILLEGAL_TRANSITION), then
@@ -538,64 +516,4 @@ fn parse_waiver(waiver: Option<&ConflictWaiver>) -> Result<Option<Waiver>, Vec<F
             Err(violations)
         }
     }
-}
-
-/// The ListCases filters, checked; `party` is kept apart since a contact widens to its organisations.
-struct ParsedFilter {
-    filter: CaseFilter,
-    party: Option<PartyName>,
-}
-
-fn parse_filter(request: &ListCasesRequest) -> Result<ParsedFilter, Vec<FieldViolation>> {
-    fn each_of<T>(
-        field: &str,
-        values: &[i32],
-        parse: impl Fn(&str, i32) -> Result<T, FieldViolation>,
-    ) -> Result<Vec<T>, Vec<FieldViolation>> {
-        let values = at_most(field, values, 20).map_err(Vec::from)?;
-        each(values.iter().enumerate().map(|(i, v)| parse(&format!("{field}[{i}]"), *v)))
-    }
-    let optional_time = |field: &str, value: Option<&prost_types::Timestamp>| match value {
-        None => Ok(None),
-        Some(_) => from_timestamp(field, value).map(Some),
-    };
-    let sla = optional_enum("sla_status", request.sla_status, |field, value| match SlaStatus_::try_from(value) {
-        Ok(SlaStatus_::OnTrack) => Ok(SlaStatus::OnTrack),
-        Ok(SlaStatus_::AtRisk) => Ok(SlaStatus::AtRisk),
-        Ok(SlaStatus_::Breached) => Ok(SlaStatus::Breached),
-        _ => Err(FieldViolation::new(field, format!("{value} is not a known value"))),
-    });
-    let (stages, categories, severities, party, mediator, sla_status, (opened_after, opened_before)) = (
-        each_of("stages", &request.stages, Stage::parse),
-        each_of("categories", &request.categories, Category::parse),
-        each_of("severities", &request.severities, Severity::parse),
-        optional_name(&request.party, |v| PartyName::parse("party", v)),
-        crate::domain::optional_contact("mediator", &request.mediator),
-        sla,
-        (
-            optional_time("opened_after", request.opened_after.as_ref()),
-            optional_time("opened_before", request.opened_before.as_ref()),
-        )
-            .collect(),
-    )
-        .collect()?;
-    let filter = CaseFilter {
-        stages,
-        parties: party.iter().map(ToString::to_string).collect(),
-        mediator: mediator.map(|m| m.to_string()),
-        categories,
-        severities,
-        sla_status,
-        opened_after,
-        opened_before,
-    };
-    Ok(ParsedFilter { filter, party })
-}
-
-/// An optional name: empty means not given.
-fn optional_name<T>(
-    value: &str,
-    parse: impl Fn(&str) -> Result<T, FieldViolation>,
-) -> Result<Option<T>, FieldViolation> {
-    if value.is_empty() { Ok(None) } else { parse(value).map(Some) }
 }

@@ -1,9 +1,10 @@
 //! The tonic adapter: each RPC parses its request whole (every bad field named), asks contacts what it must in
 //! one call, hands its rules to the store (which runs them under the case's row lock) and maps the result back.
-//! `cases` holds intake, reads and the lifecycle transitions, `children` proposals, prevention actions and notes,
-//! `policy` the SLA policy.
+//! `cases` holds intake, reads and the lifecycle transitions, `listing` ListCases (answered from a read cache of
+//! encodings), `children` proposals, prevention actions and notes, `policy` the SLA policy.
 mod cases;
 mod children;
+mod listing;
 mod policy;
 mod sessions;
 
@@ -28,11 +29,15 @@ pub struct MediationApi {
     contacts: ContactsClient,
     scheduling: SchedulingClient,
     clock: Clock,
+    lists: listing::ListCaches,
 }
 
 impl MediationApi {
     pub fn new(ctx: ServiceContext, contacts: ContactsClient, scheduling: SchedulingClient, clock: Clock) -> Self {
-        Self { store: Store::new(ctx.db), contacts, scheduling, clock }
+        // The read cache learns of other replicas' writes from the change feed (PostgreSQL).
+        liaison_runtime::feed::cache::follow_other_writers(ctx.db.clone(), ctx.shutdown.clone());
+        let lists = listing::ListCaches::new(ctx.db.clone());
+        Self { store: Store::new(ctx.db), contacts, scheduling, clock, lists }
     }
 
     fn now(&self) -> DateTime<Utc> {
@@ -43,6 +48,22 @@ impl MediationApi {
     fn answer(&self, stored: &StoredCase, calendar: &WorkingCalendar) -> Case {
         resource::case(stored, self.now(), Some(calendar))
     }
+}
+
+/// The routes of the mediation service: ListCases answers with kept encodings (`listing`) ahead of the generated
+/// server, which serves the rest.
+pub fn routes(api: MediationApi) -> tonic::service::Routes {
+    use liaison_proto::mediation::v1::mediation_service_server::MediationServiceServer;
+    let api = std::sync::Arc::new(api);
+    let mut routes = tonic::service::Routes::new(liaison_runtime::limit_messages!(MediationServiceServer::from_arc(
+        std::sync::Arc::clone(&api)
+    )));
+    let list = format!("/{}/ListCases", liaison_runtime::config::ServiceKind::Mediation.grpc_service());
+    liaison_runtime::net::wire::route_unary(&mut routes, &list, move |request: Request<ListCasesRequest>| {
+        let api = std::sync::Arc::clone(&api);
+        async move { Ok(Response::new(api.list_spliced(request.get_ref()).await.map_err(Status::from)?)) }
+    });
+    routes
 }
 
 fn actor() -> String {

@@ -78,6 +78,12 @@ impl WorkingCalendar {
         self.zone.to_datetime(at).date()
     }
 
+    /// The next local midnight after `at`: when the local date of `at` next changes, and with it any count of
+    /// working days that ends at `at`.
+    pub fn next_day_start(&self, at: Timestamp) -> Timestamp {
+        self.day_end(self.date_of(at))
+    }
+
     /// When a clock of `days` working days started at `start` runs out: the end (next local midnight, i.e. the start
     /// of the following day, in the zone) of the `days`-th working day AFTER the local date of `start`. The rest of
     /// the starting day never counts, whether or not it is a working day. `days == 0` means the end of the starting

@@ -14,7 +14,10 @@ use liaison_runtime::db::single_trip::Insert;
 use liaison_runtime::db::sql::statement;
 use liaison_runtime::{Error, db::crud, db::db_error, db::idempotency};
 use sea_orm::sea_query::Query;
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, IntoActiveModel, QueryFilter};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, IntoActiveModel, QueryFilter, QueryOrder,
+    QuerySelect,
+};
 
 use super::entity::{case, member, party};
 use crate::domain::access::Access;
@@ -287,14 +290,16 @@ impl Store {
         Ok(Self::complete(self.db.conn(), vec![case]).await?.remove(0))
     }
 
-    pub async fn list_cases(
+    /// The ids of the cases `filter` keeps that `access` may read, after `after` in id order, at most `limit`:
+    /// one query (ListCases reads the cases themselves from its cache, or with [`Store::cases_by_ids`]).
+    pub async fn list_case_ids(
         &self,
         filter: &CaseFilter,
         access: &Access,
         now: DateTime<Utc>,
         after: Option<String>,
         limit: u64,
-    ) -> Result<Vec<StoredCase>, Error> {
+    ) -> Result<Vec<String>, Error> {
         let mut condition = filter.condition(now);
         if !access.all {
             // Confidential cases are not even counted for others: they are filtered out in the query itself.
@@ -309,8 +314,44 @@ impl Store {
             }
             condition = condition.add(readable);
         }
-        let cases = crud::page_where::<case::Entity>(self.db.conn(), case::Column::Id, condition, after, limit).await?;
-        Self::complete(self.db.conn(), cases).await
+        let mut query = case::Entity::find()
+            .select_only()
+            .column(case::Column::Id)
+            .filter(condition)
+            .order_by_asc(case::Column::Id)
+            .limit(limit);
+        if let Some(after) = after {
+            query = query.filter(case::Column::Id.gt(after));
+        }
+        query.into_tuple::<String>().all(self.db.conn()).await.map_err(db_error)
+    }
+
+    /// The first instant after `now` at which any case's SLA status turns (the earliest at-risk or due instant
+    /// still ahead, over every case), `None` if none is ahead: until then, which cases each SLA filter keeps
+    /// changes only with writes. Two index lookups.
+    pub async fn next_sla_turn(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, Error> {
+        let conn = self.db.conn();
+        let first_after = |column: case::Column| {
+            case::Entity::find()
+                .select_only()
+                .column(column)
+                .filter(column.gt(now))
+                .order_by_asc(column)
+                .limit(1)
+                .into_tuple::<Option<DateTime<Utc>>>()
+                .one(conn)
+        };
+        let (risk, breach) =
+            tokio::try_join!(first_after(case::Column::RiskTime), first_after(case::Column::BreachTime))
+                .map_err(db_error)?;
+        Ok([risk.flatten(), breach.flatten()].into_iter().flatten().min())
+    }
+
+    /// The cases `ids` that exist, with their parties and details (two queries, any order).
+    pub async fn cases_by_ids(&self, ids: Vec<String>) -> Result<Vec<StoredCase>, Error> {
+        let conn = self.db.conn();
+        let cases = crud::find_many::<case::Entity>(conn, case::Column::Id, ids).await?;
+        Self::complete(conn, cases).await
     }
 
     /// Changes case `name` by `rules`, under its row lock with the policy in force: NOT_FOUND; ABORTED if

@@ -1,16 +1,21 @@
-//! ListCases filters and the lifecycle table as the API enforces it, generated from the table itself.
-use crate::cases::{App, app, bad_fields, case, contact, open};
+//! ListCases filters, its answers as of now (kept encodings that follow the clock, every write and the policy),
+//! and the lifecycle table as the API enforces it, generated from the table itself.
+use crate::cases::{App, app, app_with, bad_fields, case, contact, open, parties};
+use chrono::{DateTime, TimeZone, Utc};
 use liaison_mediation::domain::Stage as DomainStage;
 use liaison_mediation::domain::lifecycle::{Action, allowed};
+use liaison_mediation::{ClockSource, Mediation};
 use liaison_proto::contacts::v1::*;
 use liaison_proto::mediation::v1::*;
 use liaison_testkit::{Call, Engine, on_both_databases};
+use std::sync::atomic::{AtomicI64, Ordering};
 use tonic::Code;
 use tonic_types::StatusExt;
 
 on_both_databases!(
     cases_are_found_by_stage_party_through_its_organisation_mediator_category_and_severity,
     every_action_the_table_refuses_in_a_new_case_is_refused_by_its_rpc,
+    listed_cases_are_answered_as_of_now_as_clocks_turn_days_pass_and_cases_and_the_policy_change,
 );
 
 async fn names(app: &mut App, request: ListCasesRequest) -> Vec<String> {
@@ -80,6 +85,94 @@ async fn cases_are_found_by_stage_party_through_its_organisation_mediator_catego
     assert_eq!(bad_fields(&app.client.list_cases(other_filter).err().await), ["page_token"]);
     let bad = ListCasesRequest { stages: vec![0, 99], party: "meetings/x".into(), sla_status: 7, ..Default::default() };
     assert_eq!(bad_fields(&app.client.list_cases(bad).err().await), ["stages[0]", "stages[1]", "party", "sla_status"]);
+}
+
+/// The clock of the listing test, one per engine (the two variants run at the same time).
+static LIST_NOW: [AtomicI64; 2] = [AtomicI64::new(0), AtomicI64::new(0)];
+struct ListClock<const ENGINE: usize>;
+impl<const ENGINE: usize> ClockSource for ListClock<ENGINE> {
+    fn now() -> DateTime<Utc> {
+        DateTime::from_timestamp_micros(LIST_NOW[ENGINE].load(Ordering::SeqCst)).unwrap()
+    }
+}
+
+/// Every case ListCases answers (`status` filtering, or all), each checked against GetCase's answer, which is
+/// computed afresh on every read: a kept encoding must never say anything else.
+async fn listed_as_read(app: &mut App, status: SlaStatus) -> Vec<Case> {
+    let request = ListCasesRequest { sla_status: status as i32, ..Default::default() };
+    let listed = app.client.list_cases(request).ok().await.cases;
+    for case in &listed {
+        let read = app.client.get_case(GetCaseRequest { name: case.name.clone() }).ok().await.case.unwrap();
+        assert_eq!(case, &read, "the listed answer of {} is the answer of a read", case.name);
+    }
+    listed
+}
+
+fn stage_clock(case: &Case) -> (i32, i32) {
+    let clock = case.stage_sla.as_ref().expect("a stage clock");
+    (clock.status, clock.working_days_elapsed)
+}
+
+async fn listed_cases_are_answered_as_of_now_as_clocks_turn_days_pass_and_cases_and_the_policy_change(engine: Engine) {
+    let slot = usize::from(engine == Engine::Postgres);
+    let mut app = match engine {
+        Engine::Sqlite => app_with::<Mediation<ListClock<0>>>(engine).await,
+        Engine::Postgres => app_with::<Mediation<ListClock<1>>>(engine).await,
+    };
+    let at = |y: i32, m: u32, d: u32, h: u32| {
+        let time = Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap();
+        LIST_NOW[slot].store(time.timestamp_micros(), Ordering::SeqCst);
+    };
+    at(2026, 12, 1, 9);
+    let mut policy = app.client.get_mediation_policy(GetMediationPolicyRequest {}).ok().await.policy.unwrap();
+    policy.holidays = vec!["2026-12-28".into()];
+    policy.stage_limits = vec![StageLimit { stage: Stage::Received as i32, working_days: vec![2, 2, 2, 2] }];
+    policy.at_risk_fraction = 0.5;
+    let request = UpdateMediationPolicyRequest { policy: Some(policy.clone()) };
+    app.client.update_mediation_policy(request).ok().await;
+    // Opened on Friday 25 December 2026: the stage's 2 working days are Tuesday 29 and Wednesday 30 (Monday 28 is
+    // a holiday), at risk from Tuesday 19:30.
+    at(2026, 12, 25, 15);
+    let (person, org) = parties(&mut app).await;
+    let first = open(&mut app, case("Listed", vec![person.clone(), org.clone()]), "").await.unwrap();
+    let second = open(&mut app, case("Listed too", vec![person, org]), "").await.unwrap();
+    let mut both = [first.name.clone(), second.name.clone()];
+    both.sort();
+    let names = |cases: &[Case]| cases.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
+    let named = |cases: &[Case], name: &str| cases.iter().find(|c| c.name == name).cloned().expect("listed");
+
+    at(2026, 12, 28, 12);
+    let listed = listed_as_read(&mut app, SlaStatus::Unspecified).await;
+    assert_eq!(names(&listed), both);
+    assert_eq!(stage_clock(&named(&listed, &first.name)), (SlaStatus::OnTrack as i32, 0), "the holiday does not count");
+    assert_eq!(listed_as_read(&mut app, SlaStatus::Unspecified).await, listed, "the same answer while nothing moves");
+    at(2026, 12, 29, 12);
+    let listed = listed_as_read(&mut app, SlaStatus::OnTrack).await;
+    assert_eq!(names(&listed), both);
+    assert_eq!(stage_clock(&named(&listed, &first.name)), (SlaStatus::OnTrack as i32, 1), "a working day passed");
+    assert!(listed_as_read(&mut app, SlaStatus::AtRisk).await.is_empty(), "none at risk yet");
+    at(2026, 12, 29, 20);
+    assert!(listed_as_read(&mut app, SlaStatus::OnTrack).await.is_empty(), "both stage clocks turned at 19:30");
+    let at_risk = listed_as_read(&mut app, SlaStatus::AtRisk).await;
+    assert_eq!(names(&at_risk), both, "cases turn onto a page of at-risk cases as their clocks turn");
+    assert_eq!(stage_clock(&named(&at_risk, &second.name)), (SlaStatus::AtRisk as i32, 1));
+
+    // A write shows at the next list: the acknowledged case's stage clock restarts (on track again).
+    let request = AcknowledgeCaseRequest { name: first.name.clone(), ..Default::default() };
+    let acknowledged = app.client.acknowledge_case(request).ok().await.case.unwrap();
+    let listed = listed_as_read(&mut app, SlaStatus::Unspecified).await;
+    assert_eq!(named(&listed, &first.name), acknowledged);
+    assert_eq!(acknowledged.stage, Stage::Acknowledged as i32);
+    assert_ne!(acknowledged.etag, first.etag);
+    assert_eq!(names(&listed_as_read(&mut app, SlaStatus::AtRisk).await), std::slice::from_ref(&second.name));
+
+    // A new holiday in the policy, at the same instant: Tuesday no longer counts as a working day elapsed (the
+    // instants the clocks were set to stay as they were).
+    policy.holidays.push("2026-12-29".into());
+    let request = UpdateMediationPolicyRequest { policy: Some(policy) };
+    app.client.update_mediation_policy(request).ok().await;
+    let listed = listed_as_read(&mut app, SlaStatus::Unspecified).await;
+    assert_eq!(stage_clock(&named(&listed, &second.name)), (SlaStatus::AtRisk as i32, 0));
 }
 
 /// The RPC that performs `action` on case `name`, with otherwise valid fields.
