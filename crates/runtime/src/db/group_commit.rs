@@ -79,13 +79,21 @@ struct Pending {
 }
 
 impl Pending {
-    /// The bytes this create adds to a group's statement (its values, its claim and its rows' tags).
+    /// The bytes this create adds to a group's statement as sent: its bound values, and the text that carries
+    /// them — a placeholder per value and, in a group with claims, a claim tag per row (a value and its
+    /// placeholder) — plus its claim. A group is kept under one TLS record by this (`sql::MAX_STATEMENT_BYTES`).
     fn bound_len(&self) -> usize {
-        let claim = self
-            .claim
-            .as_ref()
-            .map_or(0, |c| 24 + c.method.len() + c.request_id.len() + c.fingerprint.len() + 2 * c.resource_name.len());
-        claim + self.inserts.iter().map(|insert| crate::db::sql::bound_len(insert.values())).sum::<usize>()
+        /// `$12345, ` at most.
+        const PLACEHOLDER: usize = 8;
+        let tag = self.claim.as_ref().map_or(0, |c| c.resource_name.len() + 4 + PLACEHOLDER);
+        let claim = self.claim.as_ref().map_or(0, |c| {
+            24 + c.method.len() + c.request_id.len() + c.fingerprint.len() + c.resource_name.len() + 4 * PLACEHOLDER
+        });
+        let inserts = self.inserts.iter().map(|insert| {
+            let rows = insert.parts().map_or(1, |parts| parts.rows.len());
+            crate::db::sql::bound_len(insert.values()) + PLACEHOLDER * insert.values().len() + tag * rows
+        });
+        claim + inserts.sum::<usize>()
     }
 }
 

@@ -43,12 +43,17 @@ impl Store {
         apply_contact_fields(&mut model, fields);
         let mut inserts = vec![Insert::model(model.clone().into_active_model())];
         inserts.extend(keys::insert(&model));
-        inserts.extend(terms::inserts([&model]));
+        let (term_inserts, new_words) = terms::inserts_knowing([&model], &self.known_words);
+        inserts.extend(term_inserts);
         inserts.push(stored::change(&model, ChangeKind::Created));
         let request_id = key.request_id.as_ref();
-        match single_trip::create_named(&self.db, "CreateContact", request_id, &key.fingerprint, &name, inserts).await?
-        {
-            None => Ok(model),
+        let created =
+            single_trip::create_named(&self.db, "CreateContact", request_id, &key.fingerprint, &name, inserts);
+        match created.await? {
+            None => {
+                self.known_words.learn(new_words);
+                Ok(model)
+            }
             Some(existing) => self.get_contact(existing).await,
         }
     }

@@ -31,11 +31,13 @@ pub struct CreateKey {
 #[derive(Debug, Clone)]
 pub struct Store {
     db: Db,
+    /// Words this store has seen committed to the search vocabulary (`terms::KnownWords`).
+    known_words: std::sync::Arc<terms::KnownWords>,
 }
 
 impl Store {
     pub fn new(db: Db) -> Self {
-        Self { db }
+        Self { db, known_words: std::sync::Arc::default() }
     }
 
     pub fn db(&self) -> &Db {

@@ -38,6 +38,15 @@ pub fn of(model: &contact::Model) -> BTreeMap<String, i32> {
 
 /// The inserts that index new contacts (their postings, and their words in the vocabulary).
 pub fn inserts<'a>(models: impl IntoIterator<Item = &'a contact::Model>) -> Vec<Insert> {
+    inserts_knowing(models, &KnownWords::default()).0
+}
+
+/// [`inserts`] without the vocabulary rows of words `known` holds; with the words to [`KnownWords::learn`] once
+/// the inserts are committed.
+pub fn inserts_knowing<'a>(
+    models: impl IntoIterator<Item = &'a contact::Model>,
+    known: &KnownWords,
+) -> (Vec<Insert>, Vec<String>) {
     let mut postings: Vec<Value> = Vec::new();
     let mut words = BTreeSet::new();
     for model in models {
@@ -46,10 +55,42 @@ pub fn inserts<'a>(models: impl IntoIterator<Item = &'a contact::Model>) -> Vec<
             words.insert(term);
         }
     }
+    let new_words = known.unknown(words);
     let mut inserts = Vec::new();
     inserts.extend(rows("INSERT INTO contact_terms (term, contact_id, fields)", 3, postings));
-    inserts.extend(vocabulary(words));
-    inserts
+    inserts.extend(vocabulary(new_words.iter().cloned()));
+    (inserts, new_words)
+}
+
+/// Words known to be in the vocabulary of one database, with their typo keys, so that a write need not send
+/// their rows again: the vocabulary only grows, so a word once committed stays. A word is learnt only after the
+/// write that carried it committed. Bounded: when full it is emptied, and fills again as words are written.
+#[derive(Debug, Default)]
+pub struct KnownWords {
+    words: std::sync::RwLock<std::collections::HashSet<String, foldhash::fast::RandomState>>,
+}
+
+/// Words kept at most (about 64 bytes each with the set's overhead: ~13 MiB).
+const KNOWN_WORDS_MAX: usize = 200_000;
+
+impl KnownWords {
+    /// Those of `words` not known to be in the vocabulary.
+    fn unknown(&self, words: impl IntoIterator<Item = String>) -> Vec<String> {
+        let Ok(known) = self.words.read() else { return words.into_iter().collect() };
+        words.into_iter().filter(|word| !known.contains(word)).collect()
+    }
+
+    /// Remembers `words` as committed to the vocabulary.
+    pub fn learn(&self, words: Vec<String>) {
+        if words.is_empty() {
+            return;
+        }
+        let Ok(mut known) = self.words.write() else { return };
+        if known.len() + words.len() > KNOWN_WORDS_MAX {
+            known.clear();
+        }
+        known.extend(words);
+    }
 }
 
 /// Replaces the postings of `model` with its current ones.
@@ -150,4 +191,30 @@ pub async fn rebuild(conn: &impl ConnectionTrait) -> Result<(), Error> {
         replace_organization(conn, &model.id, Some(&model)).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(list: &[&str]) -> Vec<String> {
+        list.iter().map(|w| (*w).to_owned()).collect()
+    }
+
+    #[test]
+    fn only_words_learnt_after_their_write_are_left_out_of_the_next_writes() {
+        let known = KnownWords::default();
+        assert_eq!(known.unknown(words(&["okafor", "ada"])), words(&["okafor", "ada"]), "nothing known yet");
+        known.learn(words(&["okafor"]));
+        assert_eq!(known.unknown(words(&["okafor", "ada"])), words(&["ada"]));
+    }
+
+    #[test]
+    fn a_full_set_of_known_words_starts_again_rather_than_growing() {
+        let known = KnownWords::default();
+        known.learn((0..KNOWN_WORDS_MAX).map(|i| format!("w{i}")).collect());
+        assert!(known.unknown(words(&["w1"])).is_empty());
+        known.learn(words(&["new"]));
+        assert_eq!(known.unknown(words(&["w1", "new"])), words(&["w1"]), "emptied, then the new word learnt");
+    }
 }
