@@ -1,7 +1,9 @@
 //! What a change of another service becomes in the read model: one row per resource (a *fact*), holding the
 //! resource's last wire form as the change carried it, the change that carried it, and the few columns a report
 //! selects on — its collection, its parent, and the interval during which it matters (`active_from` to
-//! `active_until`), so that a report for a period reads the resources active in that period and nothing older.
+//! `active_until`), so that a report for a period reads the resources active in that period and nothing older —
+//! and, for an affiliation, its contact (`member`), so that a report reads who belongs to which organisation from
+//! an index without decoding the register's payloads.
 use jiff::Timestamp;
 use liaison_proto::common::v1::{Change, ChangeKind};
 use liaison_proto::contacts::v1 as contacts;
@@ -84,6 +86,8 @@ pub struct Fact {
     /// The resource it belongs to: an affiliation's organisation, an action item's meeting, a milestone's project,
     /// a prevention action's case.
     pub parent: Option<String>,
+    /// The contact an affiliation links to its organisation (`parent`); `None` for every other kind.
+    pub member: Option<String>,
     /// Microseconds since the epoch from which the resource matters to a report.
     pub active_from: i64,
     /// Microseconds since the epoch until which it matters ([`ONGOING`] while it is open).
@@ -143,6 +147,7 @@ pub fn effect(change: &Change) -> Effect {
                     resource_name,
                     kind,
                     parent: shape.parent,
+                    member: shape.member,
                     active_from: shape.active_from,
                     active_until: shape.active_until,
                     done_at: shape.done.then_some(change_time),
@@ -162,6 +167,7 @@ pub fn effect(change: &Change) -> Effect {
 /// The selectable columns of a resource.
 struct Shape {
     parent: Option<String>,
+    member: Option<String>,
     active_from: i64,
     active_until: i64,
     open: bool,
@@ -171,7 +177,7 @@ struct Shape {
 
 impl Shape {
     fn new(active_from: i64, active_until: i64, open: bool) -> Self {
-        Self { parent: None, active_from, active_until, open, done: false, confidential: false }
+        Self { parent: None, member: None, active_from, active_until, open, done: false, confidential: false }
     }
 }
 
@@ -198,6 +204,7 @@ fn shape(kind: Kind, bytes: &[u8], change_time: i64) -> Option<Shape> {
             let affiliation = contacts::Affiliation::decode(bytes).ok()?;
             Shape {
                 parent: Some(affiliation.organization),
+                member: Some(affiliation.contact),
                 ..Shape::new(or(affiliation.create_time.as_ref()), ONGOING, true)
             }
         }

@@ -26,7 +26,7 @@ use std::collections::HashMap;
 /// Rows per statement at most (PostgreSQL binds at most 65 535 parameters). Statements are also kept under
 /// [`sql::MAX_STATEMENT_BYTES`] where rows are small: a longer one waits for a delayed ACK (see [`sql::bound_len`]).
 const MAX_ROWS: usize = 500;
-const FACT_COLUMNS: usize = 12;
+const FACT_COLUMNS: usize = 13;
 
 /// Headline counts of the whole register.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -153,7 +153,7 @@ impl Store {
         let backend = txn.get_database_backend();
         self.record_status_changes(&*txn, changes).await?;
         for chunk in sql::chunks(&upserts, MAX_ROWS, fact_len) {
-            let placeholders = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+            let placeholders = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
             let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * FACT_COLUMNS);
             for fact in chunk {
                 values.extend([
@@ -163,6 +163,7 @@ impl Store {
                     fact.sequence.into(),
                     fact.change_time.into(),
                     fact.parent.clone().into(),
+                    fact.member.clone().into(),
                     fact.active_from.into(),
                     fact.active_until.into(),
                     fact.done_at.into(),
@@ -172,11 +173,11 @@ impl Store {
                 ]);
             }
             let sql = format!(
-                "INSERT INTO facts (resource_name, collection, source, sequence, change_time, parent, active_from, \
-                 active_until, done_at, is_open, confidential, payload) VALUES {placeholders} \
+                "INSERT INTO facts (resource_name, collection, source, sequence, change_time, parent, member, \
+                 active_from, active_until, done_at, is_open, confidential, payload) VALUES {placeholders} \
                  ON CONFLICT (resource_name) DO UPDATE SET collection = excluded.collection, \
                  source = excluded.source, sequence = excluded.sequence, change_time = excluded.change_time, \
-                 parent = excluded.parent, active_from = excluded.active_from, active_until = excluded.active_until, \
+                 parent = excluded.parent, member = excluded.member, active_from = excluded.active_from, active_until = excluded.active_until, \
                  done_at = CASE WHEN excluded.done_at IS NULL THEN NULL ELSE COALESCE(facts.done_at, excluded.done_at) END, \
                  is_open = excluded.is_open, confidential = excluded.confidential, payload = excluded.payload"
             );
@@ -310,5 +311,9 @@ impl Store {
 
 /// The bytes a fact's row binds, for keeping statements short.
 fn fact_len(fact: &Fact) -> usize {
-    FACT_COLUMNS * 4 + fact.resource_name.len() * 2 + fact.payload.len() + 64
+    FACT_COLUMNS * 4
+        + fact.resource_name.len() * 2
+        + fact.member.as_ref().map_or(0, String::len)
+        + fact.payload.len()
+        + 64
 }

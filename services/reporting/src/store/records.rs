@@ -1,22 +1,32 @@
 //! What a report of a period reads: per collection, the resources whose active interval meets the period (an
-//! index range on `(collection, active_until)` bounded by `active_from`, so the rows read grow with the period's
-//! data and with what is still open, not with all history), decoded into their wire types.
+//! index range on `(collection, active_until, active_from)`, so the rows read grow with the period's data and with
+//! what is still open, not with all history), decoded into their wire types — except the affiliations, of which a
+//! report needs only who belongs to which organisation, read from an index (`facts.member`, `facts.parent`). The
+//! collections are read a few at a time, concurrently ([`PARALLEL_READS`]); on SQLite each collection's rows are
+//! fetched in rowid order.
 use super::Store;
 use crate::domain::Scope;
 use crate::domain::facts::{Kind, ONGOING};
 use crate::domain::feedback::FeedbackRecord;
-use crate::domain::report::{Meta, Rec, Records, StatusChange, Window};
+use crate::domain::report::{Affiliated, Meta, Rec, Records, StatusChange, Window};
 use liaison_runtime::Error;
 use liaison_runtime::db::db_error;
 use liaison_runtime::db::sql::statement;
 use prost::Message;
-use sea_orm::FromQueryResult;
+use sea_orm::{DbBackend, FromQueryResult};
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+use tokio::task::JoinHandle;
 
 const DAY: i64 = 86_400 * 1_000_000;
 /// How far before a report's end engagement looks for the last interaction with each organisation.
 const ENGAGEMENT_LOOKBACK: i64 = 90 * DAY;
 /// How far back a meeting series' attendance and a recurring root cause are looked for.
 const RULES_LOOKBACK: i64 = 91 * DAY;
+/// Collections a report reads at once: a few keep two cores busy (the engine's side of one read overlaps the
+/// decoding of another); more would only hold more of the pool's connections (SQLite has 8, shared with
+/// ingestion and the other calls) while they wait.
+pub const PARALLEL_READS: usize = 3;
 
 #[derive(FromQueryResult)]
 struct FactRow {
@@ -26,6 +36,17 @@ struct FactRow {
     change_time: i64,
     done_at: Option<i64>,
     confidential: bool,
+    payload: Vec<u8>,
+}
+
+#[derive(FromQueryResult)]
+struct MemberRow {
+    member: Option<String>,
+    parent: Option<String>,
+}
+
+#[derive(FromQueryResult)]
+struct PayloadRow {
     payload: Vec<u8>,
 }
 
@@ -94,8 +115,21 @@ pub enum Register {
 impl Store {
     /// The rows of `kind` active in `interval`, decoded.
     pub async fn facts<T: Message + Default>(&self, kind: Kind, interval: Interval) -> Result<Vec<Rec<T>>, Error> {
-        let sql = "SELECT resource_name, source, sequence, change_time, done_at, confidential, payload FROM facts \
-                   WHERE collection = ? AND active_until >= ? AND active_from < ?";
+        let sql = match self.db.conn().get_database_backend() {
+            // The rows' rowids come from the index alone, and SQLite reads an `IN` list of rowids in ascending
+            // order: rows were inserted in the history's order, so a period's rows share pages and are read in
+            // file order, where the index's `active_until` order would fetch each from a random page (a `pread` of
+            // its page, and often of the pages above it, per row — most of a report's time on a large read model).
+            DbBackend::Sqlite => {
+                "SELECT resource_name, source, sequence, change_time, done_at, confidential, payload FROM facts \
+                 WHERE rowid IN (SELECT rowid FROM facts \
+                 WHERE collection = ? AND active_until >= ? AND active_from < ?)"
+            }
+            _ => {
+                "SELECT resource_name, source, sequence, change_time, done_at, confidential, payload FROM facts \
+                 WHERE collection = ? AND active_until >= ? AND active_from < ?"
+            }
+        };
         self.read_facts(sql, kind, interval.from, interval.until).await
     }
 
@@ -106,8 +140,17 @@ impl Store {
         from: i64,
         until: i64,
     ) -> Result<Vec<Rec<T>>, Error> {
-        let sql = "SELECT resource_name, source, sequence, change_time, done_at, confidential, payload FROM facts \
-                   WHERE collection = ? AND active_from >= ? AND active_from < ?";
+        let sql = match self.db.conn().get_database_backend() {
+            // In rowid order, as `facts` reads (`facts_by_from` answers the range alone).
+            DbBackend::Sqlite => {
+                "SELECT resource_name, source, sequence, change_time, done_at, confidential, payload FROM facts \
+                 WHERE rowid IN (SELECT rowid FROM facts WHERE collection = ? AND active_from >= ? AND active_from < ?)"
+            }
+            _ => {
+                "SELECT resource_name, source, sequence, change_time, done_at, confidential, payload FROM facts \
+                 WHERE collection = ? AND active_from >= ? AND active_from < ?"
+            }
+        };
         self.read_facts(sql, kind, from, until).await
     }
 
@@ -138,8 +181,10 @@ impl Store {
                 item,
             });
         }
-        // Rows come in index order; reports list records by name so that they read the same on both engines.
-        records.sort_by(|a, b| a.meta.name.cmp(&b.meta.name));
+        // Rows come in index (or rowid) order; reports list records by name so that they read the same on both
+        // engines. Names are unique (the primary key), so an unstable sort gives the same order as a stable one,
+        // with fewer moves of the records.
+        records.sort_unstable_by(|a, b| a.meta.name.cmp(&b.meta.name));
         Ok(records)
     }
 
@@ -155,25 +200,95 @@ impl Store {
         let all_contacts = whole || matches!(scope, Scope::Label(_));
         let meetings = if whole { Interval::EVER } else { lookback };
         let cases = if whole { Interval::EVER } else { lookback };
+        // Each collection is a task of its own, at most PARALLEL_READS reading at once; the largest are started
+        // first. Dropping the handles (an error returned early) stops the reads still going.
+        let gate = Arc::new(Semaphore::new(PARALLEL_READS));
+        let store = self.clone();
+        let affiliations = Reading::spawn(&gate, async move { store.affiliations().await });
+        let interactions = self.spawn_facts(&gate, Kind::Interaction, engagement);
+        let commitments = self.spawn_facts(&gate, Kind::Commitment, period);
+        let action_items = self.spawn_facts(&gate, Kind::ActionItem, period);
+        let milestones = self.spawn_facts(&gate, Kind::Milestone, period);
+        let meetings = self.spawn_facts(&gate, Kind::Meeting, meetings);
+        let contacts = if all_contacts {
+            self.spawn_facts(&gate, Kind::Contact, Interval::EVER)
+        } else {
+            let (store, gate) = (self.clone(), gate.clone());
+            Reading::spawn(&gate, async move { store.facts_created(Kind::Contact, start, end).await })
+        };
+        let organizations = self.spawn_facts(&gate, Kind::Organization, Interval::EVER);
+        let prevention_actions = self.spawn_facts(&gate, Kind::PreventionAction, period);
+        let cases = self.spawn_facts(&gate, Kind::Case, cases);
+        let projects = self.spawn_facts(&gate, Kind::Project, period);
+        let store = self.clone();
+        let status_changes = Reading::spawn(&gate, async move { store.status_changes(start, end).await });
+        let store = self.clone();
+        let feedback = Reading::spawn(&gate, async move { store.feedback_between(start, end).await });
         Ok(Records {
-            organizations: self.facts(Kind::Organization, Interval::EVER).await?,
-            contacts: if all_contacts {
-                self.facts(Kind::Contact, Interval::EVER).await?
-            } else {
-                self.facts_created(Kind::Contact, start, end).await?
-            },
-            affiliations: self.facts(Kind::Affiliation, Interval::EVER).await?,
-            interactions: self.facts(Kind::Interaction, engagement).await?,
-            meetings: self.facts(Kind::Meeting, meetings).await?,
-            action_items: self.facts(Kind::ActionItem, period).await?,
-            commitments: self.facts(Kind::Commitment, period).await?,
-            projects: self.facts(Kind::Project, period).await?,
-            milestones: self.facts(Kind::Milestone, period).await?,
-            cases: self.facts(Kind::Case, cases).await?,
-            prevention_actions: self.facts(Kind::PreventionAction, period).await?,
-            status_changes: self.status_changes(start, end).await?,
-            feedback: self.feedback_between(start, end).await?,
+            organizations: organizations.result().await?,
+            contacts: contacts.result().await?,
+            affiliations: affiliations.result().await?,
+            interactions: interactions.result().await?,
+            meetings: meetings.result().await?,
+            action_items: action_items.result().await?,
+            commitments: commitments.result().await?,
+            projects: projects.result().await?,
+            milestones: milestones.result().await?,
+            cases: cases.result().await?,
+            prevention_actions: prevention_actions.result().await?,
+            status_changes: status_changes.result().await?,
+            feedback: feedback.result().await?,
         })
+    }
+
+    /// `facts(kind, interval)` in a task of its own, once `gate` lets it.
+    fn spawn_facts<T: Message + Default + Send + 'static>(
+        &self,
+        gate: &Arc<Semaphore>,
+        kind: Kind,
+        interval: Interval,
+    ) -> Reading<Vec<Rec<T>>> {
+        let store = self.clone();
+        Reading::spawn(gate, async move { store.facts(kind, interval).await })
+    }
+
+    /// Every affiliation of the register, as (contact, organisation), in no particular order (what a report makes
+    /// of them does not depend on it). Read from `facts_by_member`
+    /// alone: the register is read whole by every report, and fetching each affiliation's row from wherever it
+    /// sits in the table cost more than anything else a report of a quarter read. Rows written before `member`
+    /// existed are decoded from their payload.
+    pub async fn affiliations(&self) -> Result<Vec<Affiliated>, Error> {
+        use liaison_proto::contacts::v1::Affiliation;
+        let conn = self.db.conn();
+        let backend = conn.get_database_backend();
+        let collection = Kind::Affiliation.collection();
+        let indexed = statement(
+            backend,
+            "SELECT member, parent FROM facts WHERE collection = ? AND member IS NOT NULL",
+            [collection.into()],
+        );
+        let mut affiliations: Vec<Affiliated> = MemberRow::find_by_statement(indexed)
+            .all(conn)
+            .await
+            .map_err(db_error)?
+            .into_iter()
+            .map(|row| Affiliated {
+                contact: row.member.unwrap_or_default(),
+                organization: row.parent.unwrap_or_default(),
+            })
+            .collect();
+        let legacy = statement(
+            backend,
+            "SELECT payload FROM facts WHERE collection = ? AND member IS NULL",
+            [collection.into()],
+        );
+        for row in PayloadRow::find_by_statement(legacy).all(conn).await.map_err(db_error)? {
+            // Left out when it cannot be decoded, as `read_facts` does.
+            if let Ok(affiliation) = Affiliation::decode(row.payload.as_slice()) {
+                affiliations.push(Affiliated { contact: affiliation.contact, organization: affiliation.organization });
+            }
+        }
+        Ok(affiliations)
     }
 
     async fn status_changes(&self, from: i64, until: i64) -> Result<Vec<StatusChange>, Error> {
@@ -242,5 +357,31 @@ impl Store {
         }
         let contacts: Vec<Rec<Contact>> = self.facts(Kind::Contact, Interval::EVER).await?;
         Ok(contacts.iter().any(|c| c.item.labels.iter().any(|l| l == label)))
+    }
+}
+
+/// One read of a report's records running in a task of its own; dropped unfinished, it is stopped.
+struct Reading<T>(JoinHandle<Result<T, Error>>);
+
+impl<T: Send + 'static> Reading<T> {
+    /// Runs `read` once a permit of `gate` is free (held until it is done).
+    fn spawn(gate: &Arc<Semaphore>, read: impl Future<Output = Result<T, Error>> + Send + 'static) -> Self {
+        let gate = gate.clone();
+        Self(tokio::spawn(async move {
+            // The semaphore is never closed, so acquiring fails only if it were; then read without waiting.
+            let _permit = gate.acquire_owned().await.ok();
+            read.await
+        }))
+    }
+
+    async fn result(mut self) -> Result<T, Error> {
+        (&mut self.0).await.map_err(|e| Error::Internal(format!("reading the read model: {e}")))?
+    }
+}
+
+impl<T> Drop for Reading<T> {
+    fn drop(&mut self) {
+        // A no-op once the task has finished.
+        self.0.abort();
     }
 }

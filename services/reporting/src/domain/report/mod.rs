@@ -55,13 +55,20 @@ pub struct StatusChange {
     pub to: i32,
 }
 
+/// An affiliation as a report uses it: which organisation a contact belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Affiliated {
+    pub contact: String,
+    pub organization: String,
+}
+
 /// Everything a report may read: the records active in its period (and, for engagement, the 90 days before its
 /// end), the whole register of organisations and affiliations (for the scope), and the feedback of the period.
 #[derive(Debug, Clone, Default)]
 pub struct Records {
     pub organizations: Vec<Rec<contacts::Organization>>,
     pub contacts: Vec<Rec<contacts::Contact>>,
-    pub affiliations: Vec<Rec<contacts::Affiliation>>,
+    pub affiliations: Vec<Affiliated>,
     pub interactions: Vec<Rec<contacts::Interaction>>,
     pub meetings: Vec<Rec<scheduling::Meeting>>,
     pub action_items: Vec<Rec<scheduling::ActionItem>>,

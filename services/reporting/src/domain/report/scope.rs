@@ -50,8 +50,8 @@ impl Members {
             }
         }
         for affiliation in &records.affiliations {
-            if organizations.contains(&affiliation.item.organization) {
-                names.insert(affiliation.item.contact.clone());
+            if organizations.contains(&affiliation.organization) {
+                names.insert(affiliation.contact.clone());
             }
         }
         for project in &records.projects {
@@ -112,7 +112,7 @@ impl<'a> InScope<'a> {
         }
         let mut affiliations: HashMap<&str, Vec<&str>> = HashMap::new();
         for a in &records.affiliations {
-            affiliations.entry(a.item.contact.as_str()).or_default().push(a.item.organization.as_str());
+            affiliations.entry(a.contact.as_str()).or_default().push(a.organization.as_str());
         }
         let teams = records
             .cases

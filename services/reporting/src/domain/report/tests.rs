@@ -203,14 +203,7 @@ fn an_organisation_scope_counts_the_interactions_of_its_people_and_of_its_childr
             ),
             organization("organizations/other", END - 400 * DAY),
         ],
-        affiliations: vec![rec(
-            "affiliations/1",
-            contacts::Affiliation {
-                contact: "contacts/p".into(),
-                organization: "organizations/child".into(),
-                ..Default::default()
-            },
-        )],
+        affiliations: vec![Affiliated { contact: "contacts/p".into(), organization: "organizations/child".into() }],
         interactions: vec![
             interaction("interactions/1", "contacts/p", END - 3 * DAY),
             interaction("interactions/2", "organizations/parent", END - 2 * DAY),
